@@ -1,0 +1,278 @@
+"""`WorkerPool`: the process-wide warm pool behind `localhost` compute.
+
+Started once per client process and shared by every executor in it, the pool keeps worker
+processes alive between calls, maps and executors, so no call pays for an interpreter start
+or an import. One dispatcher thread hands queued tasks to idle workers (each executor may
+use at most its `worker_processes` at once), relays pushed statuses, enforces timeouts from
+the slot table, and turns a worker's death into an error on the call it was running: the
+calls of that task it had not yet reported are queued again, and a new worker takes its
+place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import itertools
+import logging
+import os
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from wren.ports.compute import InvocationListener
+
+from wren_backend_local.exits import describe_exit
+from wren_backend_local.process import Assignment, WorkerProcess
+from wren_backend_local.slots import SlotTable
+
+logger = logging.getLogger("wren")
+
+SUPERVISE_INTERVAL = 0.1
+MAX_ATTEMPTS = 3
+
+
+def kill_grace(timeout: float) -> float:
+    """Extra time a call gets past its timeout before its worker is killed from outside."""
+    return 0.5 + 0.05 * timeout
+
+
+class WorkerPool:
+    """Warm worker processes and the queue of tasks they serve."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: collections.deque[Assignment] = collections.deque()
+        self._workers: list[WorkerProcess] = []
+        self._limits: dict[int, int] = {}
+        self._size = 0
+        self._rows = itertools.count()
+        self._dir = tempfile.mkdtemp(prefix="wren-pool-")
+        self._slots = SlotTable(os.path.join(self._dir, "slots"), 64, create=True)
+        wake_r, wake_w = os.pipe()
+        self._wake_r = Connection(wake_r, writable=False)
+        self._wake_w = Connection(wake_w, readable=False)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="wren-local-pool", daemon=True)
+        self._thread.start()
+
+    # API ----------------------------------------------------------------------------------
+    def ensure_size(self, size: int) -> None:
+        """Grow the pool to at least `size` workers (it never shrinks while in use)."""
+        with self._lock:
+            while self._size < size:
+                self._size += 1
+                self._start_worker()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.pid for w in self._workers]
+
+    def set_limit(self, owner: int, limit: int) -> None:
+        with self._lock:
+            self._limits[owner] = limit
+
+    def submit(self, tasks: list[Any], listener: InvocationListener,
+               profile: tuple[str, str, dict[str, Any]], owner: int) -> None:
+        with self._lock:
+            self._queue.extend(Assignment(t, listener, profile, owner) for t in tasks)
+        self._wake()
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            try:
+                worker.send(("stop",))
+            except OSError:
+                pass
+        deadline = time.monotonic() + 2.0
+        for worker in workers:
+            try:
+                worker.proc.wait(max(0.0, deadline - time.monotonic()))
+            except Exception:
+                worker.proc.kill()
+        self._wake()
+
+    # Internals ----------------------------------------------------------------------------
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send_bytes(b"!")
+        except OSError:
+            pass
+
+    def _start_worker(self) -> None:
+        row = next(self._rows)
+        self._slots.grow(row + 1)
+        self._slots.write(row, -1)
+        self._workers.append(WorkerProcess(row, self._slots.path))
+
+    def _assign(self) -> None:
+        with self._lock:
+            idle = [w for w in self._workers if w.ready and w.assignment is None]
+            if not idle or not self._queue:
+                return
+            busy: collections.Counter[int] = collections.Counter(
+                w.assignment.owner for w in self._workers if w.assignment is not None)
+            waiting: list[Assignment] = []
+            while idle and self._queue:
+                item = self._queue.popleft()
+                if busy[item.owner] >= self._limits.get(item.owner, self._size):
+                    waiting.append(item)
+                    continue
+                busy[item.owner] += 1
+                worker = idle.pop()
+                try:
+                    worker.assign(item)
+                except OSError:  # died meanwhile; its exit handler requeues the task
+                    worker.assignment = item
+            self._queue.extendleft(reversed(waiting))
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                self._step()
+            except Exception:  # the pool must outlive any one failure
+                logger.exception("the localhost worker pool hit an internal error")
+                time.sleep(SUPERVISE_INTERVAL)
+
+    def _step(self) -> None:
+        self._assign()
+        with self._lock:
+            workers = list(self._workers)
+        watched: list[Any] = [self._wake_r]
+        for worker in workers:
+            watched.append(worker.inbox)
+            if worker.pidfd is not None:
+                watched.append(worker.pidfd)
+        busy = any(w.assignment is not None for w in workers)
+        ready = wait(watched, SUPERVISE_INTERVAL if busy or not workers else 1.0)
+        for obj in ready:
+            if obj is self._wake_r:
+                while self._wake_r.poll():
+                    self._wake_r.recv_bytes()
+                continue
+            worker = next((w for w in workers if obj is w.inbox or obj == w.pidfd), None)
+            if worker is None or worker not in self._workers:
+                continue
+            if obj is worker.inbox:
+                self._receive(worker)
+            else:
+                self._on_exit(worker)
+        self._supervise(workers)
+
+    def _receive(self, worker: WorkerProcess) -> None:
+        try:
+            while worker.inbox.poll():
+                message = worker.receive()
+                self._handle(worker, message)
+        except (EOFError, OSError):
+            self._on_exit(worker)
+
+    def _handle(self, worker: WorkerProcess, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        item = worker.assignment
+        if kind == "ready":
+            worker.ready = True
+        elif kind == "status" and item is not None:
+            item.flushed = message[2]
+            item.listener.status_pushed(message[3])
+        elif kind == "done":
+            worker.assignment = None
+        elif kind == "failed" and item is not None:
+            worker.assignment = None
+            rest = item.task.call_indices[item.flushed:]
+            item.listener.calls_lost(item.task.job_key, rest,
+                                     f"the worker could not run the task: {message[2]}",
+                                     "system")
+
+    def _supervise(self, workers: list[WorkerProcess]) -> None:
+        now = time.time()
+        for worker in workers:
+            item = worker.assignment
+            if item is None or worker.kill_reason is not None:
+                continue
+            index, since = self._slots.read(worker.row)
+            timeout = item.task.timeout
+            if index >= 0 and timeout and now - since > timeout + kill_grace(timeout):
+                worker.kill(f"call {index} exceeded its {timeout:g} s timeout and did not "
+                            "stop, so its worker process was killed", "timeout")
+            elif worker.pidfd is None and worker.proc.poll() is not None:
+                self._on_exit(worker)
+
+    def _on_exit(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            if worker not in self._workers:
+                return
+            self._workers.remove(worker)
+        # Statuses the worker managed to send before dying still count.
+        try:
+            while worker.inbox.poll():
+                self._handle(worker, worker.receive())
+        except (EOFError, OSError):
+            pass
+        code = worker.reap()
+        index, _ = self._slots.read(worker.row)
+        worker.close()
+        item = worker.assignment
+        if item is not None:
+            self._recover(item, index, worker, code)
+        elif not self._stopping and not worker.ready:
+            logger.error("a localhost worker process %s while starting; see its output above",
+                         describe_exit(code))
+        if not self._stopping:
+            with self._lock:
+                if len(self._workers) < self._size:
+                    self._start_worker()
+        self._wake()
+
+    def _recover(self, item: Assignment, index: int, worker: WorkerProcess,
+                 code: int | None) -> None:
+        task = item.task
+        unreported = task.call_indices[item.flushed:]
+        reason = worker.kill_reason or (
+            f"the worker process running call {index} {describe_exit(code)}" if index >= 0
+            else f"the worker process {describe_exit(code)} between calls")
+        lost = [index] if index in unreported else []
+        retry = [i for i in unreported if i not in lost]
+        if retry and task.attempt + 1 >= MAX_ATTEMPTS:
+            lost, retry = unreported, []
+        if lost:
+            item.listener.calls_lost(task.job_key, lost, reason, worker.kill_kind)
+        if retry:
+            logger.debug("retrying %d calls of %s/%s after: %s", len(retry), task.job_key,
+                         task.task_id, reason)
+            again = Assignment(task.subset(retry, f".r{task.attempt + 1}"), item.listener,
+                               item.profile, item.owner)
+            with self._lock:
+                self._queue.appendleft(again)
+
+
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> WorkerPool:
+    """The process-wide pool, started on first use (and again after a fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._stopping:
+            _pool = WorkerPool()
+            atexit.register(_pool.shutdown)
+        return _pool
+
+
+def _forget_after_fork() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

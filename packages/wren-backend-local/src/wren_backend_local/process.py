@@ -1,0 +1,109 @@
+"""`WorkerProcess`: the pool's handle on one worker process and the task it is running.
+
+The process is a fresh interpreter started with `python -c` (never a fork of the client, so
+threads and locks of the client cannot leak into it) with two private pipes. Its exit is
+watched through a pidfd where Linux offers one, so a death is noticed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import attrs
+
+from wren.job.task import Task
+from wren.ports.compute import InvocationListener
+
+_BOOT = "from wren_backend_local.worker_main import main; main()"
+
+
+@attrs.define
+class Assignment:
+    """A task waiting for, or running on, a worker."""
+
+    task: Task
+    listener: InvocationListener
+    profile: tuple[str, str, dict[str, Any]]
+    owner: int
+    flushed: int = 0
+
+
+class WorkerProcess:
+    """One worker: its process, pipes, slot row, and current assignment."""
+
+    def __init__(self, row: int, slot_path: str) -> None:
+        self.row = row
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = dict(os.environ, WREN_WORKER="1")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w), slot_path,
+                 str(row)], pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
+                env=env, close_fds=True)
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self.inbox = Connection(from_child_r, writable=False)
+        self.outbox = Connection(to_child_w, readable=False)
+        self.pidfd: int | None = None
+        if hasattr(os, "pidfd_open"):
+            try:
+                self.pidfd = os.pidfd_open(self.proc.pid)
+            except OSError:
+                self.pidfd = None
+        self.ready = False
+        self.assignment: Assignment | None = None
+        self.profiles: set[str] = set()
+        self.kill_reason: str | None = None
+        self.kill_kind = "lost"
+        self.started = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        self.outbox.send_bytes(pickle.dumps(message, protocol=5))
+
+    def receive(self) -> tuple[Any, ...]:
+        return pickle.loads(self.inbox.recv_bytes())
+
+    def assign(self, assignment: Assignment) -> None:
+        profile_id, backend, config = assignment.profile
+        if profile_id not in self.profiles:
+            self.send(("profile", profile_id, backend, config))
+            self.profiles.add(profile_id)
+        self.assignment = assignment
+        self.send(("task", profile_id, assignment.task.to_dict(binary=True)))
+
+    def kill(self, reason: str, kind: str) -> None:
+        if self.kill_reason is None:
+            self.kill_reason, self.kill_kind = reason, kind
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+
+    def reap(self, timeout: float = 5.0) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def close(self) -> None:
+        for conn in (self.inbox, self.outbox):
+            try:
+                conn.close()
+            except OSError:
+                pass
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None

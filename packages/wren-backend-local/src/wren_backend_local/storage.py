@@ -1,0 +1,178 @@
+"""`localhost` storage: objects as files, `<storage_dir>/<bucket>/<key>`.
+
+The key is the file's path below the bucket directory, so data dropped into a bucket
+directory by hand is readable by wren and the other way round. Writes go to a hidden temp
+file in the same directory and are renamed into place, so concurrent writers and readers
+never see a partial object. Because keys are paths, `a` and `a/b` cannot both be objects;
+a key ending in `/` creates the "directory" only and is never listed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
+from wren.ports import ObjectInfo, StorageBackend, capabilities
+from wren.ports.storage import Body
+
+from wren_backend_local.config import STORAGE_SCHEMA
+
+TEMP_PREFIX = ".wren-tmp-"
+_COPY_BLOCK = 1 << 20
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only file over [start, end) of an open file."""
+
+    def __init__(self, handle: IO[bytes], start: int, end: int) -> None:
+        self._handle, self._left = handle, max(0, end - start)
+        handle.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[:self._left]
+        count = self._handle.readinto(view) or 0
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+class LocalhostStorage(StorageBackend):
+    """Storage backend over the local filesystem."""
+
+    name: ClassVar[str] = "localhost"
+    capabilities = frozenset({capabilities.BYTE_RANGE, capabilities.STREAMING})
+    config_schema = STORAGE_SCHEMA
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        self.root = Path(str(self.config.get("storage_dir") or
+                             STORAGE_SCHEMA.get("storage_dir").default)).expanduser()
+
+    def _bucket_dir(self, bucket: str) -> Path:
+        if not bucket or "/" in bucket or bucket in (".", "..") or "\0" in bucket:
+            raise InvalidInputError(f"invalid bucket name {bucket!r}: use a plain directory "
+                                    "name without '/'")
+        return self.root / bucket
+
+    def _path(self, bucket: str, key: str) -> Path:
+        parts = key.split("/")
+        if (not key or key.startswith("/") or "\0" in key
+                or any(p in (".", "..") for p in parts) or "" in parts[:-1]
+                or parts[-1].startswith(TEMP_PREFIX)):
+            raise InvalidInputError(
+                f"invalid key {key!r} for localhost storage: keys are relative paths without "
+                f"empty, '.' or '..' parts")
+        return self._bucket_dir(bucket).joinpath(*parts)
+
+    def put_object(self, bucket: str, key: str, body: Body) -> None:
+        path = self._path(bucket, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise StorageError(f"cannot store {key!r} in bucket {bucket!r}: a part of its path "
+                               "is already an object (localhost storage keeps keys as file "
+                               "paths)") from exc
+        if key.endswith("/"):
+            return
+        temp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            with open(temp, "wb") as out:
+                if isinstance(body, (bytes, bytearray, memoryview)):
+                    out.write(body)
+                else:
+                    shutil.copyfileobj(body, out, _COPY_BLOCK)
+            os.replace(temp, path)
+        except IsADirectoryError as exc:
+            raise StorageError(f"cannot store {key!r} in bucket {bucket!r}: other objects live "
+                               "under it as a prefix") from exc
+        finally:
+            if temp.exists():
+                temp.unlink()
+
+    def _open(self, bucket: str, key: str) -> IO[bytes]:
+        try:
+            handle = open(self._path(bucket, key), "rb")  # noqa: SIM115 - returned to caller
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise StorageNoSuchKeyError(bucket, key) from None
+        return handle
+
+    def get_object(self, bucket: str, key: str,
+                   byte_range: tuple[int, int] | None = None) -> bytes:
+        with self._open(bucket, key) as handle:
+            if byte_range is None:
+                return handle.read()
+            start, end = byte_range
+            if end <= start:
+                return b""
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def get_object_stream(self, bucket: str, key: str,
+                          byte_range: tuple[int, int] | None = None) -> IO[bytes]:
+        handle = self._open(bucket, key)
+        if byte_range is None:
+            return handle
+        return io.BufferedReader(_RangeFile(handle, *byte_range))
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        try:
+            stat = self._path(bucket, key).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise StorageNoSuchKeyError(bucket, key) from None
+        if not os.path.isfile(self._path(bucket, key)):
+            raise StorageNoSuchKeyError(bucket, key)
+        return ObjectInfo(key, stat.st_size, stat.st_mtime)
+
+    def list_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        base = self._bucket_dir(bucket)
+        start = base.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else base
+        found: list[ObjectInfo] = []
+        for directory, _dirs, files in os.walk(start):
+            rel = os.path.relpath(directory, base)
+            head = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            for name in files:
+                key = head + name
+                if name.startswith(TEMP_PREFIX) or not key.startswith(prefix):
+                    continue
+                try:
+                    stat = os.stat(os.path.join(directory, name))
+                except FileNotFoundError:
+                    continue
+                found.append(ObjectInfo(key, stat.st_size, stat.st_mtime))
+        found.sort(key=lambda info: info.key)
+        return iter(found)
+
+    def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
+        base = self._bucket_dir(bucket)
+        parents: set[Path] = set()
+        for key in keys:
+            path = self._path(bucket, key)
+            try:
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue
+            parents.add(path.parent)
+        for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+            while parent != base and base in parent.parents:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+
+    def create_bucket(self, bucket: str) -> None:
+        self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)

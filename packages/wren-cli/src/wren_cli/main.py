@@ -1,0 +1,28 @@
+"""The `wren` command: a click group that gathers the verbs of every module."""
+
+from __future__ import annotations
+
+import click
+
+from wren_cli.__about__ import __version__
+from wren_cli.commands_basic import clean, hello
+
+
+def _version_text() -> str:
+    from wren.__about__ import __version__ as core
+
+    return f"wren-cli {__version__}, wren-core {core}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=__version__, prog_name="wren", message=_version_text())
+def cli() -> None:
+    """wren: run Python functions at scale on serverless and container platforms."""
+
+
+cli.add_command(hello)
+cli.add_command(clean)
+
+
+def main() -> None:
+    cli()

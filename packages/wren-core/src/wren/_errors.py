@@ -1,0 +1,94 @@
+"""Every exception wren raises on purpose, in one place, so callers can catch precisely.
+
+Each error message names the problem and, where there is one, the fix. The classes form a
+small tree under `WrenError`; a few also derive from the built-in they specialise
+(`StorageNoSuchKeyError` is a `KeyError`, `WaitTimeoutError` a `TimeoutError`) so code
+written against the standard library keeps working.
+"""
+
+from __future__ import annotations
+
+
+class WrenError(Exception):
+    """Base class of every error wren raises on purpose."""
+
+
+class ConfigError(WrenError, ValueError):
+    """The configuration is invalid: an unknown key, a wrong type or a bad value."""
+
+
+class BackendNotFoundError(WrenError, LookupError):
+    """No installed adapter answers to the requested backend name."""
+
+
+class NotSupportedError(WrenError, NotImplementedError):
+    """The backend does not offer an optional operation."""
+
+    def __init__(self, operation: str, backend: str, hint: str = "") -> None:
+        message = f"{operation} is not supported by backend {backend!r}"
+        super().__init__(f"{message}. {hint}" if hint else message)
+        self.operation = operation
+        self.backend = backend
+
+
+class SerializationError(WrenError, TypeError):
+    """A function, argument or result cannot be pickled or unpickled."""
+
+
+class InvalidInputError(WrenError, ValueError):
+    """The arguments of a call do not fit the function, or an option has a bad value."""
+
+
+class StorageError(WrenError):
+    """A storage backend failed in a way the caller may want to handle."""
+
+
+class StorageNoSuchKeyError(StorageError, KeyError):
+    """The object does not exist."""
+
+    def __init__(self, bucket: str, key: str) -> None:
+        super().__init__(f"no object {key!r} in bucket {bucket!r}")
+        self.bucket = bucket
+        self.key = key
+
+    def __str__(self) -> str:  # KeyError would quote the whole message again
+        return str(self.args[0])
+
+
+class RuntimeMismatchError(WrenError):
+    """The runtime that would run the functions cannot run what this client sends."""
+
+
+class WorkerLostError(WrenError):
+    """A call did not finish because its worker died, was killed or timed out."""
+
+
+class FunctionTimeoutError(WrenError, TimeoutError):
+    """A call ran longer than its timeout."""
+
+
+class WaitTimeoutError(WrenError, TimeoutError):
+    """`wait` or `get_result` gave up before the calls finished."""
+
+
+class RemoteError(WrenError):
+    """A function failed remotely with an exception that cannot be rebuilt on the client.
+
+    The remote type name and message are kept; the remote traceback is the cause.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.remote_message = message
+
+
+class RemoteTraceback(Exception):  # noqa: N818 - shown as the cause, named for what it shows
+    """Carries the traceback text of a remote exception; set as its `__cause__`."""
+
+    def __init__(self, traceback_text: str) -> None:
+        super().__init__(traceback_text)
+        self.traceback_text = traceback_text
+
+    def __str__(self) -> str:
+        return "\n\nRemote traceback (most recent call last):\n" + self.traceback_text

@@ -1,0 +1,116 @@
+"""Build a job: pack and upload the function once, serialize the arguments, cut tasks.
+
+Each task's arguments are one pickled list, and the lists are laid end to end in one blob.
+When every task's list fits the compute backend's payload limit it travels inline; otherwise
+the blob is uploaded as the job's data object and each task reads its own byte range of it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from wren._errors import SerializationError
+from wren.client.binding import BoundCalls
+from wren.job import keys
+from wren.job.task import Task
+from wren.ports.compute import ComputeBackend
+from wren.ports.serializer import Serializer
+from wren.ports.storage import StorageBackend
+from wren.serialize.function_blob import pack_function
+
+
+@attrs.frozen
+class JobSpec:
+    """Everything a user asked for one job."""
+
+    func: Callable[..., Any]
+    calls: BoundCalls
+    job_id: str
+    timeout: float
+    extra_env: dict[str, str] = attrs.field(factory=dict)
+    runtime_memory: int | None = None
+    include_modules: Sequence[str] | None = ()
+    exclude_modules: Sequence[str] = ()
+    chunksize: int | None = None
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+class JobBuilder:
+    """Turns a `JobSpec` into tasks for one executor's storage and compute backend."""
+
+    def __init__(self, executor_id: str, storage: StorageBackend, bucket: str,
+                 serializer: Serializer, compute: ComputeBackend,
+                 preinstalled: Callable[[], frozenset[str]] = frozenset) -> None:
+        self.executor_id, self.storage, self.bucket = executor_id, storage, bucket
+        self.serializer, self.compute, self.preinstalled = serializer, compute, preinstalled
+        self._uploaded: set[str] = set()
+        self._lock = threading.Lock()
+
+    def upload_function(self, func: Callable[..., Any], include: Sequence[str] | None,
+                        exclude: Sequence[str]) -> str:
+        blob = pack_function(func, self.serializer, include, exclude, self.preinstalled())
+        key = keys.func_key(blob.digest)
+        with self._lock:
+            known = key in self._uploaded
+        if not known:
+            if not self.storage.exists(self.bucket, key):
+                self.storage.put_object(self.bucket, key, blob.data)
+            with self._lock:
+                self._uploaded.add(key)
+        return key
+
+    def serialize_chunks(self, payloads: list[Any],
+                         bounds: list[tuple[int, int]]) -> tuple[bytes, list[int]]:
+        """One pickled list per task, laid end to end; returns the blob and chunk ends."""
+        try:
+            return self.serializer.dumps_segments(payloads[lo:hi] for lo, hi in bounds)
+        except Exception:
+            for index, payload in enumerate(payloads):
+                try:
+                    self.serializer.dumps(payload)
+                except Exception as exc:
+                    raise SerializationError(
+                        f"the arguments of call {index} cannot be serialized: "
+                        f"{type(exc).__name__}: {exc}. Pass data that pickles (plain values, "
+                        "containers, arrays), or open resources inside the function") from exc
+            raise
+
+    def build(self, spec: JobSpec) -> list[Task]:
+        job_key = f"{self.executor_id}/{spec.job_id}"
+        func_key = self.upload_function(spec.func, spec.include_modules, spec.exclude_modules)
+        payloads = spec.calls.payloads
+        n = len(payloads)
+        chunk = spec.chunksize or self.compute.plan_chunksize(n)
+        bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+        blob, ends = self.serialize_chunks(payloads, bounds)
+        starts = [0, *ends[:-1]]
+        largest = max((end - start for start, end in zip(starts, ends)), default=0)
+        inline = largest <= self.compute.max_payload_bytes
+        data_key = None
+        if not inline:
+            data_key = keys.data_key(job_key)
+            self.storage.put_object(self.bucket, data_key, blob)
+        worker_storage = self.compute.worker_storage
+        options = dict(spec.options)
+        if spec.calls.injected:
+            options["inject"] = list(spec.calls.injected)
+        now = time.time()
+        tasks = []
+        for number, ((lo, hi), start, end) in enumerate(zip(bounds, starts, ends)):
+            tasks.append(Task(
+                job_key=job_key, task_id=f"t{number:05d}", func_key=func_key,
+                call_indices=range(lo, hi),
+                data_range=(0, end - start) if inline else (start, end),
+                storage_backend=worker_storage.backend,
+                storage_config=dict(worker_storage.public_config), bucket=self.bucket,
+                serializer=self.serializer.name, call=spec.calls.call,
+                inject_id=spec.calls.inject_id, data_key=data_key,
+                inline_data=blob[start:end] if inline else None,
+                timeout=spec.timeout, runtime_memory=spec.runtime_memory,
+                extra_env=dict(spec.extra_env), host_submit_time=now, options=options))
+        return tasks

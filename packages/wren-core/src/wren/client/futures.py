@@ -1,0 +1,98 @@
+"""`ResponseFuture`: the client's handle on one call.
+
+A future is just its job and its call index (two slots), because a 100,000-call map holds
+100,000 of them. Its status, value and exception live in the job's columns (`JobState`),
+filled a whole status document at a time; `stats` assembles the call's timeline from the
+document that completed it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wren.client.job import JobState
+
+
+class ResponseFuture:
+    """The future result of one call, as returned by `call_async` and `map`."""
+
+    __slots__ = ("_job", "index")
+
+    def __init__(self, job: JobState, index: int) -> None:
+        self._job = job
+        self.index = index
+
+    # Identity -----------------------------------------------------------------------------
+    @property
+    def executor_id(self) -> str:
+        return self._job.executor_id
+
+    @property
+    def job_id(self) -> str:
+        return self._job.job_id
+
+    @property
+    def job_key(self) -> str:
+        return self._job.job_key
+
+    @property
+    def call_id(self) -> str:
+        """The call's index in its job, zero-padded as in Lithops (`"00007"`)."""
+        return f"{self.index:05d}"
+
+    # State --------------------------------------------------------------------------------
+    def done(self) -> bool:
+        """True once the call finished (successfully or not) and its status arrived."""
+        return self._job.docs[self.index] is not None
+
+    @property
+    def ready(self) -> bool:
+        """True once the value or exception has been downloaded."""
+        return self._job.has_value(self.index)
+
+    @property
+    def success(self) -> bool:
+        return self.done() and self.error_info is None
+
+    @property
+    def error(self) -> bool:
+        """True when the call failed (its exception is `exception()`)."""
+        return self.error_info is not None
+
+    @property
+    def error_info(self) -> dict[str, str] | None:
+        """Type, message, remote traceback and kind of the failure, without downloading."""
+        doc = self._job.docs[self.index]
+        return None if doc is None else doc.errors.get(doc.position(self.index))
+
+    @property
+    def produces_output(self) -> bool:
+        return self._job.produces_output
+
+    # Results ------------------------------------------------------------------------------
+    def result(self, throw_except: bool = True, timeout: float | None = None) -> Any:
+        """Wait for the call and return its value (re-raising its exception)."""
+        job = self._job
+        job.executor_services.wait_and_fetch([self], timeout=timeout)
+        job.read[self.index] = True
+        exc = job.exceptions.get(self.index)
+        if exc is not None:
+            if throw_except:
+                raise exc
+            return None
+        return job.values[self.index]
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Wait for the call and return its exception, or None if it succeeded."""
+        self._job.executor_services.wait_and_fetch([self], timeout=timeout)
+        return self._job.exceptions.get(self.index)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Times (seconds since the epoch) and sizes (bytes) of this call; see the docs."""
+        return self._job.call_stats(self.index)
+
+    def __repr__(self) -> str:
+        state = "error" if self.error else "done" if self.done() else "pending"
+        return f"<ResponseFuture {self.job_key}/{self.call_id} {state}>"

@@ -1,0 +1,137 @@
+"""`JobState`: the client's record of one submitted job, held as columns.
+
+Per call it keeps the status document that completed it (`docs`), the downloaded value
+(`values`), a read flag (`read`), and exceptions of failed calls (`exceptions`). A status
+document covering a contiguous range of calls is applied with one slice assignment, so even
+very large maps cost little per call. The first status of a call wins: a retried task can
+never change a result already seen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from wren.client.futures import ResponseFuture
+from wren.job.status import StatusDocument
+
+if TYPE_CHECKING:
+    from wren.client.session import ClientSession
+
+NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
+
+
+class JobState:
+    """One job: per-call columns, progress, and pending task deadlines."""
+
+    def __init__(self, session: ClientSession, executor_id: str, job_id: str, n_calls: int,
+                 *, produces_output: bool = True) -> None:
+        self.executor_services = session
+        self.executor_id = executor_id
+        self.job_id = job_id
+        self.job_key = f"{executor_id}/{job_id}"
+        self.size = n_calls
+        self.futures = [ResponseFuture(self, i) for i in range(n_calls)]
+        self.docs: list[StatusDocument | None] = [None] * n_calls
+        self.values: list[Any] = [NO_VALUE] * n_calls
+        self.read: list[bool] = [False] * n_calls
+        self.exceptions: dict[int, BaseException] = {}
+        self.documents: list[StatusDocument] = []
+        self.loaded: set[str] = set()
+        self.pending = n_calls
+        self.arrivals: dict[str, float] = {}
+        self.submitted_at = 0.0
+        self.produces_output = produces_output
+        self.deadlines: list[tuple[float, list[int]]] = []
+        self.progress_hooks: list[tuple[float, Callable[[], Any]]] = []
+        self.result_times: dict[str, float] = {}
+        self.cleaned = False
+
+    @property
+    def finished(self) -> bool:
+        return self.pending == 0
+
+    @property
+    def done_fraction(self) -> float:
+        return 1.0 if self.size == 0 else (self.size - self.pending) / self.size
+
+    @property
+    def failed(self) -> bool:
+        return any(document.errors for document in self.documents)
+
+    def seen(self, name: str) -> bool:
+        return name in self.arrivals
+
+    def has_value(self, index: int) -> bool:
+        return self.values[index] is not NO_VALUE or index in self.exceptions
+
+    def apply(self, document: StatusDocument) -> int:
+        """Record a status document; return how many calls it completed."""
+        if document.name in self.arrivals:
+            return 0
+        self.arrivals[document.name] = time.time()
+        docs = self.docs
+        indices = document.indices
+        completed = 0
+        if isinstance(indices, range) and indices.step == 1 and 0 <= indices.start \
+                and indices.stop <= self.size \
+                and docs[indices.start:indices.stop].count(None) == len(indices):
+            docs[indices.start:indices.stop] = [document] * len(indices)
+            completed = len(indices)
+        else:
+            for index in indices:
+                if 0 <= index < self.size and docs[index] is None:
+                    docs[index] = document
+                    completed += 1
+        if completed:
+            self.documents.append(document)
+        self.pending -= completed
+        return completed
+
+    def overdue(self, now: float) -> list[int]:
+        """Calls of tasks past their deadline that have not reported."""
+        late: list[int] = []
+        keep: list[tuple[float, list[int]]] = []
+        for deadline, indices in self.deadlines:
+            missing = [i for i in indices if self.docs[i] is None]
+            if not missing:
+                continue
+            if now >= deadline:
+                late.extend(missing)
+            else:
+                keep.append((deadline, missing))
+        self.deadlines = keep
+        return late
+
+    def due_hooks(self) -> list[Callable[[], Any]]:
+        """Progress hooks whose threshold is reached (each fires once)."""
+        if not self.progress_hooks:
+            return []
+        fraction = self.done_fraction
+        due = [hook for threshold, hook in self.progress_hooks if fraction >= threshold]
+        self.progress_hooks = [(t, h) for t, h in self.progress_hooks if fraction < t]
+        return due
+
+    def call_stats(self, index: int) -> dict[str, Any]:
+        """The stats of one call (see `ResponseFuture.stats`)."""
+        stats: dict[str, Any] = {"executor_id": self.executor_id, "job_id": self.job_id,
+                                 "call_id": f"{index:05d}",
+                                 "host_submit_tstamp": self.submitted_at}
+        doc = self.docs[index]
+        if doc is not None:
+            pos = doc.position(index)
+            start, end = doc.func_start[pos], doc.func_end[pos]
+            worker = doc.worker
+            stats.update(
+                worker_func_start_tstamp=start, worker_func_end_tstamp=end,
+                worker_func_exec_time=end - start, success=pos not in doc.errors,
+                worker_start_tstamp=worker.get("start"), worker_end_tstamp=worker.get("end"),
+                worker_host=worker.get("host"), worker_pid=worker.get("pid"),
+                worker_calls=len(doc), worker_args_bytes=worker.get("args_bytes"),
+                worker_result_bytes=worker.get("result_bytes"),
+                host_status_done_tstamp=self.arrivals.get(doc.name))
+            stats.update(doc.extra.get(pos, {}))
+            if doc.name in self.result_times:
+                stats["host_result_done_tstamp"] = self.result_times[doc.name]
+        return stats

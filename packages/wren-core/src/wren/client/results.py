@@ -1,0 +1,119 @@
+"""Download results and rebuild remote exceptions.
+
+Futures are grouped by the status document that completed them; each document's result
+object (one pickled list) is fetched once, in parallel threads across documents, and its
+values land in the job's columns with one slice assignment. A failed call becomes its original exception when it can be unpickled here, with
+the remote traceback as its cause; otherwise a `RemoteError` (or `WorkerLostError`,
+`FunctionTimeoutError`) that keeps the remote type, message and traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from wren._errors import (
+    FunctionTimeoutError,
+    RemoteError,
+    RemoteTraceback,
+    WorkerLostError,
+    WrenError,
+)
+from wren.client.futures import ResponseFuture
+from wren.client.job import JobState
+from wren.job.status import StatusDocument
+from wren.ports.serializer import Serializer
+from wren.ports.storage import StorageBackend
+
+_MAX_DOWNLOAD_THREADS = 16
+
+
+def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
+    """The exception a failed call raised, as faithfully as this client can rebuild it.
+
+    `rebuilt` is the unpickled exception, or None when it did not travel or did not load.
+    """
+    kind = error.get("kind", "exception")
+    message = error.get("message", "")
+    trace = error.get("traceback", "")
+    exc: BaseException
+    if kind == "lost":
+        exc = WorkerLostError(message)
+    elif isinstance(rebuilt, BaseException):
+        exc = rebuilt
+    elif kind == "timeout":
+        exc = FunctionTimeoutError(message)
+    elif "type" in error:
+        exc = RemoteError(error["type"], message)
+    else:
+        exc = WrenError(message or "the call failed for an unknown reason")
+    if trace:
+        exc.__cause__ = RemoteTraceback(trace)
+    return exc
+
+
+def load_document_values(document: StatusDocument, blob: bytes,
+                         serializer: Serializer) -> list[Any]:
+    """Every call's value (or rebuilt exception) of one document, in its column order."""
+    size = len(document)
+    try:
+        values = serializer.loads(blob) if blob else [None] * size
+    except Exception as exc:
+        failure = WrenError(f"the results of {document.job_key} task {document.task_id} arrived "
+                            f"but cannot be loaded here: {type(exc).__name__}: {exc}. Install "
+                            "the modules they need on the client")
+        values = [failure] * size
+        for position in range(size):
+            document.errors.setdefault(position, {"type": "WrenError", "message": str(failure),
+                                                  "traceback": "", "kind": "system"})
+    for position, error in document.errors.items():
+        values[position] = build_exception(error, values[position])
+    return values
+
+
+def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: StorageBackend,
+                    bucket: str, serializer: Serializer) -> None:
+    """Download the results of these documents into their jobs' columns."""
+
+    def _load(pair: tuple[JobState, StatusDocument]) -> None:
+        job, document = pair
+        blob = storage.get_object(bucket, document.result_key) if document.result_key else b""
+        values = load_document_values(document, blob, serializer)
+        indices = document.indices
+        if isinstance(indices, range) and indices.step == 1:
+            job.values[indices.start:indices.stop] = values
+        else:
+            for index, value in zip(indices, values):
+                job.values[index] = value
+        for position in document.errors:
+            index = indices[position]
+            if job.docs[index] is document:
+                job.exceptions[index] = values[position]
+                job.values[index] = None
+        job.loaded.add(document.name)
+        job.result_times[document.name] = time.time()
+
+    if len(pairs) == 1:
+        _load(pairs[0])
+    elif pairs:
+        with ThreadPoolExecutor(min(_MAX_DOWNLOAD_THREADS, len(pairs))) as pool:
+            list(pool.map(_load, pairs))
+
+
+def missing_documents(futures: Sequence[ResponseFuture]
+                      ) -> list[tuple[JobState, StatusDocument]]:
+    """Documents whose results some of these done futures still need."""
+    found: dict[int, tuple[JobState, StatusDocument]] = {}
+    for future in futures:
+        job = future._job
+        doc = job.docs[future.index]
+        if doc is not None and doc.name not in job.loaded and id(doc) not in found:
+            found[id(doc)] = (job, doc)
+    return list(found.values())
+
+
+def job_documents(jobs: Sequence[JobState]) -> list[tuple[JobState, StatusDocument]]:
+    """Documents of whole jobs whose results were not downloaded yet."""
+    return [(job, doc) for job in jobs for doc in job.documents if doc.name not in job.loaded]

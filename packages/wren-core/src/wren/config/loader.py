@@ -1,0 +1,159 @@
+"""Load, merge and validate configuration.
+
+Sources, lowest priority first: `~/.wren/config`, `./.wren_config`, the file named by
+`WREN_CONFIG_FILE`, then the `config=` mapping and keyword overrides given in code. Sections
+are merged key by key, not replaced. A `lithops:` section is read as `wren:`. The sections of
+the chosen compute and storage backends are validated against the schemas the adapters
+declare; no configuration at all means `localhost` compute and `localhost` storage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from wren import plugins
+from wren._errors import ConfigError
+from wren.config.schema import ConfigSchema, unknown_key_message
+from wren.config.wren_section import RETIRED_KEYS, WREN_SECTION
+
+logger = logging.getLogger("wren")
+
+ENV_CONFIG_FILE = "WREN_CONFIG_FILE"
+
+
+@attrs.frozen
+class WrenConfig:
+    """Validated configuration: the `wren:` section plus the chosen backends' sections."""
+
+    wren: Mapping[str, Any]
+    compute_backend: str
+    storage_backend: str
+    compute: Mapping[str, Any]
+    storage: Mapping[str, Any]
+    sections: Mapping[str, Mapping[str, Any]]
+    sources: tuple[str, ...] = ()
+
+
+def config_files() -> list[Path]:
+    """Config files in the order they are merged (later ones win)."""
+    candidates = [Path.home() / ".wren" / "config", Path.cwd() / ".wren_config"]
+    named = os.environ.get(ENV_CONFIG_FILE)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{ENV_CONFIG_FILE} names {str(path)!r}, which is not a file; "
+                              f"fix the path or unset {ENV_CONFIG_FILE}")
+        candidates.append(path)
+    return [p for p in candidates if p.is_file()]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold sections (a YAML mapping), "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge two config mappings section by section (update wins key by key)."""
+    out = {name: dict(body) if isinstance(body, Mapping) else body
+           for name, body in base.items()}
+    for name, body in update.items():
+        name = "wren" if name == "lithops" else name
+        if isinstance(body, Mapping) and isinstance(out.get(name), dict):
+            out[name].update(body)
+        elif body is None:
+            out.setdefault(name, {})
+        else:
+            out[name] = dict(body) if isinstance(body, Mapping) else body
+    return out
+
+
+def read_config_files() -> tuple[dict[str, Any], tuple[str, ...]]:
+    merged: dict[str, Any] = {}
+    paths = config_files()
+    for path in paths:
+        merged = merge(merged, _read_yaml(path))
+    return merged, tuple(str(p) for p in paths)
+
+
+def _section_schema(compute_cls: Any, storage_cls: Any, section: str) -> ConfigSchema | None:
+    schema: ConfigSchema | None = None
+    for cls in (compute_cls, storage_cls):
+        own = cls.config_schema
+        if own.section == section:
+            schema = own if schema is None else schema.merged_with(own)
+    return schema
+
+
+def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None = None,
+                storage: str | None = None, overrides: Mapping[str, Any] | None = None,
+                read_files: bool = True) -> WrenConfig:
+    """Build the validated configuration for one executor."""
+    raw, sources = read_config_files() if read_files else ({}, ())
+    if config:
+        if not isinstance(config, Mapping):
+            raise ConfigError("config= must be a mapping of sections, e.g. "
+                              "{'wren': {'backend': 'localhost'}}")
+        raw = merge(raw, config)
+    wren_raw = dict(raw.get("wren") or {})
+    for key in list(wren_raw):
+        if key in RETIRED_KEYS:
+            logger.warning("config key %r in section 'wren' is ignored: %s", key,
+                           RETIRED_KEYS[key])
+            value = wren_raw.pop(key)
+            if key == "rabbitmq_monitor" and value:
+                wren_raw["monitoring"] = "rabbitmq"
+    if backend is not None:
+        wren_raw["backend"] = backend
+    if storage is not None:
+        wren_raw["storage"] = storage
+    compute_name = str(wren_raw.get("backend") or WREN_SECTION.get("backend").default)
+    storage_name = str(wren_raw.get("storage") or WREN_SECTION.get("storage").default)
+    compute_cls = plugins.compute_backend_class(compute_name)
+    storage_cls = plugins.storage_backend_class(storage_name)
+    compute_section = compute_cls.config_schema.section
+    storage_section = storage_cls.config_schema.section
+
+    sections = {name: dict(body or {}) for name, body in raw.items() if name != "wren"}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if WREN_SECTION.get(key) is not None:
+            wren_raw[key] = value
+        elif compute_cls.config_schema.get(key) is not None:
+            sections.setdefault(compute_section, {})[key] = value
+        elif storage_cls.config_schema.get(key) is not None:
+            sections.setdefault(storage_section, {})[key] = value
+        else:
+            valid = (set(WREN_SECTION.key_names()) | set(compute_cls.config_schema.key_names())
+                     | set(storage_cls.config_schema.key_names()))
+            raise ConfigError(unknown_key_message(f"wren/{compute_name}/{storage_name} "
+                                                  "options", key, valid))
+    wren_settings = WREN_SECTION.validate(wren_raw)
+    validated: dict[str, dict[str, Any]] = {}
+    for section in {compute_section, storage_section}:
+        schema = _section_schema(compute_cls, storage_cls, section)
+        assert schema is not None
+        validated[section] = schema.validate(sections.get(section))
+    installed = set(plugins.installed(plugins.COMPUTE_GROUP)) | set(
+        plugins.installed(plugins.STORAGE_GROUP))
+    for name in sections:
+        if name not in validated and name not in installed:
+            logger.debug("config section %r belongs to no installed backend; ignored", name)
+    return WrenConfig(
+        wren=wren_settings, compute_backend=compute_name, storage_backend=storage_name,
+        compute=validated[compute_section], storage=validated[storage_section],
+        sections={**sections, **validated}, sources=sources)

@@ -1,0 +1,124 @@
+"""Typed, documented configuration keys and the validation that turns raw YAML into settings.
+
+A `ConfigSchema` is the list of keys one section accepts. Each adapter declares the schema of
+its own section (the Lithops habit of a per-backend `config.py` with defaults); wren-core
+declares the `wren:` section. Validation applies defaults, checks types, and rejects unknown
+keys with a message that names the key, its section and the closest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from wren._errors import ConfigError
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               list: "a list", dict: "a mapping"}
+
+
+@attrs.frozen
+class ConfigKey:
+    """One key of a config section: its type, default, meaning, and whether it is a secret.
+
+    `secret` keys (passwords, API keys, account keys) never leave the client in a job payload;
+    compute adapters hand them to workers through the platform's own secret mechanism.
+    """
+
+    name: str
+    type: type
+    default: Any = None
+    doc: str = ""
+    secret: bool = False
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    nullable: bool = False
+
+    def check(self, section: str, value: Any) -> Any:
+        """Return `value` converted to this key's type, or raise `ConfigError` naming it."""
+        if value is None:
+            if self.default is None or self.nullable:
+                return None
+            raise ConfigError(f"key {self.name!r} in section {section!r} cannot be empty; "
+                              f"expected {_TYPE_NAMES.get(self.type, self.type.__name__)}")
+        value = self._coerce(section, value)
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise ConfigError(f"key {self.name!r} in section {section!r} is {value!r}; "
+                              f"allowed values: {allowed}")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"key {self.name!r} in section {section!r} is {value!r}; "
+                              f"it must be at least {self.minimum:g}")
+        return value
+
+    def _coerce(self, section: str, value: Any) -> Any:
+        expected = self.type
+        ok: bool
+        if expected is bool:
+            ok = isinstance(value, bool)
+        elif expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif expected is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        elif expected is list:
+            ok = isinstance(value, (list, tuple))
+            value = list(value) if ok else value
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            want = _TYPE_NAMES.get(expected, expected.__name__)
+            raise ConfigError(f"key {self.name!r} in section {section!r} must be {want}, "
+                              f"got {value!r} ({type(value).__name__})")
+        return value
+
+
+@attrs.frozen
+class ConfigSchema:
+    """The keys one config section accepts."""
+
+    section: str
+    keys: tuple[ConfigKey, ...]
+
+    def key_names(self) -> list[str]:
+        return sorted(k.name for k in self.keys)
+
+    def get(self, name: str) -> ConfigKey | None:
+        for key in self.keys:
+            if key.name == name:
+                return key
+        return None
+
+    def merged_with(self, other: ConfigSchema) -> ConfigSchema:
+        """Union of two schemas for one section (e.g. `localhost` compute and storage)."""
+        known = {k.name for k in self.keys}
+        return ConfigSchema(self.section, self.keys + tuple(k for k in other.keys
+                                                            if k.name not in known))
+
+    def validate(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Return the section with defaults filled in; raise `ConfigError` on any bad key."""
+        values = dict(values or {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"section {self.section!r} must be a mapping of keys to values")
+        for name in values:
+            if self.get(name) is None:
+                raise ConfigError(unknown_key_message(self.section, name, self.key_names()))
+        return {key.name: key.check(self.section, values.get(key.name, key.default))
+                for key in self.keys}
+
+    def public(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The values without secret keys: what may travel in a job payload."""
+        secret = {k.name for k in self.keys if k.secret}
+        return {name: value for name, value in values.items() if name not in secret}
+
+
+def unknown_key_message(section: str, name: str, valid: Iterable[str]) -> str:
+    """A message for an unknown key that lists valid keys and suggests the closest one."""
+    valid = sorted(valid)
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    listing = ", ".join(valid) if valid else "(none)"
+    return f"unknown key {name!r} in section {section!r}.{hint} Valid keys: {listing}"

@@ -1,0 +1,40 @@
+"""The `wren:` section: settings of the executor itself, whatever the backends.
+
+It mirrors the `lithops:` section of Lithops (`backend`, `storage`, `log_level`,
+`data_cleaner`, `include_modules`, `exclude_modules`, `execution_timeout`, `monitoring`), so a
+Lithops config carries over by renaming the section.
+"""
+
+from __future__ import annotations
+
+from wren.config.schema import ConfigKey, ConfigSchema
+
+DEFAULT_BACKEND = "localhost"
+DEFAULT_STORAGE = "localhost"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: Keys Lithops accepted in `lithops:` that wren no longer needs; accepted with a warning.
+RETIRED_KEYS = {
+    "mode": "wren picks the mode from `backend`; remove `mode`",
+    "rabbitmq_monitor": "use `monitoring: rabbitmq` instead",
+}
+
+WREN_SECTION = ConfigSchema("wren", (
+    ConfigKey("backend", str, DEFAULT_BACKEND, "compute backend that runs the functions"),
+    ConfigKey("storage", str, DEFAULT_STORAGE, "storage backend for functions, data and results"),
+    ConfigKey("log_level", str, None, "level of the `wren` logger", choices=LOG_LEVELS),
+    ConfigKey("data_cleaner", bool, True,
+              "delete a job's temporary data once its results were read"),
+    ConfigKey("execution_timeout", float, 1800.0,
+              "seconds a single call may run before it is stopped", minimum=1),
+    ConfigKey("include_modules", list, [],
+              "user modules to ship with functions; [] = all detected, null = none",
+              nullable=True),
+    ConfigKey("exclude_modules", list, [], "user modules never to ship"),
+    ConfigKey("monitoring", str, "storage", "how the client learns that calls finished",
+              choices=("storage",)),
+    ConfigKey("serializer", str, "cloudpickle", "serializer for functions, data and results"),
+    ConfigKey("chunksize", int, None, "calls per worker task; null = chosen by the backend",
+              minimum=1),
+    ConfigKey("progress", bool, True, "show a progress bar while waiting in a terminal"),
+))

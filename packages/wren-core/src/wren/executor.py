@@ -1,0 +1,395 @@
+"""`FunctionExecutor`: the one API, whatever the platform.
+
+It loads the configuration, opens the chosen storage and compute adapters, and offers the
+PyWren/Lithops verbs: `call_async`, `map`, `map_reduce`, `wait`, `get_result` and `clean`.
+Each verb builds a job (see `wren.client.builder`), hands its tasks to the compute adapter,
+and lets the monitor turn status documents into finished futures.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from wren import plugins
+from wren._constants import ALL_COMPLETED
+from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
+from wren._logging import configure_logging
+from wren.client.binding import ArgumentBinder
+from wren.client.builder import JobBuilder, JobSpec
+from wren.client.futures import ResponseFuture
+from wren.client.job import JobState
+from wren.client.monitor import JobMonitor
+from wren.client.session import ClientSession
+from wren.config.loader import WrenConfig, load_config
+from wren.job import keys
+from wren.job.task import Task
+from wren.ports import capabilities
+from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
+from wren.ports.storage import StorageBackend
+from wren.worker.reducer import reduce_remote
+
+logger = logging.getLogger("wren")
+
+_executor_numbers = itertools.count()
+_session_id = uuid.uuid4().hex[:6]
+
+Futures = ResponseFuture | Sequence[ResponseFuture] | None
+
+
+def _as_list(fs: Futures) -> list[ResponseFuture]:
+    if fs is None:
+        return []
+    return [fs] if isinstance(fs, ResponseFuture) else list(fs)
+
+
+class FunctionExecutor:
+    """Runs functions on the configured compute backend, keeping data in the configured
+    storage. Usable as a context manager; `close()` stops its monitor and cleans up."""
+
+    def __init__(self, backend: str | None = None, storage: str | None = None,
+                 config: Mapping[str, Any] | None = None, runtime: str | None = None,
+                 runtime_memory: int | None = None, log_level: str | None = None,
+                 **overrides: Any) -> None:
+        self.config: WrenConfig = load_config(
+            config, backend=backend, storage=storage,
+            overrides={"runtime": runtime, "runtime_memory": runtime_memory,
+                       "log_level": log_level, **overrides})
+        configure_logging(self.config.wren.get("log_level"))
+        self.executor_id = f"{_session_id}-{next(_executor_numbers)}"
+        self.backend = self.config.compute_backend
+        self.storage_backend_name = self.config.storage_backend
+        self.storage: StorageBackend = plugins.storage_backend_class(
+            self.storage_backend_name)(self.config.storage)
+        self.bucket = self.storage.default_bucket
+        storage_cls = type(self.storage)
+        worker_storage = WorkerStorage(self.storage_backend_name, dict(self.config.storage),
+                                       storage_cls.config_schema.public(self.config.storage))
+        self.compute: ComputeBackend = plugins.compute_backend_class(self.backend)(
+            self.config.compute, worker_storage)
+        self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
+        self._condition = threading.Condition()
+        push = self.compute.supports(capabilities.PUSH_STATUS)
+        self._monitor = JobMonitor(self.storage, self.bucket, self._condition,
+                                   poll_min=0.5 if push else 0.05,
+                                   poll_max=5.0 if push else 2.0)
+        self._session = ClientSession(self.storage, self.bucket, self.serializer,
+                                      self._monitor, self._condition,
+                                      self.config.wren["progress"])
+        self._runtime: RuntimeInfo | None = None
+        self._builder = JobBuilder(self.executor_id, self.storage, self.bucket,
+                                   self.serializer, self.compute, self._preinstalled)
+        self._jobs: list[JobState] = []
+        self._unread: list[JobState] = []
+        self._job_numbers = itertools.count()
+        self._closed = False
+        self._finalizer = weakref.finalize(self, self._monitor.stop, 1.0)
+        logger.info("executor %s: compute %r, storage %r (bucket %r)", self.executor_id,
+                    self.backend, self.storage_backend_name, self.bucket)
+
+    # Context management -------------------------------------------------------------------
+    def __enter__(self) -> FunctionExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop monitoring, clean data of jobs whose results were read, release backends."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.config.wren["data_cleaner"]:
+            self._clean_jobs([j for j in self._jobs if j.finished and j not in self._unread])
+        self._monitor.stop()
+        self._finalizer.detach()
+        self.compute.close()
+
+    @property
+    def futures(self) -> list[ResponseFuture]:
+        """Every future this executor created, in submission order."""
+        return [f for job in self._jobs for f in job.futures]
+
+    # Runtime ------------------------------------------------------------------------------
+    def _runtime_info(self) -> RuntimeInfo | None:
+        if self._runtime is None:
+            try:
+                self._runtime = self.compute.runtime_info()
+            except NotImplementedError:
+                return None
+            local = ".".join(map(str, __import__("sys").version_info[:2]))
+            if self._runtime.python_version != local:
+                raise RuntimeMismatchError(
+                    f"the runtime {self._runtime.name!r} runs Python "
+                    f"{self._runtime.python_version} but this client runs Python {local}; "
+                    f"functions pickled here may not load there. Build a matching runtime "
+                    f"with: wren runtime build <name> -b {self.backend} (from a Python "
+                    f"{self._runtime.python_version} client) or run the client on Python "
+                    f"{self._runtime.python_version}")
+        return self._runtime
+
+    def _preinstalled(self) -> frozenset[str]:
+        info = self._runtime_info()
+        return info.preinstalled_modules if info is not None else frozenset()
+
+    # Submitting ---------------------------------------------------------------------------
+    def _new_job_id(self, kind: str) -> str:
+        return f"{kind}{next(self._job_numbers):03d}"
+
+    def _timeout(self, timeout: float | None) -> float:
+        value = float(timeout if timeout is not None else self.config.wren["execution_timeout"])
+        if value <= 0:
+            raise InvalidInputError(f"timeout must be a positive number of seconds, got {value}")
+        return value
+
+    def _prepare(self, func: Callable[..., Any], items: Iterable[Any], kind: str, *,
+                 extra_params: Any = None, extra_env: Mapping[str, str] | None = None,
+                 runtime_memory: int | None = None, timeout: float | None = None,
+                 include_modules: Sequence[str] | None = (),
+                 exclude_modules: Sequence[str] = (), chunksize: int | None = None,
+                 produces_output: bool = True) -> tuple[JobState, list[Task]]:
+        if self._closed:
+            raise InvalidInputError("this executor is closed; create a new FunctionExecutor")
+        if not callable(func):
+            raise InvalidInputError(f"expected a function to run, got {type(func).__name__}")
+        if chunksize is not None and (not isinstance(chunksize, int) or chunksize < 1):
+            raise InvalidInputError(f"chunksize must be a positive integer, got {chunksize!r}")
+        if extra_env is not None and not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in extra_env.items()):
+            raise InvalidInputError("extra_env must map variable names to string values")
+        calls = ArgumentBinder(func, extra_params).bind_all(items)
+        wren_cfg = self.config.wren
+        include = wren_cfg["include_modules"] if include_modules == [] else include_modules
+        exclude = list(exclude_modules or ()) + list(wren_cfg["exclude_modules"] or ())
+        spec = JobSpec(func=func, calls=calls, job_id=self._new_job_id(kind),
+                       timeout=self._timeout(timeout), extra_env=dict(extra_env or {}),
+                       runtime_memory=runtime_memory, include_modules=include,
+                       exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"])
+        tasks = self._builder.build(spec)
+        job = JobState(self._session, self.executor_id, spec.job_id, len(calls.payloads),
+                       produces_output=produces_output)
+        with self._condition:
+            self._jobs.append(job)
+            self._unread.append(job)
+        self._monitor.track(job)
+        return job, tasks
+
+    def _invoke(self, job: JobState, tasks: list[Task]) -> None:
+        job.submitted_at = time.time()
+        for task in tasks:
+            deadline = self.compute.lost_deadline(task, job.submitted_at)
+            if deadline is not None:
+                job.deadlines.append((deadline, list(task.call_indices)))
+        if tasks:
+            self.compute.invoke(tasks, self._monitor)
+        logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, len(job.futures),
+                     len(tasks))
+
+    def call_async(self, func: Callable[..., Any], data: Any = (), extra_env:
+                   Mapping[str, str] | None = None, runtime_memory: int | None = None,
+                   timeout: float | None = None, include_modules: Sequence[str] | None = [],
+                   exclude_modules: Sequence[str] = []) -> ResponseFuture:
+        """Run `func` once with `data` (a value, a tuple of arguments, or a dict)."""
+        job, tasks = self._prepare(func, [data], "A", extra_env=extra_env,
+                                   runtime_memory=runtime_memory, timeout=timeout,
+                                   include_modules=include_modules,
+                                   exclude_modules=exclude_modules)
+        self._invoke(job, tasks)
+        return job.futures[0]
+
+    def map(self, map_function: Callable[..., Any], map_iterdata: Iterable[Any],
+            extra_params: Any = None, extra_env: Mapping[str, str] | None = None,
+            runtime_memory: int | None = None, timeout: float | None = None,
+            include_modules: Sequence[str] | None = [], exclude_modules: Sequence[str] = [],
+            chunksize: int | None = None, *, extra_args: Any = None) -> list[ResponseFuture]:
+        """Run `map_function` once per item of `map_iterdata`; one future per item."""
+        if isinstance(map_iterdata, (str, bytes)) or not isinstance(map_iterdata, Iterable):
+            raise InvalidInputError("map_iterdata must be a list (or other iterable) of call "
+                                    f"arguments, got {type(map_iterdata).__name__}")
+        job, tasks = self._prepare(map_function, map_iterdata, "M",
+                                   extra_params=extra_params if extra_params is not None
+                                   else extra_args, extra_env=extra_env,
+                                   runtime_memory=runtime_memory, timeout=timeout,
+                                   include_modules=include_modules,
+                                   exclude_modules=exclude_modules, chunksize=chunksize)
+        self._invoke(job, tasks)
+        return list(job.futures)
+
+    def map_reduce(self, map_function: Callable[..., Any], map_iterdata: Iterable[Any],
+                   reduce_function: Callable[..., Any], extra_params: Any = None,
+                   extra_env: Mapping[str, str] | None = None,
+                   map_runtime_memory: int | None = None,
+                   reduce_runtime_memory: int | None = None, timeout: float | None = None,
+                   include_modules: Sequence[str] | None = [],
+                   exclude_modules: Sequence[str] = [], chunksize: int | None = None,
+                   reducer_wait_local: bool = False, spawn_reducer: int = 20,
+                   *, extra_args: Any = None) -> list[ResponseFuture]:
+        """Map, then reduce all map results (in map order) with `reduce_function`.
+
+        By default the reducer runs remotely and is spawned once `spawn_reducer` percent of
+        the map calls are done; `reducer_wait_local=True` waits for the map here first.
+        `get_result()` on the returned futures gives only the reducer's result.
+        """
+        if not 0 <= spawn_reducer <= 100:
+            raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
+                                    f"{spawn_reducer!r}")
+        map_job, map_tasks = self._prepare(
+            map_function, map_iterdata, "M", extra_params=extra_params if extra_params
+            is not None else extra_args, extra_env=extra_env, runtime_memory=map_runtime_memory,
+            timeout=timeout, include_modules=include_modules, exclude_modules=exclude_modules,
+            chunksize=chunksize, produces_output=False)
+        self._invoke(map_job, map_tasks)
+        options = dict(extra_env=extra_env, runtime_memory=reduce_runtime_memory,
+                       timeout=timeout, include_modules=include_modules,
+                       exclude_modules=exclude_modules)
+        if reducer_wait_local:
+            self._session.wait(map_job.futures, throw_except=True, jobs=[map_job])
+            self._session.fetch_jobs([map_job])
+            results = list(map_job.values)
+            reduce_job, reduce_tasks = self._prepare(reduce_function, [(results,)], "R",
+                                                     **options)
+            self._invoke(reduce_job, reduce_tasks)
+        else:
+            wrapper = functools.partial(reduce_remote, reduce_function, map_job.job_key,
+                                        len(map_job.futures), self.serializer.name)
+            functools.update_wrapper(wrapper, reduce_function)
+            del wrapper.__wrapped__  # bind arguments to the wrapper, not to reduce_function
+            reduce_job, reduce_tasks = self._prepare(wrapper, [{}], "R", **options)
+            self._schedule_reducer(map_job, reduce_job, reduce_tasks, spawn_reducer / 100)
+        return [*map_job.futures, *reduce_job.futures]
+
+    def _schedule_reducer(self, map_job: JobState, reduce_job: JobState,
+                          tasks: list[Task], threshold: float) -> None:
+        fired = threading.Event()
+
+        def spawn() -> None:
+            if not fired.is_set():
+                fired.set()
+                self._invoke(reduce_job, tasks)
+
+        with self._condition:
+            if map_job.done_fraction >= threshold:
+                ready = True
+            else:
+                map_job.progress_hooks.append((threshold, spawn))
+                ready = False
+        if ready:
+            spawn()
+
+    # Waiting and results ------------------------------------------------------------------
+    def wait(self, fs: Futures = None, throw_except: bool = True,
+             return_when: str = ALL_COMPLETED, download_results: bool = False,
+             timeout: float | None = None) -> tuple[list[ResponseFuture],
+                                                     list[ResponseFuture]]:
+        """Wait for futures (default: all of this executor's); return `(done, not_done)`."""
+        futures = _as_list(fs) if fs is not None else self.futures
+        return self._session.wait(futures, return_when, timeout, throw_except,
+                                  download_results)
+
+    def get_result(self, fs: Futures = None, throw_except: bool = True,
+                   timeout: float | None = None) -> Any:
+        """Results of `fs` (default: of the jobs not read yet): a value after `call_async`,
+        a list in call order after `map`, the reducer's result after `map_reduce`.
+
+        With `throw_except=False` a failed call is left out of the list (its future keeps
+        the error); otherwise the first failure in call order is raised."""
+        if fs is None:
+            with self._condition:
+                jobs = list(self._unread)
+            whole = all(not any(job.read) for job in jobs)
+            futures = [f for job in jobs for f in (job.futures if whole else
+                                                   [f for f in job.futures
+                                                    if not job.read[f.index]])]
+        else:
+            futures = _as_list(fs)
+            jobs = list({id(f._job): f._job for f in futures}.values())
+            whole = len(futures) == sum(job.size for job in jobs) and all(
+                job.size == len(set(f.index for f in futures if f._job is job)) for job in jobs)
+        outputs = [job for job in jobs if job.produces_output]
+        lone = outputs[0] if len(outputs) == 1 and outputs[0].size == 1 else None
+        single = isinstance(fs, ResponseFuture) or lone is not None and (
+            lone.job_id[0] == "R" or (fs is None and lone.job_id[0] == "A"))
+        _, not_done = self._session.wait(futures, ALL_COMPLETED, timeout, throw_except=False,
+                                         jobs=jobs if whole else None)
+        if not_done:
+            raise WaitTimeoutError(f"{len(not_done)} of {len(futures)} calls had not finished "
+                                   f"after {timeout:g} s; call get_result again to keep "
+                                   "waiting")
+        try:
+            if whole:
+                self._session.fetch_jobs([j for j in jobs if j.produces_output or j.failed])
+            else:
+                self._session.fetch([f for f in futures if f.produces_output or f.error])
+        finally:
+            self._mark_read(futures, jobs, whole)
+        if whole:
+            return self._collect_jobs(jobs, throw_except, single)
+        if throw_except:
+            for future in futures:
+                exc = future._job.exceptions.get(future.index)
+                if exc is not None:
+                    raise exc
+        values = [f._job.values[f.index] for f in futures
+                  if f.produces_output and f.index not in f._job.exceptions]
+        return (values[0] if values else None) if single else values
+
+    @staticmethod
+    def _collect_jobs(jobs: list[JobState], throw_except: bool, single: bool) -> Any:
+        if throw_except:
+            for job in jobs:
+                if job.exceptions:
+                    raise job.exceptions[min(job.exceptions)]
+        values: list[Any] = []
+        for job in jobs:
+            if not job.produces_output:
+                continue
+            if job.exceptions:
+                values.extend(v for i, v in enumerate(job.values) if i not in job.exceptions)
+            else:
+                values.extend(job.values)
+        return (values[0] if values else None) if single else values
+
+    def _mark_read(self, futures: list[ResponseFuture], jobs: list[JobState],
+                   whole: bool) -> None:
+        if whole:
+            for job in jobs:
+                job.read = [True] * job.size
+        else:
+            for future in futures:
+                future._job.read[future.index] = True
+        with self._condition:
+            self._unread = [j for j in self._unread if not all(j.read)]
+        if self.config.wren["data_cleaner"]:
+            self._clean_jobs([j for j in jobs if j.finished and all(j.read)])
+
+    # Cleaning -----------------------------------------------------------------------------
+    def clean(self, fs: Futures = None) -> None:
+        """Delete the temporary data (arguments, statuses, results) of these futures' jobs,
+        or of every finished job of this executor."""
+        if fs is None:
+            jobs = list(self._jobs)
+        else:
+            jobs = list({id(f._job): f._job for f in _as_list(fs)}.values())
+        running = [j.job_key for j in jobs if not j.finished]
+        if running:
+            logger.warning("not cleaning jobs still running: %s", ", ".join(running))
+        self._clean_jobs([j for j in jobs if j.finished])
+
+    def _clean_jobs(self, jobs: list[JobState]) -> None:
+        for job in jobs:
+            if job.cleaned:
+                continue
+            prefix = keys.job_prefix(job.job_key)
+            try:
+                self.storage.delete_objects(self.bucket, self.storage.list_keys(self.bucket,
+                                                                                prefix))
+                job.cleaned = True
+            except Exception as exc:
+                logger.warning("could not clean %s: %s", prefix, exc)

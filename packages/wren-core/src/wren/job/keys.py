@@ -1,0 +1,46 @@
+"""The storage key layout of wren's own objects, in one place.
+
+```
+wren.funcs/<sha256>.fn                               a function and its shipped modules,
+                                                     content-addressed, shared by all jobs
+wren.jobs/<executor_id>/<job_id>/data                the calls' arguments, when not inline
+wren.jobs/<executor_id>/<job_id>/status/<task>.<part>.status statuses of a batch of calls
+wren.jobs/<executor_id>/<job_id>/result/<task>.<part>.bin    their results, concatenated
+```
+
+A job key is `<executor_id>/<job_id>`. Everything under `wren.jobs/<job key>/` is temporary
+and deleted by `clean`; function blobs are kept so the same function is uploaded once.
+"""
+
+from __future__ import annotations
+
+JOBS_PREFIX = "wren.jobs/"
+FUNCS_PREFIX = "wren.funcs/"
+
+
+def job_prefix(job_key: str) -> str:
+    return f"{JOBS_PREFIX}{job_key}/"
+
+
+def executor_prefix(executor_id: str) -> str:
+    return f"{JOBS_PREFIX}{executor_id}/"
+
+
+def data_key(job_key: str) -> str:
+    return f"{JOBS_PREFIX}{job_key}/data"
+
+
+def status_prefix(job_key: str) -> str:
+    return f"{JOBS_PREFIX}{job_key}/status/"
+
+
+def status_key(job_key: str, task_id: str, part: int) -> str:
+    return f"{JOBS_PREFIX}{job_key}/status/{task_id}.{part:04d}.status"
+
+
+def result_key(job_key: str, task_id: str, part: int) -> str:
+    return f"{JOBS_PREFIX}{job_key}/result/{task_id}.{part:04d}.bin"
+
+
+def func_key(digest: str) -> str:
+    return f"{FUNCS_PREFIX}{digest}.fn"

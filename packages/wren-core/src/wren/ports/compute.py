@@ -1,0 +1,132 @@
+"""The `ComputeBackend` port: run tasks on some platform and report what happened.
+
+An adapter receives `Task` payloads through `invoke` and must get each task to a worker
+running `wren.worker.run_task` (the same code on every platform). It must return from
+`invoke` quickly: the run itself is asynchronous. Workers write status documents and results
+to storage; an adapter with the `push_status` capability also hands each status document to
+the `InvocationListener` as it is written, and one with `supervises_calls` reports calls whose
+worker died, was killed or timed out through `calls_lost`, with a reason a user can act on.
+
+Credentials: the adapter is given a `WorkerStorage` (storage backend name and full config,
+secrets included) at construction and delivers it to its workers through the platform's own
+secret mechanism. It must never copy it into a task payload.
+
+Runtime management (`build_runtime`, `deploy_runtime`, `update_runtime`, `delete_runtime`,
+`list_runtimes`) is optional; the defaults raise `NotSupportedError` naming the backend.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol
+
+import attrs
+
+from wren.config.schema import ConfigSchema
+from wren.job.task import Task
+from wren.ports import capabilities
+from wren.ports._port import Port
+
+
+class InvocationListener(Protocol):
+    """Where an adapter reports what it learns about running tasks (thread-safe)."""
+
+    def status_pushed(self, document: bytes) -> None:
+        """A status document a worker wrote to storage (or would have written)."""
+
+    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
+                   kind: str = "lost") -> None:
+        """These calls will never report: `reason` says why (exit code, signal, timeout)."""
+
+
+@attrs.frozen
+class WorkerStorage:
+    """How a worker reaches storage: backend name and config, secrets included."""
+
+    backend: str
+    config: Mapping[str, Any]
+    public_config: Mapping[str, Any]
+
+
+@attrs.frozen
+class RuntimeInfo:
+    """What a runtime offers, as read from the runtime itself."""
+
+    name: str
+    python_version: str
+    wren_version: str
+    preinstalled_modules: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class RuntimeEntry:
+    """One deployed runtime, as `list_runtimes` reports it."""
+
+    name: str
+    memory: int | None
+    wren_version: str
+    worker_name: str
+
+
+class ComputeBackend(Port, abc.ABC):
+    """Port for compute. Subclasses are registered in the `wren.compute_backends` entry-point
+    group under the name users type in `backend=`."""
+
+    config_schema: ClassVar[ConfigSchema] = ConfigSchema("compute", ())
+    #: Tasks a worker slot should get on average when wren chooses the chunksize.
+    tasks_per_worker: ClassVar[int] = 1
+    #: Largest inline argument data a task payload may carry.
+    max_payload_bytes: ClassVar[int] = 256 * 1024
+
+    def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
+        self.config = dict(config)
+        self.worker_storage = worker_storage
+
+    @property
+    def max_workers(self) -> int:
+        """How many tasks may run at once."""
+        return int(self.config.get("max_workers") or 1)
+
+    def plan_chunksize(self, n_calls: int) -> int:
+        """Calls per task when the user gives no `chunksize`."""
+        slots = max(1, self.max_workers * self.tasks_per_worker)
+        return max(1, math.ceil(n_calls / slots))
+
+    @abc.abstractmethod
+    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+        """Start the tasks; return without waiting for them to run."""
+
+    def runtime_info(self) -> RuntimeInfo:
+        """Python and wren versions of the configured runtime (read from the runtime)."""
+        self.unsupported("runtime_info")
+
+    def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
+        """When the client may give up on a task that never reported (None = never:
+        the adapter supervises its calls itself)."""
+        if self.supports(capabilities.SUPERVISES_CALLS):
+            return None
+        grace = max(30.0, 0.1 * task.timeout)
+        return invoked_at + task.timeout * len(task.call_indices) + grace
+
+    def close(self) -> None:
+        """Release resources; in-flight tasks may still finish."""
+
+    # Runtime management: optional, see `capabilities.RUNTIME_MANAGEMENT`.
+    def build_runtime(self, name: str, dockerfile: str | None = None,
+                      **options: Any) -> None:
+        self.unsupported("build_runtime")
+
+    def deploy_runtime(self, name: str, memory: int | None = None,
+                       timeout: float | None = None) -> RuntimeEntry:
+        self.unsupported("deploy_runtime")
+
+    def update_runtime(self, name: str) -> None:
+        self.unsupported("update_runtime")
+
+    def delete_runtime(self, name: str, memory: int | None = None) -> None:
+        self.unsupported("delete_runtime")
+
+    def list_runtimes(self) -> list[RuntimeEntry]:
+        self.unsupported("list_runtimes")

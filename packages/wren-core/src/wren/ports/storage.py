@@ -1,0 +1,102 @@
+"""The `StorageBackend` port: a flat object store of buckets and keys.
+
+An adapter implements the five abstract methods; everything else has a working default that
+adapters may override for speed. Semantics every adapter must keep (the storage contract in
+`wren.testing.contract` checks them): keys are arbitrary strings with `/` as a conventional
+separator; `byte_range=(start, end)` is half-open like a Python slice and clipped to the
+object (a range starting at or past the end yields `b""`); a missing key raises
+`wren.StorageNoSuchKeyError`; `put_object` replaces atomically, so a concurrent reader sees
+the old or the new body, never a mix; listing pages internally and yields every key under
+the prefix in lexicographic order; `delete_objects` ignores keys that do not exist.
+"""
+
+from __future__ import annotations
+
+import abc
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any, ClassVar
+
+import attrs
+
+from wren.config.schema import ConfigSchema
+from wren.ports._port import Port
+
+Body = bytes | bytearray | memoryview | IO[bytes]
+
+
+@attrs.frozen
+class ObjectInfo:
+    """What listing and `head_object` tell about one object."""
+
+    key: str
+    size: int
+    last_modified: float | None = None
+    etag: str | None = None
+
+
+class StorageBackend(Port, abc.ABC):
+    """Port for object storage. Subclasses are registered in the `wren.storage_backends`
+    entry-point group under the name users type in `storage=`."""
+
+    config_schema: ClassVar[ConfigSchema] = ConfigSchema("storage", ())
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+
+    @property
+    def default_bucket(self) -> str:
+        """The bucket wren uses for its own objects (config key `storage_bucket`)."""
+        bucket = self.config.get("storage_bucket")
+        if not bucket:
+            self.unsupported("a default bucket",
+                             f"set `storage_bucket` in the {self.name!r} config section")
+        return str(bucket)
+
+    @abc.abstractmethod
+    def put_object(self, bucket: str, key: str, body: Body) -> None:
+        """Store `body` (bytes or a readable binary file) under `key`, replacing any object."""
+
+    @abc.abstractmethod
+    def get_object(self, bucket: str, key: str,
+                   byte_range: tuple[int, int] | None = None) -> bytes:
+        """Return the object's bytes, or the half-open `byte_range` of them."""
+
+    @abc.abstractmethod
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """Return size and metadata of one object."""
+
+    @abc.abstractmethod
+    def list_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Yield every object whose key starts with `prefix`, in key order."""
+
+    @abc.abstractmethod
+    def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
+        """Delete the keys (batched as the service allows); missing keys are not an error."""
+
+    def get_object_stream(self, bucket: str, key: str,
+                          byte_range: tuple[int, int] | None = None) -> IO[bytes]:
+        """A readable binary file over the object; adapters with `streaming` read lazily."""
+        return io.BytesIO(self.get_object(bucket, key, byte_range))
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        self.delete_objects(bucket, [key])
+
+    def list_keys(self, bucket: str, prefix: str = "") -> list[str]:
+        return [info.key for info in self.list_objects(bucket, prefix)]
+
+    def exists(self, bucket: str, key: str) -> bool:
+        from wren._errors import StorageNoSuchKeyError
+
+        try:
+            self.head_object(bucket, key)
+        except StorageNoSuchKeyError:
+            return False
+        return True
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create the bucket if the service allows it (optional)."""
+        self.unsupported("create_bucket")
+
+    def close(self) -> None:
+        """Release connections; the backend is not used afterwards."""

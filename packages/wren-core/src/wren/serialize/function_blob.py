@@ -1,0 +1,74 @@
+"""The function blob: a pickled function plus a zip of the user modules it needs.
+
+Layout: the magic `WRENFN1\n`, the pickle's length as 8 big-endian bytes, the pickle, then
+the zip (possibly empty). The blob is stored under its SHA-256 (`wren.funcs/<sha>.fn`), so a
+function already uploaded by any earlier job is never uploaded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from wren._errors import SerializationError
+from wren.ports.serializer import Serializer
+from wren.serialize.modules import find_user_modules, zip_modules
+
+logger = logging.getLogger("wren")
+
+MAGIC = b"WRENFN1\n"
+_HEADER = struct.Struct(">Q")
+
+
+@attrs.frozen
+class FunctionBlob:
+    """A packed function ready to upload."""
+
+    data: bytes
+    digest: str
+    modules: tuple[str, ...]
+
+
+def pack_function(func: Callable[..., Any], serializer: Serializer,
+                  include: Iterable[str] | None = (), exclude: Iterable[str] = (),
+                  preinstalled: frozenset[str] = frozenset()) -> FunctionBlob:
+    """Pickle `func` and zip the user modules it needs into one content-addressed blob."""
+    if not callable(func):
+        raise SerializationError(f"expected a function, got {type(func).__name__}: "
+                                 f"{func!r:.80}")
+    modules = find_user_modules(func, include, exclude, preinstalled)
+    try:
+        pickled = serializer.dumps_function(func)
+    except Exception as exc:
+        name = getattr(func, "__qualname__", repr(func))
+        raise SerializationError(
+            f"function {name} cannot be serialized: {type(exc).__name__}: {exc}. Functions "
+            "must not capture open files, locks, sockets or similar objects; create them "
+            "inside the function instead") from exc
+    archive = zip_modules(modules)
+    data = MAGIC + _HEADER.pack(len(pickled)) + pickled + archive
+    if modules:
+        logger.debug("shipping modules %s (%d bytes) with %s", sorted(modules), len(archive),
+                     getattr(func, "__qualname__", func))
+    return FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
+
+
+def split_blob(data: bytes) -> tuple[bytes, bytes]:
+    """Return (pickle, zip) from a blob."""
+    if not data.startswith(MAGIC):
+        raise SerializationError("not a wren function blob (bad magic); the object may have "
+                                 "been written by another tool or be corrupted")
+    start = len(MAGIC) + _HEADER.size
+    (length,) = _HEADER.unpack_from(data, len(MAGIC))
+    return data[start:start + length], data[start + length:]
+
+
+def unpack_function(data: bytes, serializer: Serializer) -> Any:
+    """Load the function of a blob whose modules are already importable."""
+    pickled, _ = split_blob(data)
+    return serializer.loads(pickled)

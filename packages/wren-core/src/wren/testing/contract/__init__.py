@@ -1,0 +1,23 @@
+"""Contract suites for adapters, as plain mixin classes in the style of fsspec's abstract
+tests. An adapter's test file binds a harness to them in a few lines:
+
+```python
+from wren.testing.contract import ExecutorContract, StorageBackendContract
+
+class TestMyStorage(StorageBackendContract):
+    @pytest.fixture
+    def storage(self): ...          # a StorageBackend instance
+    @pytest.fixture
+    def bucket(self): ...           # an existing bucket name
+
+class TestMyExecutor(ExecutorContract):
+    @pytest.fixture
+    def make_executor(self): ...    # a callable (**overrides) -> FunctionExecutor
+```
+"""
+
+from wren.testing.contract.executor import ExecutorContract
+from wren.testing.contract.failures import WorkerFailureContract
+from wren.testing.contract.storage import StorageBackendContract
+
+__all__ = ["ExecutorContract", "StorageBackendContract", "WorkerFailureContract"]

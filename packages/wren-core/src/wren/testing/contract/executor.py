@@ -1,0 +1,252 @@
+"""The executor contract: the PyWren/Lithops API, end to end, on one compute + storage pair.
+
+Bind it with a `make_executor` fixture: a callable that takes keyword overrides and returns a
+`FunctionExecutor` configured for the adapter under test (the test closes it). The functions
+it runs live in `wren.testing.functions`, importable by any runtime.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wren
+from wren.job import keys
+from wren.testing import functions as fn
+
+MakeExecutor = Callable[..., wren.FunctionExecutor]
+
+
+def _job_keys(fexec: wren.FunctionExecutor, future: wren.ResponseFuture) -> list[str]:
+    return fexec.storage.list_keys(fexec.bucket, keys.job_prefix(future.job_key))
+
+
+class ExecutorContract:
+    """Mixin of executor tests; needs the fixture `make_executor`."""
+
+    @pytest.fixture
+    def fexec(self, make_executor: MakeExecutor) -> Any:
+        with make_executor() as executor:
+            yield executor
+
+    # call_async and get_result ------------------------------------------------------------
+    def test_call_async_returns_one_value(self, fexec: wren.FunctionExecutor) -> None:
+        future = fexec.call_async(fn.add, (2, 3))
+        assert fexec.get_result() == 5
+        assert future.done() and future.success and not future.error
+        assert future.result() == 5
+
+    def test_call_async_binds_values_tuples_and_dicts(self, fexec: wren.FunctionExecutor
+                                                      ) -> None:
+        futures = [fexec.call_async(fn.add, 4), fexec.call_async(fn.add, (4, 5)),
+                   fexec.call_async(fn.add, {"x": 1, "y": 2})]
+        assert fexec.get_result(futures) == [4, 9, 3]
+
+    # map ----------------------------------------------------------------------------------
+    def test_map_returns_results_in_call_order(self, fexec: wren.FunctionExecutor) -> None:
+        futures = fexec.map(fn.sleep_then, [((5 - i) * 0.02, i) for i in range(6)])
+        assert [f.call_id for f in futures] == [f"{i:05d}" for i in range(6)]
+        assert fexec.get_result() == list(range(6))
+
+    def test_map_binding_rules_extra_params_and_id(self, fexec: wren.FunctionExecutor
+                                                   ) -> None:
+        assert fexec.get_result(fexec.map(fn.add, [1, 2, 3])) == [1, 2, 3]
+        assert fexec.get_result(fexec.map(fn.add, [(1, 2), [3, 4]])) == [3, 7]
+        assert fexec.get_result(fexec.map(fn.add, [{"x": 1, "y": 10}])) == [11]
+        assert fexec.get_result(fexec.map(fn.add, [1, 2], extra_params={"y": 100})) == [101,
+                                                                                      102]
+        assert fexec.get_result(fexec.map(fn.add, [1, 2], extra_args=(5,))) == [6, 7]
+        assert fexec.get_result(fexec.map(fn.with_id, [7, 8, 9])) == [(7, 0), (8, 1), (9, 2)]
+        assert fexec.get_result(fexec.map(fn.id_first, [7, 8])) == [(0, 7), (1, 8)]
+
+    def test_map_with_chunksize_runs_every_call_once(self, fexec: wren.FunctionExecutor
+                                                     ) -> None:
+        futures = fexec.map(fn.double, range(50), chunksize=7)
+        assert fexec.get_result(futures) == [2 * i for i in range(50)]
+
+    def test_map_of_nothing_returns_nothing(self, fexec: wren.FunctionExecutor) -> None:
+        assert fexec.map(fn.double, []) == []
+        assert fexec.get_result([]) == []
+
+    def test_large_arguments_and_results(self, fexec: wren.FunctionExecutor) -> None:
+        size = 3 * 1024 * 1024
+        futures = fexec.map(fn.payload_size, [b"a" * size, b"b" * size])
+        assert fexec.get_result(futures) == [size, size]
+        assert fexec.get_result(fexec.map(fn.make_bytes, [size])) == [b"x" * size]
+
+    def test_extra_env_reaches_the_function_only(self, fexec: wren.FunctionExecutor) -> None:
+        with_env = fexec.call_async(fn.read_env, "WREN_CONTRACT_VAR",
+                                    extra_env={"WREN_CONTRACT_VAR": "set"})
+        assert with_env.result() == "set"
+        assert fexec.call_async(fn.read_env, "WREN_CONTRACT_VAR").result() is None
+
+    # map_reduce ---------------------------------------------------------------------------
+    @pytest.mark.parametrize("wait_local", [False, True])
+    def test_map_reduce_gets_map_results_in_order(self, fexec: wren.FunctionExecutor,
+                                                  wait_local: bool) -> None:
+        futures = fexec.map_reduce(fn.sleep_then, [((4 - i) * 0.02, i) for i in range(5)],
+                                   fn.ordered, reducer_wait_local=wait_local)
+        assert len(futures) == 6
+        assert fexec.get_result(futures) == [0, 1, 2, 3, 4]
+
+    def test_map_reduce_returns_only_the_reducer_result(self, fexec: wren.FunctionExecutor
+                                                        ) -> None:
+        fexec.map_reduce(fn.double, range(10), fn.total, spawn_reducer=0)
+        assert fexec.get_result() == 90
+
+    def test_map_reduce_reports_a_failed_map_call(self, fexec: wren.FunctionExecutor) -> None:
+        fexec.map_reduce(fn.fail_on, [(i, 2) for i in range(4)], fn.total)
+        with pytest.raises(KeyError, match="call 2 is the bad one"):
+            fexec.get_result()
+
+    # Errors -------------------------------------------------------------------------------
+    def test_remote_exception_keeps_type_message_and_traceback(
+            self, fexec: wren.FunctionExecutor) -> None:
+        future = fexec.call_async(fn.fail_with, "broken on purpose")
+        with pytest.raises(ValueError, match="broken on purpose") as caught:
+            future.result()
+        cause = caught.value.__cause__
+        assert isinstance(cause, wren.RemoteTraceback)
+        assert "fail_with" in str(cause) and "raise ValueError" in str(cause)
+        assert future.error and not future.success
+
+    def test_throw_except_false_returns_what_succeeded(self, fexec: wren.FunctionExecutor
+                                                       ) -> None:
+        futures = fexec.map(fn.fail_on, [(i, 3) for i in range(6)])
+        assert fexec.get_result(futures, throw_except=False) == [0, 1, 2, 4, 5]
+        assert [f.error for f in futures] == [False, False, False, True, False, False]
+        assert isinstance(futures[3].exception(), KeyError)
+        assert futures[3].result(throw_except=False) is None
+
+    def test_get_result_raises_the_first_failure(self, fexec: wren.FunctionExecutor) -> None:
+        fexec.map(fn.fail_on, [(i, 1) for i in range(3)])
+        with pytest.raises(KeyError):
+            fexec.get_result()
+
+    def test_unserializable_result_is_a_clear_error(self, fexec: wren.FunctionExecutor
+                                                    ) -> None:
+        futures = fexec.map(fn.unpicklable_result, [1])
+        with pytest.raises(wren.RemoteError, match="cannot be serialized"):
+            fexec.get_result(futures)
+
+    def test_bad_input_fails_before_anything_runs(self, fexec: wren.FunctionExecutor) -> None:
+        with pytest.raises(wren.InvalidInputError, match="does not fit"):
+            fexec.map(fn.add, [(1, 2, 3)])
+        with pytest.raises(wren.SerializationError, match="call 1"):
+            fexec.map(fn.double, [1, fn.Unpicklable()])
+        with pytest.raises(wren.InvalidInputError):
+            fexec.map(fn.double, 42)
+        with pytest.raises(wren.InvalidInputError):
+            fexec.map(fn.double, [1], chunksize=0)
+        assert fexec.futures == []
+
+    def test_call_timeout_becomes_an_error_on_the_future(self, fexec: wren.FunctionExecutor
+                                                         ) -> None:
+        started = time.monotonic()
+        future = fexec.call_async(fn.sleep_for, 30, timeout=1)
+        with pytest.raises(wren.FunctionTimeoutError, match="exceeded its 1 s timeout"):
+            future.result()
+        assert time.monotonic() - started < 20
+
+    # wait ---------------------------------------------------------------------------------
+    def test_wait_modes(self, fexec: wren.FunctionExecutor) -> None:
+        futures = fexec.map(fn.sleep_then, [(0.0, 0), (3.0, 1)])
+        done, not_done = fexec.wait(futures, return_when=wren.ANY_COMPLETED)
+        assert futures[0] in done and len(done) >= 1
+        done, not_done = fexec.wait(futures, return_when=wren.ALWAYS)
+        assert len(done) + len(not_done) == 2
+        done, not_done = fexec.wait(futures, timeout=0.01)
+        assert len(done) + len(not_done) == 2
+        done, not_done = fexec.wait(futures, download_results=True)
+        assert not not_done and [f.result() for f in done] == [0, 1]
+
+    def test_wait_works_from_another_thread(self, fexec: wren.FunctionExecutor) -> None:
+        import threading
+
+        futures = fexec.map(fn.double, range(4))
+        box: list[Any] = []
+        thread = threading.Thread(target=lambda: box.append(fexec.wait(futures)))
+        thread.start()
+        thread.join(60)
+        assert box and len(box[0][0]) == 4
+
+    def test_get_result_timeout_raises_and_can_wait_again(self, fexec: wren.FunctionExecutor
+                                                          ) -> None:
+        futures = fexec.map(fn.sleep_then, [(2.0, "late")])
+        with pytest.raises(wren.WaitTimeoutError):
+            fexec.get_result(futures, timeout=0.1)
+        assert fexec.get_result(futures) == ["late"]
+
+    # Futures ------------------------------------------------------------------------------
+    def test_future_identity_and_stats(self, fexec: wren.FunctionExecutor) -> None:
+        future = fexec.call_async(fn.sleep_for, 0.05)
+        future.result()
+        assert future.executor_id == fexec.executor_id
+        assert future.job_id and future.call_id == "00000"
+        stats = future.stats
+        assert stats["host_submit_tstamp"] <= stats["worker_start_tstamp"] \
+            <= stats["worker_func_start_tstamp"] < stats["worker_func_end_tstamp"] \
+            <= stats["worker_end_tstamp"] <= stats["host_status_done_tstamp"] \
+            <= stats["host_result_done_tstamp"]
+        assert stats["worker_func_exec_time"] >= 0.04
+        assert stats["worker_args_bytes"] > 0 and stats["worker_result_bytes"] > 0
+
+    # Functions and modules ----------------------------------------------------------------
+    def test_function_is_uploaded_once(self, fexec: wren.FunctionExecutor) -> None:
+        def blobs() -> set[str]:
+            return set(fexec.storage.list_keys(fexec.bucket, keys.FUNCS_PREFIX))
+
+        before = blobs()
+        fexec.get_result(fexec.map(fn.double, [1]))
+        first = blobs()
+        fexec.get_result(fexec.map(fn.double, [2]))
+        assert blobs() == first and len(first - before) <= 1
+        assert any(k.endswith(".fn") for k in first)
+
+    def test_lambda_and_closure_run_remotely(self, fexec: wren.FunctionExecutor) -> None:
+        offset = 10
+        assert fexec.get_result(fexec.map(lambda x: x + offset, [1, 2])) == [11, 12]
+
+    def test_user_module_the_worker_cannot_import_is_shipped(
+            self, fexec: wren.FunctionExecutor, tmp_path: Path) -> None:
+        package = tmp_path / "wren_contract_userpkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("from .helpers import triple\n")
+        (package / "helpers.py").write_text(textwrap.dedent("""
+            import wren_contract_usermod
+            def triple(x):
+                return wren_contract_usermod.scale(x, 3)
+        """))
+        (tmp_path / "wren_contract_usermod.py").write_text("def scale(x, k):\n    return x*k\n")
+        sys.path.insert(0, str(tmp_path))
+        try:
+            import wren_contract_userpkg  # type: ignore[import-not-found]
+
+            futures = fexec.map(wren_contract_userpkg.triple, [1, 2])
+            assert fexec.get_result(futures) == [3, 6]
+        finally:
+            sys.path.remove(str(tmp_path))
+            for name in ("wren_contract_userpkg", "wren_contract_userpkg.helpers",
+                         "wren_contract_usermod"):
+                sys.modules.pop(name, None)
+
+    # Cleaning -----------------------------------------------------------------------------
+    def test_get_result_cleans_job_data(self, fexec: wren.FunctionExecutor) -> None:
+        future = fexec.call_async(fn.double, 21)
+        assert fexec.get_result() == 42
+        assert _job_keys(fexec, future) == []
+
+    def test_clean_removes_data_when_cleaner_is_off(self, make_executor: MakeExecutor
+                                                    ) -> None:
+        with make_executor(data_cleaner=False) as fexec:
+            futures = fexec.map(fn.make_bytes, [10, 20])
+            assert fexec.get_result(futures) == [b"x" * 10, b"x" * 20]
+            assert _job_keys(fexec, futures[0]) != []
+            fexec.clean(futures)
+            assert _job_keys(fexec, futures[0]) == []

@@ -1,0 +1,113 @@
+"""Functions the contract suite runs remotely.
+
+They live in wren-core itself (and import nothing but the standard library at module level)
+so every runtime can import them by reference, whatever test tools it lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+
+def add(x: int, y: int = 0) -> int:
+    return x + y
+
+
+def double(x: Any) -> Any:
+    return x * 2
+
+
+def echo(*args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return args, kwargs
+
+
+def with_id(x: int, id: int) -> tuple[int, int]:  # noqa: A002 - the Lithops parameter name
+    return x, id
+
+
+def id_first(id: int, x: int) -> tuple[int, int]:  # noqa: A002
+    return id, x
+
+
+def total(results: list[Any]) -> Any:
+    return sum(results)
+
+
+def ordered(results: list[Any]) -> list[Any]:
+    return list(results)
+
+
+def sleep_for(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def sleep_then(seconds: float, value: Any) -> Any:
+    time.sleep(seconds)
+    return value
+
+
+def fail_with(message: str) -> None:
+    raise ValueError(message)
+
+
+def fail_on(x: int, bad: int) -> int:
+    if x == bad:
+        raise KeyError(f"call {x} is the bad one")
+    return x
+
+
+def read_env(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def payload_size(data: bytes) -> int:
+    return len(data)
+
+
+def make_bytes(size: int) -> bytes:
+    return b"x" * size
+
+
+def exit_process(code: int) -> None:
+    os._exit(code)
+
+
+def kill_self(signal_number: int) -> None:
+    os.kill(os.getpid(), signal_number)
+
+
+def segfault(_: Any = None) -> None:
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def raise_memory_error(_: Any = None) -> None:
+    raise MemoryError("the function ran out of memory")
+
+
+def ignore_alarm_and_sleep(seconds: float) -> None:
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(seconds)
+
+
+def unpicklable_result(_: Any = None) -> Any:
+    import threading
+
+    return threading.Lock()
+
+
+def worker_pid(_: Any = None) -> int:
+    return os.getpid()
+
+
+class Unpicklable:
+    """An object that refuses to be pickled."""
+
+    def __reduce__(self) -> Any:
+        raise TypeError("this object refuses to be pickled")

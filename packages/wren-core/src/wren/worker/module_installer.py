@@ -1,0 +1,68 @@
+"""Make shipped user modules importable in a long-lived worker process.
+
+Each function blob's zip is extracted once into `<cache>/<digest>/` (atomically, so
+concurrent workers on one machine share it). Activating it puts that directory first on
+`sys.path` and forgets any previously imported module of the same top-level name, so a warm
+worker that ran an older version of `mymod` imports the new one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+_lock = threading.Lock()
+_active: dict[str, str] = {}
+
+
+def default_cache_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"wren-{os.getuid() if hasattr(os, 'getuid') else 0}" \
+        / "modules"
+
+
+def _extract(archive: bytes, digest: str, cache_dir: Path) -> Path:
+    target = cache_dir / digest
+    if target.is_dir():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=cache_dir))
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+            zipped.extractall(staging)
+        try:
+            os.replace(staging, target)
+        except OSError:  # another worker won the race; its copy is identical
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def top_level_names(archive: bytes) -> set[str]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        names = {n.split("/")[0] for n in zipped.namelist()}
+    return {n[:-3] if n.endswith(".py") else n for n in names}
+
+
+def activate(archive: bytes, digest: str, cache_dir: Path | None = None) -> None:
+    """Extract (once) and put the modules of a function blob first on `sys.path`."""
+    if not archive:
+        return
+    with _lock:
+        path = str(_extract(archive, digest, cache_dir or default_cache_dir()))
+        for name in top_level_names(archive):
+            if _active.get(name) == path:
+                continue
+            _active[name] = path
+            for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+                del sys.modules[loaded]
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)

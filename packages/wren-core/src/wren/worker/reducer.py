@@ -1,0 +1,71 @@
+"""The remote reducer: a function that runs in a worker, waits for a map job's results in
+storage, and hands them, in map order, to the user's reduce function.
+
+`map_reduce` spawns it as an ordinary call once `spawn_reducer` percent of the map calls are
+done, so the client does not have to download the map results at all. If any map call
+failed, the reducer fails with an error that names the call and keeps its exception as the
+cause.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from wren import plugins
+from wren._errors import WrenError
+from wren.job import keys
+from wren.job.status import StatusDocument
+from wren.worker.context import current_storage, current_task
+
+
+class MapCallFailedError(WrenError):
+    """A map call failed, so its reducer cannot run."""
+
+
+def _collect(storage: Any, bucket: str, job_key: str, n_calls: int,
+             poll: float) -> dict[int, tuple[StatusDocument, int]]:
+    found: dict[int, tuple[StatusDocument, int]] = {}
+    seen: set[str] = set()
+    delay = poll
+    while len(found) < n_calls:
+        changed = False
+        for info in storage.list_objects(bucket, keys.status_prefix(job_key)):
+            if info.key in seen:
+                continue
+            seen.add(info.key)
+            document = StatusDocument.decode(storage.get_object(bucket, info.key))
+            for position, index in enumerate(document.indices):
+                found.setdefault(index, (document, position))
+            changed = True
+        if len(found) < n_calls:
+            delay = poll if changed else min(delay * 1.5, 2.0)
+            time.sleep(delay)
+    return found
+
+
+def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls: int,
+                  serializer_name: str = "cloudpickle", poll: float = 0.05,
+                  **kwargs: Any) -> Any:
+    """Wait for the map job's results, then return `reduce_function(results, **kwargs)`."""
+    from wren.client.results import load_document_values
+
+    storage = current_storage()
+    bucket = current_task().bucket
+    serializer = plugins.serializer_class(serializer_name)()
+    found = _collect(storage, bucket, map_job_key, n_calls, poll)
+    loaded: dict[int, list[Any]] = {}
+    results = []
+    for index in range(n_calls):
+        document, position = found[index]
+        if id(document) not in loaded:
+            blob = storage.get_object(bucket, document.result_key) if document.result_key \
+                else b""
+            loaded[id(document)] = load_document_values(document, blob, serializer)
+        value = loaded[id(document)][position]
+        if not document.ok(position):
+            raise MapCallFailedError(f"map call {index} failed, so the reducer cannot run: "
+                                     f"{type(value).__name__}: {value}") from value
+        results.append(value)
+    return reduce_function(results, **kwargs)

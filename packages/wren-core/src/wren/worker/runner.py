@@ -1,0 +1,245 @@
+"""`run_task`: the code every worker runs, on every platform.
+
+It loads the task's function (cached per process by content hash), reads the calls'
+arguments (inline, or one ranged read of the job's data object), runs each call under its
+time limit, and writes statuses and results in batches: one result object and one status
+document per flush, at the end of the task and every `flush_interval` seconds while it runs,
+so a long task shows progress and a crash loses at most that interval of finished calls.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from wren import plugins
+from wren.__about__ import __version__
+from wren.job import keys
+from wren.job.status import StatusDocument, error_info
+from wren.job.task import Task
+from wren.ports.serializer import Serializer
+from wren.ports.storage import StorageBackend
+from wren.serialize.function_blob import split_blob
+from wren.worker import context, module_installer
+from wren.worker.failures import describe
+from wren.worker.timeouts import CallWatchdog
+
+DEFAULT_FLUSH_INTERVAL = 2.0
+_FUNCTION_CACHE_SIZE = 32
+_functions: OrderedDict[str, Any] = OrderedDict()
+_watchdog: CallWatchdog | None = None
+
+CallHook = Callable[[int], None]
+#: Receives each status document as written, decoded and encoded.
+Pusher = Callable[[StatusDocument, bytes], None]
+
+
+def _get_watchdog() -> CallWatchdog:
+    global _watchdog
+    if _watchdog is None or not _watchdog.usable:
+        _watchdog = CallWatchdog()
+    return _watchdog
+
+
+def _load_function(task: Task, storage: StorageBackend, serializer: Serializer) -> Any:
+    found = _functions.get(task.func_key)
+    if found is not None:
+        _functions.move_to_end(task.func_key)
+        return found
+    blob = storage.get_object(task.bucket, task.func_key)
+    pickled, archive = split_blob(blob)
+    digest = task.func_key.rsplit("/", 1)[-1].split(".")[0]
+    module_installer.activate(archive, digest)
+    func = serializer.loads(pickled)
+    _functions[task.func_key] = func
+    while len(_functions) > _FUNCTION_CACHE_SIZE:
+        _functions.popitem(last=False)
+    return func
+
+
+def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer) -> list[Any]:
+    """The payloads of the task's calls, in `call_indices` order."""
+    start, end = task.data_range
+    if task.inline_data is not None:
+        raw: bytes | memoryview = memoryview(task.inline_data)[start:end]
+    else:
+        assert task.data_key is not None
+        raw = storage.get_object(task.bucket, task.data_key, (start, end))
+    payloads = serializer.loads(raw)
+    if task.positions is not None:
+        payloads = [payloads[p] for p in task.positions]
+    return payloads
+
+
+def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, int], Any]:
+    """A function `(payload, index) -> value` that makes the call as the client bound it."""
+    extra: dict[str, Any] = {}
+    if "storage" in task.options.get("inject", ()):
+        extra["storage"] = _storage_client(storage)
+    mode, with_id = task.call, task.inject_id
+    if mode == "value":
+        if with_id or extra:
+            return lambda payload, index: func(payload, id=index, **extra) if with_id \
+                else func(payload, **extra)
+        return lambda payload, index: func(payload)
+    if mode.startswith("value:"):
+        name = mode[6:]
+        if with_id:
+            return lambda payload, index: func(**{name: payload, "id": index}, **extra)
+        return lambda payload, index: func(**{name: payload}, **extra)
+
+    def general(payload: Any, index: int) -> Any:
+        args, kwargs = payload if type(payload) is tuple else ((), payload)
+        return func(*args, **kwargs, **extra) if extra else func(*args, **kwargs)
+
+    return general
+
+
+def _storage_client(storage: StorageBackend) -> Any:
+    """What a `storage` parameter receives: the `wren.Storage` client when available."""
+    try:
+        from wren.storage_api import Storage  # type: ignore[import-not-found]
+    except ImportError:
+        return storage
+    return Storage.from_backend(storage)
+
+
+class _Batch:
+    """Outcomes and results not yet written to storage."""
+
+    def __init__(self, task: Task, storage: StorageBackend, serializer: Serializer,
+                 push: Pusher | None, worker_start: float) -> None:
+        self.task, self.storage, self.serializer, self.push = task, storage, serializer, push
+        self.worker = {"start": worker_start, "host": socket.gethostname(), "pid": os.getpid(),
+                       "python": platform.python_version(), "wren": __version__,
+                       "attempt": task.attempt}
+        self.part = 0
+        self._new_part()
+
+    def _new_part(self) -> None:
+        task = self.task
+        self.document = StatusDocument(task.job_key, task.task_id, self.part, None, self.worker)
+        self.values: list[Any] = []
+        self.last_flush = time.monotonic()
+
+    def add_error(self, index: int, func_start: float, func_end: float,
+                  error: dict[str, str], exc: BaseException | None) -> None:
+        self.document.add(index, func_start, func_end, error)
+        self.values.append(exc)
+
+    def _serialize_values(self) -> bytes:
+        """The part's values as one pickled list; values that cannot be pickled become
+        errors (and exceptions that cannot be pickled travel as text only)."""
+        try:
+            return self.serializer.dumps(self.values)
+        except Exception:
+            pass
+        document = self.document
+        for position, value in enumerate(self.values):
+            try:
+                self.serializer.dumps(value)
+            except Exception as exc:
+                self.values[position] = None
+                if document.ok(position):
+                    message = f"the result ({type(value).__name__}) cannot be serialized: {exc}"
+                    document.errors[position] = error_info("SerializationError", message)
+        return self.serializer.dumps(self.values)
+
+    def flush(self) -> None:
+        document = self.document
+        if not document.indices:
+            return
+        task = self.task
+        blob = self._serialize_values()
+        document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
+        self.storage.put_object(task.bucket, document.result_key, blob)
+        document.worker = {**self.worker, "end": time.time(), "result_bytes": len(blob)}
+        encoded = document.encode()
+        self.storage.put_object(task.bucket, keys.status_key(task.job_key, task.task_id,
+                                                             self.part), encoded)
+        if self.push is not None:
+            self.push(document, encoded)
+        self.part += 1
+        self._new_part()
+
+
+def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
+             on_call: CallHook | None = None) -> None:
+    """Run every call of `task`, writing statuses and results to `storage`.
+
+    `push` receives each status document as it is written; `on_call(i)` is told the index of
+    the call about to start, and `-1` when the task is done (adapters use it to supervise).
+    """
+    worker_start = time.time()
+    context.set_current(storage, task)
+    try:
+        serializer = plugins.serializer_class(task.serializer)()
+        batch = _Batch(task, storage, serializer, push, worker_start)
+        try:
+            func = _load_function(task, storage, serializer)
+            payloads = _load_arguments(task, storage, serializer)
+            invoke = _invoker(func, task, storage)
+        except Exception as exc:
+            error = describe(exc, "system", skip=0)
+            error["message"] = f"the worker could not load the job: {error['message']}"
+            for index in task.call_indices:
+                batch.add_error(index, worker_start, time.time(), dict(error), None)
+            batch.flush()
+            return
+        batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
+        _run_calls(task, batch, invoke, payloads, on_call)
+    finally:
+        if on_call is not None:
+            on_call(-1)
+        context.set_current(None, None)
+
+
+def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
+               payloads: list[Any], on_call: CallHook | None) -> None:
+    interval = float(task.options.get("flush_interval", DEFAULT_FLUSH_INTERVAL))
+    timeout = task.timeout
+    env = task.extra_env
+    clock = time.time
+    monotonic = time.monotonic
+    with _get_watchdog() as watchdog:
+        arm, disarm = watchdog.arm, watchdog.disarm
+        for index, payload in zip(task.call_indices, payloads):
+            if on_call is not None:
+                on_call(index)
+            saved = {k: os.environ.get(k) for k in env} if env else None
+            if saved is not None:
+                os.environ.update(env)
+            began = clock()
+            try:
+                arm(timeout)
+                value = invoke(payload, index)
+                disarm()
+            except BaseException as exc:  # the user's exception, SystemExit included
+                disarm()
+                kind = "timeout" if type(exc).__name__ == "FunctionTimeoutError" else "exception"
+                batch.add_error(index, began, clock(), describe(exc, kind, 2), exc)
+            else:
+                document = batch.document
+                document.indices.append(index)
+                document.func_start.append(began)
+                document.func_end.append(clock())
+                batch.values.append(value)
+            finally:
+                if saved is not None:
+                    _restore_env(saved)
+            if monotonic() - batch.last_flush >= interval:
+                batch.flush()
+        batch.flush()
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    for name, old in saved.items():
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
