@@ -6,7 +6,7 @@ found through entry points.
 """
 
 from wren.__about__ import __version__
-from wren._aliases import function_executor, local_executor
+from wren._aliases import function_executor, ibm_cf_executor, local_executor
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
 from wren._errors import (
     BackendNotFoundError,
@@ -49,5 +49,6 @@ __all__ = [
     "WrenError",
     "__version__",
     "function_executor",
+    "ibm_cf_executor",
     "local_executor",
 ]

@@ -21,3 +21,10 @@ def local_executor(**kwargs: Any) -> FunctionExecutor:
     another storage is given)."""
     kwargs.setdefault("storage", "localhost")
     return FunctionExecutor(backend="localhost", **kwargs)
+
+
+def ibm_cf_executor(**kwargs: Any) -> FunctionExecutor:
+    """An executor on IBM Cloud Functions: `ibm_cf` compute (and `ibm_cos` storage unless
+    another storage is given). Needs `pip install wren-backend-ibmcf`."""
+    kwargs.setdefault("storage", "ibm_cos")
+    return FunctionExecutor(backend="ibm_cf", **kwargs)

@@ -147,7 +147,7 @@ def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None 
     for section in {compute_section, storage_section}:
         schema = _section_schema(compute_cls, storage_cls, section)
         assert schema is not None
-        validated[section] = schema.validate(sections.get(section))
+        validated[section] = schema.validate(schema.with_inherited(sections))
     installed = set(plugins.installed(plugins.COMPUTE_GROUP)) | set(
         plugins.installed(plugins.STORAGE_GROUP))
     for name in sections:

@@ -82,6 +82,9 @@ class ConfigSchema:
 
     section: str
     keys: tuple[ConfigKey, ...]
+    #: Shared sections whose values fill this section's keys when it does not set them
+    #: (Lithops' `ibm:` section gives `iam_api_key` to both `ibm_cf` and `ibm_cos`).
+    inherit: tuple[str, ...] = ()
 
     def key_names(self) -> list[str]:
         return sorted(k.name for k in self.keys)
@@ -95,8 +98,21 @@ class ConfigSchema:
     def merged_with(self, other: ConfigSchema) -> ConfigSchema:
         """Union of two schemas for one section (e.g. `localhost` compute and storage)."""
         known = {k.name for k in self.keys}
+        inherit = self.inherit + tuple(s for s in other.inherit if s not in self.inherit)
         return ConfigSchema(self.section, self.keys + tuple(k for k in other.keys
-                                                            if k.name not in known))
+                                                            if k.name not in known), inherit)
+
+    def with_inherited(self, sections: Mapping[str, Any]) -> dict[str, Any]:
+        """This section's raw values, completed from the shared sections it inherits from
+        (only keys this schema declares; the section's own values win)."""
+        values = dict(sections.get(self.section) or {})
+        for shared in self.inherit:
+            body = sections.get(shared)
+            if isinstance(body, Mapping):
+                for name, value in body.items():
+                    if self.get(name) is not None:
+                        values.setdefault(name, value)
+        return values
 
     def validate(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
         """Return the section with defaults filled in; raise `ConfigError` on any bad key."""

@@ -16,7 +16,8 @@ RUNTIME_MANAGEMENT = "runtime_management"
 RUNTIME_BUILD = "runtime_build"
 """`build_runtime` builds a container image."""
 REMOTE_INVOKER = "remote_invoker"
-"""One invocation can fan out the rest of a job from inside the platform."""
+"""One invocation can fan out the rest of a job from inside the platform: the adapter reads
+the `remote_invoker` config key and uses `wren.worker.fanout`."""
 
 # Storage backends
 BYTE_RANGE = "byte_range"

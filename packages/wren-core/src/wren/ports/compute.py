@@ -110,6 +110,12 @@ class ComputeBackend(Port, abc.ABC):
         grace = max(30.0, 0.1 * task.timeout)
         return invoked_at + task.timeout * len(task.call_indices) + grace
 
+    def wait_dispatched(self, timeout: float | None = None) -> bool:
+        """Block until every task given to `invoke` was handed to the platform or reported
+        through `calls_lost`; False if `timeout` passed first. Adapters whose `invoke`
+        delivers in the background override it (the remote invoker waits on it)."""
+        return True
+
     def close(self) -> None:
         """Release resources; in-flight tasks may still finish."""
 

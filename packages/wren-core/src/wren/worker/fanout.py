@@ -1,0 +1,120 @@
+"""The remote invoker: one invocation fans out a job's tasks from inside the platform.
+
+With `remote_invoker`, a compute adapter stages the tasks of an `invoke` in storage
+(`stage_fanout`) and sends a single invocation carrying the small `FanoutRequest` instead of
+one invocation per task. The worker that receives it (`run_fanout`) reads the tasks back and
+invokes them through the same compute port, built from the request's public settings and the
+compute credentials the platform gave that worker, so the client's uplink carries one request
+whatever the job's size. A task the worker cannot deliver gets an error status in storage
+(`StorageListener`), so the client reports it instead of waiting. Any adapter that declares
+`capabilities.REMOTE_INVOKER` can use it; the inner compute runs with `remote_invoker` off.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from wren import plugins
+from wren.job import keys
+from wren.job.status import lost_calls_document
+from wren.job.task import Task
+from wren.ports.compute import WorkerStorage
+from wren.ports.storage import StorageBackend
+from wren.worker.storage_access import open_storage
+
+logger = logging.getLogger("wren")
+
+#: The payload field that carries a `FanoutRequest` (as a dict).
+FANOUT_FIELD = "wren_fanout"
+
+
+@attrs.frozen
+class FanoutRequest:
+    """Where a fan-out worker finds the tasks, and how it reaches storage and compute
+    (public settings only: credentials come from the worker's platform)."""
+
+    job_key: str
+    bucket: str
+    key: str
+    count: int
+    storage_backend: str
+    storage_config: Mapping[str, Any]
+    compute_backend: str
+    compute_config: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FanoutRequest:
+        known = {f.name for f in attrs.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class StorageListener:
+    """An `InvocationListener` for a worker: lost calls get an error status in storage,
+    where the client's monitor (and a remote reducer) will find it."""
+
+    def __init__(self, storage: StorageBackend, bucket: str) -> None:
+        self.storage, self.bucket = storage, bucket
+        self.lost = 0
+
+    def status_pushed(self, document: bytes) -> None:
+        """Workers already wrote the document to storage; nothing to do."""
+
+    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
+                   kind: str = "lost") -> None:
+        document = lost_calls_document(job_key, call_indices, reason, kind)
+        self.storage.put_object(self.bucket, keys.status_key(job_key, document.task_id, 0),
+                                document.encode())
+        self.lost += len(call_indices)
+
+
+def stage_fanout(tasks: Sequence[Task], worker_storage: WorkerStorage, compute_backend: str,
+                 compute_public: Mapping[str, Any]) -> FanoutRequest:
+    """Store the tasks under their job's prefix (deleted with the job) and return the
+    request a fan-out worker needs. All tasks must belong to one job."""
+    if not tasks:
+        raise ValueError("a fan-out needs at least one task")
+    job_key, bucket = tasks[0].job_key, tasks[0].bucket
+    if any(t.job_key != job_key for t in tasks):
+        raise ValueError("a fan-out carries the tasks of one job only")
+    storage = open_storage(worker_storage.backend, worker_storage.public_config,
+                           worker_storage.config)
+    key = f"{keys.job_prefix(job_key)}fanout/{uuid.uuid4().hex[:12]}.tasks"
+    body = pickle.dumps([task.to_dict(binary=True) for task in tasks], protocol=5)
+    storage.put_object(bucket, key, body)
+    return FanoutRequest(job_key, bucket, key, len(tasks), worker_storage.backend,
+                         dict(worker_storage.public_config), compute_backend,
+                         dict(compute_public))
+
+
+def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
+               compute_private: Mapping[str, Any], timeout: float | None = None) -> int:
+    """Invoke the staged tasks through the compute port; return how many were delivered.
+
+    Runs inside a worker. `storage_private` and `compute_private` are the credentials the
+    platform gave the worker (never part of the request)."""
+    storage = open_storage(request.storage_backend, request.storage_config, storage_private)
+    raw = storage.get_object(request.bucket, request.key)
+    tasks = [Task.from_dict(data) for data in pickle.loads(raw)]
+    worker_storage = WorkerStorage(request.storage_backend,
+                                   {**request.storage_config, **storage_private},
+                                   dict(request.storage_config))
+    config = {**request.compute_config, **compute_private, "remote_invoker": False}
+    compute = plugins.compute_backend_class(request.compute_backend)(config, worker_storage)
+    listener = StorageListener(storage, request.bucket)
+    try:
+        compute.invoke(tasks, listener)
+        if not compute.wait_dispatched(timeout):
+            logger.warning("fan-out of %s: not every task was delivered within %s s",
+                           request.job_key, timeout)
+    finally:
+        compute.close()
+    return len(tasks) - listener.lost
