@@ -1,0 +1,110 @@
+"""Config sections of the IBM Cloud adapters, with Lithops' names and defaults.
+
+```yaml
+ibm:                       # shared by ibm_cf and ibm_cos (as in Lithops)
+  iam_api_key: <key>
+  region: us-south
+ibm_cf:
+  namespace: my-namespace  # resolved to its id through IAM; or give namespace_id
+  runtime_memory: 256
+ibm_cos:
+  storage_bucket: my-bucket
+  access_key_id: <hmac id>         # or an IAM api_key / iam_api_key
+  secret_access_key: <hmac secret>
+openwhisk:                 # plain Apache OpenWhisk, Basic auth
+  endpoint: https://openwhisk.example.com
+  namespace: _
+  api_key: <uuid>:<key>
+```
+"""
+
+from __future__ import annotations
+
+import sys
+
+from wren.__about__ import __version__ as wren_version
+from wren.config import ConfigKey, ConfigSchema
+
+IAM_ENDPOINT = "https://iam.cloud.ibm.com/identity/token"
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12")
+PACKAGE = "wren"
+
+
+def default_runtime(python: str | None = None) -> str | None:
+    """The image for a Python version (default: this interpreter's), None if unsupported."""
+    python = python or f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if python not in SUPPORTED_PYTHONS:
+        return None
+    return f"wren/ibmcf-python{python.replace('.', '')}:{wren_version}"
+
+
+def _runtime_keys(max_workers: int) -> tuple[ConfigKey, ...]:
+    return (
+        ConfigKey("runtime", str, None,
+                  "container image of the runtime; default: wren's image for this Python"),
+        ConfigKey("runtime_memory", int, 256, "memory of an action, in MB",
+                  minimum=128),
+        ConfigKey("runtime_timeout", int, 600, "seconds an activation may run", minimum=1),
+        ConfigKey("max_workers", int, max_workers,
+                  "activations a job may use at once (sets the default chunksize)", minimum=1),
+        ConfigKey("invoke_pool_threads", int, 32,
+                  "client threads that send invocations", minimum=1),
+        ConfigKey("remote_invoker", bool, False,
+                  "send one invocation that fans out the job's tasks from inside the platform"),
+        ConfigKey("throttle_timeout", float, 120.0,
+                  "seconds to keep retrying invocations the platform throttles (HTTP 429) "
+                  "before the calls fail", minimum=0),
+        ConfigKey("insecure", bool, False, "skip TLS certificate checks of the endpoint"),
+        ConfigKey("worker_processes", int, 1, "accepted for Lithops compatibility", minimum=1),
+    )
+
+
+IBM_CF_SCHEMA = ConfigSchema("ibm_cf", (
+    ConfigKey("endpoint", str, None,
+              "Cloud Functions endpoint; default: https://<region>.functions.cloud.ibm.com"),
+    ConfigKey("region", str, None, "IBM Cloud region (also read from the `ibm` section)"),
+    ConfigKey("namespace", str, None, "namespace name"),
+    ConfigKey("namespace_id", str, None,
+              "id of an IAM namespace; default: looked up by `namespace`"),
+    ConfigKey("iam_api_key", str, None, "IBM Cloud IAM API key (also read from `ibm`)",
+              secret=True),
+    ConfigKey("api_key", str, None, "`uuid:key` of a Cloud Foundry-based namespace",
+              secret=True),
+    ConfigKey("iam_endpoint", str, IAM_ENDPOINT, "IAM token endpoint"),
+    ConfigKey("resource_group_id", str, None, "accepted for Lithops compatibility"),
+    *_runtime_keys(max_workers=1200),
+), inherit=("ibm",))
+
+OPENWHISK_SCHEMA = ConfigSchema("openwhisk", (
+    ConfigKey("endpoint", str, None, "OpenWhisk API host, e.g. https://openwhisk.example.com"),
+    ConfigKey("namespace", str, "_", "namespace; `_` is the API key's own"),
+    ConfigKey("api_key", str, None, "`uuid:key` for Basic auth", secret=True),
+    *_runtime_keys(max_workers=100),
+))
+
+IBM_COS_SCHEMA = ConfigSchema("ibm_cos", (
+    ConfigKey("storage_bucket", str, None, "bucket for wren's own objects"),
+    ConfigKey("region", str, None, "COS region, e.g. us-south (also read from `ibm`)"),
+    ConfigKey("endpoint", str, None,
+              "S3 endpoint; default: https://s3.<region>.cloud-object-storage.appdomain.cloud"),
+    ConfigKey("private_endpoint", str, None,
+              "endpoint the workers use inside IBM Cloud (free traffic)"),
+    ConfigKey("access_key_id", str, None, "HMAC access key id", secret=True),
+    ConfigKey("secret_access_key", str, None, "HMAC secret access key", secret=True),
+    ConfigKey("access_key", str, None, "older name of access_key_id", secret=True),
+    ConfigKey("secret_key", str, None, "older name of secret_access_key", secret=True),
+    ConfigKey("api_key", str, None, "IAM API key of the COS service", secret=True),
+    ConfigKey("iam_api_key", str, None, "IBM Cloud IAM API key (also read from `ibm`)",
+              secret=True),
+    ConfigKey("service_instance_id", str, None, "COS instance id (IAM bucket creation)"),
+    ConfigKey("iam_endpoint", str, IAM_ENDPOINT, "IAM token endpoint"),
+    ConfigKey("max_retries", int, 6,
+              "attempts per request on 5xx, throttling and connection errors", minimum=1),
+    ConfigKey("connect_timeout", float, 10.0, "seconds to connect", minimum=0.1),
+    ConfigKey("read_timeout", float, 120.0, "seconds to wait for data", minimum=0.1),
+    ConfigKey("multipart_threshold", int, 64 * 1024 * 1024,
+              "bodies at least this large are uploaded in parts", minimum=5 * 1024 * 1024),
+    ConfigKey("multipart_chunksize", int, 16 * 1024 * 1024,
+              "size of each uploaded part", minimum=5 * 1024 * 1024),
+    ConfigKey("max_pool_connections", int, 64, "HTTP connections kept open", minimum=1),
+), inherit=("ibm",))
