@@ -59,8 +59,11 @@ def prefix(storage: IbmCosStorage) -> Iterator[str]:
 def test_wrong_secret_is_a_clear_error(ceph_gateway: CephGateway, storage: IbmCosStorage,
                                        prefix: str) -> None:
     storage.put_object(BUCKET, prefix + "k", b"data")
-    wrong = IbmCosStorage(ceph_gateway.ibm_cos_config(BUCKET) | {
-        "secret_access_key": "not-the-secret-" + "x" * 25})
+    config = ceph_gateway.ibm_cos_config(BUCKET) | {
+        "secret_access_key": "not-the-secret-" + "x" * 25}
+    with pytest.raises(StorageError, match="SignatureDoesNotMatch"):
+        IbmCosStorage(config)  # checked when opened
+    wrong = IbmCosStorage(config | {"check_credentials": False})
     calls = [lambda: wrong.get_object(BUCKET, prefix + "k"),
              lambda: wrong.put_object(BUCKET, prefix + "k2", b"x"),
              lambda: wrong.head_object(BUCKET, prefix + "k"),
@@ -74,12 +77,17 @@ def test_wrong_secret_is_a_clear_error(ceph_gateway: CephGateway, storage: IbmCo
 
 
 def test_unknown_access_key_is_a_clear_error(ceph_gateway: CephGateway) -> None:
-    wrong = IbmCosStorage(ceph_gateway.ibm_cos_config(BUCKET) | {"access_key_id": "NOSUCHKEY"})
+    config = ceph_gateway.ibm_cos_config(BUCKET) | {"access_key_id": "NOSUCHKEY"}
+    with pytest.raises(StorageError, match="does not know `access_key_id`"):
+        IbmCosStorage(config)
+    wrong = IbmCosStorage(config | {"check_credentials": False})
     with pytest.raises(StorageError, match="does not know `access_key_id`"):
         wrong.get_object(BUCKET, "anything")
 
 
-def test_missing_bucket_names_bucket_and_fix(storage: IbmCosStorage) -> None:
+def test_missing_bucket_names_bucket_and_fix(storage: IbmCosStorage,
+                                             ceph_gateway: CephGateway) -> None:
+    IbmCosStorage(ceph_gateway.ibm_cos_config("wren-not-created-yet"))  # may be created later
     with pytest.raises(StorageError, match="bucket 'wren-no-such-bucket' does not exist") \
             as caught:
         storage.get_object("wren-no-such-bucket", "k")
@@ -135,9 +143,10 @@ def test_retries_5xx_and_dropped_connections(ceph_gateway: CephGateway,
     try:
         flaky = IbmCosStorage(ceph_gateway.ibm_cos_config(BUCKET, max_retries=4) | {
             "endpoint": proxy.endpoint})
+        seen = proxy.seen  # the credential check when opened
         proxy.inject("503", "reset", "500")
         flaky.put_object(BUCKET, prefix + "k", b"survived")
-        assert proxy.seen == 4
+        assert proxy.seen == seen + 4
         proxy.inject("503", "503")
         assert flaky.get_object(BUCKET, prefix + "k") == b"survived"
         proxy.inject("reset")

@@ -27,7 +27,7 @@ from wren.config import ConfigKey, ConfigSchema
 
 IAM_ENDPOINT = "https://iam.cloud.ibm.com/identity/token"
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12")
-PACKAGE = "wren"
+PACKAGE_PREFIX = "wren_"
 
 
 def default_runtime(python: str | None = None) -> str | None:
@@ -107,4 +107,6 @@ IBM_COS_SCHEMA = ConfigSchema("ibm_cos", (
     ConfigKey("multipart_chunksize", int, 16 * 1024 * 1024,
               "size of each uploaded part", minimum=5 * 1024 * 1024),
     ConfigKey("max_pool_connections", int, 64, "HTTP connections kept open", minimum=1),
+    ConfigKey("check_credentials", bool, True,
+              "check the credentials with one request when the storage is opened"),
 ), inherit=("ibm",))

@@ -44,6 +44,17 @@ class IbmCosStorage(StorageBackend):
                                        or IBM_COS_SCHEMA.get("multipart_threshold").default)
         self.part_size = int(self.config.get("multipart_chunksize")
                              or IBM_COS_SCHEMA.get("multipart_chunksize").default)
+        if self.config.get("check_credentials", True) and self.config.get("storage_bucket"):
+            self.check_credentials(str(self.config["storage_bucket"]))
+
+    def check_credentials(self, bucket: str) -> None:
+        """One cheap request that fails now, with a clear error, if the service rejects the
+        credentials (a bucket that does not exist yet is not an error here)."""
+        try:
+            self.client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+        except Exception as exc:
+            if error_code(exc) != "NoSuchBucket":
+                raise translate(exc, "list", bucket, None, self.endpoint) from exc
 
     def _call(self, operation: str, bucket: str, key: str | None,
               call: Callable[[], T]) -> T:

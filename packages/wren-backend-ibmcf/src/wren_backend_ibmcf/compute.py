@@ -1,0 +1,216 @@
+"""`openwhisk` and `ibm_cf` compute: each task is one non-blocking activation of an action.
+
+`invoke` hands every task to the dispatcher (`wren_backend_ibmcf.dispatch`) and returns; the
+workers write statuses and results to storage, where the client's monitor finds them. With
+`remote_invoker`, the tasks are staged in storage and a single activation invokes them from
+inside the platform (`wren.worker.fanout`). The workers' credentials are the action's default
+parameters (`wren_backend_ibmcf.runtimes`), never part of a payload. `ibm_cf` adds IAM
+tokens and finds the namespace id by its name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from wren import ConfigError
+from wren.job.task import Task
+from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo
+from wren.ports import WorkerStorage
+from wren.ports import capabilities as caps
+from wren.worker.fanout import FANOUT_FIELD, stage_fanout
+
+from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD
+from wren_backend_ibmcf.auth import BasicAuth, IamAuth
+from wren_backend_ibmcf.bundle import build_bundle
+from wren_backend_ibmcf.config import IBM_CF_SCHEMA, OPENWHISK_SCHEMA, default_runtime
+from wren_backend_ibmcf.dispatch import Dispatcher
+from wren_backend_ibmcf.openwhisk_client import OpenWhiskClient
+from wren_backend_ibmcf.runtimes import RuntimeManager
+
+logger = logging.getLogger("wren")
+
+
+class OpenWhiskCompute(ComputeBackend):
+    """Compute backend over the OpenWhisk REST API with Basic auth."""
+
+    name: ClassVar[str] = "openwhisk"
+    capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.REMOTE_INVOKER})
+    config_schema = OPENWHISK_SCHEMA
+    max_payload_bytes: ClassVar[int] = 384 * 1024  # base64 in JSON stays under 1 MB
+
+    def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
+        super().__init__(config, worker_storage)
+        runtime = self.config.get("runtime") or default_runtime()
+        if not runtime:
+            raise ConfigError(f"there is no default {self.name} runtime for this Python "
+                              f"version: build one (wren runtime build <image> -b "
+                              f"{self.name}) and set `runtime` in the `{self.name}` section")
+        self.runtime = str(runtime)
+        self.memory = int(self.config.get("runtime_memory") or 256)
+        self.timeout_s = int(self.config.get("runtime_timeout") or 600)
+        self.client = self._make_client()
+        self.runtimes = RuntimeManager(self.client, self.name, self.timeout_s,
+                                       self._worker_parameters,
+                                       lambda: build_bundle(worker_storage.backend))
+        self.dispatcher = Dispatcher(self.client, int(self.config["invoke_pool_threads"]),
+                                     float(self.config["throttle_timeout"]),
+                                     self._deploy_missing)
+
+    def _make_client(self) -> OpenWhiskClient:
+        endpoint, api_key = self.config.get("endpoint"), self.config.get("api_key")
+        if not endpoint or not api_key:
+            raise ConfigError("the `openwhisk` section needs `endpoint` (the API host) and "
+                              "`api_key` (`uuid:key`, from `wsk property get --auth`)")
+        return OpenWhiskClient(str(endpoint), BasicAuth(str(api_key)),
+                               namespace=str(self.config.get("namespace") or "_"),
+                               insecure=bool(self.config.get("insecure")),
+                               pool_size=int(self.config["invoke_pool_threads"]))
+
+    # What the action's parameters carry ---------------------------------------------------
+    def _worker_parameters(self) -> dict[str, Any]:
+        storage = self.worker_storage
+        private = {k: v for k, v in storage.config.items()
+                   if k not in storage.public_config and v is not None}
+        if storage.backend == "ibm_cos" and storage.config.get("private_endpoint"):
+            private["endpoint"] = storage.config["private_endpoint"]
+        parameters: dict[str, Any] = {STORAGE_PARAM: {"backend": storage.backend,
+                                                      "config": private}}
+        if self.config.get("remote_invoker"):
+            public = self.config_schema.public(self.config)
+            secrets = {k: v for k, v in self.config.items() if k not in public and v}
+            parameters[COMPUTE_PARAM] = {"backend": self.name, "config": secrets}
+        return parameters
+
+    # Invoking -----------------------------------------------------------------------------
+    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+        if not tasks:
+            return
+        if self.config.get("remote_invoker") and len(tasks) > 1:
+            self._invoke_remotely(tasks, listener)
+            return
+        for task in tasks:
+            memory = task.runtime_memory or self.memory
+            name = self.runtimes.ensure(self.runtime, memory)
+
+            def lost(reason: str, task: Task = task) -> None:
+                listener.calls_lost(task.job_key, task.call_indices, reason)
+
+            url = self.client.action_url(self.runtimes.package, name)
+            self.dispatcher.submit(url, name, lambda task=task: {TASK_FIELD: task.to_dict()},
+                                   lost)
+
+    def _invoke_remotely(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+        for memory in {t.runtime_memory or self.memory for t in tasks}:
+            self.runtimes.ensure(self.runtime, memory)
+        name = self.runtimes.ensure(self.runtime, self.memory)
+        jobs: dict[str, list[Task]] = {}
+        for task in tasks:
+            jobs.setdefault(task.job_key, []).append(task)
+        for job_tasks in jobs.values():
+            request = stage_fanout(job_tasks, self.worker_storage, self.name,
+                                   self.config_schema.public(self.config))
+
+            def lost(reason: str, job_tasks: list[Task] = job_tasks) -> None:
+                for task in job_tasks:
+                    listener.calls_lost(task.job_key, task.call_indices,
+                                        f"the remote invoker could not start: {reason}")
+
+            url = self.client.action_url(self.runtimes.package, name)
+            self.dispatcher.submit(url, name,
+                                   lambda request=request: {FANOUT_FIELD: request.to_dict()},
+                                   lost)
+
+    def _deploy_missing(self, name: str) -> None:
+        memory = int(name.split("_")[-2].removesuffix("MB"))
+        self.runtimes.redeploy_missing(self.runtime, memory)
+
+    def wait_dispatched(self, timeout: float | None = None) -> bool:
+        return self.dispatcher.wait(timeout)
+
+    def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
+        """The platform stops an activation after `runtime_timeout`: no status by then (plus
+        a grace period for queueing) means the worker was lost."""
+        busy = min(task.timeout * len(task.call_indices), float(self.timeout_s))
+        return invoked_at + busy + max(30.0, 0.1 * busy)
+
+    def runtime_info(self) -> RuntimeInfo:
+        return self.runtimes.info(self.runtime, self.memory)
+
+    def close(self) -> None:
+        self.dispatcher.close()
+        self.client.close()
+
+    # Runtime management -------------------------------------------------------------------
+    def _image(self, name: str) -> str:
+        return self.runtime if name in ("default", "", None) else name
+
+    def deploy_runtime(self, name: str, memory: int | None = None,
+                       timeout: float | None = None) -> RuntimeEntry:
+        return self.runtimes.deploy(self._image(name), int(memory or self.memory),
+                                    int(timeout) if timeout else None)
+
+    def update_runtime(self, name: str) -> None:
+        image = self._image(name)
+        for entry in self.runtimes.list():
+            if entry.name == image or name == "all":
+                self.runtimes.deploy(entry.name, int(entry.memory or self.memory))
+
+    def delete_runtime(self, name: str, memory: int | None = None) -> None:
+        images = {e.name for e in self.runtimes.list()} if name == "all" else {self._image(name)}
+        for image in images:
+            self.runtimes.delete(image, memory)
+
+    def list_runtimes(self) -> list[RuntimeEntry]:
+        return self.runtimes.list()
+
+
+class IbmCfCompute(OpenWhiskCompute):
+    """IBM Cloud Functions: IAM namespaces (bearer tokens) or Cloud Foundry ones (Basic)."""
+
+    name: ClassVar[str] = "ibm_cf"
+    config_schema = IBM_CF_SCHEMA
+
+    def _make_client(self) -> OpenWhiskClient:
+        config = self.config
+        endpoint = config.get("endpoint")
+        if not endpoint and config.get("region"):
+            endpoint = f"https://{config['region']}.functions.cloud.ibm.com"
+        if not endpoint:
+            raise ConfigError("set `endpoint` or `region` in the `ibm_cf` section (or "
+                              "`region` in the `ibm` section)")
+        options = dict(insecure=bool(config.get("insecure")),
+                       pool_size=int(config["invoke_pool_threads"]))
+        if config.get("api_key"):
+            if not config.get("namespace"):
+                raise ConfigError("set `namespace` in the `ibm_cf` section")
+            return OpenWhiskClient(str(endpoint), BasicAuth(str(config["api_key"])),
+                                   namespace=str(config["namespace"]), **options)
+        if not config.get("iam_api_key"):
+            raise ConfigError("no credentials for `ibm_cf`: set `iam_api_key` in the `ibm` "
+                              "section (IAM namespaces) or `api_key` in `ibm_cf` (Cloud "
+                              "Foundry namespaces)")
+        auth = IamAuth(str(config["iam_api_key"]), str(config["iam_endpoint"]),
+                       verify=not options["insecure"])
+        client = OpenWhiskClient(str(endpoint), auth, **options)  # type: ignore[arg-type]
+        client.namespace = self._namespace_id(client)
+        self.config["namespace_id"] = client.namespace
+        return client
+
+    def _namespace_id(self, client: OpenWhiskClient) -> str:
+        if self.config.get("namespace_id"):
+            return str(self.config["namespace_id"])
+        wanted = self.config.get("namespace")
+        if not wanted:
+            raise ConfigError("set `namespace` (its name) or `namespace_id` in the `ibm_cf` "
+                              "section")
+        listing = client.list_namespaces()
+        found = listing.get("namespaces", []) if isinstance(listing, Mapping) else []
+        for namespace in found:
+            if namespace.get("name") == wanted and namespace.get("id"):
+                return str(namespace["id"])
+        names = ", ".join(sorted(str(n.get("name")) for n in found)) or "none"
+        raise ConfigError(f"IBM Cloud Functions has no IAM namespace named {wanted!r} that "
+                          f"this API key can use (found: {names}); fix `namespace` in the "
+                          "`ibm_cf` section or create it with `ibmcloud fn namespace create`")

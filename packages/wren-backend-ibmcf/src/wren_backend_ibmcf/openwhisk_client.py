@@ -1,0 +1,160 @@
+"""A small client of the OpenWhisk REST API (`/api/v1/namespaces/{ns}/...`).
+
+Control-plane calls (packages, actions, activations, namespaces) go through a pooled
+`requests.Session`. Invocations, the hot path of a 10,000-call map, go through the urllib3
+connection pool underneath requests directly: the same transport, without the per-request
+bookkeeping of a `Session`, so a client thread sends a few thousand invocations a second.
+Every request carries the current credential; a 401 renews an IAM token once and repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import urllib3
+
+from wren import WrenError
+
+from wren_backend_ibmcf.auth import BasicAuth, IamAuth
+
+Auth = BasicAuth | IamAuth
+BLOCKING_LIMIT = 65.0  # a blocking invocation answers within 60 s (then 202 + id)
+
+
+class OpenWhiskError(WrenError):
+    """The controller answered a control-plane request with an error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {"error": raw[:200].decode(errors="replace")}
+    return data if isinstance(data, dict) else {"result": data}
+
+
+class OpenWhiskClient:
+    """REST client for one namespace of one OpenWhisk (or IBM Cloud Functions) endpoint."""
+
+    def __init__(self, endpoint: str, auth: Auth, *, namespace: str = "_",
+                 insecure: bool = False, pool_size: int = 32) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.auth = auth
+        self.namespace = namespace
+        self.session = requests.Session()
+        self.session.verify = not insecure
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        tls: dict[str, Any] = {"cert_reqs": "CERT_NONE"} if insecure else {}
+        if not insecure and self.endpoint.startswith("https://"):
+            import certifi
+
+            tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
+        self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, block=False,
+                                        timeout=urllib3.Timeout(connect=10, read=70), **tls)
+
+    @property
+    def base(self) -> str:
+        return f"{self.endpoint}/api/v1/namespaces/{quote(self.namespace, safe='')}"
+
+    def action_url(self, package: str, action: str) -> str:
+        return f"{self.base}/actions/{quote(package, safe='')}/{quote(action, safe='')}"
+
+    # Control plane ------------------------------------------------------------------------
+    def call(self, method: str, url: str, what: str, *, body: Any = None,
+             params: Mapping[str, str] | None = None,
+             accept: tuple[int, ...] = (200,)) -> tuple[int, dict[str, Any]]:
+        """One control-plane request; raises `OpenWhiskError` unless the status is in
+        `accept`. `what` names the operation in errors."""
+        answer = self._send(method, url, body, params)
+        data = _body(answer.content)
+        if answer.status_code not in accept:
+            raise OpenWhiskError(answer.status_code, self.explain(answer.status_code, data, what))
+        return answer.status_code, data
+
+    def _send(self, method: str, url: str, body: Any,
+              params: Mapping[str, str] | None) -> requests.Response:
+        for attempt in range(2):
+            header = self.auth.header()
+            try:
+                answer = self.session.request(method, url, json=body, params=params,
+                                              headers={"Authorization": header},
+                                              timeout=(10, BLOCKING_LIMIT))
+            except requests.RequestException as exc:
+                raise OpenWhiskError(0, f"cannot reach {self.endpoint}: {exc}; check "
+                                        "`endpoint` and that the service is up") from exc
+            if answer.status_code != 401 or attempt or not self.auth.renew(header):
+                return answer
+        return answer
+
+    def explain(self, status: int, data: Mapping[str, Any], what: str) -> str:
+        error = data.get("error") or data.get("message") or "no details"
+        if isinstance(error, dict):
+            error = error.get("error") or json.dumps(error)
+        hint = {401: f"the controller rejected the {self.auth.kind} credentials: fix "
+                     "`api_key` / `iam_api_key` in the config",
+                403: f"the credentials may not use namespace {self.namespace!r}: check "
+                     "`namespace` / `namespace_id`",
+                429: "the namespace's rate or concurrency limit was hit"}.get(status, "")
+        return f"{what} failed at {self.endpoint}: HTTP {status}: {error}" + (
+            f"; {hint}" if hint else "")
+
+    def list_namespaces(self) -> Any:
+        return self.call("GET", f"{self.endpoint}/api/v1/namespaces", "listing namespaces",
+                         params={"limit": "0", "offset": "0"})[1]
+
+    def get_activation(self, activation_id: str) -> dict[str, Any] | None:
+        status, data = self.call("GET", f"{self.base}/activations/{activation_id}",
+                                 "reading an activation", accept=(200, 404))
+        return data if status == 200 else None
+
+    def invoke_blocking(self, package: str, action: str, payload: Mapping[str, Any],
+                        wait: float = 600.0) -> dict[str, Any]:
+        """Invoke and return the action's result, following a long run by its activation."""
+        url = self.action_url(package, action)
+        status, data = self.call("POST", url, f"invoking {package}/{action}", body=payload,
+                                 params={"blocking": "true", "result": "true"},
+                                 accept=(200, 202, 502))
+        if status == 200:
+            return data
+        if status == 502:
+            raise OpenWhiskError(502, f"action {package}/{action} failed: "
+                                      f"{data.get('error') or data}")
+        activation_id = str(data.get("activationId"))
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            record = self.get_activation(activation_id)
+            if record is not None:
+                response = record.get("response") or {}
+                result = response.get("result") or {}
+                if not response.get("success", False):
+                    raise OpenWhiskError(502, f"action {package}/{action} failed: "
+                                              f"{result.get('error') or response}")
+                return dict(result)
+            time.sleep(1.0)
+        raise OpenWhiskError(504, f"action {package}/{action} gave no result within "
+                                  f"{wait:g} s (activation {activation_id})")
+
+    # Hot path -----------------------------------------------------------------------------
+    def post_invocation(self, url: str, body: bytes) -> tuple[int, dict[str, Any], str]:
+        """Send one non-blocking invocation; return the HTTP status, the JSON answer and
+        the credential used. Connection errors propagate (the dispatcher retries them)."""
+        header = self.auth.header()
+        answer = self.pool.urlopen("POST", url, body=body, retries=False,
+                                   headers={"Content-Type": "application/json",
+                                            "Authorization": header})
+        return answer.status, _body(answer.data), header
+
+    def close(self) -> None:
+        self.session.close()
+        self.pool.clear()
