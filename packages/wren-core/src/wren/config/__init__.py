@@ -5,9 +5,9 @@ from wren.config.schema import ConfigKey, ConfigSchema
 from wren.config.wren_section import WREN_SECTION
 
 __all__ = [
-    "WREN_SECTION",
     "ConfigKey",
     "ConfigSchema",
+    "WREN_SECTION",
     "WrenConfig",
     "config_files",
     "load_config",
