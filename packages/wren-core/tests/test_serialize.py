@@ -97,12 +97,3 @@ def test_unpicklable_function_is_a_clear_error() -> None:
         pack_function(holds_lock, CloudpickleSerializer())
     with pytest.raises(SerializationError, match="expected a function"):
         pack_function(42, CloudpickleSerializer())  # type: ignore[arg-type]
-
-
-def test_segments_load_independently() -> None:
-    serializer = CloudpickleSerializer()
-    shared = {"shared": [1, 2]}
-    blob, ends = serializer.dumps_segments([shared, shared, lambda: 3])
-    starts = [0, *ends[:-1]]
-    first, second, third = (serializer.loads(blob[s:e]) for s, e in zip(starts, ends))
-    assert first == second == shared and third() == 3

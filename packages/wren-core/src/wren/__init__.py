@@ -5,8 +5,9 @@
 found through entry points.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from wren.__about__ import __version__
-from wren._aliases import function_executor, local_executor
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
 from wren._errors import (
     BackendNotFoundError,
@@ -24,8 +25,36 @@ from wren._errors import (
     WorkerLostError,
     WrenError,
 )
-from wren.client.futures import ResponseFuture
-from wren.executor import FunctionExecutor
+
+if TYPE_CHECKING:
+    from wren._aliases import function_executor, local_executor
+    from wren.client.futures import ResponseFuture
+    from wren.executor import FunctionExecutor
+
+# The executor stack is imported on first use (PEP 562), so a worker that imports
+# `wren.worker` does not pay for the client side.
+_LAZY = {
+    "FunctionExecutor": "wren.executor",
+    "ResponseFuture": "wren.client.futures",
+    "function_executor": "wren._aliases",
+    "local_executor": "wren._aliases",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wren' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ALL_COMPLETED",
