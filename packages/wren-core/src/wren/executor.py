@@ -23,6 +23,7 @@ from wren._constants import ALL_COMPLETED
 from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
 from wren._logging import configure_logging
 from wren.client.binding import ArgumentBinder
+from wren.client.cleaner import Cleaner
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
@@ -42,6 +43,22 @@ _executor_numbers = itertools.count()
 _session_id = uuid.uuid4().hex[:6]
 
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
+
+
+def _jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
+    """The distinct jobs of some futures, in order of first appearance."""
+    if futures and futures[0]._job is futures[-1]._job and \
+            futures == futures[0]._job.futures[:len(futures)]:
+        return [futures[0]._job]
+    return list({id(f._job): f._job for f in futures}.values())
+
+
+def _covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState]) -> bool:
+    """True when `futures` are exactly all futures of `jobs` (each once)."""
+    if len(jobs) == 1:
+        return len(futures) == jobs[0].size and list(futures) == jobs[0].futures
+    return len(futures) == sum(job.size for job in jobs) and all(
+        job.size == len({f.index for f in futures if f._job is job}) for job in jobs)
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
@@ -86,6 +103,7 @@ class FunctionExecutor:
         self._runtime: RuntimeInfo | None = None
         self._builder = JobBuilder(self.executor_id, self.storage, self.bucket,
                                    self.serializer, self.compute, self._preinstalled)
+        self._cleaner = Cleaner(self.storage, self.bucket)
         self._jobs: list[JobState] = []
         self._unread: list[JobState] = []
         self._job_numbers = itertools.count()
@@ -108,6 +126,7 @@ class FunctionExecutor:
         self._closed = True
         if self.config.wren["data_cleaner"]:
             self._clean_jobs([j for j in self._jobs if j.finished and j not in self._unread])
+        self._cleaner.stop()
         self._monitor.stop()
         self._finalizer.detach()
         self.compute.close()
@@ -309,9 +328,8 @@ class FunctionExecutor:
                                                     if not job.read[f.index]])]
         else:
             futures = _as_list(fs)
-            jobs = list({id(f._job): f._job for f in futures}.values())
-            whole = len(futures) == sum(job.size for job in jobs) and all(
-                job.size == len(set(f.index for f in futures if f._job is job)) for job in jobs)
+            jobs = _jobs_of(futures)
+            whole = _covers_whole_jobs(futures, jobs)
         outputs = [job for job in jobs if job.produces_output]
         lone = outputs[0] if len(outputs) == 1 and outputs[0].size == 1 else None
         single = isinstance(fs, ResponseFuture) or lone is not None and (
@@ -376,20 +394,12 @@ class FunctionExecutor:
         if fs is None:
             jobs = list(self._jobs)
         else:
-            jobs = list({id(f._job): f._job for f in _as_list(fs)}.values())
+            jobs = _jobs_of(_as_list(fs))
         running = [j.job_key for j in jobs if not j.finished]
         if running:
             logger.warning("not cleaning jobs still running: %s", ", ".join(running))
         self._clean_jobs([j for j in jobs if j.finished])
+        self._cleaner.flush()
 
     def _clean_jobs(self, jobs: list[JobState]) -> None:
-        for job in jobs:
-            if job.cleaned:
-                continue
-            prefix = keys.job_prefix(job.job_key)
-            try:
-                self.storage.delete_objects(self.bucket, self.storage.list_keys(self.bucket,
-                                                                                prefix))
-                job.cleaned = True
-            except Exception as exc:
-                logger.warning("could not clean %s: %s", prefix, exc)
+        self._cleaner.submit(jobs)
