@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from wren import InvalidInputError, StorageError
 from wren_backend_local import LocalhostStorage
 

@@ -9,7 +9,6 @@ from importlib.metadata import EntryPoint
 from typing import Any, ClassVar
 
 import pytest
-
 from wren import plugins
 from wren.job.task import Task
 from wren.ports import ComputeBackend, InvocationListener

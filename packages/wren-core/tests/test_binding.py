@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from wren import InvalidInputError
 from wren.client.binding import ArgumentBinder
 
@@ -12,11 +11,11 @@ def two(x, y=0):
     return x + y
 
 
-def indexed(x, id):  # noqa: A002
+def indexed(x, id):
     return x, id
 
 
-def index_first(id, x):  # noqa: A002
+def index_first(id, x):
     return x, id
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from wren import BackendNotFoundError, ConfigError
 from wren.config import load_config
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from wren.testing import MemoryStorage
 from wren.testing.contract import StorageBackendContract
 

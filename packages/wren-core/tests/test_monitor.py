@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 import wren
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor

@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint
 
 import pytest
-
 from wren import BackendNotFoundError, plugins
 
 

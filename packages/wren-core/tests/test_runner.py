@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.results import load_document_values

@@ -10,7 +10,6 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-
 from wren import SerializationError
 from wren.serialize import CloudpickleSerializer, find_user_modules, pack_function
 from wren.serialize.function_blob import split_blob, unpack_function
@@ -69,7 +68,7 @@ def test_blob_is_deterministic_and_holds_the_sources(user_modules: Path) -> None
     first = pack_function(blobpkg.work, serializer)
     second = pack_function(blobpkg.work, serializer)
     assert first.digest == second.digest and first.data == second.data
-    pickled, archive = split_blob(first.data)
+    _, archive = split_blob(first.data)
     names = zipfile.ZipFile(BytesIO(archive)).namelist()
     assert {"blobpkg/__init__.py", "blobpkg/core.py", "blobhelper.py"} <= set(names)
     assert not any("__pycache__" in n for n in names)

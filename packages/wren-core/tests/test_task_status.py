@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from wren.job.status import StatusDocument, error_info
 from wren.job.task import Task
 

@@ -159,13 +159,13 @@ class WorkerPool:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
                 continue
-            worker = next((w for w in workers if obj is w.inbox or obj == w.pidfd), None)
-            if worker is None or worker not in self._workers:
+            owner = next((w for w in workers if obj is w.inbox or obj == w.pidfd), None)
+            if owner is None or owner not in self._workers:
                 continue
-            if obj is worker.inbox:
-                self._receive(worker)
+            if obj is owner.inbox:
+                self._receive(owner)
             else:
-                self._on_exit(worker)
+                self._on_exit(owner)
         self._supervise(workers)
 
     def _receive(self, worker: WorkerProcess) -> None:
@@ -240,7 +240,7 @@ class WorkerPool:
     def _recover(self, item: Assignment, index: int, worker: WorkerProcess,
                  code: int | None) -> None:
         task = item.task
-        unreported = task.call_indices[item.flushed:]
+        unreported = list(task.call_indices[item.flushed:])
         reason = worker.kill_reason or (
             f"the worker process running call {index} {describe_exit(code)}" if index >= 0
             else f"the worker process {describe_exit(code)} between calls")

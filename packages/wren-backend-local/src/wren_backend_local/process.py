@@ -16,7 +16,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import attrs
-
 from wren.job.task import Task
 from wren.ports.compute import InvocationListener
 

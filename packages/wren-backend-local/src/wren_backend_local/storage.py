@@ -21,7 +21,7 @@ from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
 
-from wren_backend_local.config import STORAGE_SCHEMA
+from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir
 
 TEMP_PREFIX = ".wren-tmp-"
 _COPY_BLOCK = 1 << 20
@@ -30,7 +30,7 @@ _COPY_BLOCK = 1 << 20
 class _RangeFile(io.RawIOBase):
     """A read-only file over [start, end) of an open file."""
 
-    def __init__(self, handle: IO[bytes], start: int, end: int) -> None:
+    def __init__(self, handle: io.BufferedReader, start: int, end: int) -> None:
         self._handle, self._left = handle, max(0, end - start)
         handle.seek(start)
 
@@ -60,7 +60,7 @@ class LocalhostStorage(StorageBackend):
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
         self.root = Path(str(self.config.get("storage_dir") or
-                             STORAGE_SCHEMA.get("storage_dir").default)).expanduser()
+                             default_storage_dir())).expanduser()
 
     def _bucket_dir(self, bucket: str) -> Path:
         if not bucket or "/" in bucket or bucket in (".", "..") or "\0" in bucket:
@@ -103,7 +103,7 @@ class LocalhostStorage(StorageBackend):
             if temp.exists():
                 temp.unlink()
 
-    def _open(self, bucket: str, key: str) -> IO[bytes]:
+    def _open(self, bucket: str, key: str) -> io.BufferedReader:
         try:
             handle = open(self._path(bucket, key), "rb")  # noqa: SIM115 - returned to caller
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):

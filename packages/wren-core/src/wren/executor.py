@@ -8,7 +8,6 @@ and lets the monitor turn status documents into finished futures.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import threading
@@ -23,19 +22,17 @@ from wren._constants import ALL_COMPLETED
 from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
 from wren._logging import configure_logging
 from wren.client.binding import ArgumentBinder
-from wren.client.cleaner import Cleaner
 from wren.client.builder import JobBuilder, JobSpec
+from wren.client.cleaner import Cleaner
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
-from wren.job import keys
 from wren.job.task import Task
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
 from wren.ports.storage import StorageBackend
-from wren.worker.reducer import reduce_remote
 
 logger = logging.getLogger("wren")
 
@@ -265,22 +262,23 @@ class FunctionExecutor:
             timeout=timeout, include_modules=include_modules, exclude_modules=exclude_modules,
             chunksize=chunksize, produces_output=False)
         self._invoke(map_job, map_tasks)
-        options = dict(extra_env=extra_env, runtime_memory=reduce_runtime_memory,
-                       timeout=timeout, include_modules=include_modules,
-                       exclude_modules=exclude_modules)
+        def prepare_reducer(func: Callable[..., Any], data: Any) -> tuple[JobState, list[Task]]:
+            return self._prepare(func, [data], "R", extra_env=extra_env,
+                                 runtime_memory=reduce_runtime_memory, timeout=timeout,
+                                 include_modules=include_modules,
+                                 exclude_modules=exclude_modules)
+
         if reducer_wait_local:
             self._session.wait(map_job.futures, throw_except=True, jobs=[map_job])
             self._session.fetch_jobs([map_job])
-            results = list(map_job.values)
-            reduce_job, reduce_tasks = self._prepare(reduce_function, [(results,)], "R",
-                                                     **options)
+            reduce_job, reduce_tasks = prepare_reducer(reduce_function, (list(map_job.values),))
             self._invoke(reduce_job, reduce_tasks)
         else:
-            wrapper = functools.partial(reduce_remote, reduce_function, map_job.job_key,
-                                        len(map_job.futures), self.serializer.name)
-            functools.update_wrapper(wrapper, reduce_function)
-            del wrapper.__wrapped__  # bind arguments to the wrapper, not to reduce_function
-            reduce_job, reduce_tasks = self._prepare(wrapper, [{}], "R", **options)
+            from wren.worker.reducer import RemoteReducer
+
+            reducer = RemoteReducer(reduce_function, map_job.job_key, len(map_job.futures),
+                                    self.serializer.name)
+            reduce_job, reduce_tasks = prepare_reducer(reducer, {})
             self._schedule_reducer(map_job, reduce_job, reduce_tasks, spawn_reducer / 100)
         return [*map_job.futures, *reduce_job.futures]
 
@@ -332,8 +330,8 @@ class FunctionExecutor:
             whole = _covers_whole_jobs(futures, jobs)
         outputs = [job for job in jobs if job.produces_output]
         lone = outputs[0] if len(outputs) == 1 and outputs[0].size == 1 else None
-        single = isinstance(fs, ResponseFuture) or lone is not None and (
-            lone.job_id[0] == "R" or (fs is None and lone.job_id[0] == "A"))
+        single = isinstance(fs, ResponseFuture) or (lone is not None and (
+            lone.job_id[0] == "R" or (fs is None and lone.job_id[0] == "A")))
         _, not_done = self._session.wait(futures, ALL_COMPLETED, timeout, throw_except=False,
                                          jobs=jobs if whole else None)
         if not_done:

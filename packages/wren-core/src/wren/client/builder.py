@@ -24,7 +24,6 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.serialize.function_blob import pack_function
 
-
 #: Without an explicit chunksize, a task's arguments should stay around this size, so big
 #: arguments spread over workers instead of queueing behind each other in one task.
 TARGET_TASK_BYTES = 4 * 1024 * 1024

@@ -23,11 +23,11 @@ def echo(*args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return args, kwargs
 
 
-def with_id(x: int, id: int) -> tuple[int, int]:  # noqa: A002 - the Lithops parameter name
+def with_id(x: int, id: int) -> tuple[int, int]:
     return x, id
 
 
-def id_first(id: int, x: int) -> tuple[int, int]:  # noqa: A002
+def id_first(id: int, x: int) -> tuple[int, int]:
     return id, x
 
 

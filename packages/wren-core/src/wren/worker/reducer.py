@@ -45,6 +45,24 @@ def _collect(storage: Any, bucket: str, job_key: str, n_calls: int,
     return found
 
 
+class RemoteReducer:
+    """The call `map_reduce` spawns: `RemoteReducer(...)()` waits for the map job's results
+    and returns the user's reduce function applied to them. Its attributes travel with it,
+    so the reduce function is shipped like any other function."""
+
+    def __init__(self, reduce_function: Callable[..., Any], map_job_key: str, n_calls: int,
+                 serializer_name: str = "cloudpickle") -> None:
+        self.reduce_function = reduce_function
+        self.map_job_key = map_job_key
+        self.n_calls = n_calls
+        self.serializer_name = serializer_name
+        self.__qualname__ = getattr(reduce_function, "__qualname__", "reducer")
+
+    def __call__(self) -> Any:
+        return reduce_remote(self.reduce_function, self.map_job_key, self.n_calls,
+                             self.serializer_name)
+
+
 def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls: int,
                   serializer_name: str = "cloudpickle", poll: float = 0.05,
                   **kwargs: Any) -> Any:

@@ -104,7 +104,7 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
 def _storage_client(storage: StorageBackend) -> Any:
     """What a `storage` parameter receives: the `wren.Storage` client when available."""
     try:
-        from wren.storage_api import Storage  # type: ignore[import-not-found]
+        from wren.storage_api import Storage
     except ImportError:
         return storage
     return Storage.from_backend(storage)

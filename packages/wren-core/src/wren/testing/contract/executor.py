@@ -152,7 +152,7 @@ class ExecutorContract:
         with pytest.raises(wren.SerializationError, match="call 1"):
             fexec.map(fn.double, [1, fn.Unpicklable()])
         with pytest.raises(wren.InvalidInputError):
-            fexec.map(fn.double, 42)
+            fexec.map(fn.double, 42)  # type: ignore[arg-type]
         with pytest.raises(wren.InvalidInputError):
             fexec.map(fn.double, [1], chunksize=0)
         assert fexec.futures == []
@@ -237,7 +237,7 @@ class ExecutorContract:
         (tmp_path / "wren_contract_usermod.py").write_text("def scale(x, k):\n    return x*k\n")
         sys.path.insert(0, str(tmp_path))
         try:
-            import wren_contract_userpkg  # type: ignore[import-not-found]
+            import wren_contract_userpkg
 
             futures = fexec.map(wren_contract_userpkg.triple, [1, 2])
             assert fexec.get_result(futures) == [3, 6]
