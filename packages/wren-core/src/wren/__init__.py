@@ -1,8 +1,8 @@
 """wren: run ordinary Python functions at massive scale, with the PyWren/Lithops API.
 
 `FunctionExecutor` is the entry point; with no configuration it runs on this machine
-(`localhost` compute and storage). Adapters for other platforms are separate distributions
-found through entry points.
+(`localhost` compute and storage). `Storage` and `CloudObject` reach the data in storage.
+Adapters for other platforms are separate distributions found through entry points.
 """
 
 from wren.__about__ import __version__
@@ -26,12 +26,14 @@ from wren._errors import (
 )
 from wren.client.futures import ResponseFuture
 from wren.executor import FunctionExecutor
+from wren.storage_api import CloudObject, Storage
 
 __all__ = [
     "ALL_COMPLETED",
     "ALWAYS",
     "ANY_COMPLETED",
     "BackendNotFoundError",
+    "CloudObject",
     "ConfigError",
     "FunctionExecutor",
     "FunctionTimeoutError",
@@ -42,6 +44,7 @@ __all__ = [
     "ResponseFuture",
     "RuntimeMismatchError",
     "SerializationError",
+    "Storage",
     "StorageError",
     "StorageNoSuchKeyError",
     "WaitTimeoutError",

@@ -97,13 +97,17 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
         args, kwargs = payload if type(payload) is tuple else ((), payload)
         return func(*args, **kwargs, **extra) if extra else func(*args, **kwargs)
 
+    if "obj" in task.options.get("inject", ()):  # data processing: obj is a chunk to open
+        from wren.dataproc.worker import with_chunks
+
+        return with_chunks(general, storage)
     return general
 
 
 def _storage_client(storage: StorageBackend) -> Any:
     """What a `storage` parameter receives: the `wren.Storage` client when available."""
     try:
-        from wren.storage_api import Storage  # type: ignore[import-not-found]
+        from wren.storage_api import Storage
     except ImportError:
         return storage
     return Storage.from_backend(storage)
