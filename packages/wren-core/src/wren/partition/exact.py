@@ -3,6 +3,7 @@ data, or text whose lines the function reassembles itself; `obj_newline=None`)."
 
 from __future__ import annotations
 
+import io
 from typing import IO, ClassVar
 
 from wren.partition.planning import EvenSplitPartitioner
@@ -15,4 +16,6 @@ class BytePartitioner(EvenSplitPartitioner):
     name: ClassVar[str] = "bytes"
 
     def open(self, partition: Partition, open_range: RangeOpener) -> IO[bytes]:
+        if partition.start >= partition.end:  # an empty object: nothing to ask the store for
+            return io.BytesIO(b"")
         return open_range(partition.start, partition.end)

@@ -83,8 +83,11 @@ class PartitionerContract:
                                                   data: bytes, chunking: tuple[Any, Any],
                                                   newline: bytes) -> None:
         key = data_prefix + uuid.uuid4().hex
+        chunk_size, chunk_n = chunking
+        if chunk_size is not None:  # at most ~40 chunks, so remote stores stay quick
+            chunk_size = max(chunk_size, -(-len(data) // 40))
         parts, chunks = self._chunks(storage, bucket, key, data, partitioner_name, newline,
-                                     *chunking)
+                                     chunk_size, chunk_n)
         assert [p.part for p in parts] == list(range(len(parts)))
         assert parts[0].start == 0 and parts[-1].end == len(data)
         self._assert_exact_lines(data, chunks, newline)
