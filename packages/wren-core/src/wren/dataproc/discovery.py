@@ -100,9 +100,14 @@ def resolve(specs: Sequence[InputSpec], target: DataTarget) -> list[list[DataObj
     lookups = sum(1 for spec in specs if spec.kind in ("object", "url"))
     if lookups < _PARALLEL_FROM:
         found = [_resolve_one(spec, target) for spec in specs]
-    else:
-        with ThreadPoolExecutor(min(_MAX_THREADS, lookups)) as pool:
-            found = list(pool.map(lambda spec: _resolve_one(spec, target), specs))
+    else:  # batches, so a fast store is not slowed down by one future per object
+        threads = min(_MAX_THREADS, lookups)
+        size = -(-len(specs) // (threads * 4))
+        batches = [specs[i:i + size] for i in range(0, len(specs), size)]
+        with ThreadPoolExecutor(threads) as pool:
+            found = [objects for batch in pool.map(
+                lambda batch: [_resolve_one(spec, target) for spec in batch], batches)
+                for objects in batch]
     for spec, objects in zip(specs, found, strict=True):
         if not objects:
             raise InvalidInputError(f"map input {spec.text!r} matches no objects; check the "
