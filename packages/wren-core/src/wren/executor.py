@@ -211,7 +211,7 @@ class FunctionExecutor:
             chunksize: int | None = None, *, extra_args: Any = None,
             chunk_size: int | None = None, chunk_n: int | None = None,
             obj_chunk_size: int | None = None, obj_chunk_number: int | None = None,
-            obj_newline: str | None = "\n") -> list[ResponseFuture]:
+            obj_newline: str | bytes | None = "\n") -> list[ResponseFuture]:
         """Run `map_function` once per item of `map_iterdata`; one future per item.
 
         A function with a parameter named `obj` processes data instead: `map_iterdata` names
@@ -246,7 +246,7 @@ class FunctionExecutor:
                    reducer_wait_local: bool = False, spawn_reducer: int = 20,
                    *, extra_args: Any = None, chunk_size: int | None = None,
                    chunk_n: int | None = None, obj_chunk_size: int | None = None,
-                   obj_chunk_number: int | None = None, obj_newline: str | None = "\n",
+                   obj_chunk_number: int | None = None, obj_newline: str | bytes | None = "\n",
                    reducer_one_per_object: bool = False,
                    obj_reduce_by_key: bool = False) -> list[ResponseFuture]:
         """Map, then reduce all map results (in map order) with `reduce_function`.
