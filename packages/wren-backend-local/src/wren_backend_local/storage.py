@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
-from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.dataproc.streams import LimitedRaw
+from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
 
 from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir
