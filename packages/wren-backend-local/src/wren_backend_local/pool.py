@@ -111,7 +111,7 @@ class WorkerPool:
     def _start_worker(self) -> None:
         row = next(self._rows)
         self._slots.grow(row + 1)
-        self._slots.write(row, -1)
+        self._slots.reset(row)
         self._workers.append(WorkerProcess(row, self._slots.path))
 
     def _assign(self) -> None:
@@ -159,13 +159,13 @@ class WorkerPool:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
                 continue
-            worker = next((w for w in workers if obj is w.inbox or obj == w.pidfd), None)
-            if worker is None or worker not in self._workers:
+            owner = next((w for w in workers if obj is w.inbox or obj == w.pidfd), None)
+            if owner is None or owner not in self._workers:
                 continue
-            if obj is worker.inbox:
-                self._receive(worker)
+            if obj is owner.inbox:
+                self._receive(owner)
             else:
-                self._on_exit(worker)
+                self._on_exit(owner)
         self._supervise(workers)
 
     def _receive(self, worker: WorkerProcess) -> None:
@@ -194,14 +194,18 @@ class WorkerPool:
                                      "system")
 
     def _supervise(self, workers: list[WorkerProcess]) -> None:
-        now = time.time()
+        now = time.monotonic()
         for worker in workers:
             item = worker.assignment
             if item is None or worker.kill_reason is not None:
                 continue
-            index, since = self._slots.read(worker.row)
+            index, count = self._slots.read(worker.row)
+            if count != worker.seen_count:
+                worker.seen_count, worker.seen_since = count, now
+                continue
             timeout = item.task.timeout
-            if index >= 0 and timeout and now - since > timeout + kill_grace(timeout):
+            if index >= 0 and timeout and now - worker.seen_since > timeout + \
+                    kill_grace(timeout):
                 worker.kill(f"call {index} exceeded its {timeout:g} s timeout and did not "
                             "stop, so its worker process was killed", "timeout")
             elif worker.pidfd is None and worker.proc.poll() is not None:
@@ -236,7 +240,7 @@ class WorkerPool:
     def _recover(self, item: Assignment, index: int, worker: WorkerProcess,
                  code: int | None) -> None:
         task = item.task
-        unreported = task.call_indices[item.flushed:]
+        unreported = list(task.call_indices[item.flushed:])
         reason = worker.kill_reason or (
             f"the worker process running call {index} {describe_exit(code)}" if index >= 0
             else f"the worker process {describe_exit(code)} between calls")

@@ -16,7 +16,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import attrs
-
 from wren.job.task import Task
 from wren.ports.compute import InvocationListener
 
@@ -63,6 +62,8 @@ class WorkerProcess:
         self.profiles: set[str] = set()
         self.kill_reason: str | None = None
         self.kill_kind = "lost"
+        self.seen_count = 0
+        self.seen_since = 0.0
         self.started = time.monotonic()
 
     @property
@@ -81,7 +82,11 @@ class WorkerProcess:
             self.send(("profile", profile_id, backend, config))
             self.profiles.add(profile_id)
         self.assignment = assignment
-        self.send(("task", profile_id, assignment.task.to_dict(binary=True)))
+        task = assignment.task.to_dict(binary=True)
+        inline = task.pop("inline_data")
+        self.send(("task", profile_id, task, inline is not None))
+        if inline is not None:  # sent as is, not copied into the message's pickle
+            self.outbox.send_bytes(inline)
 
     def kill(self, reason: str, kind: str) -> None:
         if self.kill_reason is None:

@@ -1,19 +1,21 @@
-"""A tiny shared-memory table where each worker writes the call it is running and since
-when; the pool reads it to enforce timeouts and to name the call a dead worker was running.
+"""A tiny shared-memory table where each worker writes the call it is running; the pool
+reads it to enforce timeouts and to name the call a dead worker was running.
 
-One writer per row, 16 bytes a row (call index, start time), in a file mapped by both sides.
-Writing costs a microsecond, far less than a message per call would.
+Each row holds two 64-bit integers: the index of the current call (-1 when idle) and a
+counter the worker bumps for every call. Writing is two integer stores into a mapped file
+(about a tenth of a microsecond), far less than a message per call would cost. The pool
+samples the rows and times a call from the moment it first saw its counter value, which is
+exact to within the sampling interval.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-import struct
-import time
 
-_ROW = struct.Struct("<qd")
 IDLE = -1
+_FIELDS = 2
+_ROW_BYTES = 8 * _FIELDS
 
 
 class SlotTable:
@@ -21,33 +23,52 @@ class SlotTable:
 
     def __init__(self, path: str, rows: int, create: bool = False) -> None:
         self.path, self.rows = path, rows
-        size = rows * _ROW.size
         if create:
             with open(path, "wb") as handle:
-                handle.truncate(size)
+                handle.truncate(rows * _ROW_BYTES)
         self._fd = os.open(path, os.O_RDWR)
-        self._map = mmap.mmap(self._fd, size)
+        self._map()
+
+    def _map(self) -> None:
+        self._mmap = mmap.mmap(self._fd, self.rows * _ROW_BYTES)
+        self._view = memoryview(self._mmap).cast("q")
 
     def grow(self, rows: int) -> None:
         if rows <= self.rows:
             return
-        self._map.close()
-        os.ftruncate(self._fd, rows * _ROW.size)
-        self._map = mmap.mmap(self._fd, rows * _ROW.size)
+        self._view.release()
+        self._mmap.close()
+        os.ftruncate(self._fd, rows * _ROW_BYTES)
         self.rows = rows
+        self._map()
 
-    def write(self, row: int, call_index: int) -> None:
-        _ROW.pack_into(self._map, row * _ROW.size, call_index, time.time())
+    def writer(self, row: int) -> WriteCall:
+        """A callable `(call_index) -> None` for the worker that owns `row`."""
+        return WriteCall(self._view, row)
 
-    def read(self, row: int) -> tuple[int, float]:
-        """The row's call index and start time; `(IDLE, now)` while a write is under way
-        (`struct.pack_into` zeroes the row before filling it, and the index goes first, so a
-        zero time means the row is being written)."""
-        index, since = _ROW.unpack_from(self._map, row * _ROW.size)
-        if since == 0.0:
-            return IDLE, time.time()
-        return int(index), float(since)
+    def reset(self, row: int) -> None:
+        self._view[row * _FIELDS] = IDLE
+
+    def read(self, row: int) -> tuple[int, int]:
+        """The row's current call index and call counter."""
+        base = row * _FIELDS
+        return self._view[base], self._view[base + 1]
 
     def close(self) -> None:
-        self._map.close()
+        self._view.release()
+        self._mmap.close()
         os.close(self._fd)
+
+
+class WriteCall:
+    """Records the start of each call in one row (index, then a bumped counter)."""
+
+    __slots__ = ("_base", "_count", "_view")
+
+    def __init__(self, view: memoryview, row: int) -> None:
+        self._view, self._base, self._count = view, row * _FIELDS, 0
+
+    def __call__(self, index: int) -> None:
+        self._count += 1
+        self._view[self._base] = index
+        self._view[self._base + 1] = self._count

@@ -18,36 +18,14 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
+from wren.dataproc.streams import LimitedRaw
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
 
-from wren_backend_local.config import STORAGE_SCHEMA
+from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir
 
 TEMP_PREFIX = ".wren-tmp-"
 _COPY_BLOCK = 1 << 20
-
-
-class _RangeFile(io.RawIOBase):
-    """A read-only file over [start, end) of an open file."""
-
-    def __init__(self, handle: IO[bytes], start: int, end: int) -> None:
-        self._handle, self._left = handle, max(0, end - start)
-        handle.seek(start)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(buffer)[:self._left]
-        count = self._handle.readinto(view) or 0
-        self._left -= count
-        return count
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
 
 
 class LocalhostStorage(StorageBackend):
@@ -60,7 +38,7 @@ class LocalhostStorage(StorageBackend):
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
         self.root = Path(str(self.config.get("storage_dir") or
-                             STORAGE_SCHEMA.get("storage_dir").default)).expanduser()
+                             default_storage_dir())).expanduser()
 
     def _bucket_dir(self, bucket: str) -> Path:
         if not bucket or "/" in bucket or bucket in (".", "..") or "\0" in bucket:
@@ -103,7 +81,7 @@ class LocalhostStorage(StorageBackend):
             if temp.exists():
                 temp.unlink()
 
-    def _open(self, bucket: str, key: str) -> IO[bytes]:
+    def _open(self, bucket: str, key: str) -> io.BufferedReader:
         try:
             handle = open(self._path(bucket, key), "rb")  # noqa: SIM115 - returned to caller
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -126,7 +104,9 @@ class LocalhostStorage(StorageBackend):
         handle = self._open(bucket, key)
         if byte_range is None:
             return handle
-        return io.BufferedReader(_RangeFile(handle, *byte_range))
+        start, end = byte_range
+        handle.seek(start)
+        return io.BufferedReader(LimitedRaw(handle, end - start))
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         try:

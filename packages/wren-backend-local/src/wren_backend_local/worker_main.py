@@ -3,7 +3,8 @@
 Started once by the pool with `python -c`, it imports wren's worker a single time and then
 serves task after task. Messages are pickled tuples on two pipes: from the pool `("profile",
 id, backend, config)` (storage settings, secrets included, never written anywhere),
-`("task", profile_id, task_dict)` and `("stop",)`; to the pool `("ready", pid)`,
+`("task", profile_id, task_dict, has_inline)` (followed by the inline argument bytes as
+a raw message when `has_inline`) and `("stop",)`; to the pool `("ready", pid)`,
 `("status", task_id, calls_flushed, document)`, `("done", task_id)` and
 `("failed", task_id, message)`. It exits when the pool goes away.
 """
@@ -34,6 +35,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
     from wren.worker import open_storage, run_task
 
     profiles: dict[str, tuple[str, dict[str, Any]]] = {}
+    record = slots.writer(row)
 
     def send(message: tuple[Any, ...]) -> None:
         outbox.send_bytes(pickle.dumps(message, protocol=5))
@@ -50,7 +52,9 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
             continue
-        _, profile_id, task_dict = message
+        _, profile_id, task_dict, has_inline = message
+        if has_inline:
+            task_dict["inline_data"] = inbox.recv_bytes()
         task = Task.from_dict(task_dict)
         flushed = 0
 
@@ -62,7 +66,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         try:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
-            run_task(task, storage, push=push, on_call=lambda i: slots.write(row, i))
+            run_task(task, storage, push=push, on_call=record)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue

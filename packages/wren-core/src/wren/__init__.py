@@ -1,12 +1,13 @@
 """wren: run ordinary Python functions at massive scale, with the PyWren/Lithops API.
 
 `FunctionExecutor` is the entry point; with no configuration it runs on this machine
-(`localhost` compute and storage). Adapters for other platforms are separate distributions
-found through entry points.
+(`localhost` compute and storage). `Storage` and `CloudObject` reach the data in storage.
+Adapters for other platforms are separate distributions found through entry points.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from wren.__about__ import __version__
-from wren._aliases import function_executor, ibm_cf_executor, local_executor
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
 from wren._errors import (
     BackendNotFoundError,
@@ -24,14 +25,47 @@ from wren._errors import (
     WorkerLostError,
     WrenError,
 )
-from wren.client.futures import ResponseFuture
-from wren.executor import FunctionExecutor
+
+if TYPE_CHECKING:
+    from wren._aliases import function_executor, ibm_cf_executor, local_executor
+    from wren.client.futures import ResponseFuture
+    from wren.executor import FunctionExecutor
+    from wren.storage_api import CloudObject, Storage
+
+# The executor stack is imported on first use (PEP 562), so a worker that imports
+# `wren.worker` does not pay for the client side.
+_LAZY = {
+    "CloudObject": "wren.storage_api",
+    "FunctionExecutor": "wren.executor",
+    "ResponseFuture": "wren.client.futures",
+    "Storage": "wren.storage_api",
+    "function_executor": "wren._aliases",
+    "ibm_cf_executor": "wren._aliases",
+    "local_executor": "wren._aliases",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wren' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ALL_COMPLETED",
     "ALWAYS",
     "ANY_COMPLETED",
     "BackendNotFoundError",
+    "CloudObject",
     "ConfigError",
     "FunctionExecutor",
     "FunctionTimeoutError",
@@ -42,6 +76,7 @@ __all__ = [
     "ResponseFuture",
     "RuntimeMismatchError",
     "SerializationError",
+    "Storage",
     "StorageError",
     "StorageNoSuchKeyError",
     "WaitTimeoutError",

@@ -83,7 +83,7 @@ class RemoteError(WrenError):
         self.remote_message = message
 
 
-class RemoteTraceback(Exception):  # noqa: N818 - shown as the cause, named for what it shows
+class RemoteTraceback(Exception):
     """Carries the traceback text of a remote exception; set as its `__cause__`."""
 
     def __init__(self, traceback_text: str) -> None:

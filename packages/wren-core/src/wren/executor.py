@@ -8,7 +8,6 @@ and lets the monitor turn status documents into finished futures.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import threading
@@ -24,17 +23,18 @@ from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutErr
 from wren._logging import configure_logging
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
+from wren.client.cleaner import Cleaner
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
+from wren.client.reducers import local_reducer_items, remote_reducer
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
-from wren.job import keys
+from wren.dataproc import ChunkingOptions, DataPlan, DataTarget, plan_data_job
 from wren.job.task import Task
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
 from wren.ports.storage import StorageBackend
-from wren.worker.reducer import reduce_remote
 
 logger = logging.getLogger("wren")
 
@@ -42,6 +42,22 @@ _executor_numbers = itertools.count()
 _session_id = uuid.uuid4().hex[:6]
 
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
+
+
+def _jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
+    """The distinct jobs of some futures, in order of first appearance."""
+    if futures and futures[0]._job is futures[-1]._job and \
+            futures == futures[0]._job.futures[:len(futures)]:
+        return [futures[0]._job]
+    return list({id(f._job): f._job for f in futures}.values())
+
+
+def _covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState]) -> bool:
+    """True when `futures` are exactly all futures of `jobs` (each once)."""
+    if len(jobs) == 1:
+        return len(futures) == jobs[0].size and list(futures) == jobs[0].futures
+    return len(futures) == sum(job.size for job in jobs) and all(
+        job.size == len({f.index for f in futures if f._job is job}) for job in jobs)
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
@@ -86,6 +102,7 @@ class FunctionExecutor:
         self._runtime: RuntimeInfo | None = None
         self._builder = JobBuilder(self.executor_id, self.storage, self.bucket,
                                    self.serializer, self.compute, self._preinstalled)
+        self._cleaner = Cleaner(self.storage, self.bucket)
         self._jobs: list[JobState] = []
         self._unread: list[JobState] = []
         self._job_numbers = itertools.count()
@@ -108,6 +125,7 @@ class FunctionExecutor:
         self._closed = True
         if self.config.wren["data_cleaner"]:
             self._clean_jobs([j for j in self._jobs if j.finished and j not in self._unread])
+        self._cleaner.stop()
         self._monitor.stop()
         self._finalizer.detach()
         self.compute.close()
@@ -208,8 +226,22 @@ class FunctionExecutor:
             extra_params: Any = None, extra_env: Mapping[str, str] | None = None,
             runtime_memory: int | None = None, timeout: float | None = None,
             include_modules: Sequence[str] | None = [], exclude_modules: Sequence[str] = [],
-            chunksize: int | None = None, *, extra_args: Any = None) -> list[ResponseFuture]:
-        """Run `map_function` once per item of `map_iterdata`; one future per item."""
+            chunksize: int | None = None, *, extra_args: Any = None,
+            chunk_size: int | None = None, chunk_n: int | None = None,
+            obj_chunk_size: int | None = None, obj_chunk_number: int | None = None,
+            obj_newline: str | bytes | None = "\n") -> list[ResponseFuture]:
+        """Run `map_function` once per item of `map_iterdata`; one future per item.
+
+        A function with a parameter named `obj` processes data instead: `map_iterdata` names
+        objects (storage keys or prefixes, CloudObjects, URLs, local paths) and each call
+        gets one chunk of one object as `obj` (see `wren.dataproc`); `chunk_size` (bytes,
+        at least 1 MiB) or `chunk_n` (chunks per object) split objects, `obj_newline`
+        aligns chunks to whole lines (None: exact byte ranges).
+        """
+        plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
+                               obj_chunk_size, obj_chunk_number, obj_newline)
+        if plan is not None:
+            map_iterdata = plan.items
         if isinstance(map_iterdata, (str, bytes)) or not isinstance(map_iterdata, Iterable):
             raise InvalidInputError("map_iterdata must be a list (or other iterable) of call "
                                     f"arguments, got {type(map_iterdata).__name__}")
@@ -230,40 +262,65 @@ class FunctionExecutor:
                    include_modules: Sequence[str] | None = [],
                    exclude_modules: Sequence[str] = [], chunksize: int | None = None,
                    reducer_wait_local: bool = False, spawn_reducer: int = 20,
-                   *, extra_args: Any = None) -> list[ResponseFuture]:
+                   *, extra_args: Any = None, chunk_size: int | None = None,
+                   chunk_n: int | None = None, obj_chunk_size: int | None = None,
+                   obj_chunk_number: int | None = None, obj_newline: str | bytes | None = "\n",
+                   reducer_one_per_object: bool = False,
+                   obj_reduce_by_key: bool = False) -> list[ResponseFuture]:
         """Map, then reduce all map results (in map order) with `reduce_function`.
 
         By default the reducer runs remotely and is spawned once `spawn_reducer` percent of
         the map calls are done; `reducer_wait_local=True` waits for the map here first.
-        `get_result()` on the returned futures gives only the reducer's result.
+        `get_result()` on the returned futures gives only the reducer's result. The data
+        options are those of `map`; `reducer_one_per_object=True` (alias
+        `obj_reduce_by_key`) runs one reducer per input object over its chunks' results.
         """
         if not 0 <= spawn_reducer <= 100:
             raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
                                     f"{spawn_reducer!r}")
+        plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
+                               obj_chunk_size, obj_chunk_number, obj_newline)
+        groups = None
+        if reducer_one_per_object or obj_reduce_by_key:
+            if plan is None:
+                raise InvalidInputError("reducer_one_per_object needs a data-processing map: "
+                                        "a map function with a parameter named `obj`")
+            groups = plan.groups
+        if plan is not None:
+            map_iterdata = plan.items
         map_job, map_tasks = self._prepare(
             map_function, map_iterdata, "M", extra_params=extra_params if extra_params
             is not None else extra_args, extra_env=extra_env, runtime_memory=map_runtime_memory,
             timeout=timeout, include_modules=include_modules, exclude_modules=exclude_modules,
             chunksize=chunksize, produces_output=False)
         self._invoke(map_job, map_tasks)
-        options = dict(extra_env=extra_env, runtime_memory=reduce_runtime_memory,
-                       timeout=timeout, include_modules=include_modules,
-                       exclude_modules=exclude_modules)
+
+        def prepare_reducer(func: Callable[..., Any], items: list[Any]
+                            ) -> tuple[JobState, list[Task]]:
+            return self._prepare(func, items, "R", extra_env=extra_env,
+                                 runtime_memory=reduce_runtime_memory, timeout=timeout,
+                                 include_modules=include_modules,
+                                 exclude_modules=exclude_modules)
+
         if reducer_wait_local:
             self._session.wait(map_job.futures, throw_except=True, jobs=[map_job])
             self._session.fetch_jobs([map_job])
-            results = list(map_job.values)
-            reduce_job, reduce_tasks = self._prepare(reduce_function, [(results,)], "R",
-                                                     **options)
+            reduce_job, reduce_tasks = prepare_reducer(
+                reduce_function, local_reducer_items(list(map_job.values), groups))
             self._invoke(reduce_job, reduce_tasks)
         else:
-            wrapper = functools.partial(reduce_remote, reduce_function, map_job.job_key,
-                                        len(map_job.futures), self.serializer.name)
-            functools.update_wrapper(wrapper, reduce_function)
-            del wrapper.__wrapped__  # bind arguments to the wrapper, not to reduce_function
-            reduce_job, reduce_tasks = self._prepare(wrapper, [{}], "R", **options)
+            reducer, items = remote_reducer(reduce_function, map_job.job_key,
+                                            len(map_job.futures), self.serializer.name, groups)
+            reduce_job, reduce_tasks = prepare_reducer(reducer, items)
             self._schedule_reducer(map_job, reduce_job, reduce_tasks, spawn_reducer / 100)
         return [*map_job.futures, *reduce_job.futures]
+
+    def _data_plan(self, func: Callable[..., Any], iterdata: Any, *chunking: Any
+                   ) -> DataPlan | None:
+        """The calls of a data-processing map (None for an ordinary map), see `map`."""
+        target = DataTarget(self.storage, self.storage_backend_name,
+                            self.compute.supports(capabilities.SHARED_FILESYSTEM))
+        return plan_data_job(func, iterdata, target, ChunkingOptions.from_arguments(*chunking))
 
     def _schedule_reducer(self, map_job: JobState, reduce_job: JobState,
                           tasks: list[Task], threshold: float) -> None:
@@ -309,13 +366,12 @@ class FunctionExecutor:
                                                     if not job.read[f.index]])]
         else:
             futures = _as_list(fs)
-            jobs = list({id(f._job): f._job for f in futures}.values())
-            whole = len(futures) == sum(job.size for job in jobs) and all(
-                job.size == len(set(f.index for f in futures if f._job is job)) for job in jobs)
+            jobs = _jobs_of(futures)
+            whole = _covers_whole_jobs(futures, jobs)
         outputs = [job for job in jobs if job.produces_output]
         lone = outputs[0] if len(outputs) == 1 and outputs[0].size == 1 else None
-        single = isinstance(fs, ResponseFuture) or lone is not None and (
-            lone.job_id[0] == "R" or (fs is None and lone.job_id[0] == "A"))
+        single = isinstance(fs, ResponseFuture) or (lone is not None and (
+            lone.job_id[0] == "R" or (fs is None and lone.job_id[0] == "A")))
         _, not_done = self._session.wait(futures, ALL_COMPLETED, timeout, throw_except=False,
                                          jobs=jobs if whole else None)
         if not_done:
@@ -376,20 +432,12 @@ class FunctionExecutor:
         if fs is None:
             jobs = list(self._jobs)
         else:
-            jobs = list({id(f._job): f._job for f in _as_list(fs)}.values())
+            jobs = _jobs_of(_as_list(fs))
         running = [j.job_key for j in jobs if not j.finished]
         if running:
             logger.warning("not cleaning jobs still running: %s", ", ".join(running))
         self._clean_jobs([j for j in jobs if j.finished])
+        self._cleaner.flush()
 
     def _clean_jobs(self, jobs: list[JobState]) -> None:
-        for job in jobs:
-            if job.cleaned:
-                continue
-            prefix = keys.job_prefix(job.job_key)
-            try:
-                self.storage.delete_objects(self.bucket, self.storage.list_keys(self.bucket,
-                                                                                prefix))
-                job.cleaned = True
-            except Exception as exc:
-                logger.warning("could not clean %s: %s", prefix, exc)
+        self._cleaner.submit(jobs)

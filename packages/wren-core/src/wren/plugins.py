@@ -8,10 +8,12 @@ name is asked for; the scan of a group happens once per process.
 from __future__ import annotations
 
 import functools
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wren._errors import BackendNotFoundError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 COMPUTE_GROUP = "wren.compute_backends"
 STORAGE_GROUP = "wren.storage_backends"
@@ -37,9 +39,26 @@ _DISTRIBUTION_OF = {
 }
 
 
+#: Objects wren-core provides itself, resolved without scanning installed distributions
+#: (the scan costs tens of milliseconds, which a worker starting up should not pay).
+_BUILTIN = {
+    (SERIALIZER_GROUP, "cloudpickle"): "wren.serialize.cloudpickle_serializer:"
+                                       "CloudpickleSerializer",
+}
+_primed: dict[tuple[str, str], Any] = {}
+
+
 @functools.cache
 def _scan(group: str) -> dict[str, EntryPoint]:
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def prime(group: str, name: str, obj: Any) -> None:
+    """Register an object for a name without an entry point (a runtime that knows what it
+    provides uses this to skip the scan)."""
+    _primed[(group, name)] = obj
 
 
 def installed(group: str) -> list[str]:
@@ -55,6 +74,14 @@ def distribution_hint(name: str) -> str:
 @functools.cache
 def load(group: str, name: str) -> Any:
     """Import and return the object registered as `name` in `group`."""
+    if (group, name) in _primed:
+        return _primed[(group, name)]
+    builtin = _BUILTIN.get((group, name))
+    if builtin is not None:
+        import importlib
+
+        module, _, attribute = builtin.partition(":")
+        return getattr(importlib.import_module(module), attribute)
     kind = _KINDS.get(group, group)
     found = _scan(group).get(name)
     if found is None:

@@ -97,6 +97,11 @@ class ArgumentBinder:
         else:
             args, kwargs, shape = (item,), {}, "v"
         if isinstance(self.extra, Mapping):
+            clash = sorted(set(self.extra) & set(kwargs))
+            if clash:
+                raise InvalidInputError(
+                    f"iterdata item {index} gives parameter {clash[0]!r} twice (in the item and "
+                    f"in extra_params) for {self._describe()}")
             kwargs.update(self.extra)
         elif self.extra:
             args = args + tuple(self.extra)

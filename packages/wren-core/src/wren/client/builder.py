@@ -7,6 +7,7 @@ the blob is uploaded as the job's data object and each task reads its own byte r
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,19 @@ from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.serialize.function_blob import pack_function
+
+#: Without an explicit chunksize, a task's arguments should stay around this size, so big
+#: arguments spread over workers instead of queueing behind each other in one task.
+TARGET_TASK_BYTES = 4 * 1024 * 1024
+
+
+def _calls_per_task_by_size(payloads: list[Any]) -> int:
+    """An upper bound on calls per task from the (cheaply estimated) size of the arguments."""
+    sample = payloads[:8]
+    if not sample:
+        return 1
+    estimate = sum(sys.getsizeof(p) for p in sample) / len(sample)
+    return max(1, int(TARGET_TASK_BYTES // max(estimate, 1)))
 
 
 @attrs.frozen
@@ -65,10 +79,10 @@ class JobBuilder:
         return key
 
     def serialize_chunks(self, payloads: list[Any],
-                         bounds: list[tuple[int, int]]) -> tuple[bytes, list[int]]:
-        """One pickled list per task, laid end to end; returns the blob and chunk ends."""
+                         bounds: list[tuple[int, int]]) -> list[bytes]:
+        """One pickled list of payloads per task."""
         try:
-            return self.serializer.dumps_segments(payloads[lo:hi] for lo, hi in bounds)
+            return [self.serializer.dumps(payloads[lo:hi]) for lo, hi in bounds]
         except Exception:
             for index, payload in enumerate(payloads):
                 try:
@@ -85,32 +99,37 @@ class JobBuilder:
         func_key = self.upload_function(spec.func, spec.include_modules, spec.exclude_modules)
         payloads = spec.calls.payloads
         n = len(payloads)
-        chunk = spec.chunksize or self.compute.plan_chunksize(n)
-        bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
-        blob, ends = self.serialize_chunks(payloads, bounds)
-        starts = [0, *ends[:-1]]
-        largest = max((end - start for start, end in zip(starts, ends)), default=0)
-        inline = largest <= self.compute.max_payload_bytes
+        size = spec.chunksize or min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
+            payloads))
+        bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+        chunks = self.serialize_chunks(payloads, bounds)
+        inline = max(map(len, chunks), default=0) <= self.compute.max_payload_bytes
+        ranges: list[tuple[int, int]] = []
         data_key = None
-        if not inline:
+        if inline:
+            ranges = [(0, len(chunk)) for chunk in chunks]
+        else:
             data_key = keys.data_key(job_key)
-            self.storage.put_object(self.bucket, data_key, blob)
+            position = 0
+            for chunk in chunks:
+                ranges.append((position, position + len(chunk)))
+                position += len(chunk)
+            self.storage.put_object(self.bucket, data_key, b"".join(chunks))
         worker_storage = self.compute.worker_storage
         options = dict(spec.options)
         if spec.calls.injected:
             options["inject"] = list(spec.calls.injected)
         now = time.time()
         tasks = []
-        for number, ((lo, hi), start, end) in enumerate(zip(bounds, starts, ends)):
+        for number, ((lo, hi), chunk, data_range) in enumerate(zip(bounds, chunks, ranges)):
             tasks.append(Task(
                 job_key=job_key, task_id=f"t{number:05d}", func_key=func_key,
-                call_indices=range(lo, hi),
-                data_range=(0, end - start) if inline else (start, end),
+                call_indices=range(lo, hi), data_range=data_range,
                 storage_backend=worker_storage.backend,
                 storage_config=dict(worker_storage.public_config), bucket=self.bucket,
                 serializer=self.serializer.name, call=spec.calls.call,
                 inject_id=spec.calls.inject_id, data_key=data_key,
-                inline_data=blob[start:end] if inline else None,
+                inline_data=chunk if inline else None,
                 timeout=spec.timeout, runtime_memory=spec.runtime_memory,
                 extra_env=dict(spec.extra_env), host_submit_time=now, options=options))
         return tasks

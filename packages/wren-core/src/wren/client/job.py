@@ -74,7 +74,7 @@ class JobState:
         docs = self.docs
         indices = document.indices
         completed = 0
-        if isinstance(indices, range) and indices.step == 1 and 0 <= indices.start \
+        if isinstance(indices, range) and indices.step == 1 and indices.start >= 0 \
                 and indices.stop <= self.size \
                 and docs[indices.start:indices.stop].count(None) == len(indices):
             docs[indices.start:indices.stop] = [document] * len(indices)

@@ -28,7 +28,7 @@ class ProgressBar:
 
     def __init__(self, total: int, description: str) -> None:
         if _in_notebook():
-            from tqdm.notebook import tqdm
+            from tqdm.auto import tqdm  # widgets when available, text otherwise
         else:
             from tqdm import tqdm
         self._bar: Any = tqdm(total=total, desc=description, unit="call", leave=True,

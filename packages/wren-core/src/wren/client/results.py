@@ -28,6 +28,8 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 
 _MAX_DOWNLOAD_THREADS = 16
+#: Below this many result bytes in all, downloading one after another beats starting threads.
+_PARALLEL_BYTES = 1024 * 1024
 
 
 def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
@@ -95,8 +97,10 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
         job.loaded.add(document.name)
         job.result_times[document.name] = time.time()
 
-    if len(pairs) == 1:
-        _load(pairs[0])
+    size = sum(document.worker.get("result_bytes", _PARALLEL_BYTES) for _, document in pairs)
+    if len(pairs) == 1 or size < _PARALLEL_BYTES:
+        for pair in pairs:
+            _load(pair)
     elif pairs:
         with ThreadPoolExecutor(min(_MAX_DOWNLOAD_THREADS, len(pairs))) as pool:
             list(pool.map(_load, pairs))

@@ -20,7 +20,7 @@ import attrs
 from wren import plugins
 from wren._errors import ConfigError
 from wren.config.schema import ConfigSchema, unknown_key_message
-from wren.config.wren_section import RETIRED_KEYS, WREN_SECTION
+from wren.config.wren_section import DEFAULT_BACKEND, DEFAULT_STORAGE, RETIRED_KEYS, WREN_SECTION
 
 logger = logging.getLogger("wren")
 
@@ -120,8 +120,8 @@ def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None 
         wren_raw["backend"] = backend
     if storage is not None:
         wren_raw["storage"] = storage
-    compute_name = str(wren_raw.get("backend") or WREN_SECTION.get("backend").default)
-    storage_name = str(wren_raw.get("storage") or WREN_SECTION.get("storage").default)
+    compute_name = str(wren_raw.get("backend") or DEFAULT_BACKEND)
+    storage_name = str(wren_raw.get("storage") or DEFAULT_STORAGE)
     compute_cls = plugins.compute_backend_class(compute_name)
     storage_cls = plugins.storage_backend_class(storage_name)
     compute_section = compute_cls.config_schema.section

@@ -125,6 +125,11 @@ class ConfigSchema:
         return {key.name: key.check(self.section, values.get(key.name, key.default))
                 for key in self.keys}
 
+    def with_defaults(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        """`values` with this schema's defaults filled in for missing keys (no checking:
+        for adapters built directly rather than through the config loader)."""
+        return {**{key.name: key.default for key in self.keys}, **(values or {})}
+
     def public(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The values without secret keys: what may travel in a job payload."""
         secret = {k.name for k in self.keys if k.secret}

@@ -81,7 +81,7 @@ class ComputeBackend(Port, abc.ABC):
     max_payload_bytes: ClassVar[int] = 256 * 1024
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
-        self.config = dict(config)
+        self.config = self.config_schema.with_defaults(config)
         self.worker_storage = worker_storage
 
     @property

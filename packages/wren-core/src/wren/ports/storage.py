@@ -42,15 +42,18 @@ class StorageBackend(Port, abc.ABC):
     config_schema: ClassVar[ConfigSchema] = ConfigSchema("storage", ())
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = dict(config)
+        self.config = self.config_schema.with_defaults(config)
 
     @property
     def default_bucket(self) -> str:
         """The bucket wren uses for its own objects (config key `storage_bucket`)."""
         bucket = self.config.get("storage_bucket")
         if not bucket:
-            self.unsupported("a default bucket",
-                             f"set `storage_bucket` in the {self.name!r} config section")
+            from wren._errors import ConfigError
+
+            raise ConfigError(f"storage backend {self.name!r} has no bucket for wren's data: "
+                              f"set `storage_bucket` in the {self.config_schema.section!r} "
+                              "config section")
         return str(bucket)
 
     @abc.abstractmethod

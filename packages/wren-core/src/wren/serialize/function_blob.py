@@ -7,7 +7,6 @@ function already uploaded by any earlier job is never uploaded again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import struct
 from collections.abc import Callable, Iterable
@@ -17,7 +16,6 @@ import attrs
 
 from wren._errors import SerializationError
 from wren.ports.serializer import Serializer
-from wren.serialize.modules import find_user_modules, zip_modules
 
 logger = logging.getLogger("wren")
 
@@ -38,6 +36,10 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
                   include: Iterable[str] | None = (), exclude: Iterable[str] = (),
                   preinstalled: frozenset[str] = frozenset()) -> FunctionBlob:
     """Pickle `func` and zip the user modules it needs into one content-addressed blob."""
+    import hashlib
+
+    from wren.serialize.modules import find_user_modules, zip_modules
+
     if not callable(func):
         raise SerializationError(f"expected a function, got {type(func).__name__}: "
                                  f"{func!r:.80}")

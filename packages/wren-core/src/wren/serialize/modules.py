@@ -153,6 +153,7 @@ def _referenced_modules(root: Any) -> tuple[set[str], bool]:
             stack.append(obj.__func__)
         elif callable(obj) and not isinstance(obj, types.BuiltinFunctionType):
             stack.append(type(obj))
+            stack.extend(getattr(obj, "__dict__", {}).values())
     return names, uses_main
 
 

@@ -2,4 +2,6 @@
 (`wren.testing.contract`) and the plain functions they execute remotely
 (`wren.testing.functions`). Install the extra `wren-core[testing]` for pytest."""
 
-__all__: list[str] = []
+from wren.testing.memory import MemoryStorage
+
+__all__ = ["MemoryStorage"]

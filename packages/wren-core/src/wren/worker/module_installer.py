@@ -14,7 +14,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import zipfile
 from pathlib import Path
 
 _lock = threading.Lock()
@@ -31,6 +30,8 @@ def _extract(archive: bytes, digest: str, cache_dir: Path) -> Path:
     if target.is_dir():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
+    import zipfile
+
     staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=cache_dir))
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
@@ -46,6 +47,8 @@ def _extract(archive: bytes, digest: str, cache_dir: Path) -> Path:
 
 
 def top_level_names(archive: bytes) -> set[str]:
+    import zipfile
+
     with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
         names = {n.split("/")[0] for n in zipped.namelist()}
     return {n[:-3] if n.endswith(".py") else n for n in names}

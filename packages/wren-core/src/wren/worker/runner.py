@@ -10,8 +10,7 @@ so a long task shows progress and a crash loses at most that interval of finishe
 from __future__ import annotations
 
 import os
-import platform
-import socket
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,6 +32,8 @@ DEFAULT_FLUSH_INTERVAL = 2.0
 _FUNCTION_CACHE_SIZE = 32
 _functions: OrderedDict[str, Any] = OrderedDict()
 _watchdog: CallWatchdog | None = None
+_HOST = os.uname().nodename if hasattr(os, "uname") else "localhost"
+_PYTHON = ".".join(map(str, sys.version_info[:3]))
 
 CallHook = Callable[[int], None]
 #: Receives each status document as written, decoded and encoded.
@@ -97,13 +98,17 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
         args, kwargs = payload if type(payload) is tuple else ((), payload)
         return func(*args, **kwargs, **extra) if extra else func(*args, **kwargs)
 
+    if "obj" in task.options.get("inject", ()):  # data processing: obj is a chunk to open
+        from wren.dataproc.worker import with_chunks
+
+        return with_chunks(general, storage)
     return general
 
 
 def _storage_client(storage: StorageBackend) -> Any:
     """What a `storage` parameter receives: the `wren.Storage` client when available."""
     try:
-        from wren.storage_api import Storage  # type: ignore[import-not-found]
+        from wren.storage_api import Storage
     except ImportError:
         return storage
     return Storage.from_backend(storage)
@@ -115,8 +120,8 @@ class _Batch:
     def __init__(self, task: Task, storage: StorageBackend, serializer: Serializer,
                  push: Pusher | None, worker_start: float) -> None:
         self.task, self.storage, self.serializer, self.push = task, storage, serializer, push
-        self.worker = {"start": worker_start, "host": socket.gethostname(), "pid": os.getpid(),
-                       "python": platform.python_version(), "wren": __version__,
+        self.worker = {"start": worker_start, "host": _HOST, "pid": os.getpid(),
+                       "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
         self.part = 0
         self._new_part()
@@ -125,7 +130,6 @@ class _Batch:
         task = self.task
         self.document = StatusDocument(task.job_key, task.task_id, self.part, None, self.worker)
         self.values: list[Any] = []
-        self.last_flush = time.monotonic()
 
     def add_error(self, index: int, func_start: float, func_end: float,
                   error: dict[str, str], exc: BaseException | None) -> None:
@@ -202,38 +206,37 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], on_call: CallHook | None) -> None:
     interval = float(task.options.get("flush_interval", DEFAULT_FLUSH_INTERVAL))
-    timeout = task.timeout
     env = task.extra_env
     clock = time.time
-    monotonic = time.monotonic
+    last_flush = clock()
     with _get_watchdog() as watchdog:
-        arm, disarm = watchdog.arm, watchdog.disarm
+        watchdog.timeout = task.timeout
         for index, payload in zip(task.call_indices, payloads):
             if on_call is not None:
                 on_call(index)
             saved = {k: os.environ.get(k) for k in env} if env else None
             if saved is not None:
                 os.environ.update(env)
-            began = clock()
+            began = watchdog.started = clock()
             try:
-                arm(timeout)
                 value = invoke(payload, index)
-                disarm()
+                watchdog.started = None
             except BaseException as exc:  # the user's exception, SystemExit included
-                disarm()
+                watchdog.started = None
                 kind = "timeout" if type(exc).__name__ == "FunctionTimeoutError" else "exception"
                 batch.add_error(index, began, clock(), describe(exc, kind, 2), exc)
             else:
                 document = batch.document
-                document.indices.append(index)
+                document.indices.append(index)  # type: ignore[attr-defined]
                 document.func_start.append(began)
                 document.func_end.append(clock())
                 batch.values.append(value)
             finally:
                 if saved is not None:
                     _restore_env(saved)
-            if monotonic() - batch.last_flush >= interval:
+            if began - last_flush >= interval:
                 batch.flush()
+                last_flush = clock()
         batch.flush()
 
 

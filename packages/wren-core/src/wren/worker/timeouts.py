@@ -1,16 +1,16 @@
 """Per-call time limits inside a worker process, enforced by a watchdog thread.
 
-Arming costs two attribute writes per call, not system calls: the watchdog thread looks
-every `resolution` seconds and, once a call overruns, sends `SIGALRM` to the main thread,
-whose handler raises `FunctionTimeoutError` inside the call. This needs the task to run on
-the main thread; elsewhere (an HTTP runtime serving in threads) the platform's own limit
-applies. Code stuck in C that holds the interpreter lock cannot be interrupted this way;
-adapters with the `supervises_calls` capability kill such a worker from outside.
+The runner marks a call's start by setting `started` (one attribute store, no system call)
+and clears it when the call returns. The watchdog thread looks every `resolution` seconds
+and, once a call overruns `timeout`, sends `SIGALRM` to the main thread, whose handler
+raises `FunctionTimeoutError` inside the call. This needs the task to run on the main
+thread; elsewhere (an HTTP runtime serving in threads) the platform's own limit applies.
+Code stuck in C that holds the interpreter lock cannot be interrupted this way; adapters
+with the `supervises_calls` capability kill such a worker from outside.
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
@@ -29,8 +29,8 @@ class CallWatchdog:
 
     def __init__(self, resolution: float = 0.05) -> None:
         self.resolution = resolution
-        self._deadline = math.inf
-        self._seconds = 0.0
+        self.started: float | None = None
+        self.timeout = 0.0
         self._thread: threading.Thread | None = None
         self._previous: Any = None
         self.usable = (hasattr(signal, "pthread_kill")
@@ -46,26 +46,23 @@ class CallWatchdog:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._deadline = math.inf
+        self.started = None
         if self.usable and self._previous is not None:
             signal.signal(signal.SIGALRM, self._previous)
 
-    def arm(self, seconds: float | None) -> None:
-        if seconds:
-            self._seconds = seconds
-            self._deadline = time.monotonic() + seconds
-
-    def disarm(self) -> None:
-        self._deadline = math.inf
+    def _overdue(self) -> bool:
+        started = self.started
+        return started is not None and self.timeout > 0 and \
+            time.time() - started >= self.timeout
 
     def _expired(self, signum: int, frame: FrameType | None) -> None:
-        if time.monotonic() >= self._deadline:
-            self._deadline = math.inf
-            raise FunctionTimeoutError(timeout_message(self._seconds))
+        if self._overdue():
+            self.started = None
+            raise FunctionTimeoutError(timeout_message(self.timeout))
 
     def _watch(self) -> None:
         main = threading.main_thread()
         while main.is_alive():
             time.sleep(self.resolution)
-            if time.monotonic() >= self._deadline:
+            if self._overdue():
                 signal.pthread_kill(main.ident, signal.SIGALRM)  # type: ignore[arg-type]

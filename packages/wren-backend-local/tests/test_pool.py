@@ -1,0 +1,67 @@
+"""The warm pool: started once, shared by executors, several maps in flight, each executor
+within its `worker_processes`, and no interpreter start per call."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import wren
+from wren.testing import functions as fn
+from wren_backend_local import get_pool
+from wren_backend_local.exits import describe_exit
+
+
+def executor(tmp_path: Path, **overrides: object) -> wren.FunctionExecutor:
+    return wren.FunctionExecutor(storage_dir=str(tmp_path), **overrides)
+
+
+def test_workers_are_reused_across_calls_maps_and_executors(tmp_path: Path) -> None:
+    with executor(tmp_path, worker_processes=2) as first:
+        pids = set(first.get_result(first.map(fn.worker_pid, range(20))))
+    with executor(tmp_path, worker_processes=2) as second:
+        again = set(second.get_result(second.map(fn.worker_pid, range(20))))
+        again.add(second.call_async(fn.worker_pid, 0).result())
+    assert again <= set(get_pool().worker_pids()) and pids <= set(get_pool().worker_pids())
+
+
+def test_several_maps_in_flight_at_once(tmp_path: Path) -> None:
+    with executor(tmp_path, worker_processes=2) as fexec:
+        started = time.monotonic()
+        slow = fexec.map(fn.sleep_then, [(0.5, "a"), (0.5, "b")], chunksize=1)
+        quick = fexec.map(fn.double, [21])
+        assert fexec.get_result(quick) == [42]
+        assert fexec.get_result(slow) == ["a", "b"]
+        assert time.monotonic() - started < 2.0
+
+
+def test_an_executor_uses_at_most_its_worker_processes(tmp_path: Path) -> None:
+    with executor(tmp_path, worker_processes=1) as fexec:
+        futures = fexec.map(fn.sleep_for, [0.2] * 4, chunksize=1)
+        fexec.wait(futures)
+        spans = sorted((f.stats["worker_func_start_tstamp"], f.stats["worker_func_end_tstamp"])
+                       for f in futures)
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert start >= end - 0.01, "calls of a one-worker executor overlapped"
+
+
+def test_a_function_is_loaded_once_per_worker(tmp_path: Path) -> None:
+    calls = []
+    lock = threading.Lock()
+
+    def counted(x: int) -> int:
+        return x
+
+    with executor(tmp_path, worker_processes=2) as fexec:
+        for _ in range(3):
+            with lock:
+                calls.append(fexec.get_result(fexec.map(counted, range(10))))
+    assert calls == [list(range(10))] * 3
+
+
+def test_exit_descriptions() -> None:
+    assert describe_exit(3) == "exited with code 3"
+    assert describe_exit(-9).startswith("was killed by signal SIGKILL")
+    assert "segmentation fault" in describe_exit(-11)
+    assert describe_exit(None) == "stopped responding"

@@ -1,0 +1,84 @@
+"""Binding iterdata items to parameters, the PyWren/Lithops way, with early clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from wren import InvalidInputError
+from wren.client.binding import ArgumentBinder
+
+
+def two(x, y=0):
+    return x + y
+
+
+def indexed(x, id):
+    return x, id
+
+
+def index_first(id, x):
+    return x, id
+
+
+def uses_storage(x, storage):
+    return x
+
+
+def variadic(*args, **kwargs):
+    return args, kwargs
+
+
+def test_plain_values_travel_as_they_are() -> None:
+    bound = ArgumentBinder(two).bind_all([1, 2, 3])
+    assert (bound.payloads, bound.call, bound.inject_id) == ([1, 2, 3], "value:x", False)
+
+
+def test_plain_values_with_id_anywhere_bind_to_the_first_other_parameter() -> None:
+    assert ArgumentBinder(indexed).bind_all([5]).call == "value:x"
+    bound = ArgumentBinder(index_first).bind_all([5])
+    assert (bound.call, bound.inject_id) == ("value:x", True)
+
+
+def test_tuples_dicts_and_extra_params_become_keyword_payloads() -> None:
+    bound = ArgumentBinder(two).bind_all([(1, 2), {"x": 3}, [4, 5]])
+    assert bound.call == "kwargs"
+    assert bound.payloads == [{"x": 1, "y": 2}, {"x": 3}, {"x": 4, "y": 5}]
+    assert ArgumentBinder(two, {"y": 9}).bind_all([1]).payloads == [{"x": 1, "y": 9}]
+    assert ArgumentBinder(two, (9,)).bind_all([1]).payloads == [{"x": 1, "y": 9}]
+
+
+def test_id_is_filled_in_for_composite_items() -> None:
+    assert ArgumentBinder(indexed).bind_all([(7,), (8,)]).payloads == [
+        {"x": 7, "id": 0}, {"x": 8, "id": 1}]
+
+
+def test_worker_injected_parameters_are_allowed_but_not_bound() -> None:
+    bound = ArgumentBinder(uses_storage).bind_all([1])
+    assert bound.injected == ("storage",) and bound.call == "value:x"
+
+
+def test_varargs_keep_extra_positionals() -> None:
+    bound = ArgumentBinder(variadic).bind_all([(1, 2, 3)])
+    assert bound.payloads == [((1, 2, 3), {})]
+
+
+@pytest.mark.parametrize(("items", "extra", "pattern"), [
+    ([(1, 2, 3)], None, "item 0 .* does not fit two"),
+    ([{"x": 1, "z": 2}], None, "unexpected keyword argument 'z'"),
+    ([(1,), (1, 2, 3)], None, "item 1"),
+    ([{"x": 1}], {"x": 2}, "gives parameter 'x' twice"),
+])
+def test_mismatches_are_clear_errors(items: list, extra: dict | None,
+                                     pattern: str) -> None:
+    binder = ArgumentBinder(two, extra)
+    with pytest.raises(InvalidInputError, match=pattern):
+        binder.bind_all(items)
+
+
+def test_extra_params_of_the_wrong_type() -> None:
+    with pytest.raises(InvalidInputError, match="extra_params must be a dict"):
+        ArgumentBinder(two, 5)
+
+
+def test_position_and_name_for_the_same_parameter() -> None:
+    with pytest.raises(InvalidInputError, match="gives parameter 'x' twice"):
+        ArgumentBinder(two, {"x": 1}).bind_all([(1,)])

@@ -1,0 +1,142 @@
+"""The worker's `run_task`, run in-process against in-memory storage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from wren.client.binding import ArgumentBinder
+from wren.client.builder import JobBuilder, JobSpec
+from wren.client.results import load_document_values
+from wren.job import keys
+from wren.job.status import StatusDocument
+from wren.job.task import Task
+from wren.ports import ComputeBackend, WorkerStorage
+from wren.serialize import CloudpickleSerializer
+from wren.testing import MemoryStorage
+from wren.testing import functions as fn
+from wren.worker import run_task
+
+
+class PlanOnly(ComputeBackend):
+    """Enough of a compute backend for the builder: it never invokes anything."""
+
+    name = "plan-only"
+    max_payload_bytes = 1 << 20
+
+    def invoke(self, tasks: Any, listener: Any) -> None:
+        raise AssertionError("not used")
+
+
+@pytest.fixture
+def storage() -> MemoryStorage:
+    return MemoryStorage()
+
+
+def build(storage: MemoryStorage, func: Callable[..., Any], items: list[Any],
+          chunksize: int | None = None, **spec: Any) -> list[Task]:
+    compute = PlanOnly({"max_workers": 1}, WorkerStorage("memory", {}, {}))
+    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute)
+    bound = ArgumentBinder(func).bind_all(items)
+    return builder.build(JobSpec(func, bound, "M000", spec.pop("timeout", 60.0),
+                                 chunksize=chunksize, **spec))
+
+
+def outcomes(storage: MemoryStorage, task: Task) -> list[tuple[StatusDocument, list[Any]]]:
+    found = []
+    for key in storage.list_keys("b", keys.status_prefix(task.job_key)):
+        document = StatusDocument.decode(storage.get_object("b", key))
+        blob = storage.get_object("b", document.result_key) if document.result_key else b""
+        found.append((document, load_document_values(document, blob, CloudpickleSerializer())))
+    return found
+
+
+def test_a_task_writes_one_status_and_one_result_object(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.double, list(range(100)))
+    pushed: list[StatusDocument] = []
+    run_task(task, storage, push=lambda document, encoded: pushed.append(document))
+    [(document, values)] = outcomes(storage, task)
+    assert values == [2 * i for i in range(100)]
+    assert list(document.indices) == list(range(100)) and not document.errors
+    assert len(pushed) == 1 and pushed[0].name == document.name
+    assert document.worker["pid"] == os.getpid() and document.worker["result_bytes"] > 0
+
+
+def test_errors_keep_type_message_and_traceback(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.fail_on, [(0, 1), (1, 1), (2, 1)])
+    run_task(task, storage)
+    [(document, values)] = outcomes(storage, task)
+    assert values[0] == 0 and values[2] == 2
+    error = document.errors[1]
+    assert error["type"] == "KeyError" and error["kind"] == "exception"
+    assert "fail_on" in error["traceback"] and "run_task" not in error["traceback"]
+    assert isinstance(values[1], KeyError)
+
+
+def test_unserializable_result_becomes_an_error_for_that_call_only(storage: MemoryStorage
+                                                                   ) -> None:
+    def maybe_lock(x: int) -> Any:
+        import threading
+
+        return threading.Lock() if x == 1 else x
+
+    (task,) = build(storage, maybe_lock, [0, 1, 2])
+    run_task(task, storage)
+    [(document, values)] = outcomes(storage, task)
+    assert list(document.errors) == [1] and "cannot be serialized" in \
+        document.errors[1]["message"]
+    assert values[0] == 0 and values[2] == 2
+
+
+def test_a_missing_function_fails_every_call_clearly(storage: MemoryStorage) -> None:
+    marker = object()
+    (task,) = build(storage, lambda x: (x, marker) and x, [1, 2])
+    storage.delete_object("b", task.func_key)
+    run_task(task, storage)
+    [(document, _)] = outcomes(storage, task)
+    assert sorted(document.errors) == [0, 1]
+    assert "could not load the job" in document.errors[0]["message"]
+
+
+def test_long_tasks_flush_in_parts(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.sleep_then, [(0.06, i) for i in range(4)],
+                    options={"flush_interval": 0.1})
+    run_task(task, storage)
+    found = outcomes(storage, task)
+    assert len(found) >= 2
+    assert sorted(v for _, values in found for v in values) == [0, 1, 2, 3]
+
+
+def test_timeouts_interrupt_the_call(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.sleep_then, [(5, "slow"), (0, "fast")], timeout=0.3)
+    run_task(task, storage)
+    [(document, values)] = outcomes(storage, task)
+    assert document.errors[0]["kind"] == "timeout"
+    assert "exceeded its 0.3 s timeout" in document.errors[0]["message"]
+    assert values[1] == "fast"
+
+
+def test_retried_subset_runs_only_its_positions(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.double, [10, 11, 12, 13])
+    retry = task.subset([1, 3], ".r1")
+    run_task(retry, storage)
+    [(document, values)] = outcomes(storage, retry)
+    assert (list(document.indices), values) == ([1, 3], [22, 26])
+
+
+def test_extra_env_is_set_during_the_call_and_restored(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.read_env, ["WREN_RUNNER_TEST"],
+                    extra_env={"WREN_RUNNER_TEST": "on"})
+    run_task(task, storage)
+    [(_, values)] = outcomes(storage, task)
+    assert values == ["on"] and "WREN_RUNNER_TEST" not in os.environ
+
+
+def test_large_argument_data_goes_to_a_data_object(storage: MemoryStorage) -> None:
+    tasks = build(storage, fn.payload_size, [b"x" * 1_500_000, b"y" * 1_500_000], chunksize=1)
+    assert all(t.inline_data is None and t.data_key for t in tasks)
+    for task in tasks:
+        run_task(task, storage)
+    assert [outcomes(storage, t)[0][1] for t in tasks] == [[1_500_000], [1_500_000]]

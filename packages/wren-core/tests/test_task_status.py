@@ -1,0 +1,66 @@
+"""Task payloads and status documents survive their transports unchanged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from wren.job.status import StatusDocument, error_info
+from wren.job.task import Task
+
+
+def make_task(**changes: object) -> Task:
+    fields = dict(job_key="abc-0/M000", task_id="t00001", func_key="wren.funcs/x.fn",
+                  call_indices=range(10, 20), data_range=(0, 5), storage_backend="localhost",
+                  storage_config={"storage_dir": "/tmp/x"}, bucket="b",
+                  inline_data=b"\x00\x01binary")
+    fields.update(changes)
+    return Task(**fields)  # type: ignore[arg-type]
+
+
+def test_json_form_round_trips_with_base64_data() -> None:
+    task = make_task()
+    wire = json.dumps(task.to_dict())
+    assert Task.from_dict(json.loads(wire)) == task
+    assert task.to_dict()["call_indices"] == {"range": [10, 20]}
+
+
+def test_binary_form_keeps_bytes() -> None:
+    task = make_task()
+    assert task.to_dict(binary=True)["inline_data"] == b"\x00\x01binary"
+    assert Task.from_dict(task.to_dict(binary=True)) == task
+
+
+def test_subset_names_positions_in_the_parent_list() -> None:
+    retry = make_task().subset([12, 15], ".r1")
+    assert (retry.task_id, list(retry.call_indices), retry.positions, retry.attempt) == (
+        "t00001.r1", [12, 15], [2, 5], 1)
+    again = retry.subset([15], ".r2")
+    assert again.positions == [5] and again.attempt == 2
+
+
+def test_status_document_round_trip_and_positions() -> None:
+    document = StatusDocument("abc-0/M000", "t00001", 2, "wren.jobs/r", {"host": "h"})
+    for index in (3, 4, 5):
+        document.add(index, 1.0, 2.0, None if index != 4 else error_info("E", "bad"))
+    decoded = StatusDocument.decode(document.encode())
+    assert decoded.name == "t00001.0002"
+    assert isinstance(decoded.indices, range)  # contiguous calls travel as a range
+    assert [decoded.position(i) for i in (3, 4, 5)] == [0, 1, 2]
+    assert decoded.errors == {1: error_info("E", "bad")}
+    assert not decoded.ok(1) and decoded.ok(0)
+
+
+def test_status_document_with_scattered_calls() -> None:
+    document = StatusDocument("j/M0", "t", 0, None, {})
+    for index in (9, 2, 7):
+        document.add(index, 0.0, 0.0)
+    decoded = StatusDocument.decode(document.encode())
+    assert list(decoded.indices) == [9, 2, 7] and decoded.position(7) == 2
+
+
+def test_other_versions_are_refused_with_advice() -> None:
+    import pickle
+
+    with pytest.raises(ValueError, match="same wren version"):
+        StatusDocument.decode(pickle.dumps((99,)))
