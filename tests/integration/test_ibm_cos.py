@@ -15,7 +15,11 @@ import pytest
 from tests.doubles.faulty_http import FaultyProxy
 from tests.servers.ceph import CephGateway, ceph_gateway  # noqa: F401 - the fixture
 from wren import ConfigError, StorageError, StorageNoSuchKeyError
-from wren.testing.contract import StorageBackendContract
+from wren.testing.contract import (
+    PartitionerContract,
+    StorageApiContract,
+    StorageBackendContract,
+)
 from wren_backend_ibmcf import IbmCosStorage
 
 BUCKET = "wren-contract"
@@ -32,6 +36,32 @@ class TestIbmCosStorage(StorageBackendContract):
         # A low threshold so the contract's large objects go through multipart uploads.
         storage = _storage(ceph_gateway, multipart_threshold=8 * MiB,
                            multipart_chunksize=5 * MiB)
+        yield storage
+        storage.close()
+
+    @pytest.fixture
+    def bucket(self, storage: IbmCosStorage) -> str:
+        storage.create_bucket(BUCKET)
+        return BUCKET
+
+
+class TestIbmCosStorageApi(StorageApiContract):
+    @pytest.fixture
+    def storage(self, ceph_gateway: CephGateway) -> Iterator[IbmCosStorage]:
+        storage = _storage(ceph_gateway)
+        yield storage
+        storage.close()
+
+    @pytest.fixture
+    def bucket(self, storage: IbmCosStorage) -> str:
+        storage.create_bucket(BUCKET)
+        return BUCKET
+
+
+class TestIbmCosPartitioner(PartitionerContract):
+    @pytest.fixture
+    def storage(self, ceph_gateway: CephGateway) -> Iterator[IbmCosStorage]:
+        storage = _storage(ceph_gateway)
         yield storage
         storage.close()
 

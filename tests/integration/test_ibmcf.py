@@ -19,7 +19,7 @@ import wren
 from tests.doubles.openwhisk_handle import OpenWhiskDouble, openwhisk_double  # noqa: F401
 from tests.servers.ceph import CephGateway, ceph_gateway  # noqa: F401 - the fixture
 from wren.testing import functions as fn
-from wren.testing.contract import ExecutorContract
+from wren.testing.contract import DataProcessingContract, ExecutorContract
 from wren_backend_ibmcf import IbmCosStorage
 from wren_backend_ibmcf import runtimes as runtime_module
 from wren_backend_ibmcf.auth import AuthError, IamAuth
@@ -60,6 +60,10 @@ def make_executor(openwhisk_double: OpenWhiskDouble, cos_config: dict[str, Any]
 
 
 class TestIbmCfExecutor(ExecutorContract):
+    pass
+
+
+class TestIbmCfDataProcessing(DataProcessingContract):
     pass
 
 
