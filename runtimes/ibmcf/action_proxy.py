@@ -23,8 +23,9 @@ import sys
 import tempfile
 import traceback
 import zipfile
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, Callable
+from typing import Any
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 _state: dict[str, Any] = {"main": None}

@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from wren_backend_ibmcf.config import default_runtime
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,9 +127,9 @@ class OpenWhiskDouble:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def openwhisk_double() -> Iterator[OpenWhiskDouble]:
-    double = OpenWhiskDouble.start()
+def running_double(**options: Any) -> Iterator[OpenWhiskDouble]:
+    """Yield a started double and stop it afterwards (for a fixture)."""
+    double = OpenWhiskDouble.start(**options)
     try:
         yield double
     finally:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 import attrs
 
 from tests.doubles.openwhisk_containers import ActionRunner, ActionSpec
-from tests.doubles.openwhisk_state import Controller, Reply, error
+from tests.doubles.openwhisk_state import Controller, error
 
 BLOCKING_WAIT = 60.0
 NOT_FOUND = "The requested resource does not exist."

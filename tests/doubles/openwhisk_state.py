@@ -17,7 +17,7 @@ from tests.doubles.openwhisk_containers import ActionRunner
 GRANT_TYPE = "urn:ibm:params:oauth:grant-type:apikey"
 
 
-class Reply(Exception):  # noqa: N818 - control flow: an HTTP answer
+class Reply(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(status)
         self.status, self.body = status, body

@@ -11,9 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.doubles.faulty_http import FaultyProxy
-from tests.servers.ceph import CephGateway, ceph_gateway  # noqa: F401 - the fixture
 from wren import ConfigError, StorageError, StorageNoSuchKeyError
 from wren.testing.contract import (
     PartitionerContract,
@@ -22,8 +19,16 @@ from wren.testing.contract import (
 )
 from wren_backend_ibmcf import IbmCosStorage
 
+from tests.doubles.faulty_http import FaultyProxy
+from tests.servers.ceph import CephGateway, shared_gateway
+
 BUCKET = "wren-contract"
 MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def ceph_gateway() -> Iterator[CephGateway]:
+    yield from shared_gateway()
 
 
 def _storage(gateway: CephGateway, **extra: Any) -> IbmCosStorage:
@@ -197,5 +202,5 @@ def test_delete_objects_batches_past_a_thousand(storage: IbmCosStorage, prefix: 
     keys = [f"{prefix}d/{i:05d}" for i in range(2050)]
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda k: storage.put_object(BUCKET, k, b""), keys))
-    storage.delete_objects(BUCKET, iter(keys + [prefix + "never-there"]))
+    storage.delete_objects(BUCKET, iter([*keys, prefix + "never-there"]))
     assert storage.list_keys(BUCKET, prefix + "d/") == []

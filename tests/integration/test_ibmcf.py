@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-
 import wren
-from tests.doubles.openwhisk_handle import OpenWhiskDouble, openwhisk_double  # noqa: F401
-from tests.servers.ceph import CephGateway, ceph_gateway  # noqa: F401 - the fixture
 from wren.testing import functions as fn
 from wren.testing.contract import DataProcessingContract, ExecutorContract
 from wren_backend_ibmcf import IbmCosStorage
@@ -25,8 +22,21 @@ from wren_backend_ibmcf import runtimes as runtime_module
 from wren_backend_ibmcf.auth import AuthError, IamAuth
 from wren_backend_ibmcf.openwhisk_client import OpenWhiskError
 
+from tests.doubles.openwhisk_handle import OpenWhiskDouble, running_double
+from tests.servers.ceph import CephGateway, shared_gateway
+
 BUCKET = "wren-ibmcf"
 MakeExecutor = Callable[..., wren.FunctionExecutor]
+
+
+@pytest.fixture(scope="session")
+def ceph_gateway() -> Iterator[CephGateway]:
+    yield from shared_gateway()
+
+
+@pytest.fixture(scope="session")
+def openwhisk_double() -> Iterator[OpenWhiskDouble]:
+    yield from running_double()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-import pytest
 
 from tests.servers._process import Daemon, free_port, wait_for
 
@@ -194,9 +193,9 @@ def release() -> None:
             _shared = None
 
 
-@pytest.fixture(scope="session")
-def ceph_gateway() -> Iterator[CephGateway]:
-    """A running Ceph RADOS Gateway, shared by every test module that asks for it."""
+def shared_gateway() -> Iterator[CephGateway]:
+    """Yield the session's gateway (for a session-scoped fixture in each test module that
+    needs it: all of them share one cluster, stopped when the last one is done)."""
     gateway = acquire()
     try:
         yield gateway

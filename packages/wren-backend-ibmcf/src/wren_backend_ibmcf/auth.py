@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import requests
-
 from wren import ConfigError, WrenError
 
 GRANT_TYPE = "urn:ibm:params:oauth:grant-type:apikey"

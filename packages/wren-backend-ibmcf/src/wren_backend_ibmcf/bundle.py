@@ -20,7 +20,6 @@ import zipfile
 from pathlib import Path
 
 import attrs
-
 from wren import plugins
 
 _DATE = (2020, 1, 1, 0, 0, 0)

@@ -10,16 +10,16 @@ tokens and finds the namespace id by its name.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError
 from wren.job.task import Task
-from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo
-from wren.ports import WorkerStorage
+from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
-from wren.worker.fanout import FANOUT_FIELD, stage_fanout
+from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, stage_fanout
 
 from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
@@ -30,6 +30,20 @@ from wren_backend_ibmcf.openwhisk_client import OpenWhiskClient
 from wren_backend_ibmcf.runtimes import RuntimeManager
 
 logger = logging.getLogger("wren")
+
+
+def _task_payload(task: Task) -> dict[str, Any]:
+    return {TASK_FIELD: task.to_dict()}
+
+
+def _fanout_payload(request: FanoutRequest) -> dict[str, Any]:
+    return {FANOUT_FIELD: request.to_dict()}
+
+
+def _report_lost(listener: InvocationListener, tasks: Sequence[Task], prefix: str,
+                 reason: str) -> None:
+    for task in tasks:
+        listener.calls_lost(task.job_key, task.call_indices, prefix + reason)
 
 
 class OpenWhiskCompute(ComputeBackend):
@@ -91,36 +105,25 @@ class OpenWhiskCompute(ComputeBackend):
             self._invoke_remotely(tasks, listener)
             return
         for task in tasks:
-            memory = task.runtime_memory or self.memory
-            name = self.runtimes.ensure(self.runtime, memory)
-
-            def lost(reason: str, task: Task = task) -> None:
-                listener.calls_lost(task.job_key, task.call_indices, reason)
-
+            name = self.runtimes.ensure(self.runtime, task.runtime_memory or self.memory)
             url = self.client.action_url(self.runtimes.package, name)
-            self.dispatcher.submit(url, name, lambda task=task: {TASK_FIELD: task.to_dict()},
-                                   lost)
+            self.dispatcher.submit(url, name, functools.partial(_task_payload, task),
+                                   functools.partial(_report_lost, listener, [task], ""))
 
     def _invoke_remotely(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
         for memory in {t.runtime_memory or self.memory for t in tasks}:
             self.runtimes.ensure(self.runtime, memory)
         name = self.runtimes.ensure(self.runtime, self.memory)
+        url = self.client.action_url(self.runtimes.package, name)
         jobs: dict[str, list[Task]] = {}
         for task in tasks:
             jobs.setdefault(task.job_key, []).append(task)
         for job_tasks in jobs.values():
             request = stage_fanout(job_tasks, self.worker_storage, self.name,
                                    self.config_schema.public(self.config))
-
-            def lost(reason: str, job_tasks: list[Task] = job_tasks) -> None:
-                for task in job_tasks:
-                    listener.calls_lost(task.job_key, task.call_indices,
-                                        f"the remote invoker could not start: {reason}")
-
-            url = self.client.action_url(self.runtimes.package, name)
-            self.dispatcher.submit(url, name,
-                                   lambda request=request: {FANOUT_FIELD: request.to_dict()},
-                                   lost)
+            self.dispatcher.submit(url, name, functools.partial(_fanout_payload, request),
+                                   functools.partial(_report_lost, listener, job_tasks,
+                                                     "the remote invoker could not start: "))
 
     def _deploy_missing(self, name: str) -> None:
         memory = int(name.split("_")[-2].removesuffix("MB"))
@@ -180,20 +183,20 @@ class IbmCfCompute(OpenWhiskCompute):
         if not endpoint:
             raise ConfigError("set `endpoint` or `region` in the `ibm_cf` section (or "
                               "`region` in the `ibm` section)")
-        options = dict(insecure=bool(config.get("insecure")),
-                       pool_size=int(config["invoke_pool_threads"]))
+        insecure, pool_size = bool(config.get("insecure")), int(config["invoke_pool_threads"])
         if config.get("api_key"):
             if not config.get("namespace"):
                 raise ConfigError("set `namespace` in the `ibm_cf` section")
             return OpenWhiskClient(str(endpoint), BasicAuth(str(config["api_key"])),
-                                   namespace=str(config["namespace"]), **options)
+                                   namespace=str(config["namespace"]), insecure=insecure,
+                                   pool_size=pool_size)
         if not config.get("iam_api_key"):
             raise ConfigError("no credentials for `ibm_cf`: set `iam_api_key` in the `ibm` "
                               "section (IAM namespaces) or `api_key` in `ibm_cf` (Cloud "
                               "Foundry namespaces)")
         auth = IamAuth(str(config["iam_api_key"]), str(config["iam_endpoint"]),
-                       verify=not options["insecure"])
-        client = OpenWhiskClient(str(endpoint), auth, **options)  # type: ignore[arg-type]
+                       verify=not insecure)
+        client = OpenWhiskClient(str(endpoint), auth, insecure=insecure, pool_size=pool_size)
         client.namespace = self._namespace_id(client)
         self.config["namespace_id"] = client.namespace
         return client

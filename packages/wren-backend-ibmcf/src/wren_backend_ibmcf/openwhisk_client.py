@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import requests
 import urllib3
-
 from wren import WrenError
 
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth

@@ -67,7 +67,7 @@ def _pairs(values: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _unpairs(pairs: Any) -> dict[str, Any]:
-    return {p.get("key"): p.get("value") for p in pairs or () if isinstance(p, Mapping)}
+    return {str(p.get("key")): p.get("value") for p in pairs or () if isinstance(p, Mapping)}
 
 
 def cache_dir() -> Path:

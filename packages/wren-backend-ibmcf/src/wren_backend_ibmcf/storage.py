@@ -10,6 +10,7 @@ key and the fix (`wren_backend_ibmcf.cos_client`).
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, ClassVar, TypeVar
@@ -40,11 +41,9 @@ class IbmCosStorage(StorageBackend):
         super().__init__(config)
         self.endpoint = resolve_endpoint(self.config)
         self.client = make_client(self.config)
-        self.multipart_threshold = int(self.config.get("multipart_threshold")
-                                       or IBM_COS_SCHEMA.get("multipart_threshold").default)
-        self.part_size = int(self.config.get("multipart_chunksize")
-                             or IBM_COS_SCHEMA.get("multipart_chunksize").default)
-        if self.config.get("check_credentials", True) and self.config.get("storage_bucket"):
+        self.multipart_threshold = int(self.config["multipart_threshold"])
+        self.part_size = int(self.config["multipart_chunksize"])
+        if self.config["check_credentials"] and self.config.get("storage_bucket"):
             self.check_credentials(str(self.config["storage_bucket"]))
 
     def check_credentials(self, bucket: str) -> None:
@@ -142,8 +141,9 @@ class IbmCosStorage(StorageBackend):
         token: str | None = None
         while True:
             extra = {"ContinuationToken": token} if token else {}
-            page = self._call("list", bucket, None, lambda: self.client.list_objects_v2(
-                Bucket=bucket, Prefix=prefix, MaxKeys=1000, **extra))
+            page = self._call("list", bucket, None, functools.partial(
+                self.client.list_objects_v2, Bucket=bucket, Prefix=prefix, MaxKeys=1000,
+                **extra))
             for item in page.get("Contents", ()):
                 modified = item.get("LastModified")
                 yield ObjectInfo(item["Key"], int(item["Size"]),

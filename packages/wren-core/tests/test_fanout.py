@@ -1,0 +1,111 @@
+"""The remote invoker (`wren.worker.fanout`): tasks staged in storage, invoked by a worker
+through the compute port, and undeliverable ones reported in storage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from wren import plugins
+from wren.client.binding import ArgumentBinder
+from wren.client.builder import JobBuilder, JobSpec
+from wren.client.results import load_document_values
+from wren.job import keys
+from wren.job.status import StatusDocument
+from wren.job.task import Task
+from wren.ports import ComputeBackend, InvocationListener, WorkerStorage
+from wren.serialize import CloudpickleSerializer
+from wren.testing import functions as fn
+from wren.worker.fanout import FanoutRequest, run_fanout, stage_fanout
+
+BUCKET = "b"
+WORKER_STORAGE = WorkerStorage("shared_memory", {"token": "s3cret"}, {})
+
+
+def refusing(base: type[ComputeBackend]) -> Any:
+    """A compute that delivers even-numbered tasks and reports the others as lost."""
+
+    class Refusing(base):  # type: ignore[valid-type, misc]
+        seen_config: dict[str, Any] = {}
+
+        def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+            Refusing.seen_config = dict(self.config)
+            even = [t for t in tasks if int(t.task_id[1:]) % 2 == 0]
+            super().invoke(even, listener)
+            for task in tasks:
+                if task not in even:
+                    listener.calls_lost(task.job_key, task.call_indices, "HTTP 403: refused")
+
+    return Refusing
+
+
+def shared_storage() -> Any:
+    return plugins.storage_backend_class("shared_memory")()
+
+
+def build(items: list[Any]) -> list[Task]:
+    storage = shared_storage()
+    compute = plugins.compute_backend_class("threads")({"max_workers": 1}, WORKER_STORAGE)
+    builder = JobBuilder("exec-0", storage, BUCKET, CloudpickleSerializer(), compute)
+    bound = ArgumentBinder(fn.double).bind_all(items)
+    return builder.build(JobSpec(fn.double, bound, "M000", 60.0, chunksize=1))
+
+
+def collect(job_key: str, n: int) -> dict[int, tuple[Any, dict[str, str] | None]]:
+    storage = shared_storage()
+    found: dict[int, tuple[Any, dict[str, str] | None]] = {}
+    deadline = time.monotonic() + 20
+    while len(found) < n and time.monotonic() < deadline:
+        for key in storage.list_keys(BUCKET, keys.status_prefix(job_key)):
+            document = StatusDocument.decode(storage.get_object(BUCKET, key))
+            blob = storage.get_object(BUCKET, document.result_key) if document.result_key \
+                else b""
+            values = load_document_values(document, blob, CloudpickleSerializer())
+            for position, index in enumerate(document.indices):
+                found[index] = (values[position], document.errors.get(position))
+        time.sleep(0.02)
+    return found
+
+
+def test_a_worker_invokes_the_staged_tasks(thread_backends: Any) -> None:
+    tasks = build(list(range(6)))
+    request = stage_fanout(tasks, WORKER_STORAGE, "threads", {"max_workers": 3})
+    assert request.count == 6 and request.key.startswith(keys.job_prefix(tasks[0].job_key))
+    assert "s3cret" not in repr(request.to_dict())
+    again = FanoutRequest.from_dict(request.to_dict())
+    assert run_fanout(again, {"token": "s3cret"}, {"api_key": "k"}) == 6
+    found = collect(tasks[0].job_key, 6)
+    assert {i: v for i, (v, _) in found.items()} == {i: 2 * i for i in range(6)}
+
+
+def test_undeliverable_tasks_get_an_error_status(thread_backends: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    compute = refusing(thread_backends)
+    real = plugins.load
+    monkeypatch.setattr(plugins, "load", lambda group, name: compute
+                        if name == "threads" else real(group, name))
+    tasks = build(list(range(4)))
+    request = stage_fanout(tasks, WORKER_STORAGE, "threads", {"max_workers": 3,
+                                                              "remote_invoker": True})
+    assert run_fanout(request, {"token": "s3cret"}, {"api_key": "k"}) == 2
+    # The inner compute got the private settings and does not fan out again.
+    assert compute.seen_config["api_key"] == "k"
+    assert compute.seen_config["remote_invoker"] is False
+    found = collect(tasks[0].job_key, 4)
+    assert [found[i][0] for i in (0, 2)] == [0, 4]
+    for index in (1, 3):
+        _value, error = found[index]
+        assert error is not None and error["kind"] == "lost"
+        assert "HTTP 403: refused" in error["message"]
+
+
+def test_one_job_per_fanout(thread_backends: Any) -> None:
+    tasks = build([1, 2])
+    other = build([3])[0]
+    other.job_key = "exec-0/M001"
+    with pytest.raises(ValueError, match="one job"):
+        stage_fanout([*tasks, other], WORKER_STORAGE, "threads", {})
+    with pytest.raises(ValueError, match="at least one"):
+        stage_fanout([], WORKER_STORAGE, "threads", {})
