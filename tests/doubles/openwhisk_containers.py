@@ -112,8 +112,11 @@ class ActionRunner:
     """Runs the activations of one action version on up to `max_containers` containers."""
 
     def __init__(self, spec: ActionSpec, command: Sequence[str] | None, max_containers: int,
-                 log_dir: Path, api_host: str) -> None:
+                 log_dir: Path, api_host: str, gate: threading.Event | None = None) -> None:
         self.spec, self.command, self.log_dir = spec, command, log_dir
+        self.gate = gate or threading.Event()
+        if gate is None:
+            self.gate.set()
         self.api_host = api_host
         self.queue: queue.Queue[Any] = queue.Queue()
         self.containers: set[Container] = set()
@@ -168,6 +171,7 @@ class ActionRunner:
                 item = self.queue.get()
                 if item is None:
                     return
+                self.gate.wait()  # closed while a benchmark holds execution
                 activation_id, args, done = item
                 start = time.time()
                 status, result, container = self._run(container, activation_id, args)

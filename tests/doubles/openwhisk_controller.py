@@ -16,7 +16,9 @@ invocation's, as OpenWhisk does.
 Admin routes for tests (not OpenWhisk's): `POST /_double/faults` queues injected answers
 (`{"status": 429, "count": 3, "path": "/actions/", "method": "POST", "skip": 0}`; `skip`
 lets that many matching requests through first; `/_double/faults/clear` drops them), `POST
-/_double/expire-tokens` invalidates every IAM token, `GET /_double/invocations` lists the raw
+/_double/hold` (`{"hold": true}`) keeps accepted activations queued until released (the
+benchmark measures dispatch apart from execution), `POST /_double/expire-tokens`
+invalidates every IAM token, `GET /_double/invocations` lists the raw
 bodies of the invocations received, `GET /_double/stats` counts things.
 
 Run as `python -m tests.doubles.openwhisk_controller --spec spec.json` (see `DoubleSpec` in

@@ -106,6 +106,10 @@ class OpenWhiskDouble:
     def clear_faults(self) -> None:
         self._admin("POST", "/_double/faults/clear", {})
 
+    def hold(self, hold: bool = True) -> None:
+        """Keep accepted activations queued (True) or run them (False)."""
+        self._admin("POST", "/_double/hold", {"hold": hold})
+
     def expire_tokens(self) -> int:
         return int(self._admin("POST", "/_double/expire-tokens", {})["expired"])
 

@@ -185,7 +185,7 @@ class Routes(Controller):
                                   doc["exec"]["binary"], doc["exec"]["main"],
                                   int(doc["limits"]["timeout"]), key[0])
                 runner = ActionRunner(spec, self.images.get(spec.image), self.max_containers,
-                                      self.log_dir, self.url)
+                                      self.log_dir, self.url, self.running)
                 self.runners[key] = runner
         return runner
 
@@ -248,6 +248,10 @@ class Routes(Controller):
             with self.lock:
                 self.faults.clear()
             return 200, {"faults": 0}
+        if route == ("POST", "/_double/hold"):
+            hold = bool(request.json().get("hold", True))
+            (self.running.clear if hold else self.running.set)()
+            return 200, {"hold": hold}
         if route == ("POST", "/_double/expire-tokens"):
             with self.lock:
                 expired = len(self.tokens)

@@ -51,6 +51,8 @@ class Controller:
         self.stats = {"requests": 0, "invocations": 0, "tokens_issued": 0, "faults": 0,
                       "completed": 0, "unauthorized": 0}
         self.lock = threading.Lock()
+        self.running = threading.Event()  # cleared: activations are accepted but wait
+        self.running.set()
 
     # Auth ---------------------------------------------------------------------------------
     def principal(self, headers: Any) -> tuple[str, str]:

@@ -122,11 +122,26 @@ def test_openwhisk_with_basic_auth(make_executor: MakeExecutor) -> None:
         wrong.map(fn.double, [1])
 
 
+def warm(make_executor: MakeExecutor, **overrides: Any) -> wren.FunctionExecutor:
+    """An executor whose runtime is deployed and has a warm container."""
+    fexec = make_executor(**overrides)
+    assert fexec.get_result(fexec.map(fn.double, [0])) == [0]
+    return fexec
+
+
+def test_the_seed_alias_runs_on_ibm_cf(openwhisk_double: OpenWhiskDouble,
+                                       cos_config: dict[str, Any]) -> None:
+    config = {"ibm": {"iam_api_key": openwhisk_double.iam_api_key},
+              "ibm_cf": openwhisk_double.ibm_cf_config(), "ibm_cos": cos_config}
+    with wren.ibm_cf_executor(config=config) as fexec:
+        assert (fexec.backend, fexec.storage_backend_name) == ("ibm_cf", "ibm_cos")
+        assert fexec.call_async(fn.add, (20, 22)).result() == 42
+
+
 # Throttling, expired tokens, missing actions --------------------------------------------
 def test_429_is_retried_with_backoff(make_executor: MakeExecutor,
                                      openwhisk_double: OpenWhiskDouble) -> None:
-    fexec = make_executor()
-    fexec.get_result(fexec.map(fn.double, [0]))  # deployed and warm
+    fexec = warm(make_executor)
     openwhisk_double.inject(429, count=6, path="/actions/", method="POST")
     futures = fexec.map(fn.double, range(4), chunksize=1)
     assert fexec.get_result(futures) == [0, 2, 4, 6]
@@ -136,8 +151,7 @@ def test_429_is_retried_with_backoff(make_executor: MakeExecutor,
 
 def test_persistent_429_fails_the_calls_clearly(make_executor: MakeExecutor,
                                                 openwhisk_double: OpenWhiskDouble) -> None:
-    fexec = make_executor(compute={"throttle_timeout": 1.0})
-    fexec.get_result(fexec.map(fn.double, [0]))
+    fexec = warm(make_executor, compute={"throttle_timeout": 1.0})
     openwhisk_double.inject(429, count=100000, path="/actions/", method="POST")
     try:
         started = time.monotonic()
@@ -152,8 +166,7 @@ def test_persistent_429_fails_the_calls_clearly(make_executor: MakeExecutor,
 
 def test_401_renews_the_iam_token(make_executor: MakeExecutor,
                                   openwhisk_double: OpenWhiskDouble) -> None:
-    fexec = make_executor()
-    fexec.get_result(fexec.map(fn.double, [0]))
+    fexec = warm(make_executor)
     issued = openwhisk_double.stats()["tokens_issued"]
     assert openwhisk_double.expire_tokens() >= 1
     assert fexec.get_result(fexec.map(fn.double, range(3), chunksize=1)) == [0, 2, 4]
@@ -176,8 +189,7 @@ def test_iam_token_is_renewed_before_it_expires(tmp_path: Path) -> None:
 
 def test_404_deploys_the_runtime_once_and_retries(make_executor: MakeExecutor,
                                                   openwhisk_double: OpenWhiskDouble) -> None:
-    fexec = make_executor()
-    fexec.get_result(fexec.map(fn.double, [0]))
+    fexec = warm(make_executor)
     compute = fexec.compute
     url = compute.client.action_url(compute.runtimes.package,
                                     runtime_module.action_name(compute.runtime, compute.memory))
@@ -261,8 +273,7 @@ def test_lost_deadline_follows_the_action_time_limit(make_executor: MakeExecutor
 def test_remote_invoker_sends_one_invocation(make_executor: MakeExecutor,
                                              openwhisk_double: OpenWhiskDouble,
                                              ceph_gateway: CephGateway) -> None:
-    fexec = make_executor(remote_invoker=True)
-    fexec.get_result(fexec.map(fn.double, [0]))
+    fexec = warm(make_executor, remote_invoker=True)
     before = len(openwhisk_double.invocations())
     futures = fexec.map(fn.double, range(12), chunksize=1)
     assert fexec.compute.wait_dispatched(30)
@@ -279,8 +290,7 @@ def test_remote_invoker_sends_one_invocation(make_executor: MakeExecutor,
 def test_remote_invoker_reports_tasks_it_cannot_deliver(make_executor: MakeExecutor,
                                                         openwhisk_double: OpenWhiskDouble
                                                         ) -> None:
-    fexec = make_executor(remote_invoker=True)
-    fexec.get_result(fexec.map(fn.double, [0]))
+    fexec = warm(make_executor, remote_invoker=True)
     openwhisk_double.inject(403, count=2, path="/actions/", method="POST", skip=1,
                             error="The supplied authentication is not authorized")
     try:

@@ -6,6 +6,8 @@ directory that holds every file they write; free ports are picked at start. Auth
 inside the cluster is off (it is loopback only); S3 requests are signed with a user's real
 keys, created with `radosgw-admin`. Installed by tests/bootstrap.d/20-ceph.sh; a missing
 install is an error, never a skip. `shared_gateway()` starts it once per test session.
+Beast runs with `tcp_nodelay=1`: without it, every response with a body waits out the
+client's 40 ms delayed ACK.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ osd_data = {root}/osd/$name
 osd_objectstore = memstore
 memstore_device_bytes = 4294967296
 [client.rgw.wren]
-rgw_frontends = beast endpoint=127.0.0.1:{rgw_port}
+rgw_frontends = beast endpoint=127.0.0.1:{rgw_port} tcp_nodelay=1
 rgw_data = {root}/rgw
 """
 

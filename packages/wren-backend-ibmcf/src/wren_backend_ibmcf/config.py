@@ -47,7 +47,7 @@ def _runtime_keys(max_workers: int) -> tuple[ConfigKey, ...]:
         ConfigKey("runtime_timeout", int, 600, "seconds an activation may run", minimum=1),
         ConfigKey("max_workers", int, max_workers,
                   "activations a job may use at once (sets the default chunksize)", minimum=1),
-        ConfigKey("invoke_pool_threads", int, 32,
+        ConfigKey("invoke_pool_threads", int, 64,
                   "client threads that send invocations", minimum=1),
         ConfigKey("remote_invoker", bool, False,
                   "send one invocation that fans out the job's tasks from inside the platform"),
