@@ -35,7 +35,7 @@ class OpenWhiskDouble:
     """A running controller double and the credentials it accepts."""
 
     def __init__(self, root: Path, max_containers: int = 4, token_ttl: float = 3600,
-                 record: bool = True) -> None:
+                 record: bool = True, blocking_wait: float = 60) -> None:
         self.root = root
         self.image = str(default_runtime())
         self.basic_key = f"{uuid.uuid4()}:{secrets.token_hex(16)}"
@@ -48,6 +48,7 @@ class OpenWhiskDouble:
                 "iam_namespaces": {self.iam_namespace_id: self.iam_namespace},
                 "images": {self.image: [sys.executable, str(PROXY)]},
                 "max_containers": max_containers, "token_ttl": token_ttl, "record": record,
+                "blocking_wait": blocking_wait,
                 "log_dir": str(root), "port_file": str(root / "port")}
         (root / "spec.json").write_text(json.dumps(spec))
         self.log = root / "controller.log"

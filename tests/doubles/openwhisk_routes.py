@@ -16,7 +16,6 @@ import attrs
 from tests.doubles.openwhisk_containers import ActionRunner, ActionSpec
 from tests.doubles.openwhisk_state import Controller, error
 
-BLOCKING_WAIT = 60.0
 NOT_FOUND = "The requested resource does not exist."
 Answer = tuple[int, Any]
 
@@ -223,7 +222,7 @@ class Routes(Controller):
         self._runner(key, doc).submit(activation_id, args, done)
         if not request.flag("blocking"):
             return 202, {"activationId": activation_id}
-        if not finished.wait(BLOCKING_WAIT):
+        if not finished.wait(self.blocking_wait):
             return 202, {"activationId": activation_id}
         response = record["response"]
         status = 200 if response["success"] else 502

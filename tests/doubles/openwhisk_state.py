@@ -38,6 +38,7 @@ class Controller:
         self.images: dict[str, list[str]] = dict(spec.get("images", {}))
         self.max_containers = int(spec.get("max_containers", 4))
         self.token_ttl = float(spec.get("token_ttl", 3600))
+        self.blocking_wait = float(spec.get("blocking_wait", 60))  # OpenWhisk: 60 s
         self.record = bool(spec.get("record", True))
         self.log_dir = Path(spec.get("log_dir", "."))
         self.tokens: dict[str, tuple[str, float]] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,7 +37,8 @@ def ceph_gateway() -> Iterator[CephGateway]:
 
 @pytest.fixture(scope="session")
 def openwhisk_double() -> Iterator[OpenWhiskDouble]:
-    yield from running_double()
+    # Blocking invocations give up after 8 s instead of OpenWhisk's 60, to test that path.
+    yield from running_double(blocking_wait=8)
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +223,24 @@ def test_runtime_metadata_is_read_once_and_cached(make_executor: MakeExecutor,
     runtime_module._metadata.clear()  # a new client process: the file cache answers
     assert make_executor().compute.runtime_info() == info
     assert info_calls() == before + 1
+
+
+def test_a_slow_blocking_invocation_is_followed_by_its_activation(
+        make_executor: MakeExecutor, openwhisk_double: OpenWhiskDouble) -> None:
+    compute = warm(make_executor).compute
+    runtime_module._metadata.clear()
+    release = threading.Timer(10, openwhisk_double.hold, args=(False,))
+    openwhisk_double.hold(True)  # the metadata call gets 202 + an activation id
+    release.start()
+    try:
+        started = time.monotonic()
+        info = compute.runtimes._read_from_runtime(compute.runtime, runtime_module.action_name(
+            compute.runtime, compute.memory))
+        assert time.monotonic() - started >= 9
+        assert info["wren_version"] == wren.__version__
+    finally:
+        release.join()
+        openwhisk_double.hold(False)
 
 
 def test_python_mismatch_names_both_versions_and_the_build_command(
