@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from wren.testing.contract import (
 from wren_backend_ibmcf import IbmCosStorage
 
 from tests.doubles.faulty_http import FaultyProxy
+from tests.doubles.openwhisk_handle import OpenWhiskDouble
 from tests.servers.ceph import CephGateway, shared_gateway
 
 BUCKET = "wren-contract"
@@ -181,3 +183,20 @@ def test_delete_objects_batches_past_a_thousand(storage: IbmCosStorage, prefix: 
         list(pool.map(lambda k: storage.put_object(BUCKET, k, b""), keys))
     storage.delete_objects(BUCKET, iter([*keys, prefix + "never-there"]))
     assert storage.list_keys(BUCKET, prefix + "d/") == []
+
+
+def test_iam_api_keys_are_traded_for_tokens_at_the_iam_endpoint(
+        ceph_gateway: CephGateway, tmp_path: Path) -> None:
+    """IAM auth as far as it can go here: the SDK gets a token from the IAM double, and COS
+    would check it (Ceph does not know IAM tokens); a key IAM refuses is a clear error."""
+    double = OpenWhiskDouble.start(tmp_path)
+    try:
+        config = {"endpoint": ceph_gateway.endpoint, "iam_endpoint": double.iam_url,
+                  "storage_bucket": BUCKET, "service_instance_id": "instance"}
+        with pytest.raises(StorageError, match="InvalidArgument"):  # Ceph: no IAM
+            IbmCosStorage(config | {"api_key": double.iam_api_key})
+        assert double.stats()["tokens_issued"] == 1
+        with pytest.raises(StorageError, match="no IAM token.*Fix `api_key`"):
+            IbmCosStorage(config | {"api_key": "not-a-key"})
+    finally:
+        double.stop()

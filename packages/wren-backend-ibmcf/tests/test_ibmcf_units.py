@@ -119,3 +119,12 @@ def test_basic_auth_wants_a_uuid_key_pair() -> None:
     with pytest.raises(ConfigError, match="uuid:key"):
         BasicAuth("just-a-key")
     assert BasicAuth("u:k").header() == "Basic dTpr"
+
+
+def test_worker_credentials_come_from_parameters_or_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bound = {"wren_storage": {"backend": "ibm_cos", "config": {"secret_access_key": "p"}}}
+    assert action._private(bound, action.STORAGE_PARAM) == {"secret_access_key": "p"}
+    monkeypatch.setenv("WREN_STORAGE_CONFIG", '{"secret_access_key": "e"}')
+    assert action._private({}, action.STORAGE_PARAM) == {"secret_access_key": "e"}
+    assert action._private({}, action.COMPUTE_PARAM) == {}

@@ -83,7 +83,12 @@ def error_code(exc: BaseException) -> str:
 def translate(exc: Exception, operation: str, bucket: str, key: str | None,
               endpoint: str) -> Exception:
     """The wren error for an exception of the SDK (returned, for the caller to raise)."""
-    from ibm_botocore.exceptions import BotoCoreError, ClientError
+    from ibm_botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        CredentialRetrievalError,
+        NoCredentialsError,
+    )
 
     where = f"{bucket}/{key}" if key is not None else bucket
     if isinstance(exc, ClientError):
@@ -102,6 +107,10 @@ def translate(exc: Exception, operation: str, bucket: str, key: str | None,
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return StorageError(f"{operation} {where} failed at {endpoint}: {code or status}: "
                             f"{message}")
+    if isinstance(exc, (CredentialRetrievalError, NoCredentialsError)):
+        return StorageError(f"{operation} {where} failed: no IAM token for the API key ({exc}). "
+                            "Fix `api_key` in the `ibm_cos` section (or `iam_api_key` in "
+                            "`ibm`), or `iam_endpoint`")
     if isinstance(exc, BotoCoreError):
         return StorageError(f"{operation} {where} failed: cannot reach {endpoint} ({exc}); "
                             "check `endpoint` in the `ibm_cos` config section and that the "
