@@ -1,9 +1,9 @@
 """`FunctionExecutor`: the one API, whatever the platform.
 
 It loads the configuration, opens the chosen storage and compute adapters, and offers the
-PyWren/Lithops verbs: `call_async`, `map`, `map_reduce`, `wait`, `get_result` and `clean`.
-Each verb builds a job (see `wren.client.builder`), hands its tasks to the compute adapter,
-and lets the monitor turn status documents into finished futures.
+PyWren/Lithops verbs: `call_async`, `map`, `map_reduce`, `wait`, `get_result`, `clean`,
+`plot` and `job_summary`. Each verb builds a job (see `wren.client.builder`), hands its tasks
+to the compute adapter, and lets the monitor turn status documents into finished futures.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -175,6 +176,7 @@ class FunctionExecutor:
         tasks = self._builder.build(spec)
         job = JobState(self._session, self.executor_id, spec.job_id, len(calls.payloads),
                        produces_output=produces_output)
+        job.runtime_memory = runtime_memory or self.config.compute.get("runtime_memory")
         with self._condition:
             self._jobs.append(job)
             self._unread.append(job)
@@ -368,6 +370,34 @@ class FunctionExecutor:
             self._unread = [j for j in self._unread if not all(j.read)]
         if self.config.wren["data_cleaner"]:
             self._clean_jobs([j for j in jobs if j.finished and all(j.read)])
+
+    # Seeing what ran ----------------------------------------------------------------------
+    def create_execution_plots(self, dst_dir: str | os.PathLike[str], dst_name: str,
+                               fs: Futures = None) -> tuple[str, str]:
+        """Write `<dst_dir>/<dst_name>_timeline.png` and `<dst_name>_histogram.png` for the
+        finished calls among `fs` (default: all of this executor's); return both paths."""
+        from wren.plots import create_execution_plots
+
+        futures = self.futures if fs is None else _as_list(fs)
+        return create_execution_plots(dst_dir, dst_name, futures)
+
+    def plot(self, fs: Futures = None, dst: str | os.PathLike[str] | None = None
+             ) -> tuple[str, str]:
+        """`create_execution_plots` with `dst` as the path prefix (default:
+        `./plots/<date>_<time>`): `<dst>_timeline.png` and `<dst>_histogram.png`."""
+        if dst is None:
+            dst = os.path.join("plots", time.strftime("%Y%m%d_%H%M%S"))
+        dst_dir, dst_name = os.path.split(os.path.abspath(dst))
+        return self.create_execution_plots(dst_dir, dst_name, fs)
+
+    def job_summary(self, dst_dir: str | os.PathLike[str] = "summaries",
+                    fs: Futures = None) -> list[str]:
+        """Write a CSV per job (a row per call: times, sizes, cost) and one with a row per
+        job under `dst_dir`; return their paths. See `wren.client.summary`."""
+        from wren.client.summary import write_job_summaries
+
+        return write_job_summaries(self.futures if fs is None else _as_list(fs), dst_dir,
+                                   self.compute.call_cost)
 
     # Cleaning -----------------------------------------------------------------------------
     def clean(self, fs: Futures = None) -> None:
