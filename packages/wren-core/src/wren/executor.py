@@ -401,8 +401,8 @@ class FunctionExecutor:
 
     # Cleaning -----------------------------------------------------------------------------
     def clean(self, fs: Futures = None) -> None:
-        """Delete the temporary data (arguments, statuses, results) of these futures' jobs,
-        or of every finished job of this executor."""
+        """Delete the temporary data (arguments, statuses, results) and the captured output
+        of these futures' jobs, or of every finished job of this executor."""
         if fs is None:
             jobs = list(self._jobs)
         else:
@@ -410,7 +410,11 @@ class FunctionExecutor:
         running = [j.job_key for j in jobs if not j.finished]
         if running:
             logger.warning("not cleaning jobs still running: %s", ", ".join(running))
-        self._clean_jobs([j for j in jobs if j.finished])
+        finished = [j for j in jobs if j.finished]
+        self._clean_jobs(finished)
+        for job in finished:
+            self.storage.delete_objects(self.bucket, self.storage.list_keys(
+                self.bucket, keys.logs_prefix(job.job_key)))
 
     def _clean_jobs(self, jobs: list[JobState]) -> None:
         for job in jobs:

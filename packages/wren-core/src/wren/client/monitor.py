@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from wren.client.job import JobState
+from wren.client.logs import announce_logs
 from wren.job import keys
 from wren.job.status import StatusDocument, error_info
 from wren.ports.storage import StorageBackend
@@ -79,15 +80,21 @@ class JobMonitor:
     # Internals ----------------------------------------------------------------------------
     def _apply(self, documents: list[StatusDocument]) -> int:
         hooks = []
+        finished = []
         completed = 0
         with self.condition:
             for document in documents:
                 job = self.jobs.get(document.job_key)
                 if job is not None:
-                    completed += job.apply(document)
+                    done = job.apply(document)
+                    completed += done
                     hooks.extend(job.due_hooks())
+                    if done and job.finished:
+                        finished.append(job)
             if completed:
                 self.condition.notify_all()
+        for job in finished:
+            announce_logs(job, self.storage, self.bucket)
         for hook in hooks:
             try:
                 hook()

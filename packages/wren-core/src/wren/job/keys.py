@@ -6,16 +6,19 @@ wren.funcs/<sha256>.fn                               a function and its shipped 
 wren.jobs/<executor_id>/<job_id>/data                the calls' arguments, when not inline
 wren.jobs/<executor_id>/<job_id>/status/<task>.<part>.status statuses of a batch of calls
 wren.jobs/<executor_id>/<job_id>/result/<task>.<part>.bin    their results, concatenated
+wren.logs/<executor_id>/<job_id>/<task>.<part>.log   what those calls printed (only if any)
 ```
 
 A job key is `<executor_id>/<job_id>`. Everything under `wren.jobs/<job key>/` is temporary
-and deleted by `clean`; function blobs are kept so the same function is uploaded once.
+and deleted once the results are read; logs outlive it (for `wren logs`) until an explicit
+`clean`. Function blobs are kept so the same function is uploaded once.
 """
 
 from __future__ import annotations
 
 JOBS_PREFIX = "wren.jobs/"
 FUNCS_PREFIX = "wren.funcs/"
+LOGS_PREFIX = "wren.logs/"
 
 
 def job_prefix(job_key: str) -> str:
@@ -44,3 +47,11 @@ def result_key(job_key: str, task_id: str, part: int) -> str:
 
 def func_key(digest: str) -> str:
     return f"{FUNCS_PREFIX}{digest}.fn"
+
+
+def logs_prefix(job_key: str) -> str:
+    return f"{LOGS_PREFIX}{job_key}/"
+
+
+def logs_key(job_key: str, task_id: str, part: int) -> str:
+    return f"{LOGS_PREFIX}{job_key}/{task_id}.{part:04d}.log"
