@@ -3,7 +3,8 @@
 It loads the configuration, opens the chosen storage and compute adapters, and offers the
 PyWren/Lithops verbs: `call_async`, `map`, `map_reduce`, `wait`, `get_result`, `clean`,
 `plot` and `job_summary`. Each verb builds a job (see `wren.client.builder`), hands its tasks
-to the compute adapter, and lets the monitor turn status documents into finished futures.
+to the compute adapter, and lets the monitor (`wren.monitoring`) turn status documents into
+finished futures.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
-from wren.client.monitor import JobMonitor
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
 from wren.job import keys
 from wren.job.task import Task
-from wren.ports import capabilities
+from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
 from wren.ports.storage import StorageBackend
 from wren.worker.reducer import reduce_remote
@@ -71,16 +71,20 @@ class FunctionExecutor:
             self.storage_backend_name)(self.config.storage)
         self.bucket = self.storage.default_bucket
         storage_cls = type(self.storage)
-        worker_storage = WorkerStorage(self.storage_backend_name, dict(self.config.storage),
+        self._monitoring = MonitoringPlan.from_config(self.config, self.executor_id)
+        worker_storage = WorkerStorage(self.storage_backend_name,
+                                       self._monitoring.worker_config(self.config.storage),
                                        storage_cls.config_schema.public(self.config.storage))
-        self.compute: ComputeBackend = plugins.compute_backend_class(self.backend)(
-            self.config.compute, worker_storage)
+        compute_cls = plugins.compute_backend_class(self.backend)
         self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
         self._condition = threading.Condition()
-        push = self.compute.supports(capabilities.PUSH_STATUS)
-        self._monitor = JobMonitor(self.storage, self.bucket, self._condition,
-                                   poll_min=0.5 if push else 0.05,
-                                   poll_max=5.0 if push else 2.0)
+        self._monitor = open_monitor(self._monitoring, self.storage, self.bucket,
+                                     self._condition, compute_cls)
+        try:
+            self.compute: ComputeBackend = compute_cls(self.config.compute, worker_storage)
+        except BaseException:
+            self._monitor.stop()
+            raise
         self._session = ClientSession(self.storage, self.bucket, self.serializer,
                                       self._monitor, self._condition,
                                       self.config.wren["progress"])
@@ -92,8 +96,9 @@ class FunctionExecutor:
         self._job_numbers = itertools.count()
         self._closed = False
         self._finalizer = weakref.finalize(self, self._monitor.stop, 1.0)
-        logger.info("executor %s: compute %r, storage %r (bucket %r)", self.executor_id,
-                    self.backend, self.storage_backend_name, self.bucket)
+        logger.info("executor %s: compute %r, storage %r (bucket %r), monitoring %r",
+                    self.executor_id, self.backend, self.storage_backend_name, self.bucket,
+                    self._monitoring.kind)
 
     # Context management -------------------------------------------------------------------
     def __enter__(self) -> FunctionExecutor:
@@ -172,7 +177,8 @@ class FunctionExecutor:
         spec = JobSpec(func=func, calls=calls, job_id=self._new_job_id(kind),
                        timeout=self._timeout(timeout), extra_env=dict(extra_env or {}),
                        runtime_memory=runtime_memory, include_modules=include,
-                       exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"])
+                       exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"],
+                       options=self._monitoring.task_options)
         tasks = self._builder.build(spec)
         job = JobState(self._session, self.executor_id, spec.job_id, len(calls.payloads),
                        produces_output=produces_output)

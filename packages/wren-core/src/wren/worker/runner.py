@@ -5,7 +5,8 @@ arguments (inline, or one ranged read of the job's data object), runs each call 
 time limit, and writes statuses and results in batches: one result object and one status
 document per flush, at the end of the task and every `flush_interval` seconds while it runs,
 so a long task shows progress and a crash loses at most that interval of finished calls.
-What the calls print is captured per call (`wren.worker.output`) and stored with each flush.
+What the calls print is captured per call (`wren.worker.output`) and stored with each flush;
+a task that asks for it also pushes its statuses to the client's monitor (`wren.worker.push`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from wren.serialize.function_blob import split_blob
 from wren.worker import context, module_installer
 from wren.worker.failures import describe
 from wren.worker.output import CallOutput
+from wren.worker.push import with_monitor_push
 from wren.worker.timeouts import CallWatchdog
 
 DEFAULT_FLUSH_INTERVAL = 2.0
@@ -186,7 +188,8 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
     context.set_current(storage, task)
     try:
         serializer = plugins.serializer_class(task.serializer)()
-        batch = _Batch(task, storage, serializer, push, worker_start)
+        batch = _Batch(task, storage, serializer, with_monitor_push(task, storage, push),
+                       worker_start)
         batch.worker["cold_start"] = next(_task_numbers) == 0
         try:
             func = _load_function(task, storage, serializer)
