@@ -123,6 +123,7 @@ def test_a_broker_restart_in_the_middle_of_a_job_loses_nothing(
         rabbitmq_server.restart()
         assert fexec.get_result(futures, timeout=120) == list(range(24))
         wait_until(lambda: listener.connected and listener.reconnects >= 1, timeout=60)
+        time.sleep(1.5)  # past the workers' pause after a refused connection
         before = fexec._monitor.arrivals["rabbitmq"]
         assert fexec.get_result(fexec.map(fn.double, [5]), timeout=60) == [10]
         wait_until(lambda: fexec._monitor.arrivals["rabbitmq"] > before)

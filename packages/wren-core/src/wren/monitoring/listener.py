@@ -114,7 +114,7 @@ class RabbitMQStatusListener:
                     monitor.sweep()
                 try:
                     self._connection.process_data_events(time_limit=_EVENTS_SLICE)
-                except self._pika_errors as exc:
+                except Exception as exc:  # any failure: reconnect, never end the thread
                     logger.warning("lost the RabbitMQ status connection (%s); polling storage "
                                    "until it is back", reason(exc))
                     _close_quietly(self._connection)

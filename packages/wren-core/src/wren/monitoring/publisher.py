@@ -3,8 +3,10 @@
 A worker process keeps one connection per broker URL and publishes each status document to
 the executor's queue right after writing it to storage, so storage stays the record and the
 message is only news. Publishing never fails a task: a broker that is down, blocked or gone
-costs one short connection attempt (then none for `RETRY_AFTER` seconds) and a line on the
-worker's stderr, and the client finds the statuses in storage.
+costs one connection attempt and a line on the worker's stderr, and the client finds the
+statuses in storage. A refused connection is tried again a second later (it costs nothing);
+one that timed out (a host that does not answer) only after `SLOW_RETRY_AFTER` seconds,
+doubling up to `MAX_RETRY_AFTER`, so a dead broker cannot stall the calls.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from wren.monitoring.amqp import connect, reason, require_pika
 from wren.worker.output import original_stderr
 
 CONNECT_TIMEOUT = 3.0
-RETRY_AFTER = 5.0
+FAST_RETRY_AFTER = 1.0
+SLOW_RETRY_AFTER = 5.0
+MAX_RETRY_AFTER = 120.0
 
 _publishers: dict[str, StatusPublisher] = {}
 _publishers_lock = threading.Lock()
@@ -33,6 +37,7 @@ class StatusPublisher:
         self._connection: Any = None
         self._channel: Any = None
         self._retry_at = 0.0
+        self._retry_after = SLOW_RETRY_AFTER
         self._warned = False
         self.published = 0
 
@@ -54,15 +59,22 @@ class StatusPublisher:
             return False
 
     def _reopen(self) -> bool:
-        if time.monotonic() < self._retry_at:
+        started = time.monotonic()
+        if started < self._retry_at:
             return False
         try:
             self._connection = connect(self.url, CONNECT_TIMEOUT, "wren worker")
             self._channel = self._connection.channel()
         except Exception as exc:
-            self._retry_at = time.monotonic() + RETRY_AFTER
+            now = time.monotonic()
+            if now - started < 1.0:
+                self._retry_at = now + FAST_RETRY_AFTER
+            else:
+                self._retry_at = now + self._retry_after
+                self._retry_after = min(2 * self._retry_after, MAX_RETRY_AFTER)
             self._drop(exc)
             return False
+        self._retry_after = SLOW_RETRY_AFTER
         return True
 
     def _drop(self, exc: BaseException) -> None:
