@@ -1,0 +1,7 @@
+"""wren on Azure: `azure_storage` (Blob Storage) and `azure_containers` (Container Apps that
+consume tasks from an Azure Storage Queue, at least once)."""
+
+from wren_backend_azure.__about__ import __version__
+from wren_backend_azure.storage import AzureBlobStorage
+
+__all__ = ["AzureBlobStorage", "__version__"]
