@@ -62,14 +62,17 @@ class Consumer:
         first_hide = math.ceil(self.settings.visibility_margin)
         idle = _IDLE_MIN
         while not self.stop.is_set():
-            message = self.queue.receive_message(visibility_timeout=first_hide)
-            if message is None:
-                self.stop.wait(idle)
-                idle = min(idle * 2, _IDLE_MAX)
-                continue
-            idle = _IDLE_MIN
-            self.handle(message)
-            self.handled += 1
+            try:
+                message = self.queue.receive_message(visibility_timeout=first_hide)
+                if message is not None:
+                    idle = _IDLE_MIN
+                    self.handle(message)
+                    self.handled += 1
+                    continue
+            except Exception:  # the message, if any, shows up again after its hide time
+                logger.exception("serving queue %s failed; going on", self.settings.queue)
+            self.stop.wait(idle)
+            idle = min(idle * 2, _IDLE_MAX)
 
     def handle(self, message: Any) -> None:
         try:
@@ -96,12 +99,12 @@ class Consumer:
 
     # Steps ------------------------------------------------------------------------------
     def _run(self, task: Task, storage: StorageBackend, message: Any) -> None:
-        budget = visibility_for(task, self.settings.visibility_margin)
-        receipt = self.queue.update_message(message.id, message.pop_receipt,
-                                            visibility_timeout=budget).pop_receipt
         task.options = {**task.options, "flush_interval": math.inf}
         task.timeout = min(task.timeout, self.settings.runtime_timeout)
         task.attempt = message.dequeue_count - 1
+        budget = visibility_for(task, self.settings.visibility_margin)
+        receipt = self.queue.update_message(message.id, message.pop_receipt,
+                                            visibility_timeout=budget).pop_receipt
         started = time.monotonic()
         try:
             run_task(task, storage)

@@ -78,10 +78,14 @@ class ContainerAppsManager:
                                       credential_scopes=[endpoint.rstrip("/") + "/.default"])
 
     def _arm(self, action: str, call: Any, *args: Any) -> Any:
+        """`call(*args)`, waiting for a long-running operation's result; a refusal becomes a
+        `WrenError` (a missing resource stays `ResourceNotFoundError`)."""
         from azure.core.exceptions import HttpResponseError
+        from azure.core.polling import LROPoller
 
         try:
-            return call(*args)
+            found = call(*args)
+            return found.result() if isinstance(found, LROPoller) else found
         except HttpResponseError as exc:
             if _not_found(exc):
                 raise
@@ -102,11 +106,11 @@ class ContainerAppsManager:
         except Exception as exc:
             if not _not_found(exc):
                 raise
-        poller = self._arm(f"create environment {name!r}", envs.begin_create_or_update,
-                           self.resource_group, name,
-                           m.ManagedEnvironment(location=self.config["region"],
-                                                tags={naming.RUNTIME_TAG: "environment"}))
-        return str(poller.result().id)
+        created = self._arm(f"create environment {name!r}", envs.begin_create_or_update,
+                            self.resource_group, name,
+                            m.ManagedEnvironment(location=self.config["region"],
+                                                 tags={naming.RUNTIME_TAG: "environment"}))
+        return str(created.id)
 
     # Apps -----------------------------------------------------------------------------
     def deploy(self, settings: ConsumerSettings, memory: int) -> RuntimeEntry:
@@ -122,10 +126,10 @@ class ContainerAppsManager:
                             max_workers=int(self.config.get("max_workers") or 100),
                             tags=naming.runtime_tags(settings.runtime, memory),
                             registry=registry)
-        poller = self._arm(f"deploy Container App {settings.queue!r}",
-                           self.client.container_apps.begin_create_or_update,
-                           self.resource_group, settings.queue, app)
-        return self._entry(poller.result())
+        deployed = self._arm(f"deploy Container App {settings.queue!r}",
+                             self.client.container_apps.begin_create_or_update,
+                             self.resource_group, settings.queue, app)
+        return self._entry(deployed)
 
     def get(self, name: str) -> Any | None:
         try:
@@ -140,8 +144,7 @@ class ContainerAppsManager:
         """Delete a Container App; False when there was none."""
         try:
             self._arm(f"delete Container App {name!r}",
-                      self.client.container_apps.begin_delete, self.resource_group,
-                      name).result()
+                      self.client.container_apps.begin_delete, self.resource_group, name)
         except Exception as exc:
             if _not_found(exc):
                 return False
