@@ -19,12 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import wren  # noqa: E402
-from tests.servers.azurite import start_azurite  # noqa: E402
-from wren.testing import functions as fn  # noqa: E402
-from wren_backend_azure import AzureBlobStorage  # noqa: E402
-from wren_backend_azure.metadata import describe_runtime, encode, metadata_key  # noqa: E402
-from wren_backend_azure.naming import app_name  # noqa: E402
+import wren
+from wren.testing import functions as fn
+from wren_backend_azure import AzureBlobStorage
+from wren_backend_azure.metadata import describe_runtime, encode, metadata_key
+from wren_backend_azure.naming import app_name
+
+from tests.servers.azurite import start_azurite
 
 BUCKET = "wren-bench"
 

@@ -208,7 +208,7 @@ class AzureResourceManagerDouble:
                                                           "message": exc.message}}
                 self._reply(status, body)
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _serve  # noqa: N815
+            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _serve
 
         return Handler
 

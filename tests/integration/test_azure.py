@@ -16,12 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 import wren
-from tests.doubles.azure_arm import AzureResourceManagerDouble
-from tests.servers.azure_consumers import ConsumerFleet
-from tests.servers.azure_runtime import BUCKET, arm, runtime_setup  # noqa: F401 - fixtures
-from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 from wren.job import keys
 from wren.job.status import StatusDocument
 from wren.ports import RuntimeInfo
@@ -30,6 +25,11 @@ from wren.testing.contract import ExecutorContract
 from wren_backend_azure import AzureBlobStorage
 from wren_backend_azure.metadata import encode, metadata_key
 from wren_backend_azure.naming import app_name
+
+from tests.doubles.azure_arm import AzureResourceManagerDouble
+from tests.servers.azure_consumers import ConsumerFleet
+from tests.servers.azure_runtime import BUCKET, arm, runtime_setup  # noqa: F401 - fixtures
+from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 
 Config = dict[str, Any]
 
@@ -85,7 +85,7 @@ def test_runtime_with_another_python_is_refused_before_invoking(
     storage.put_object(BUCKET, metadata_key(app_name(runtime, 512)),
                        encode(RuntimeInfo(runtime, "2.7", wren.__version__)))
     with _executor(config) as fexec, pytest.raises(wren.RuntimeMismatchError,
-                                                   match="runs Python 2.7"):
+                                                   match=r"runs Python 2\.7"):
         fexec.map(fn.double, [1])
     assert storage.list_keys(BUCKET, keys.JOBS_PREFIX + fexec.executor_id) == []
 

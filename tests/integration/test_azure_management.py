@@ -9,17 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 import wren
-from tests.doubles.azure_arm import AzureResourceManagerDouble
-from tests.servers.azure_runtime import BUCKET, arm, compute_section  # noqa: F401 - fixture
-from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 from wren.ports import WorkerStorage
 from wren_backend_azure import AzureContainersCompute
 from wren_backend_azure.clients import queue_client
 from wren_backend_azure.config import COMPUTE_SCHEMA, STORAGE_SCHEMA
 from wren_backend_azure.metadata import metadata_key
 from wren_backend_azure.naming import app_name
+
+from tests.doubles.azure_arm import AzureResourceManagerDouble
+from tests.servers.azure_runtime import BUCKET, arm, compute_section  # noqa: F401 - fixture
+from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 
 IMAGE = "wrenuser/wren-azure-v311:mgmt"
 
@@ -141,7 +141,7 @@ def test_bad_memory_fails_before_any_request(make_compute: Any,
 
 def test_arm_refusal_is_a_clear_error(make_compute: Any) -> None:
     compute = make_compute(max_workers=5000)
-    with pytest.raises(wren.WrenError, match="refused to deploy.*Invalid scale range"):
+    with pytest.raises(wren.WrenError, match=r"refused to deploy.*Invalid scale range"):
         compute.deploy_runtime(IMAGE)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 from wren import StorageNoSuchKeyError
 from wren.testing.contract import StorageBackendContract
 from wren_backend_azure import AzureBlobStorage
+
+from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_stream_fetches_chunks_only_as_they_are_read(blob_storage: AzureBlobStor
     blob_storage.delete_object("contract", "stream/lazy")
     first_chunk = 4 * 1024 * 1024
     assert stream.read(first_chunk - 1024) == body[1024:first_chunk]
-    with pytest.raises(Exception, match="BlobNotFound|ConditionNotMet|not exist"):
+    with pytest.raises(Exception, match=r"BlobNotFound|ConditionNotMet|not exist"):
         stream.read(1024)
     stream.close()
 

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import wren
-from wren.testing.contract import ExecutorContract, StorageBackendContract, \
-    WorkerFailureContract
+from wren.testing.contract import ExecutorContract, StorageBackendContract, WorkerFailureContract
 from wren_backend_local import LocalhostStorage
 
 

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.doubles.azure_arm import AzureResourceManagerDouble
-from tests.servers.azurite import Azurite
 from wren.ports import WorkerStorage
 from wren_backend_azure import ConsumerSettings
 from wren_backend_azure.config import COMPUTE_SCHEMA, STORAGE_SCHEMA
 from wren_backend_azure.naming import app_name
+
+from tests.doubles.azure_arm import AzureResourceManagerDouble
+from tests.servers.azurite import Azurite
 
 BUCKET = "wren-azure-tests"
 

@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-
 import wren
 import wren_backend_azure
 from wren.job.task import Task

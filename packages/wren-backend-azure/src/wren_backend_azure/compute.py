@@ -18,8 +18,14 @@ from typing import Any, ClassVar
 
 from wren import ConfigError, StorageNoSuchKeyError, WrenError, plugins
 from wren.job.task import Task
-from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo, \
-    StorageBackend, WorkerStorage
+from wren.ports import (
+    ComputeBackend,
+    InvocationListener,
+    RuntimeEntry,
+    RuntimeInfo,
+    StorageBackend,
+    WorkerStorage,
+)
 from wren.ports import capabilities as caps
 
 from wren_backend_azure import metadata, naming

@@ -160,7 +160,7 @@ class Consumer:
             self.queue.delete_message(message.id, receipt)
         except HttpResponseError as exc:  # its visibility ran out: another consumer has it
             logger.warning("message %s was not deleted (%s); the consumer that holds it now "
-                           "will find its results stored", message.id, exc.error_code)
+                           "will find its results stored", message.id, getattr(exc, "error_code", exc))
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

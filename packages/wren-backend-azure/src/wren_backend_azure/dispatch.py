@@ -9,6 +9,7 @@ through the listener's `calls_lost` with the reason, so its futures fail instead
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -28,20 +29,16 @@ def ensure_queue(queue: Any) -> None:
     """Create the queue unless it exists."""
     from azure.core.exceptions import ResourceExistsError
 
-    try:
+    with contextlib.suppress(ResourceExistsError):
         queue.create_queue()
-    except ResourceExistsError:
-        pass
 
 
 def delete_queue(queue: Any) -> None:
     """Delete the queue if it exists."""
     from azure.core.exceptions import ResourceNotFoundError
 
-    try:
+    with contextlib.suppress(ResourceNotFoundError):
         queue.delete_queue()
-    except ResourceNotFoundError:
-        pass
 
 
 class QueueDispatcher:

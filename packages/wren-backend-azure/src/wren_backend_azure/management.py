@@ -73,7 +73,7 @@ class ContainerAppsManager:
 
         self._require("subscription_id", "resource_group")
         endpoint = str(self.config.get("management_endpoint") or "https://management.azure.com")
-        return ContainerAppsAPIClient(self._credential(), self.subscription_id,
+        return ContainerAppsAPIClient(self._credential(), str(self.subscription_id),
                                       base_url=endpoint,
                                       credential_scopes=[endpoint.rstrip("/") + "/.default"])
 

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-
 from wren.job import keys
 from wren.job.task import Task
 

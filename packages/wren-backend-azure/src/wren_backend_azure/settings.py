@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-
 from wren.ports.compute import WorkerStorage
 from wren.worker.storage_access import STORAGE_CONFIG_ENV
 

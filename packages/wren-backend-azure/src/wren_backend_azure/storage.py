@@ -9,6 +9,7 @@ container named by `storage_bucket` is created on first use.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -79,10 +80,8 @@ class AzureBlobStorage(StorageBackend):
     def create_bucket(self, bucket: str) -> None:
         from azure.core.exceptions import ResourceExistsError
 
-        try:
+        with contextlib.suppress(ResourceExistsError):
             self._container(bucket).create_container()
-        except ResourceExistsError:
-            pass
 
     def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
         container = self._container(bucket)
@@ -103,7 +102,7 @@ class AzureBlobStorage(StorageBackend):
             if _is_not_found(exc):  # the container itself is gone: nothing to delete
                 return
             raise
-        failed = [(key, r.status_code) for key, r in zip(keys, responses)
+        failed = [(key, r.status_code) for key, r in zip(keys, responses, strict=True)
                   if r.status_code not in (200, 202, 404)]
         if failed:
             raise StorageError(f"could not delete {len(failed)} of {len(keys)} objects in "
