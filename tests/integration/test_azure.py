@@ -151,3 +151,20 @@ def test_killed_consumers_lose_nothing_and_duplicate_nothing(
     assert not any(d.errors for d in documents)
     redelivered = [d for d in documents if d.worker["attempt"] > 0]
     assert redelivered, "no consumer was killed in the middle of a task"
+
+
+def test_worker_processes_serve_one_queue_in_parallel(azurite: Azurite) -> None:  # noqa: F811
+    config, settings = runtime_setup(azurite, None, "wren-tests/processes:1",
+                                     worker_processes=2)
+    fleet = ConsumerFleet(settings.environ(), 1).start()  # one container, two consumers
+    try:
+        with _executor(config) as fexec:
+            futures = fexec.map(fn.sleep_then, [(1.5, i) for i in range(2)], chunksize=1)
+            assert fexec.get_result(futures, timeout=60) == [0, 1]
+            pids = {f.stats["worker_pid"] for f in futures}
+            spans = [(f.stats["worker_func_start_tstamp"], f.stats["worker_func_end_tstamp"])
+                     for f in futures]
+    finally:
+        fleet.stop()
+    assert len(pids) == 2 and fleet.processes[0].pid not in pids
+    assert max(start for start, _ in spans) < min(end for _, end in spans), "ran one by one"
