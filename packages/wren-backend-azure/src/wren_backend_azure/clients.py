@@ -13,7 +13,7 @@ from typing import Any
 
 from wren import ConfigError
 
-from wren_backend_azure.config import STORAGE_SECTION
+from wren_backend_azure.config import STORAGE_SCHEMA, STORAGE_SECTION
 
 _POOL_SIZE = 64
 
@@ -45,7 +45,8 @@ def _transport() -> Any:
 
 
 def _options(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {"retry_total": int(config.get("retries", 5)), "retry_backoff_factor": 0.4,
+    retries = STORAGE_SCHEMA.validate(config)["retries"]
+    return {"retry_total": retries, "retry_backoff_factor": 0.4,
             "connection_timeout": 20, "read_timeout": 120, "transport": _transport()}
 
 

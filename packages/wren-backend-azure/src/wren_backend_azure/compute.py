@@ -50,14 +50,14 @@ class AzureContainersCompute(ComputeBackend):
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage,
                  credential: Any = None) -> None:
-        super().__init__(config, worker_storage)
+        super().__init__(COMPUTE_SCHEMA.validate(config), worker_storage)
         if worker_storage.backend != "azure_storage":
             raise ConfigError(f"{COMPUTE_SECTION} dispatches through a queue of the "
                               "`azure_storage` account, so it needs storage='azure_storage' "
                               f"(got {worker_storage.backend!r})")
         connection_string(worker_storage.config)  # the credentials must be there now
         self.bucket = str(worker_storage.config.get("storage_bucket") or "")
-        self.memory = naming.check_memory(int(self.config.get("runtime_memory") or 512))
+        self.memory = naming.check_memory(self.config["runtime_memory"])
         self.runtime = naming.runtime_name(self.config)
         self.app = naming.app_name(self.runtime, self.memory)
         self.manager = ContainerAppsManager(self.config, credential)
@@ -82,7 +82,7 @@ class AzureContainersCompute(ComputeBackend):
             if found is None:
                 found = QueueDispatcher(queue_client(self.worker_storage.config, app),
                                         self.storage,
-                                        int(self.config.get("invoke_pool_threads") or 16))
+                                        self.config["invoke_pool_threads"])
                 self._dispatchers[app] = found
             return found
 
@@ -99,10 +99,9 @@ class AzureContainersCompute(ComputeBackend):
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """Queue wait, then every delivery the consumers may make, each within its budget."""
-        deliveries = int(self.config.get("max_dequeue_count") or 5)
-        margin = float(self.config.get("visibility_margin") or 30.0)
-        return (invoked_at + float(self.config.get("max_queue_wait") or 3600.0)
-                + deliveries * visibility_for(task, margin))
+        config = self.config
+        return (invoked_at + config["max_queue_wait"]
+                + config["max_dequeue_count"] * visibility_for(task, config["visibility_margin"]))
 
     def close(self) -> None:
         with self._lock:
@@ -129,7 +128,7 @@ class AzureContainersCompute(ComputeBackend):
         ref = BlobRef(self.worker_storage.backend, dict(self.worker_storage.public_config),
                       self.bucket, key)
         self.dispatcher().send_text(ref_message("metadata", ref))
-        wait = float(self.config.get("runtime_start_timeout") or 600.0)
+        wait = self.config["runtime_start_timeout"]
         deadline = time.monotonic() + wait
         while True:
             try:

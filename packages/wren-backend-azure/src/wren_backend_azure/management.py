@@ -19,7 +19,7 @@ from wren.ports import RuntimeEntry
 
 from wren_backend_azure import naming
 from wren_backend_azure.app_spec import container_app
-from wren_backend_azure.config import COMPUTE_SECTION
+from wren_backend_azure.config import COMPUTE_SCHEMA, COMPUTE_SECTION
 from wren_backend_azure.settings import ConsumerSettings
 
 
@@ -33,7 +33,7 @@ class ContainerAppsManager:
     """Container Apps of one resource group, seen as wren runtimes."""
 
     def __init__(self, config: Mapping[str, Any], credential: Any = None) -> None:
-        self.config = dict(config)
+        self.config = COMPUTE_SCHEMA.validate(config)
         self.subscription_id = self.config.get("subscription_id") or os.environ.get(
             "AZURE_SUBSCRIPTION_ID")
         self.resource_group = self.config.get("resource_group")
@@ -72,7 +72,7 @@ class ContainerAppsManager:
         from azure.mgmt.appcontainers import ContainerAppsAPIClient
 
         self._require("subscription_id", "resource_group")
-        endpoint = str(self.config.get("management_endpoint") or "https://management.azure.com")
+        endpoint = self.config["management_endpoint"]
         return ContainerAppsAPIClient(self._credential(), str(self.subscription_id),
                                       base_url=endpoint,
                                       credential_scopes=[endpoint.rstrip("/") + "/.default"])
@@ -118,12 +118,11 @@ class ContainerAppsManager:
         self._require("region")
         registry = None
         if self.config.get("docker_password"):
-            registry = (str(self.config.get("docker_server") or "docker.io"),
-                        str(self.config.get("docker_user") or ""),
-                        str(self.config["docker_password"]))
+            registry = (self.config["docker_server"], self.config["docker_user"] or "",
+                        self.config["docker_password"])
         app = container_app(settings, memory=memory, region=str(self.config["region"]),
                             environment_id=self.environment_id(),
-                            max_workers=int(self.config.get("max_workers") or 100),
+                            max_workers=self.config["max_workers"],
                             tags=naming.runtime_tags(settings.runtime, memory),
                             registry=registry)
         deployed = self._arm(f"deploy Container App {settings.queue!r}",

@@ -19,6 +19,7 @@ from wren.ports.compute import WorkerStorage
 from wren.worker.storage_access import STORAGE_CONFIG_ENV
 
 from wren_backend_azure.clients import connection_string
+from wren_backend_azure.config import COMPUTE_SCHEMA
 
 QUEUE = "WREN_AZURE_QUEUE"
 QUEUE_CONNECTION = "WREN_AZURE_QUEUE_CONNECTION"
@@ -33,6 +34,12 @@ PROCESSES = "WREN_WORKER_PROCESSES"
 SECRET_NAMES = {QUEUE_CONNECTION: "queue-connection", STORAGE_CONFIG_ENV: "storage-config"}
 
 
+def _default(name: str) -> Any:
+    key = COMPUTE_SCHEMA.get(name)
+    assert key is not None
+    return key.default
+
+
 @attrs.frozen
 class ConsumerSettings:
     """Everything one runtime's consumers read from their environment."""
@@ -42,21 +49,22 @@ class ConsumerSettings:
     storage_backend: str
     storage_config: Mapping[str, Any]
     runtime: str
-    runtime_timeout: float = 600.0
-    max_dequeue_count: int = 5
-    visibility_margin: float = 30.0
-    processes: int = 1
+    runtime_timeout: float
+    max_dequeue_count: int
+    visibility_margin: float
+    processes: int
 
     @classmethod
     def for_runtime(cls, compute: Mapping[str, Any], storage: WorkerStorage, queue: str,
                     runtime: str, timeout: float | None = None) -> ConsumerSettings:
+        """Settings from an `azure_containers` section (defaults filled in here)."""
+        config = COMPUTE_SCHEMA.validate(compute)
         return cls(queue=queue, queue_connection=connection_string(storage.config),
                    storage_backend=storage.backend, storage_config=dict(storage.config),
-                   runtime=runtime,
-                   runtime_timeout=float(timeout or compute.get("runtime_timeout") or 600),
-                   max_dequeue_count=int(compute.get("max_dequeue_count") or 5),
-                   visibility_margin=float(compute.get("visibility_margin") or 30.0),
-                   processes=int(compute.get("worker_processes") or 1))
+                   runtime=runtime, runtime_timeout=float(timeout or config["runtime_timeout"]),
+                   max_dequeue_count=config["max_dequeue_count"],
+                   visibility_margin=config["visibility_margin"],
+                   processes=config["worker_processes"])
 
     def plain_env(self) -> dict[str, str]:
         return {QUEUE: self.queue, STORAGE_BACKEND: self.storage_backend, RUNTIME: self.runtime,
@@ -85,7 +93,8 @@ class ConsumerSettings:
                    storage_backend=env[STORAGE_BACKEND],
                    storage_config=json.loads(env[STORAGE_CONFIG_ENV]),
                    runtime=env.get(RUNTIME, "unknown"),
-                   runtime_timeout=float(env.get(RUNTIME_TIMEOUT, 600)),
-                   max_dequeue_count=int(env.get(MAX_DEQUEUE, 5)),
-                   visibility_margin=float(env.get(VISIBILITY_MARGIN, 30)),
-                   processes=int(env.get(PROCESSES, 1)))
+                   runtime_timeout=float(env.get(RUNTIME_TIMEOUT) or _default("runtime_timeout")),
+                   max_dequeue_count=int(env.get(MAX_DEQUEUE) or _default("max_dequeue_count")),
+                   visibility_margin=float(env.get(VISIBILITY_MARGIN)
+                                           or _default("visibility_margin")),
+                   processes=int(env.get(PROCESSES) or _default("worker_processes")))

@@ -47,9 +47,9 @@ class AzureBlobStorage(StorageBackend):
     config_schema = STORAGE_SCHEMA
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        super().__init__(config)
+        super().__init__(STORAGE_SCHEMA.validate(config))
         self.service = blob_service(self.config)
-        self.concurrency = int(self.config.get("max_concurrency") or 4)
+        self.concurrency = self.config["max_concurrency"]
         self._checked: set[str] = set()
 
     # Names ------------------------------------------------------------------------------
