@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 import click
@@ -67,6 +67,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def fail(message: str) -> None:
-    click.echo(f"wren: error: {message}", err=True)
+def fail(message: str) -> NoReturn:
+    """Print `message` as one line on stderr and exit with code 1."""
+    click.echo(f"wren: error: {' '.join(message.split())}", err=True)
     sys.exit(1)

@@ -6,7 +6,7 @@ found through entry points.
 """
 
 from wren.__about__ import __version__
-from wren._aliases import function_executor, local_executor
+from wren._aliases import docker_executor, function_executor, local_executor
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
 from wren._errors import (
     BackendNotFoundError,
@@ -48,6 +48,7 @@ __all__ = [
     "WorkerLostError",
     "WrenError",
     "__version__",
+    "docker_executor",
     "function_executor",
     "local_executor",
 ]
