@@ -9,6 +9,7 @@ so storage settings the agent's workers need never leave this private channel.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -46,10 +47,8 @@ class Channel:
         return message
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._conn.close()
-        except OSError:
-            pass
 
 
 def _receive_timeout(sock: socket.socket, seconds: float) -> None:

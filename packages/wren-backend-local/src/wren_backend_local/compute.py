@@ -67,21 +67,22 @@ class LocalhostCompute(ComputeBackend):
         self._mounts = mounts
         self._pool: Any = None
         self._pool_lock = threading.Lock()
-        if runtime:  # started on first use, so runtime management never starts a container
+        if runtime:
             self.runtime = self.default_runtime_name() if runtime == "default" else runtime
-        else:  # warm from the start
-            self._pool = get_pool()
-            self._pool.set_limit(id(self), self.processes)
-            self._pool.ensure_size(self.processes)
 
     def _started_pool(self) -> Any:
-        """The pool, starting the runtime container first if needed."""
+        """The worker pool (or the runtime container's), started on first use: the first
+        job's `runtime_info` starts it, so managing runtimes never starts workers."""
         with self._pool_lock:
             if self._pool is None:
-                from wren_backend_local.container_pool import container_pool
+                pool: Any
+                if self.runtime is not None:
+                    from wren_backend_local.container_pool import container_pool
 
-                assert self.runtime is not None
-                pool = container_pool(self.runtime, self._mounts, id(self), self.processes)
+                    pool = container_pool(self.runtime, self._mounts, id(self), self.processes)
+                else:
+                    pool = get_pool()
+                    pool.set_limit(id(self), self.processes)
                 pool.ensure_size(self.processes)
                 self._pool = pool
             return self._pool
@@ -94,8 +95,9 @@ class LocalhostCompute(ComputeBackend):
         self._started_pool().submit(list(tasks), listener, self._profile, id(self))
 
     def runtime_info(self) -> RuntimeInfo:
+        pool = self._started_pool()
         if self.runtime is not None:
-            facts = self._started_pool().facts
+            facts = pool.facts
             return RuntimeInfo(self.runtime, str(facts["python_version"]),
                                str(facts["wren_version"]),
                                frozenset(facts.get("preinstalled_modules", ())))

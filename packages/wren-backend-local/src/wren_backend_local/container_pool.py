@@ -14,9 +14,11 @@ the container's exit, and a new container serves what comes next. The container 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +29,9 @@ from wren.ports.compute import InvocationListener
 from wren_backend_local.agent_channel import ADDRESS_ENV, KEY_ENV, AgentListener, Channel
 from wren_backend_local.docker_engine import (
     ContainerEngineError,
+    container_exit,
     describe_container_exit,
+    discard,
     docker_client,
     find_image,
     remove_leftovers,
@@ -39,29 +43,6 @@ logger = logging.getLogger("wren")
 START_TIMEOUT = 60.0
 IDLE_SECONDS = 30.0
 Profile = tuple[str, str, dict[str, Any]]
-
-
-def _discard(container: Any) -> None:
-    try:
-        container.remove(force=True)
-    except Exception:  # already gone
-        pass
-
-
-def _exit_of(container: Any) -> tuple[int | None, bool, str]:
-    """Exit code, whether it was OOM-killed, and the last lines of its output."""
-    try:
-        code = container.wait(timeout=30).get("StatusCode")
-    except Exception:
-        container.kill()
-        code = container.wait(timeout=30).get("StatusCode")
-    try:
-        container.reload()
-        oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
-        tail = container.logs(tail=5).decode(errors="replace").strip()
-    except Exception:
-        oom, tail = False, ""
-    return code, oom, tail
 
 
 class ContainerPool:
@@ -99,7 +80,7 @@ class ContainerPool:
                 channel = self._await_agent(listener, container)
                 facts = channel.receive(timeout=START_TIMEOUT)[1]
             except BaseException:
-                _discard(container)
+                discard(container)
                 raise
         finally:
             listener.close()
@@ -118,15 +99,14 @@ class ContainerPool:
                          name="wren-container-reader").start()
 
     def _await_agent(self, listener: AgentListener, container: Any) -> Channel:
-        deadline = START_TIMEOUT
-        while deadline > 0:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
             channel = listener.accept(0.25)
             if channel is not None:
                 return channel
-            deadline -= 0.25
             container.reload()
             if container.status in ("exited", "dead"):
-                code, oom, tail = _exit_of(container)
+                code, oom, tail = container_exit(container)
                 raise ContainerEngineError(
                     f"the runtime container from image {self.image!r} "
                     f"{describe_container_exit(code, oom)} before its agent connected"
@@ -142,11 +122,13 @@ class ContainerPool:
         except Exception as exc:
             with self._lock:
                 self._starting = False
-                failed, self._pending = self._pending, []
-            self._fail(failed, f"the runtime container could not be started again: {exc}")
+            self._fail_pending(f"the runtime container could not be started again: {exc}")
 
-    def _fail(self, items: list[tuple[int, Profile, list[Task]]], reason: str) -> None:
-        for owner, _, tasks in items:
+    def _fail_pending(self, reason: str) -> None:
+        """End the calls of tasks no container will run, with `reason`."""
+        with self._lock:
+            failed, self._pending = self._pending, []
+        for owner, _, tasks in failed:
             listener = self._listeners.get(owner)
             for task in tasks:
                 self._settle(owner, task.job_key, task.call_indices)
@@ -158,8 +140,7 @@ class ContainerPool:
         with self._lock:
             if size > self._size:
                 self._size = size
-                if self._channel is not None:
-                    self._channel.send(("size", size))
+                self._tell(("size", size))
 
     def set_limit(self, owner: int, limit: int) -> None:
         with self._lock:
@@ -167,8 +148,7 @@ class ContainerPool:
             if self._idle is not None:
                 self._idle.cancel()
                 self._idle = None
-            if self._channel is not None:
-                self._channel.send(("limit", owner, limit))
+            self._tell(("limit", owner, limit))
 
     def submit(self, tasks: list[Task], listener: InvocationListener, profile: Profile,
                owner: int) -> None:
@@ -180,19 +160,15 @@ class ContainerPool:
             if self._channel is not None:
                 self._send(self._channel, owner, profile, tasks)
                 return
-            if self._closed:
-                closed = True
-            else:
-                closed = False
-                self._pending.append((owner, profile, tasks))
-                if self._starting:
-                    return
-                self._starting = True
+            self._pending.append((owner, profile, tasks))
+            start = not (self._starting or self._closed)
+            self._starting = self._starting or start
+            closed = self._closed
         if closed:
-            self._fail([(owner, profile, tasks)], "the runtime container was stopped because "
-                       "this client is exiting")
-            return
-        threading.Thread(target=self._restart, daemon=True, name="wren-container-start").start()
+            self._fail_pending("the runtime container was stopped: this client is exiting")
+        elif start:
+            threading.Thread(target=self._restart, daemon=True,
+                             name="wren-container-start").start()
 
     def release(self, owner: int) -> None:
         """The executor `owner` is closed; stop the container once no executor uses it."""
@@ -219,20 +195,22 @@ class ContainerPool:
             self._closed = True
             channel, container = self._channel, self._container
         if channel is not None:
-            try:
+            with contextlib.suppress(OSError):
                 channel.send(("stop",))
-            except OSError:
-                pass
         if container is not None:
-            try:
+            with contextlib.suppress(Exception):  # not stopped in time: removed by force
                 container.wait(timeout=10)
-            except Exception:
-                pass
-            _discard(container)
+            discard(container)
         if channel is not None:
             channel.close()
 
     # Internals ----------------------------------------------------------------------------
+    def _tell(self, message: tuple[Any, ...]) -> None:
+        """Send a setting to the agent, if one is connected (under the lock)."""
+        if self._channel is not None:
+            with contextlib.suppress(OSError):  # the reader reports the agent's end
+                self._channel.send(message)
+
     def _send(self, channel: Channel, owner: int, profile: Profile, tasks: list[Task]) -> None:
         """Send under the lock; a broken channel is left to the reader, which reports the
         outstanding calls once the container's exit is known."""
@@ -290,8 +268,8 @@ class ContainerPool:
         channel.close()
         if closing:
             return
-        code, oom, tail = _exit_of(container)
-        _discard(container)
+        code, oom, tail = container_exit(container)
+        discard(container)
         reason = (f"the runtime container {container.short_id} (image {self.image}) "
                   f"{describe_container_exit(code, oom)}")
         logger.warning("%s%s", reason, f"; its last output: {tail}" if tail else "")

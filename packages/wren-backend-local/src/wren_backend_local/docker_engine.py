@@ -9,6 +9,7 @@ carry labels that let a later client remove the leftovers of one that was killed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ LABEL_AGENT = "org.wren.agent"
 LABEL_CLIENT_PID = "org.wren.agent.client-pid"
 LABEL_CLIENT_HOST = "org.wren.agent.client-host"
 AGENT_ARGS = ["-m", "wren_backend_local.agent"]
+API_VERSION = "1.41"
 
 
 class ContainerEngineError(WrenError):
@@ -42,7 +44,9 @@ def docker_client() -> Any:
             "runtime containers need the docker SDK: pip install 'wren-backend-local[docker]'"
         ) from exc
     try:
-        client = docker.from_env(timeout=120)
+        # A fixed API version spares the /version round trip (half a second on podman);
+        # 1.41 is what podman serves and what every current Docker still accepts.
+        client = docker.from_env(version=API_VERSION, timeout=120)
         client.ping()
     except Exception as exc:
         raise ContainerEngineError(
@@ -118,12 +122,31 @@ def remove_leftovers(client: Any) -> int:
         except PermissionError:
             alive = True
         if not alive:
-            try:
-                container.remove(force=True)
-                removed += 1
-            except Exception:  # removed meanwhile by another client
-                pass
+            discard(container)
+            removed += 1
     return removed
+
+
+def discard(container: Any) -> None:
+    """Remove a container, running or not."""
+    with contextlib.suppress(Exception):  # already gone
+        container.remove(force=True)
+
+
+def container_exit(container: Any) -> tuple[int | None, bool, str]:
+    """Exit code, whether it was OOM-killed, and the last lines of its output."""
+    try:
+        code = container.wait(timeout=30).get("StatusCode")
+    except Exception:
+        container.kill()
+        code = container.wait(timeout=30).get("StatusCode")
+    try:
+        container.reload()
+        oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+        tail = container.logs(tail=5).decode(errors="replace").strip()
+    except Exception:
+        oom, tail = False, ""
+    return code, oom, tail
 
 
 def run_once(client: Any, image: str, args: Sequence[str], timeout: float = 120) -> str:
@@ -137,7 +160,7 @@ def run_once(client: Any, image: str, args: Sequence[str], timeout: float = 120)
         code = container.wait(timeout=timeout).get("StatusCode")
         output = container.logs(stdout=True, stderr=True).decode(errors="replace")
     finally:
-        container.remove(force=True)
+        discard(container)
     if code != 0:
         tail = "\n".join(output.strip().splitlines()[-5:])
         raise ContainerEngineError(

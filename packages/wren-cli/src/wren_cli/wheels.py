@@ -37,7 +37,7 @@ class WheelError(WrenError):
 def requirement_closure(names: Iterable[str]) -> list[metadata.Distribution]:
     """The installed distributions `names` and everything they require, each once."""
     seen: dict[str, metadata.Distribution] = {}
-    queue = [(name, None) for name in names]
+    queue: list[tuple[str, str | None]] = [(name, None) for name in names]
     while queue:
         name, wanted_by = queue.pop()
         key = canonicalize_name(name)
