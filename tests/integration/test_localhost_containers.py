@@ -25,6 +25,7 @@ from wren.testing import functions as fn
 from wren.testing.contract import ExecutorContract, WorkerFailureContract
 
 from tests.servers.podman import BASE_IMAGE, PodmanEngine, podman_engine  # noqa: F401
+from tests.servers.registry import registry  # noqa: F401
 
 RUNTIME = "wren-ci/localhost-runtime:test"
 pytestmark = pytest.mark.timeout(600)
@@ -182,6 +183,25 @@ def test_runtime_verbs_against_the_engine(runtime_image: str,
     assert bad.returncode == 1 and "collecting wheels" not in bad.stderr
     assert bad.stderr.strip() == ("wren: error: runtime image name 'Wren-CI/Bad:1' must be "
                                   "lowercase: use 'wren-ci/bad:1'")
+
+
+def test_build_pushes_to_the_registry_the_name_names(
+        runtime_image: str, podman_engine: PodmanEngine,  # noqa: F811
+        registry: str, cli_home: Path) -> None:  # noqa: F811
+    import requests
+
+    name = f"{registry}/wren-ci/pushed-runtime:1"
+    result = run_wren("runtime", "build", name, "-b", "localhost", "--build-arg",
+                      f"BASE_IMAGE={BASE_IMAGE}", engine=podman_engine, home=cli_home)
+    assert result.returncode == 0, result.stderr
+    assert f"wren: pushing {name}" in result.stderr
+    tags = requests.get(f"http://{registry}/v2/wren-ci/pushed-runtime/tags/list", timeout=10)
+    assert tags.json()["tags"] == ["1"]
+    manifest = requests.get(f"http://{registry}/v2/wren-ci/pushed-runtime/manifests/1",
+                            headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                                     "application/vnd.docker.distribution.manifest.v2+json"},
+                            timeout=10)
+    assert manifest.status_code == 200 and manifest.json()["layers"]
 
 
 def test_wren_verify_runs_the_contract_in_runtime_containers(

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -48,10 +49,19 @@ class PodmanEngine:
     docker_host: str
     env: dict[str, str]
     process: subprocess.Popen[bytes] = attrs.field(eq=False, repr=False)
+    #: Where tests/servers/registry.py serves: the engine trusts plain HTTP there (podman
+    #: reads registries.conf once, so this is settled before the engine starts).
+    registry_address: str = ""
 
     def podman(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["podman", *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def cache_dir() -> Path:
@@ -124,8 +134,13 @@ def start_podman(root: Path) -> PodmanEngine:
     (root / "containers.conf").write_text(_CONTAINERS_CONF)
     (root / "storage.conf").write_text(
         f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n')
+    registry_address = f"127.0.0.1:{free_port()}"
+    (root / "registries.conf").write_text(
+        f'unqualified-search-registries = []\n\n[[registry]]\nlocation = "{registry_address}"'
+        '\ninsecure = true\n')
     env = {**os.environ, "CONTAINERS_CONF": str(root / "containers.conf"),
-           "CONTAINERS_STORAGE_CONF": str(root / "storage.conf")}
+           "CONTAINERS_STORAGE_CONF": str(root / "storage.conf"),
+           "CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf")}
     env.pop("DOCKER_HOST", None)
     sock = root / "podman.sock"
     log = open(root / "service.log", "wb")  # noqa: SIM115 - the service writes to it
@@ -133,7 +148,7 @@ def start_podman(root: Path) -> PodmanEngine:
                             env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
-    engine = PodmanEngine(root, f"unix://{sock}", env, proc)
+    engine = PodmanEngine(root, f"unix://{sock}", env, proc, registry_address)
     import docker
 
     deadline = time.monotonic() + 30
