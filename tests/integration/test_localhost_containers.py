@@ -134,6 +134,44 @@ def test_a_killed_container_fails_its_calls_and_a_new_one_serves(
         assert pool.container_id() not in (None, victim)
 
 
+def test_a_closed_executor_is_forgotten_by_the_shared_container(
+        make_executor: Callable[..., wren.FunctionExecutor]) -> None:
+    with make_executor() as fexec, make_executor() as other:
+        assert fexec.get_result(fexec.map(fn.double, range(3))) == [0, 2, 4]
+        assert other.get_result(other.map(fn.double, [5])) == [10]
+        pool, owner = fexec.compute._pool, id(fexec.compute)
+        assert other.compute._pool is pool and owner in pool._listeners
+    assert owner not in pool._listeners and id(other.compute) not in pool._listeners
+
+
+def test_containers_left_by_a_killed_client_are_removed(
+        runtime_image: str, docker_host: str, tmp_path: Path) -> None:
+    import socket
+
+    import docker
+
+    from wren_backend_local.docker_engine import LABEL_AGENT, LABEL_CLIENT_HOST, \
+        LABEL_CLIENT_PID
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a client process id that no longer runs
+    client = docker.from_env()
+    litter = client.containers.create(runtime_image, command=["true"], labels={
+        LABEL_AGENT: "1", LABEL_CLIENT_PID: str(gone.pid),
+        LABEL_CLIENT_HOST: socket.gethostname()})
+    mine = client.containers.create(runtime_image, command=["true"], labels={
+        LABEL_AGENT: "1", LABEL_CLIENT_PID: str(os.getpid()),
+        LABEL_CLIENT_HOST: socket.gethostname()})
+    try:
+        with wren.docker_executor(runtime=runtime_image, storage_dir=str(tmp_path),
+                                  worker_processes=1) as fexec:
+            assert fexec.get_result(fexec.map(fn.double, [21])) == [42]
+        ids = {c.id for c in client.containers.list(all=True)}
+        assert litter.id not in ids and mine.id in ids
+    finally:
+        mine.remove(force=True)
+
+
 def test_an_image_that_is_not_there_is_a_clear_error(docker_host: str, tmp_path: Path) -> None:
     with wren.docker_executor(runtime="wren-ci/never-built:1",
                               storage_dir=str(tmp_path)) as fexec, \

@@ -174,6 +174,7 @@ class ContainerPool:
         """The executor `owner` is closed; stop the container once no executor uses it."""
         with self._lock:
             self._limits.pop(owner, None)
+            self._forget_if_done(owner)
             if self._limits or self._closed:
                 return
             self._idle = threading.Timer(IDLE_SECONDS, _close_if_idle, (self,))
@@ -229,6 +230,13 @@ class ContainerPool:
                 waiting.difference_update(indices)
                 if not waiting:
                     del self._outstanding[(owner, job_key)]
+                    self._forget_if_done(owner)
+
+    def _forget_if_done(self, owner: int) -> None:
+        """Drop a closed executor's listener once none of its calls is in flight (under the
+        lock), so a long-lived process does not keep every executor's jobs alive."""
+        if owner not in self._limits and not any(key[0] == owner for key in self._outstanding):
+            self._listeners.pop(owner, None)
 
     def _read(self, channel: Channel, container: Any) -> None:
         while True:
@@ -277,6 +285,9 @@ class ContainerPool:
             listener = self._listeners.get(owner)
             if listener is not None and indices:
                 listener.calls_lost(job_key, sorted(indices), reason, "lost")
+        with self._lock:
+            for owner in list(self._listeners):
+                self._forget_if_done(owner)
         if restart:
             self._restart()
 
