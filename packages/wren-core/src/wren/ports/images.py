@@ -70,9 +70,10 @@ class ImageBuilder(Protocol):
         """Build image `name` (checked with `check_image_name`) and return its id.
 
         `dockerfile` None means the backend's default one from `runtimes/<backend>/`. The
-        build context is the Dockerfile's directory plus `wheels/`, holding the wren
-        distributions this client runs and their dependencies as wheels, which the Dockerfile
-        installs (`pip install --no-index --find-links wheels wheels/*.whl`)."""
+        build context is the Dockerfile's directory plus `wren-wheels/`, holding the wren
+        distributions this client runs and their requirements as wheels, which the
+        Dockerfile installs (`pip install --no-index --find-links wren-wheels
+        wren-wheels/*.whl`); the build argument `PYTHON_VERSION` is the client's."""
 
     def push(self, name: str, *, username: str | None = None,
              password: str | None = None) -> None:
