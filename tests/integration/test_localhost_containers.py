@@ -223,6 +223,21 @@ def test_runtime_verbs_against_the_engine(runtime_image: str,
                                   "lowercase: use 'wren-ci/bad:1'")
 
 
+def test_a_failing_build_names_its_step_and_shows_what_it_said(
+        podman_engine: PodmanEngine, tmp_path: Path) -> None:  # noqa: F811
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\n"
+                                        "RUN echo the step says why && false\n")
+    result = run_wren("runtime", "build", "wren-ci/broken:1", "-b", "localhost", "-f",
+                      str(context / "Dockerfile"), engine=podman_engine, home=tmp_path)
+    assert result.returncode == 1
+    *before, last = result.stderr.strip().splitlines()
+    assert "the step says why" in before
+    assert last.startswith("wren: error: building wren-ci/broken:1 failed at STEP 2/")
+    assert "RUN echo the step says why && false" in last
+
+
 def test_build_pushes_to_the_registry_the_name_names(
         runtime_image: str, podman_engine: PodmanEngine,  # noqa: F811
         registry: str, cli_home: Path) -> None:  # noqa: F811

@@ -63,10 +63,15 @@ def _build_args(pairs: tuple[str, ...]) -> dict[str, str]:
     return args
 
 
-def _build_output(debug: bool) -> Callable[[str], None]:
+def _headline(line: str) -> bool:
+    """Build output shown as progress: wren's own lines and the engine's steps."""
+    return line.startswith(("STEP ", "Step ", "wren: "))
+
+
+def _build_output(debug: bool, say: Callable[[str], None]) -> Callable[[str], None]:
     def show(line: str) -> None:
-        if debug or line.startswith(("STEP ", "Step ", "wren: ")):
-            click.echo(line, err=True)
+        if debug or _headline(line):
+            say(line)
 
     return show
 
@@ -99,14 +104,15 @@ def build(target: Target, name: str, dockerfile: str | None,
         image = check_image_name(_resolve(compute, name))
         builder = DockerImageBuilder(
             config.compute_backend,
-            runtime_distributions(config.compute_backend, config.storage_backend), args,
-            on_output=_build_output(target.debug))
+            runtime_distributions(config.compute_backend, config.storage_backend), args)
         try:
-            with status(f"building {image}"):
+            with status(f"building {image}") as say:
+                builder.on_output = _build_output(target.debug, say)
                 compute.build_runtime(image, dockerfile, builder=builder)
         except Exception:
-            if not target.debug and builder.last_output:
-                click.echo("\n".join(builder.last_output[-10:]), err=True)
+            unseen = [line for line in builder.last_output if not _headline(line)]
+            if not target.debug and unseen:  # what the failing step said
+                click.echo("\n".join(unseen[-10:]), err=True)
             raise
     done(f"built {image} for backend {config.compute_backend!r}")
 

@@ -4,9 +4,10 @@ text when piped (so `wren runtime list | grep` sees whole names)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.table import Table
 
@@ -33,14 +34,15 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]],
 
 
 @contextlib.contextmanager
-def status(message: str) -> Iterator[None]:
-    """A spinner with `message` while the block runs (on a terminal only)."""
+def status(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with `message` on stderr while the block runs (on a terminal only); yields
+    a function that prints a line of progress above it."""
     out = console(stderr=True)
     if not out.is_terminal:
-        yield
+        yield lambda line: click.echo(line, err=True)
         return
     with out.status(message):
-        yield
+        yield lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def done(message: str) -> None:
