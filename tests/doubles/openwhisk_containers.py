@@ -27,6 +27,8 @@ from typing import Any
 
 import attrs
 
+from tests.servers.ports import free_port
+
 Result = tuple[str, dict[str, Any]]  # (status, result): "success", "application error", ...
 TIMEOUT_STATUS = "action developer error"
 
@@ -36,12 +38,6 @@ def _die_with_parent() -> None:
     import ctypes
 
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @attrs.define
@@ -62,7 +58,7 @@ class Container:
     """One action-proxy process."""
 
     def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log
         with open(log, "ab") as out:
             self.process = subprocess.Popen(

@@ -1,27 +1,14 @@
-"""Helpers shared by the server fixtures: free ports, daemons started and stopped by PID."""
+"""Daemons for the server fixtures: started in their own session with output to a log file,
+stopped by PID, and waited for with their logs in the error when they fail to come up."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-        return True
-    return False
+from tests.servers.ports import stop_process
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -50,14 +37,7 @@ class Daemon:
         return self.process.poll() is None
 
     def stop(self, grace: float = 10.0) -> None:
-        if not self.alive():
-            return
-        os.kill(self.pid, signal.SIGTERM)
-        try:
-            self.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.kill(self.pid, signal.SIGKILL)
-            self.process.wait(5)
+        stop_process(self.process, grace)
 
 
 def wait_for(what: str, ready: Callable[[], bool], timeout: float,

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import attrs
 
-from tests.servers._process import Daemon, free_port, wait_for
+from tests.servers._process import Daemon, wait_for
+from tests.servers.ports import free_port
 
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
 

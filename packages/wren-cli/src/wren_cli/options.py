@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 import click
@@ -32,6 +32,12 @@ class Target:
         from wren.config import load_config
 
         return load_config(backend=self.backend, storage=self.storage)
+
+    def open_storage(self) -> Any:
+        """The configured storage backend (its `default_bucket` is wren's bucket)."""
+        from wren.backends import open_storage
+
+        return open_storage(self.config())
 
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,6 +73,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def fail(message: str) -> None:
-    click.echo(f"wren: error: {message}", err=True)
+def fail(message: str) -> NoReturn:
+    """Print `message` as one line on stderr and exit with code 1."""
+    click.echo(f"wren: error: {' '.join(message.split())}", err=True)
     sys.exit(1)

@@ -14,6 +14,7 @@ from wren._errors import (
     ConfigError,
     FunctionTimeoutError,
     InvalidInputError,
+    MonitoringError,
     NotSupportedError,
     RemoteError,
     RemoteTraceback,
@@ -27,7 +28,12 @@ from wren._errors import (
 )
 
 if TYPE_CHECKING:
-    from wren._aliases import function_executor, ibm_cf_executor, local_executor
+    from wren._aliases import (
+        docker_executor,
+        function_executor,
+        ibm_cf_executor,
+        local_executor,
+    )
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
     from wren.storage_api import CloudObject, Storage
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "CloudObject": "wren.storage_api",
     "FunctionExecutor": "wren.executor",
+    "docker_executor": "wren._aliases",
     "ResponseFuture": "wren.client.futures",
     "Storage": "wren.storage_api",
     "function_executor": "wren._aliases",
@@ -70,6 +77,7 @@ __all__ = [
     "FunctionExecutor",
     "FunctionTimeoutError",
     "InvalidInputError",
+    "MonitoringError",
     "NotSupportedError",
     "RemoteError",
     "RemoteTraceback",
@@ -83,6 +91,7 @@ __all__ = [
     "WorkerLostError",
     "WrenError",
     "__version__",
+    "docker_executor",
     "function_executor",
     "ibm_cf_executor",
     "local_executor",

@@ -11,8 +11,6 @@ as text, so a client that cannot unpickle the exception still shows what happene
 from __future__ import annotations
 
 import pickle
-import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,17 +89,3 @@ def error_info(exc_type: str, message: str, traceback_text: str = "",
     """An entry of `errors`. `kind` is `exception` (the function raised), `lost` (the worker
     died or was killed), `timeout`, or `system` (wren itself could not run the call)."""
     return {"type": exc_type, "message": message, "traceback": traceback_text, "kind": kind}
-
-
-def lost_calls_document(job_key: str, call_indices: Sequence[int], reason: str,
-                        kind: str = "lost") -> StatusDocument:
-    """A status document that fails these calls with `reason` (written by whoever learns
-    that their worker will never report: the client's monitor, or a fan-out worker)."""
-    error = error_info("FunctionTimeoutError" if kind == "timeout" else "WorkerLostError",
-                       reason, "", kind)
-    now = time.time()
-    document = StatusDocument(job_key, f"lost-{uuid.uuid4().hex[:8]}", 0, None,
-                              {"start": now, "end": now, "host": "client"})
-    for index in call_indices:
-        document.add(index, now, now, dict(error))
-    return document

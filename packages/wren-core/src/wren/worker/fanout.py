@@ -22,7 +22,7 @@ import attrs
 
 from wren import plugins
 from wren.job import keys
-from wren.job.status import lost_calls_document
+from wren.job.lost import lost_calls_document, store_status
 from wren.job.task import Task
 from wren.ports.compute import WorkerStorage
 from wren.ports.storage import StorageBackend
@@ -70,9 +70,8 @@ class StorageListener:
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
-        document = lost_calls_document(job_key, call_indices, reason, kind)
-        self.storage.put_object(self.bucket, keys.status_key(job_key, document.task_id, 0),
-                                document.encode())
+        document = lost_calls_document(job_key, call_indices, reason, kind, host="fan-out")
+        store_status(self.storage, self.bucket, document)
         self.lost += len(call_indices)
 
 
