@@ -219,7 +219,7 @@ def test_runtime_metadata_is_read_once_and_cached(make_executor: MakeExecutor,
     assert info.wren_version == wren.__version__
     assert {"ibm_boto3", "cloudpickle", "wren", "json"} <= info.preinstalled_modules
     assert info_calls() == before + 1
-    assert list((home_dir / ".wren" / "cache" / "runtimes").glob("ibm_cf-*.json"))
+    assert list((home_dir / ".wren" / "cache" / "runtimes" / "ibm_cf").glob("*.json"))
     runtime_module._metadata.clear()  # a new client process: the file cache answers
     assert make_executor().compute.runtime_info() == info
     assert info_calls() == before + 1
@@ -248,7 +248,7 @@ def test_python_mismatch_names_both_versions_and_the_build_command(
     runtime_module._metadata.clear()
     make_executor().compute.runtime_info()  # read from the runtime, cached in this HOME
     runtime_module._metadata.clear()
-    for path in (home_dir / ".wren" / "cache" / "runtimes").glob("ibm_cf-*.json"):
+    for path in (home_dir / ".wren" / "cache" / "runtimes" / "ibm_cf").glob("*.json"):
         data = json.loads(path.read_text())
         path.write_text(json.dumps({**data, "python_version": "3.9"}))
     try:
@@ -272,6 +272,29 @@ def test_deploy_list_update_and_delete_runtimes(make_executor: MakeExecutor) -> 
     compute.update_runtime("default")
     compute.delete_runtime("default", memory=512)
     assert (compute.runtime, 512) not in {(e.name, e.memory) for e in compute.list_runtimes()}
+
+
+def test_default_runtime_build_and_cost(make_executor: MakeExecutor) -> None:
+    compute = make_executor().compute
+    local = f"{sys.version_info[0]}{sys.version_info[1]}"
+    assert compute.default_runtime_name() == f"wren/ibmcf-python{local}:{wren.__version__}"
+    built: list[tuple[str, str | None]] = []
+
+    class Builder:  # what `wren runtime build` hands in (it talks to the engine)
+        def build(self, name: str, dockerfile: str | None = None, **_: Any) -> str:
+            built.append(("build", name))
+            return "image-id"
+
+        def push(self, name: str, **_: Any) -> None:
+            built.append(("push", name))
+
+    compute.build_runtime("me/wren-ibmcf:1", builder=Builder())
+    assert built == [("build", "me/wren-ibmcf:1"), ("push", "me/wren-ibmcf:1")]
+    with pytest.raises(wren.InvalidInputError, match="lowercase"):
+        compute.build_runtime("Me/Bad:1", builder=Builder())
+    stats = {"worker_start_tstamp": 10.0, "worker_end_tstamp": 12.0, "worker_calls": 2}
+    assert compute.call_cost(stats, 512) == pytest.approx(0.000017 * 0.5 * 2 / 2)
+    assert make_executor("openwhisk").compute.call_cost(stats, 512) is None
 
 
 def test_runtime_memory_selects_its_own_action(make_executor: MakeExecutor) -> None:
@@ -324,3 +347,33 @@ def test_remote_invoker_reports_tasks_it_cannot_deliver(make_executor: MakeExecu
             2 * f.index for f in futures if not f.error)
     finally:
         openwhisk_double.clear_faults()
+
+
+def test_the_wren_runtime_verbs_on_ibm_cf(openwhisk_double: OpenWhiskDouble,
+                                          cos_config: dict[str, Any], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+    from click.testing import CliRunner
+    from wren_cli.main import cli
+
+    config = tmp_path / "wren.yaml"
+    config.write_text(yaml.safe_dump({
+        "wren": {"backend": "ibm_cf", "storage": "ibm_cos"},
+        "ibm": {"iam_api_key": openwhisk_double.iam_api_key},
+        "ibm_cf": openwhisk_double.ibm_cf_config(), "ibm_cos": cos_config}))
+    monkeypatch.setenv("WREN_CONFIG_FILE", str(config))
+
+    def wren_cli(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    image = openwhisk_double.image
+    assert "384" in wren_cli("runtime", "deploy", "default", "--memory", "384")
+    listed = [line for line in wren_cli("runtime", "list").splitlines() if "384" in line]
+    assert len(listed) == 1 and image in listed[0] and wren.__version__ in listed[0]
+    wren_cli("runtime", "update", "default")
+    wren_cli("runtime", "delete", "default", "--memory", "384")
+    assert "384" not in wren_cli("runtime", "list")
+    wren_cli("clean", "--all")  # every runtime and, with the last one, the package
+    assert "no runtimes deployed on backend 'ibm_cf'" in wren_cli("runtime", "list")

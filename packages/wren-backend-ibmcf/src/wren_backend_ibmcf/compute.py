@@ -19,6 +19,7 @@ from wren import ConfigError
 from wren.job.task import Task
 from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
+from wren.ports.images import ImageBuilder, check_image_name
 from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, stage_fanout
 
 from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD
@@ -30,6 +31,9 @@ from wren_backend_ibmcf.openwhisk_client import OpenWhiskClient
 from wren_backend_ibmcf.runtimes import RuntimeManager
 
 logger = logging.getLogger("wren")
+
+#: IBM Cloud Functions' list price in US dollars per GB-second of activation time.
+PRICE_PER_GB_SECOND = 0.000017
 
 
 def _task_payload(task: Task) -> dict[str, Any]:
@@ -50,7 +54,8 @@ class OpenWhiskCompute(ComputeBackend):
     """Compute backend over the OpenWhisk REST API with Basic auth."""
 
     name: ClassVar[str] = "openwhisk"
-    capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.REMOTE_INVOKER})
+    capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD,
+                              caps.REMOTE_INVOKER})
     config_schema = OPENWHISK_SCHEMA
     max_payload_bytes: ClassVar[int] = 384 * 1024  # base64 in JSON stays under 1 MB
 
@@ -149,6 +154,20 @@ class OpenWhiskCompute(ComputeBackend):
     def _image(self, name: str) -> str:
         return self.runtime if name in ("default", "", None) else name
 
+    def default_runtime_name(self) -> str:
+        image = default_runtime()
+        if image is None:
+            self.unsupported("a default runtime for this Python version",
+                             "build one from runtimes/ibmcf and set `runtime`")
+        return image
+
+    def build_runtime(self, name: str, dockerfile: str | None = None, *,
+                      builder: ImageBuilder, **options: Any) -> None:
+        """Build the image from runtimes/ibmcf (or `dockerfile`) and push it: the platform
+        pulls action images from a registry."""
+        builder.build(check_image_name(name), dockerfile)
+        builder.push(name)
+
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
         return self.runtimes.deploy(self._image(name), int(memory or self.memory),
@@ -200,6 +219,15 @@ class IbmCfCompute(OpenWhiskCompute):
         client.namespace = self._namespace_id(client)
         self.config["namespace_id"] = client.namespace
         return client
+
+    def call_cost(self, stats: Mapping[str, Any], runtime_memory: int | None) -> float | None:
+        """IBM's list price, per GB-second of an activation, shared by its calls."""
+        start, end = stats.get("worker_start_tstamp"), stats.get("worker_end_tstamp")
+        if start is None or end is None:
+            return None
+        gigabytes = (runtime_memory or self.memory) / 1024
+        calls = max(1, int(stats.get("worker_calls") or 1))
+        return PRICE_PER_GB_SECOND * gigabytes * max(0.0, end - start) / calls
 
     def _namespace_id(self, client: OpenWhiskClient) -> str:
         if self.config.get("namespace_id"):

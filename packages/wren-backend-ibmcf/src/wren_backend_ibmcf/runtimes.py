@@ -8,9 +8,10 @@ credentials (the worker reads them from the activation's arguments), so no invoc
 ever does. Each set of credentials gets its own package, named by a short digest of them, so
 clients with different storage never overwrite each other's parameters. `ensure` checks a
 runtime once per process and (re)deploys it when it is missing or differs (image, code);
-`info` reads the runtime's metadata by invoking it once, and caches it in memory and under
-`~/.wren/cache`. Inside an action (the remote invoker) the manager uses the package it runs
-in and deploys nothing: the client made sure the actions exist.
+`info` reads the runtime's metadata by invoking it once, and caches it in memory and in
+`wren.cache` (`~/.wren/cache/runtimes/<backend>/`, which `wren clean` empties). Inside an
+action (the remote invoker) the manager uses the package it runs in and deploys nothing:
+the client made sure the actions exist.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from wren import RuntimeMismatchError
 from wren.__about__ import __version__ as wren_version
+from wren.cache import cache_dir
 from wren.ports import RuntimeEntry, RuntimeInfo
 
 from wren_backend_ibmcf.action import INFO_FIELD
@@ -68,10 +70,6 @@ def _pairs(values: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _unpairs(pairs: Any) -> dict[str, Any]:
     return {str(p.get("key")): p.get("value") for p in pairs or () if isinstance(p, Mapping)}
-
-
-def cache_dir() -> Path:
-    return Path.home() / ".wren" / "cache" / "runtimes"
 
 
 class RuntimeManager:
@@ -188,6 +186,9 @@ class RuntimeManager:
                 _verified.pop(self._key(name), None)
                 _metadata.pop(self._cache_name(name), None)
             self._cache_file(name).unlink(missing_ok=True)
+        if not self.list():  # the last one: the package and its credentials go too
+            self.client.call("DELETE", f"{self.client.base}/packages/{self.package}",
+                             f"deleting package {self.package}", accept=(200, 404, 409))
         return deleted
 
     # Metadata -----------------------------------------------------------------------------
@@ -198,7 +199,7 @@ class RuntimeManager:
         return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
     def _cache_file(self, action: str) -> Path:
-        return cache_dir() / f"{self.backend}-{self._cache_name(action)}.json"
+        return cache_dir("runtimes", self.backend, f"{self._cache_name(action)}.json")
 
     def info(self, image: str, memory: int) -> RuntimeInfo:
         """What the runtime offers, read from the runtime itself once and then cached."""
