@@ -27,7 +27,7 @@ from wren._errors import (
 )
 
 if TYPE_CHECKING:
-    from wren._aliases import function_executor, local_executor
+    from wren._aliases import function_executor, knative_executor, local_executor
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
 
@@ -37,6 +37,7 @@ _LAZY = {
     "FunctionExecutor": "wren.executor",
     "ResponseFuture": "wren.client.futures",
     "function_executor": "wren._aliases",
+    "knative_executor": "wren._aliases",
     "local_executor": "wren._aliases",
 }
 
@@ -78,5 +79,6 @@ __all__ = [
     "WrenError",
     "__version__",
     "function_executor",
+    "knative_executor",
     "local_executor",
 ]

@@ -1,0 +1,135 @@
+"""Running wren tasks in the background of the Knative runtime, supervised.
+
+Tasks run in a warm pool of worker processes (the same supervised pool as wren's `localhost`
+backend: each worker runs `wren.worker.run_task` on its main thread, so call timeouts work,
+and a worker that exits, is killed, segfaults or ignores its timeout is reported on the call
+it was running while the rest of its task is retried). Here nobody listens on a pipe, so a
+task's listener writes those reports to storage as status documents, where the client's
+monitor reads them like any other. Storage credentials come from this container's
+environment (`WREN_STORAGE_CONFIG`, filled from a Kubernetes Secret), never from a task.
+
+Admission: `admit` returns once the task has a worker slot (or a place in a short queue of
+`queued` tasks), so Knative sees demand as in-flight requests while a pod is saturated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from wren.job import keys
+from wren.job.status import StatusDocument, error_info
+from wren.job.task import Task
+from wren.worker import open_storage
+from wren.worker.storage_access import private_config_from_env
+from wren_backend_local.pool import WorkerPool
+
+logger = logging.getLogger("wren.runtime")
+
+
+class Draining(Exception):
+    """The runtime is shutting down and takes no new tasks."""
+
+
+class _TaskListener:
+    """Counts the calls of one task as they are reported; writes lost calls to storage."""
+
+    def __init__(self, runner: TaskRunner, task: Task) -> None:
+        self.runner, self.task = runner, task
+        self.remaining = len(task.call_indices)
+        self._lock = threading.Lock()
+
+    def _reported(self, count: int) -> None:
+        with self._lock:
+            self.remaining -= count
+            finished = self.remaining <= 0
+        if finished:
+            self.runner.release(self)
+
+    def status_pushed(self, document: bytes) -> None:
+        self._reported(len(StatusDocument.decode(document)))
+
+    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
+                   kind: str = "lost") -> None:
+        task = self.task
+        error = error_info("FunctionTimeoutError" if kind == "timeout" else "WorkerLostError",
+                           reason, "", kind)
+        now = time.time()
+        document = StatusDocument(job_key, f"lost-{uuid.uuid4().hex[:8]}", 0, None,
+                                  {"start": now, "end": now, "host": self.runner.host})
+        for index in call_indices:
+            document.add(index, now, now, dict(error))
+        try:
+            storage = open_storage(task.storage_backend, task.storage_config)
+            storage.put_object(task.bucket, keys.status_key(job_key, document.task_id, 0),
+                               document.encode())
+        except Exception:  # the client's deadline still ends these calls
+            logger.exception("could not store the error status of %d lost calls of %s",
+                             len(call_indices), job_key)
+        self._reported(len(call_indices))
+
+
+class TaskRunner:
+    """The pool, the admission limit, and the tasks in flight."""
+
+    def __init__(self, processes: int, queued: int, host: str) -> None:
+        self.processes, self.capacity, self.host = processes, processes + queued, host
+        self.pool = WorkerPool()
+        self.pool.ensure_size(processes)
+        self.pool.set_limit(id(self), processes)
+        self._private = private_config_from_env()
+        self._condition = threading.Condition()
+        self._in_flight: set[_TaskListener] = set()
+        self.draining = False
+        self.accepted = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def admit(self, task: Task) -> None:
+        """Hand `task` to the pool once there is room; raise `Draining` when shutting down."""
+        listener = _TaskListener(self, task)
+        with self._condition:
+            while len(self._in_flight) >= self.capacity and not self.draining:
+                self._condition.wait()
+            if self.draining:
+                raise Draining()
+            self._in_flight.add(listener)
+            self.accepted += 1
+        if listener.remaining == 0:
+            self.release(listener)
+            return
+        backend = task.storage_backend
+        digest = hashlib.sha256(json.dumps([backend, self._private], sort_keys=True,
+                                           default=str).encode()).hexdigest()[:16]
+        self.pool.submit([task], listener, (digest, backend, self._private), id(self))
+
+    def release(self, listener: _TaskListener) -> None:
+        with self._condition:
+            self._in_flight.discard(listener)
+            self._condition.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Take no new tasks; wait up to `timeout` s for those in flight. True when idle."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            self.draining = True
+            self._condition.notify_all()
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._condition.wait(left)
+        return True
+
+    def stats(self) -> dict[str, Any]:
+        return {"in_flight": self.in_flight, "accepted": self.accepted,
+                "worker_processes": self.processes, "capacity": self.capacity,
+                "draining": self.draining}

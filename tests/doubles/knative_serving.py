@@ -1,0 +1,274 @@
+"""Knative Serving's controller, as the Kubernetes API test double plays it.
+
+When a `serving.knative.dev/v1` Service is created or its spec changes, a revision is rolled
+out the way Knative does it, with conditions a client can watch: `Ready` goes `Unknown`, then
+`True` once the new revision's container answers its readiness probe, or `False` with a
+message that says why (an image that cannot be pulled, a Secret that does not exist, a
+container that exits). The container is a real process on loopback: images the double was
+told about run the real runtimes/knative entry point with this interpreter, given exactly the
+container's env (Secret references resolved) and `PORT`, `K_SERVICE`, `K_REVISION`. The old
+revision keeps serving until the new one is ready and is then stopped with SIGTERM, as
+Kubernetes stops a pod. Processes are started and stopped by PID only.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
+
+KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
+                has_status=True)
+SECRET = Kind("", "v1", "secrets", "Secret")
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_ENTRY = ROOT / "runtimes" / "knative" / "entry_point.py"
+#: The environment every container starts from (a container does not inherit the host's).
+#: Listening on loopback stands for the pod's private network namespace.
+BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1", "WREN_LISTEN_HOST": "127.0.0.1"}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@attrs.define
+class Revision:
+    """One revision's container: a process on loopback."""
+
+    namespace: str
+    service: str
+    name: str
+    host: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env_names: list[str]
+
+    def describe(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "service": self.service, "revision": self.name,
+                "host": self.host, "port": self.port, "pid": self.process.pid,
+                "alive": self.process.poll() is None, "env": sorted(self.env_names)}
+
+    def log_tail(self, lines: int = 6) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds, as the kubelet does."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class RevisionFailed(Exception):
+    """The revision cannot become ready; the message is what Knative would report."""
+
+
+class KnativeServing:
+    """Reconciles Knative Services of an `ObjectStore` into running revisions."""
+
+    def __init__(self, store: ObjectStore, images: Sequence[str], crashing: Sequence[str],
+                 workdir: Path, domain: str = "example.com", ready_timeout: float = 60.0,
+                 stop_grace: float = 30.0) -> None:
+        self.store, self.workdir, self.domain = store, workdir, domain
+        self.images, self.crashing = set(images), set(crashing)
+        self.ready_timeout, self.stop_grace = ready_timeout, stop_grace
+        self._lock = threading.Lock()
+        self._serving: dict[tuple[str, str], Revision] = {}
+        self._starting: list[Revision] = []
+        store.watchers.append(self._on_change)
+
+    # What the ingress and tests ask ---------------------------------------------------------
+    def route(self, host: str) -> Revision | None:
+        with self._lock:
+            return next((r for r in self._serving.values() if r.host == host), None)
+
+    def revisions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.describe() for r in self._serving.values()]
+
+    def shutdown(self) -> None:
+        with self._lock:
+            running = list(self._serving.values()) + self._starting
+            self._serving.clear()
+        for revision in running:
+            revision.stop(5.0)
+
+    # Reconciling ----------------------------------------------------------------------------
+    def _on_change(self, event: str, kind: Kind, obj: dict[str, Any]) -> None:
+        if kind != KSERVICE:
+            return
+        meta = obj["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event == "DELETED":
+            with self._lock:
+                revision = self._serving.pop(key, None)
+            if revision is not None:
+                threading.Thread(target=revision.stop, args=(self.stop_grace,),
+                                 daemon=True).start()
+            return
+        if (obj.get("status") or {}).get("observedGeneration") == meta["generation"]:
+            return
+        threading.Thread(target=self._reconcile, args=(obj,), daemon=True,
+                         name=f"reconcile-{meta['name']}").start()
+
+    def _status(self, obj: dict[str, Any], ready: str, reason: str = "", message: str = "",
+                revision: str = "", serving: Revision | None = None) -> dict[str, Any]:
+        meta = obj["metadata"]
+        conditions = []
+        for kind in ("ConfigurationsReady", "Ready", "RoutesReady"):
+            condition = {"type": kind, "status": ready, "lastTransitionTime": _now()}
+            if reason and (kind != "RoutesReady" or serving is None):
+                condition.update(reason=reason, message=message)
+            if kind == "RoutesReady" and serving is not None:
+                condition["status"] = "True"
+            conditions.append(condition)
+        status: dict[str, Any] = {"observedGeneration": meta["generation"],
+                                  "conditions": conditions,
+                                  "latestCreatedRevisionName": revision}
+        if serving is not None:
+            status.update(
+                url=f"http://{serving.host}",
+                address={"url": f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local"},
+                latestReadyRevisionName=serving.name,
+                traffic=[{"revisionName": serving.name, "latestRevision": True,
+                          "percent": 100}])
+        return status
+
+    def _reconcile(self, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        namespace, name, generation = meta["namespace"], meta["name"], meta["generation"]
+        revision_name = f"{name}-{generation:05d}"
+        with self._lock:
+            previous = self._serving.get((namespace, name))
+        self.store.set_status(KSERVICE, namespace, name, self._status(
+            obj, "Unknown", "RevisionMissing", f'Configuration "{name}" is waiting for a '
+            "Revision to become ready.", revision_name, previous), generation)
+        try:
+            revision = self._start(obj, revision_name)
+        except RevisionFailed as failure:
+            self.store.set_status(KSERVICE, namespace, name, self._status(
+                obj, "False", "RevisionFailed", f'Revision "{revision_name}" failed with '
+                f"message: {failure}.", revision_name, previous), generation)
+            return
+        with self._lock:
+            self._starting.remove(revision)
+            current = self.store.set_status(KSERVICE, namespace, name, self._status(
+                obj, "True", revision=revision_name, serving=revision), generation)
+            if current:
+                self._serving[(namespace, name)] = revision
+        retired = previous if current else revision
+        if retired is not None:
+            threading.Thread(target=retired.stop, args=(self.stop_grace,), daemon=True).start()
+
+    def _container_env(self, namespace: str, container: dict[str, Any]) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for item in container.get("env") or []:
+            if "value" in item:
+                env[item["name"]] = str(item["value"])
+                continue
+            ref = ((item.get("valueFrom") or {}).get("secretKeyRef")) or {}
+            try:
+                secret = self.store.get(SECRET, namespace, ref.get("name", ""))
+            except ApiError:
+                raise RevisionFailed(f'CreateContainerConfigError: secret "{ref.get("name")}" '
+                                     "not found") from None
+            data = secret.get("data") or {}
+            if ref.get("key") not in data:
+                raise RevisionFailed(f"CreateContainerConfigError: couldn't find key "
+                                     f"{ref.get('key')} in Secret {namespace}/{ref.get('name')}")
+            env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
+        return env
+
+    def _start(self, obj: dict[str, Any], revision_name: str) -> Revision:
+        meta, spec = obj["metadata"], obj["spec"]["template"]["spec"]
+        container = spec["containers"][0]
+        image = container.get("image", "")
+        if image not in self.images | self.crashing:
+            raise RevisionFailed(f'Unable to fetch image "{image}": failed to resolve image to '
+                                 f"digest: GET https://{image.split('/')[0]}/v2/: "
+                                 "MANIFEST_UNKNOWN: manifest unknown")
+        env = self._container_env(meta["namespace"], container)
+        port = _free_port()
+        run_env = {**BASE_ENV, **env, "PORT": str(port), "K_SERVICE": meta["name"],
+                   "K_REVISION": revision_name, "K_CONFIGURATION": meta["name"],
+                   "HOME": str(self.workdir)}
+        command = [sys.executable, str(RUNTIME_ENTRY)] if image in self.images else \
+            [sys.executable, "-c", "import sys; print('cannot start: bad entry point'); "
+             "sys.exit(3)"]
+        log_path = self.workdir / f"{meta['namespace']}.{revision_name}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(command, env=run_env, cwd=self.workdir,
+                                       stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        revision = Revision(meta["namespace"], meta["name"], revision_name,
+                            f"{meta['name']}.{meta['namespace']}.{self.domain}", port, process,
+                            log_path, list(env))
+        with self._lock:
+            self._starting.append(revision)
+        try:
+            self._wait_ready(revision, container)
+        except RevisionFailed:
+            revision.stop(1.0)
+            with self._lock:
+                self._starting.remove(revision)
+            raise
+        return revision
+
+    def _wait_ready(self, revision: Revision, container: dict[str, Any]) -> None:
+        probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            code = revision.process.poll()
+            if code is not None:
+                raise RevisionFailed(f"Container failed with: exit code {code}: "
+                                     f"{revision.log_tail()}")
+            try:
+                if probe:
+                    url = f"http://127.0.0.1:{revision.port}{probe}"
+                    with urllib.request.urlopen(url, timeout=2) as answer:
+                        if answer.status == 200:
+                            return
+                else:
+                    with socket.create_connection(("127.0.0.1", revision.port), timeout=1):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RevisionFailed(f"Container did not become ready within {self.ready_timeout:g} "
+                             f"s: {revision.log_tail()}")
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
