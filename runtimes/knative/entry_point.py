@@ -54,6 +54,9 @@ def preinstalled_modules() -> list[str]:
 
 class RuntimeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: Headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm
+    #: and the client's delayed ACK hold each answer back by some 40 ms.
+    disable_nagle_algorithm = True
     server: RuntimeServer
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -84,7 +84,9 @@ class TaskRunner:
         self.pool.ensure_size(processes)
         self.pool.set_limit(id(self), processes)
         self._private = private_config_from_env()
-        self._condition = threading.Condition()
+        lock = threading.Lock()
+        self._room = threading.Condition(lock)  # a slot freed: wakes one waiting request
+        self._idle = threading.Condition(lock)  # nothing in flight: wakes the drain
         self._in_flight: set[_TaskListener] = set()
         self.draining = False
         self.accepted = 0
@@ -96,9 +98,9 @@ class TaskRunner:
     def admit(self, task: Task) -> None:
         """Hand `task` to the pool once there is room; raise `Draining` when shutting down."""
         listener = _TaskListener(self, task)
-        with self._condition:
+        with self._room:
             while len(self._in_flight) >= self.capacity and not self.draining:
-                self._condition.wait()
+                self._room.wait()
             if self.draining:
                 raise Draining()
             self._in_flight.add(listener)
@@ -112,21 +114,23 @@ class TaskRunner:
         self.pool.submit([task], listener, (digest, backend, self._private), id(self))
 
     def release(self, listener: _TaskListener) -> None:
-        with self._condition:
+        with self._room:
             self._in_flight.discard(listener)
-            self._condition.notify_all()
+            self._room.notify()
+            if not self._in_flight:
+                self._idle.notify_all()
 
     def drain(self, timeout: float) -> bool:
         """Take no new tasks; wait up to `timeout` s for those in flight. True when idle."""
         deadline = time.monotonic() + timeout
-        with self._condition:
+        with self._idle:
             self.draining = True
-            self._condition.notify_all()
+            self._room.notify_all()
             while self._in_flight:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._condition.wait(left)
+                self._idle.wait(left)
         return True
 
     def stats(self) -> dict[str, Any]:

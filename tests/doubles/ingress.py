@@ -3,7 +3,8 @@
 An HTTP/1.1 reverse proxy on loopback that routes each request by its `Host` header to the
 revision serving that Knative Service, as a real ingress does: an unknown host gets 404, a
 Service whose revision is down gets 503. Connections to revisions are kept alive per proxy
-thread, so a client with a pooled session sees keep-alive end to end.
+thread, so a client with a pooled session sees keep-alive end to end. Tests may ask it to
+fail the next few `POST`s with a given status (`inject`), as an overloaded gateway does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class QuietHandler(BaseHTTPRequestHandler):
     """An HTTP/1.1 (keep-alive) handler that logs nothing and answers in one call."""
 
     protocol_version = "HTTP/1.1"
+    #: Headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm
+    #: and the client's delayed ACK hold each answer back by some 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -44,6 +48,10 @@ class _ProxyHandler(QuietHandler):
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        fault = self.server.take_fault() if self.command == "POST" else None
+        if fault is not None:
+            self._answer(fault, b"injected by the test double")
+            return
         host = (self.headers.get("Host") or "").split(":")[0]
         revision = self.server.serving.route(host)
         if revision is None:
@@ -81,6 +89,17 @@ class IngressServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.serving = serving
         self._local = threading.local()
+        self._faults: list[int] = []
+        self._faults_lock = threading.Lock()
+
+    def inject(self, status: int, count: int) -> None:
+        """Answer the next `count` POSTs with `status` instead of forwarding them."""
+        with self._faults_lock:
+            self._faults = [status] * count
+
+    def take_fault(self) -> int | None:
+        with self._faults_lock:
+            return self._faults.pop() if self._faults else None
 
     @property
     def port(self) -> int:

@@ -6,7 +6,8 @@ out the way Knative does it, with conditions a client can watch: `Ready` goes `U
 message that says why (an image that cannot be pulled, a Secret that does not exist, a
 container that exits). The container is a real process on loopback: images the double was
 told about run the real runtimes/knative entry point with this interpreter, given exactly the
-container's env (Secret references resolved) and `PORT`, `K_SERVICE`, `K_REVISION`. The old
+container's env (Secret references resolved) and `PORT`, `K_SERVICE`, `K_REVISION`; the
+double's image table says which command each image runs. The old
 revision keeps serving until the new one is ready and is then stopped with SIGTERM, as
 Kubernetes stops a pod. Processes are started and stopped by PID only.
 """
@@ -14,7 +15,6 @@ Kubernetes stops a pod. Processes are started and stopped by PID only.
 from __future__ import annotations
 
 import base64
-import os
 import signal
 import socket
 import subprocess
@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,9 @@ KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_name
 SECRET = Kind("", "v1", "secrets", "Secret")
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_ENTRY = ROOT / "runtimes" / "knative" / "entry_point.py"
+#: What a container runs for an image whose entry point fails at once.
+CRASHING_COMMAND = [sys.executable, "-c", "import sys; print('cannot start: no entry point'); "
+                    "sys.exit(3)"]
 #: The environment every container starts from (a container does not inherit the host's).
 #: Listening on loopback stands for the pod's private network namespace.
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -87,6 +90,33 @@ class Revision:
                 self.process.wait()
 
 
+def validate_service(body: dict[str, Any]) -> None:
+    """Knative's validating admission webhook, for the fields wren sets."""
+    spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
+    annotations = (((body.get("spec") or {}).get("template") or {}).get("metadata") or {}
+                   ).get("annotations") or {}
+    problems = []
+    containers = spec.get("containers") or []
+    if len(containers) != 1:
+        problems.append(f"expected exactly one, got {len(containers)}: "
+                        "spec.template.spec.containers")
+    elif not containers[0].get("image"):
+        problems.append("missing field(s): spec.template.spec.containers[0].image")
+    for field, top in (("containerConcurrency", 1000), ("timeoutSeconds", 600)):
+        value = spec.get(field)
+        if value is not None and not (isinstance(value, int) and 0 <= value <= top):
+            problems.append(f"expected 0 <= {value} <= {top}: spec.template.spec.{field}")
+    for key in ("min-scale", "max-scale", "target"):
+        value = annotations.get(f"autoscaling.knative.dev/{key}")
+        if value is not None and not str(value).isdigit():
+            problems.append(f"invalid value: {value}: spec.template.metadata.annotations."
+                            f"autoscaling.knative.dev/{key}")
+    if problems:
+        raise ApiError(400, "BadRequest", 'admission webhook "validation.webhook.serving.'
+                       'knative.dev" denied the request: validation failed: '
+                       + "; ".join(problems))
+
+
 class RevisionFailed(Exception):
     """The revision cannot become ready; the message is what Knative would report."""
 
@@ -94,16 +124,17 @@ class RevisionFailed(Exception):
 class KnativeServing:
     """Reconciles Knative Services of an `ObjectStore` into running revisions."""
 
-    def __init__(self, store: ObjectStore, images: Sequence[str], crashing: Sequence[str],
+    def __init__(self, store: ObjectStore, images: Mapping[str, Sequence[str]],
                  workdir: Path, domain: str = "example.com", ready_timeout: float = 60.0,
                  stop_grace: float = 30.0) -> None:
         self.store, self.workdir, self.domain = store, workdir, domain
-        self.images, self.crashing = set(images), set(crashing)
+        self.images = dict(images)
         self.ready_timeout, self.stop_grace = ready_timeout, stop_grace
         self._lock = threading.Lock()
         self._serving: dict[tuple[str, str], Revision] = {}
         self._starting: list[Revision] = []
         store.watchers.append(self._on_change)
+        store.validators[KSERVICE.qualified] = validate_service
 
     # What the ingress and tests ask ---------------------------------------------------------
     def route(self, host: str) -> Revision | None:
@@ -211,7 +242,7 @@ class KnativeServing:
         meta, spec = obj["metadata"], obj["spec"]["template"]["spec"]
         container = spec["containers"][0]
         image = container.get("image", "")
-        if image not in self.images | self.crashing:
+        if image not in self.images:
             raise RevisionFailed(f'Unable to fetch image "{image}": failed to resolve image to '
                                  f"digest: GET https://{image.split('/')[0]}/v2/: "
                                  "MANIFEST_UNKNOWN: manifest unknown")
@@ -220,9 +251,7 @@ class KnativeServing:
         run_env = {**BASE_ENV, **env, "PORT": str(port), "K_SERVICE": meta["name"],
                    "K_REVISION": revision_name, "K_CONFIGURATION": meta["name"],
                    "HOME": str(self.workdir)}
-        command = [sys.executable, str(RUNTIME_ENTRY)] if image in self.images else \
-            [sys.executable, "-c", "import sys; print('cannot start: bad entry point'); "
-             "sys.exit(3)"]
+        command = list(self.images[image])
         log_path = self.workdir / f"{meta['namespace']}.{revision_name}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, env=run_env, cwd=self.workdir,
@@ -264,11 +293,3 @@ class KnativeServing:
             time.sleep(0.1)
         raise RevisionFailed(f"Container did not become ready within {self.ready_timeout:g} "
                              f"s: {revision.log_tail()}")
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -9,8 +9,9 @@ auth: `GET /version/`, API discovery for `serving.knative.dev/v1`, Knative Servi
 `/api/v1/...`, and errors as Kubernetes `Status` bodies. State lives in
 `tests.doubles.kube_objects`; Knative's controller (revisions that turn Ready, running the real
 runtimes/knative entry point as processes) in `tests.doubles.knative_serving`; the ingress
-gateway that routes by `Host` in `tests.doubles.ingress`. `GET /_double/revisions` (not a
-Kubernetes path) lets tests see the revision processes.
+gateway that routes by `Host` in `tests.doubles.ingress`. Two paths are not Kubernetes':
+`GET /_double/revisions` shows tests the revision processes, and `POST
+/_double/ingress-faults` (`{"status": 503, "count": 3}`) makes the gateway fail requests.
 
 Run it as `python -m tests.doubles.kube_api --token T --image NAME ...`; it prints one JSON
 line with its ports once it listens, and stops its processes on SIGTERM.
@@ -31,7 +32,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.doubles.ingress import IngressServer, QuietHandler
-from tests.doubles.knative_serving import KSERVICE, SECRET, KnativeServing
+from tests.doubles.knative_serving import (
+    CRASHING_COMMAND,
+    KSERVICE,
+    RUNTIME_ENTRY,
+    SECRET,
+    KnativeServing,
+)
 from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
 
 CORE_SERVICE = Kind("", "v1", "services", "Service", dns1035_names=True)
@@ -90,6 +97,9 @@ class _ApiHandler(QuietHandler):
             return 200, KNATIVE_RESOURCES
         if url.path == "/_double/revisions":
             return 200, self.server.serving.revisions()
+        if url.path == "/_double/ingress-faults" and self.command == "POST":
+            self.server.ingress.inject(int(body["status"]), int(body["count"]))
+            return 200, {"injected": body}
         found = _PATH.match(url.path)
         kind = found and KINDS.get((found["core"] or f"{found['group']}/{found['version']}",
                                     found["plural"]))
@@ -119,7 +129,7 @@ class _ApiHandler(QuietHandler):
             return 200, store.patch(kind, ns, name, body)
         if name is not None and method == "DELETE":
             deleted = store.delete(kind, ns, name)
-            if kind.group:
+            if kind != SECRET:  # the API answers the deleted object, or a Status for these
                 return 200, deleted
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                          "status": "Success", "details": {"name": name, "kind": kind.plural,
@@ -139,12 +149,11 @@ class KubeApiServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, token: str, images: list[str], crashing: list[str],
-                 workdir: Path) -> None:
+    def __init__(self, token: str, images: dict[str, list[str]], workdir: Path) -> None:
         super().__init__(("127.0.0.1", 0), _ApiHandler)
         self.token = token
         self.store = ObjectStore()
-        self.serving = KnativeServing(self.store, images, crashing, workdir)
+        self.serving = KnativeServing(self.store, images, workdir)
         self.ingress = IngressServer(self.serving)
         self._seed()
 
@@ -180,14 +189,18 @@ class KubeApiServer(ThreadingHTTPServer):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--token", required=True, help="bearer token clients must send")
-    parser.add_argument("--image", action="append", default=[],
-                        help="an image that runs the runtimes/knative entry point")
+    parser.add_argument("--image", action="append", default=[], metavar="NAME[=SCRIPT]",
+                        help="an image whose container runs SCRIPT with this interpreter "
+                             "(default: the runtimes/knative entry point)")
     parser.add_argument("--crashing-image", action="append", default=[],
                         help="an image whose container exits at once")
     parser.add_argument("--workdir", default=None, help="where revision logs go")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="wren-kube-double-"))
-    server = KubeApiServer(args.token, args.image, args.crashing_image, workdir)
+    images = {name: [sys.executable, script or str(RUNTIME_ENTRY)]
+              for name, _, script in (item.partition("=") for item in args.image)}
+    images.update({name: CRASHING_COMMAND for name in args.crashing_image})
+    server = KubeApiServer(args.token, images, workdir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

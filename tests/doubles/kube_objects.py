@@ -124,6 +124,8 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 Watcher = Callable[[str, Kind, dict[str, Any]], None]
+#: An admission webhook: raises `ApiError` (422) for an object it rejects.
+Validator = Callable[[dict[str, Any]], None]
 
 
 class ObjectStore:
@@ -134,6 +136,7 @@ class ObjectStore:
         self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._versions = itertools.count(1000)
         self.watchers: list[Watcher] = []
+        self.validators: dict[str, Validator] = {}
 
     def _key(self, kind: Kind, namespace: str, name: str) -> tuple[str, str, str]:
         return (kind.qualified, namespace if kind.namespaced else "", name)
@@ -166,6 +169,9 @@ class ObjectStore:
             body["data"] = data
             body.setdefault("type", "Opaque")
         body["apiVersion"], body["kind"] = kind.api_version, kind.kind
+        validator = self.validators.get(kind.qualified)
+        if validator is not None:
+            validator(body)
         return body
 
     def _notify(self, event: str, kind: Kind, obj: dict[str, Any]) -> None:

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Images the double runs as the real runtimes/knative entry point.
 RUNTIME_IMAGE = "wren-test/wren-knative-runtime:dev"
 OTHER_RUNTIME_IMAGE = "wren-test/another-runtime:2"
+#: A stand-in image built for Python 3.8 (tests/doubles/old_python_runtime.py).
+PYTHON38_IMAGE = "wren-test/wren-knative-v38:old"
 #: An image whose container exits at once, and one no registry has.
 CRASHING_IMAGE = "wren-test/crashing-runtime:1"
 MISSING_IMAGE = "wren-test/no-such-image:404"
@@ -64,6 +66,13 @@ class KnativeCluster:
         answer.raise_for_status()
         return list(answer.json())
 
+    def inject_ingress_faults(self, status: int, count: int) -> None:
+        """Make the ingress gateway answer the next `count` task requests with `status`."""
+        answer = requests.post(f"{self.api_url}/_double/ingress-faults", timeout=10,
+                               json={"status": status, "count": count},
+                               headers={"Authorization": f"Bearer {self.token}"})
+        answer.raise_for_status()
+
 
 def write_kubeconfig(path: Path, api_port: int, token: str) -> None:
     path.write_text(json.dumps({
@@ -77,10 +86,12 @@ def write_kubeconfig(path: Path, api_port: int, token: str) -> None:
 
 def start_cluster(workdir: Path, timeout: float = 30.0) -> KnativeCluster:
     """Start the double; raise RuntimeError with its output if it does not come up."""
+    workdir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     command = [sys.executable, "-m", "tests.doubles.kube_api", "--token", token,
                "--workdir", str(workdir), "--image", RUNTIME_IMAGE,
-               "--image", OTHER_RUNTIME_IMAGE, "--crashing-image", CRASHING_IMAGE]
+               "--image", OTHER_RUNTIME_IMAGE, "--crashing-image", CRASHING_IMAGE,
+               "--image", f"{PYTHON38_IMAGE}={ROOT / 'tests/doubles/old_python_runtime.py'}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -97,7 +108,11 @@ def start_cluster(workdir: Path, timeout: float = 30.0) -> KnativeCluster:
         raise RuntimeError(f"the Kubernetes API test double did not start: {errors[-2000:]}")
     ports = json.loads(line)
     kubeconfig = workdir / "kubeconfig"
-    write_kubeconfig(kubeconfig, ports["api_port"], token)
+    try:
+        write_kubeconfig(kubeconfig, ports["api_port"], token)
+    except OSError:
+        process.kill()
+        raise
     return KnativeCluster(ports["api_port"], ports["ingress_port"], token, kubeconfig,
                           workdir, process)
 

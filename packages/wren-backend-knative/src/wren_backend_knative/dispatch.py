@@ -43,6 +43,10 @@ class Dispatcher:
     def __init__(self, threads: int, retries: int, read_timeout: float) -> None:
         self.threads, self.retries, self.read_timeout = threads, retries, read_timeout
         self.session = requests.Session()
+        # Each route's request is prepared once, and proxy settings are read from the
+        # environment once (scanning os.environ per request costs more than the request).
+        self.session.trust_env = False
+        self._templates: dict[Route, tuple[requests.PreparedRequest, dict[str, str]]] = {}
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=threads, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -75,15 +79,29 @@ class Dispatcher:
                 self.sent += 1
                 self._condition.notify_all()
 
+    def _template(self, route: Route) -> tuple[requests.PreparedRequest, dict[str, str]]:
+        """A prepared POST to `route` and the proxies for it, made once per route."""
+        found = self._templates.get(route)
+        if found is None:
+            request = requests.Request("POST", route.url, data=b"", headers={
+                "Host": route.host, "Content-Type": "application/json"})
+            found = (self.session.prepare_request(request),
+                     requests.utils.get_environ_proxies(route.url))
+            self._templates[route] = found
+        return found
+
     def _post(self, route: Route, task: Task) -> str | None:
         """Deliver one task; None when the runtime took it, else what went wrong."""
         body = json.dumps(task.to_dict()).encode()
-        headers = {"Host": route.host, "Content-Type": "application/json"}
+        template, proxies = self._template(route)
         delay = FIRST_DELAY
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                answer = self.session.post(route.url, data=body, headers=headers,
+                request = template.copy()
+                request.body = body
+                request.headers["Content-Length"] = str(len(body))
+                answer = self.session.send(request, proxies=proxies, allow_redirects=False,
                                            timeout=(CONNECT_TIMEOUT, self.read_timeout))
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {exc}"
