@@ -152,15 +152,13 @@ def main() -> None:
     report: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="wren-bench-knative-") as tmp:
         report["dispatch_direct"] = bench_direct(calls, repeat, Path(tmp))
-        print("direct:", json.dumps(report["dispatch_direct"]), flush=True)
         report.update(bench_cluster(calls, repeat, Path(tmp)))
-        print("via cluster:", json.dumps(report["dispatch_via_cluster"]), flush=True)
-        print("default chunking:", json.dumps(report["map_default_chunking"]), flush=True)
+    for key in ("dispatch_direct", "dispatch_via_cluster", "map_default_chunking"):
+        print(f"{key}: {json.dumps(report[key])}")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"knative-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"saved {out}")
-
+    saved = RESULTS / time.strftime("knative-%Y%m%d-%H%M%S.json")
+    saved.write_text(json.dumps(report, indent=2))
+    print("saved", saved)
 
 if __name__ == "__main__":
     main()
