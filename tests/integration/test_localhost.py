@@ -8,19 +8,38 @@ from typing import Any
 
 import pytest
 import wren
-from wren.testing.contract import ExecutorContract, StorageBackendContract, WorkerFailureContract
+from wren.testing.contract import (
+    DataProcessingContract,
+    ExecutorContract,
+    PartitionerContract,
+    StorageApiContract,
+    StorageBackendContract,
+    WorkerFailureContract,
+)
 from wren_backend_local import LocalhostStorage
 
 
-class TestLocalhostStorage(StorageBackendContract):
-    @pytest.fixture
-    def storage(self, tmp_path: Path) -> LocalhostStorage:
-        return LocalhostStorage({"storage_dir": str(tmp_path / "storage")})
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalhostStorage:
+    return LocalhostStorage({"storage_dir": str(tmp_path / "storage")})
 
-    @pytest.fixture
-    def bucket(self, storage: LocalhostStorage) -> str:
-        storage.create_bucket("contract")
-        return "contract"
+
+@pytest.fixture
+def bucket(storage: LocalhostStorage) -> str:
+    storage.create_bucket("contract")
+    return "contract"
+
+
+class TestLocalhostStorage(StorageBackendContract):
+    pass
+
+
+class TestLocalhostStorageApi(StorageApiContract):
+    pass
+
+
+class TestLocalhostPartitioner(PartitionerContract):
+    pass
 
 
 @pytest.fixture
@@ -38,4 +57,8 @@ class TestLocalhostExecutor(ExecutorContract):
 
 
 class TestLocalhostWorkerFailures(WorkerFailureContract):
+    pass
+
+
+class TestLocalhostDataProcessing(DataProcessingContract):
     pass

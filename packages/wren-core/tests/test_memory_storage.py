@@ -1,17 +1,29 @@
-"""The in-memory test storage keeps the same contract as real adapters."""
+"""The storage contracts on the unit tests' in-memory backend, so it is known to be faithful."""
 
 from __future__ import annotations
 
 import pytest
 from wren.testing import MemoryStorage
-from wren.testing.contract import StorageBackendContract
+from wren.testing.contract import PartitionerContract, StorageApiContract, StorageBackendContract
+
+
+@pytest.fixture
+def storage() -> MemoryStorage:
+    return MemoryStorage()
+
+
+@pytest.fixture
+def bucket() -> str:
+    return "contract"
 
 
 class TestMemoryStorage(StorageBackendContract):
-    @pytest.fixture
-    def storage(self) -> MemoryStorage:
-        return MemoryStorage()
+    pass
 
-    @pytest.fixture
-    def bucket(self) -> str:
-        return "memory-bucket"
+
+class TestMemoryStorageApi(StorageApiContract):
+    pass
+
+
+class TestMemoryPartitioner(PartitionerContract):
+    pass

@@ -28,7 +28,8 @@ class LocalhostCompute(ComputeBackend):
     """Compute backend over the local warm worker pool."""
 
     name: ClassVar[str] = "localhost"
-    capabilities = frozenset({caps.PUSH_STATUS, caps.SUPERVISES_CALLS})
+    capabilities = frozenset({caps.PUSH_STATUS, caps.SUPERVISES_CALLS,
+                              caps.SHARED_FILESYSTEM})
     config_schema = COMPUTE_SCHEMA
     tasks_per_worker: ClassVar[int] = 4
     max_payload_bytes: ClassVar[int] = 64 * 1024 * 1024

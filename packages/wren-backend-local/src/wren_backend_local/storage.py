@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
+from wren.dataproc.streams import LimitedRaw
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
 
@@ -25,29 +26,6 @@ from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir
 
 TEMP_PREFIX = ".wren-tmp-"
 _COPY_BLOCK = 1 << 20
-
-
-class _RangeFile(io.RawIOBase):
-    """A read-only file over [start, end) of an open file."""
-
-    def __init__(self, handle: io.BufferedReader, start: int, end: int) -> None:
-        self._handle, self._left = handle, max(0, end - start)
-        handle.seek(start)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(buffer)[:self._left]
-        count = self._handle.readinto(view) or 0
-        self._left -= count
-        return count
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
 
 
 class LocalhostStorage(StorageBackend):
@@ -126,7 +104,9 @@ class LocalhostStorage(StorageBackend):
         handle = self._open(bucket, key)
         if byte_range is None:
             return handle
-        return io.BufferedReader(_RangeFile(handle, *byte_range))
+        start, end = byte_range
+        handle.seek(start)
+        return io.BufferedReader(LimitedRaw(handle, end - start))
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         try:

@@ -1,8 +1,8 @@
 """wren: run ordinary Python functions at massive scale, with the PyWren/Lithops API.
 
 `FunctionExecutor` is the entry point; with no configuration it runs on this machine
-(`localhost` compute and storage). Adapters for other platforms are separate distributions
-found through entry points.
+(`localhost` compute and storage). `Storage` and `CloudObject` reach the data in storage.
+Adapters for other platforms are separate distributions found through entry points.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -30,12 +30,15 @@ if TYPE_CHECKING:
     from wren._aliases import function_executor, knative_executor, local_executor
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
+    from wren.storage_api import CloudObject, Storage
 
 # The executor stack is imported on first use (PEP 562), so a worker that imports
 # `wren.worker` does not pay for the client side.
 _LAZY = {
+    "CloudObject": "wren.storage_api",
     "FunctionExecutor": "wren.executor",
     "ResponseFuture": "wren.client.futures",
+    "Storage": "wren.storage_api",
     "function_executor": "wren._aliases",
     "knative_executor": "wren._aliases",
     "local_executor": "wren._aliases",
@@ -62,6 +65,7 @@ __all__ = [
     "ALWAYS",
     "ANY_COMPLETED",
     "BackendNotFoundError",
+    "CloudObject",
     "ConfigError",
     "FunctionExecutor",
     "FunctionTimeoutError",
@@ -72,6 +76,7 @@ __all__ = [
     "ResponseFuture",
     "RuntimeMismatchError",
     "SerializationError",
+    "Storage",
     "StorageError",
     "StorageNoSuchKeyError",
     "WaitTimeoutError",

@@ -27,8 +27,10 @@ from wren.client.cleaner import Cleaner
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
+from wren.client.reducers import local_reducer_items, remote_reducer
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
+from wren.dataproc import ChunkingOptions, DataPlan, DataTarget, plan_data_job
 from wren.job.task import Task
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
@@ -224,8 +226,22 @@ class FunctionExecutor:
             extra_params: Any = None, extra_env: Mapping[str, str] | None = None,
             runtime_memory: int | None = None, timeout: float | None = None,
             include_modules: Sequence[str] | None = [], exclude_modules: Sequence[str] = [],
-            chunksize: int | None = None, *, extra_args: Any = None) -> list[ResponseFuture]:
-        """Run `map_function` once per item of `map_iterdata`; one future per item."""
+            chunksize: int | None = None, *, extra_args: Any = None,
+            chunk_size: int | None = None, chunk_n: int | None = None,
+            obj_chunk_size: int | None = None, obj_chunk_number: int | None = None,
+            obj_newline: str | bytes | None = "\n") -> list[ResponseFuture]:
+        """Run `map_function` once per item of `map_iterdata`; one future per item.
+
+        A function with a parameter named `obj` processes data instead: `map_iterdata` names
+        objects (storage keys or prefixes, CloudObjects, URLs, local paths) and each call
+        gets one chunk of one object as `obj` (see `wren.dataproc`); `chunk_size` (bytes,
+        at least 1 MiB) or `chunk_n` (chunks per object) split objects, `obj_newline`
+        aligns chunks to whole lines (None: exact byte ranges).
+        """
+        plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
+                               obj_chunk_size, obj_chunk_number, obj_newline)
+        if plan is not None:
+            map_iterdata = plan.items
         if isinstance(map_iterdata, (str, bytes)) or not isinstance(map_iterdata, Iterable):
             raise InvalidInputError("map_iterdata must be a list (or other iterable) of call "
                                     f"arguments, got {type(map_iterdata).__name__}")
@@ -246,24 +262,42 @@ class FunctionExecutor:
                    include_modules: Sequence[str] | None = [],
                    exclude_modules: Sequence[str] = [], chunksize: int | None = None,
                    reducer_wait_local: bool = False, spawn_reducer: int = 20,
-                   *, extra_args: Any = None) -> list[ResponseFuture]:
+                   *, extra_args: Any = None, chunk_size: int | None = None,
+                   chunk_n: int | None = None, obj_chunk_size: int | None = None,
+                   obj_chunk_number: int | None = None, obj_newline: str | bytes | None = "\n",
+                   reducer_one_per_object: bool = False,
+                   obj_reduce_by_key: bool = False) -> list[ResponseFuture]:
         """Map, then reduce all map results (in map order) with `reduce_function`.
 
         By default the reducer runs remotely and is spawned once `spawn_reducer` percent of
         the map calls are done; `reducer_wait_local=True` waits for the map here first.
-        `get_result()` on the returned futures gives only the reducer's result.
+        `get_result()` on the returned futures gives only the reducer's result. The data
+        options are those of `map`; `reducer_one_per_object=True` (alias
+        `obj_reduce_by_key`) runs one reducer per input object over its chunks' results.
         """
         if not 0 <= spawn_reducer <= 100:
             raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
                                     f"{spawn_reducer!r}")
+        plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
+                               obj_chunk_size, obj_chunk_number, obj_newline)
+        groups = None
+        if reducer_one_per_object or obj_reduce_by_key:
+            if plan is None:
+                raise InvalidInputError("reducer_one_per_object needs a data-processing map: "
+                                        "a map function with a parameter named `obj`")
+            groups = plan.groups
+        if plan is not None:
+            map_iterdata = plan.items
         map_job, map_tasks = self._prepare(
             map_function, map_iterdata, "M", extra_params=extra_params if extra_params
             is not None else extra_args, extra_env=extra_env, runtime_memory=map_runtime_memory,
             timeout=timeout, include_modules=include_modules, exclude_modules=exclude_modules,
             chunksize=chunksize, produces_output=False)
         self._invoke(map_job, map_tasks)
-        def prepare_reducer(func: Callable[..., Any], data: Any) -> tuple[JobState, list[Task]]:
-            return self._prepare(func, [data], "R", extra_env=extra_env,
+
+        def prepare_reducer(func: Callable[..., Any], items: list[Any]
+                            ) -> tuple[JobState, list[Task]]:
+            return self._prepare(func, items, "R", extra_env=extra_env,
                                  runtime_memory=reduce_runtime_memory, timeout=timeout,
                                  include_modules=include_modules,
                                  exclude_modules=exclude_modules)
@@ -271,16 +305,22 @@ class FunctionExecutor:
         if reducer_wait_local:
             self._session.wait(map_job.futures, throw_except=True, jobs=[map_job])
             self._session.fetch_jobs([map_job])
-            reduce_job, reduce_tasks = prepare_reducer(reduce_function, (list(map_job.values),))
+            reduce_job, reduce_tasks = prepare_reducer(
+                reduce_function, local_reducer_items(list(map_job.values), groups))
             self._invoke(reduce_job, reduce_tasks)
         else:
-            from wren.worker.reducer import RemoteReducer
-
-            reducer = RemoteReducer(reduce_function, map_job.job_key, len(map_job.futures),
-                                    self.serializer.name)
-            reduce_job, reduce_tasks = prepare_reducer(reducer, {})
+            reducer, items = remote_reducer(reduce_function, map_job.job_key,
+                                            len(map_job.futures), self.serializer.name, groups)
+            reduce_job, reduce_tasks = prepare_reducer(reducer, items)
             self._schedule_reducer(map_job, reduce_job, reduce_tasks, spawn_reducer / 100)
         return [*map_job.futures, *reduce_job.futures]
+
+    def _data_plan(self, func: Callable[..., Any], iterdata: Any, *chunking: Any
+                   ) -> DataPlan | None:
+        """The calls of a data-processing map (None for an ordinary map), see `map`."""
+        target = DataTarget(self.storage, self.storage_backend_name,
+                            self.compute.supports(capabilities.SHARED_FILESYSTEM))
+        return plan_data_job(func, iterdata, target, ChunkingOptions.from_arguments(*chunking))
 
     def _schedule_reducer(self, map_job: JobState, reduce_job: JobState,
                           tasks: list[Task], threshold: float) -> None:

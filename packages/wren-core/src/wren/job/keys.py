@@ -6,6 +6,8 @@ wren.funcs/<sha256>.fn                               a function and its shipped 
 wren.jobs/<executor_id>/<job_id>/data                the calls' arguments, when not inline
 wren.jobs/<executor_id>/<job_id>/status/<task>.<part>.status statuses of a batch of calls
 wren.jobs/<executor_id>/<job_id>/result/<task>.<part>.bin    their results, concatenated
+wren.cloudobjects/<uuid>                             bodies stored by `Storage.put_cloudobject`
+                                                     (kept until `delete_cloudobject(s)`)
 ```
 
 A job key is `<executor_id>/<job_id>`. Everything under `wren.jobs/<job key>/` is temporary
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 JOBS_PREFIX = "wren.jobs/"
 FUNCS_PREFIX = "wren.funcs/"
+CLOUDOBJECTS_PREFIX = "wren.cloudobjects/"
 
 
 def job_prefix(job_key: str) -> str:
@@ -44,3 +47,7 @@ def result_key(job_key: str, task_id: str, part: int) -> str:
 
 def func_key(digest: str) -> str:
     return f"{FUNCS_PREFIX}{digest}.fn"
+
+
+def cloudobject_key(name: str) -> str:
+    return f"{CLOUDOBJECTS_PREFIX}{name}"

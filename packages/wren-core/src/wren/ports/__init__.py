@@ -8,7 +8,7 @@ from wren.ports.compute import (
     RuntimeInfo,
     WorkerStorage,
 )
-from wren.ports.partitioner import Partition, Partitioner, RangeReader
+from wren.ports.partitioner import Partition, Partitioner, RangeOpener, RangeReader
 from wren.ports.serializer import Serializer
 from wren.ports.storage import Body, ObjectInfo, StorageBackend
 
@@ -19,6 +19,7 @@ __all__ = [
     "ObjectInfo",
     "Partition",
     "Partitioner",
+    "RangeOpener",
     "RangeReader",
     "RuntimeEntry",
     "RuntimeInfo",

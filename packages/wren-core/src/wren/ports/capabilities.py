@@ -17,6 +17,8 @@ RUNTIME_BUILD = "runtime_build"
 """`build_runtime` builds a container image."""
 REMOTE_INVOKER = "remote_invoker"
 """One invocation can fan out the rest of a job from inside the platform."""
+SHARED_FILESYSTEM = "shared_filesystem"
+"""Workers run on the client's machine and can read its local files (map over local paths)."""
 
 # Storage backends
 BYTE_RANGE = "byte_range"

@@ -111,3 +111,46 @@ class Unpicklable:
 
     def __reduce__(self) -> Any:
         raise TypeError("this object refuses to be pickled")
+
+
+# Data processing: functions whose `obj` parameter receives a chunk ----------------------------
+def chunk_lines(obj: Any) -> list[bytes]:
+    """The chunk's lines, read by iterating over its stream."""
+    return list(obj.data_stream)
+
+
+def chunk_bytes(obj: Any) -> bytes:
+    return obj.data_stream.read()
+
+
+def chunk_info(obj: Any) -> dict[str, Any]:
+    """Where the chunk comes from and which part it is."""
+    return {"bucket": obj.bucket, "key": obj.key, "url": obj.url, "path": obj.path,
+            "part": obj.part, "total_parts": obj.total_parts,
+            "data_byte_range": obj.data_byte_range, "chunk_size": obj.chunk_size}
+
+
+def count_lines(obj: Any) -> int:
+    """Lines in the chunk, read in blocks (how a real job scans big chunks)."""
+    count = 0
+    while block := obj.data_stream.read(1 << 20):
+        count += block.count(b"\n")
+    return count
+
+
+def chunk_key_and_tag(obj: Any, tag: str) -> tuple[str, str]:
+    return obj.key, tag
+
+
+def chunk_with_storage(obj: Any, storage: Any) -> tuple[str, bytes]:
+    """The injected client's type, and the whole object read again through it."""
+    return type(storage).__name__, storage.get_object(obj.bucket, obj.key)
+
+
+def store_text(text: str, storage: Any) -> Any:
+    """Stores `text` as a CloudObject through the injected Storage client and returns it."""
+    return storage.put_cloudobject(text)
+
+
+def concat(results: list[list[Any]]) -> list[Any]:
+    return [item for result in results for item in result]

@@ -2,9 +2,10 @@
 storage, and hands them, in map order, to the user's reduce function.
 
 `map_reduce` spawns it as an ordinary call once `spawn_reducer` percent of the map calls are
-done, so the client does not have to download the map results at all. If any map call
-failed, the reducer fails with an error that names the call and keeps its exception as the
-cause.
+done, so the client does not have to download the map results at all. A reducer may take a
+`range` of the map's calls instead of all of them (one reducer per input object). If any
+map call failed, the reducer fails with an error that names the call and keeps its
+exception as the cause.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ class MapCallFailedError(WrenError):
     """A map call failed, so its reducer cannot run."""
 
 
-def _collect(storage: Any, bucket: str, job_key: str, n_calls: int,
+def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
              poll: float) -> dict[int, tuple[StatusDocument, int]]:
     found: dict[int, tuple[StatusDocument, int]] = {}
+    missing = set(wanted)
     seen: set[str] = set()
     delay = poll
-    while len(found) < n_calls:
+    while missing:
         changed = False
         for info in storage.list_objects(bucket, keys.status_prefix(job_key)):
             if info.key in seen:
@@ -38,44 +40,47 @@ def _collect(storage: Any, bucket: str, job_key: str, n_calls: int,
             document = StatusDocument.decode(storage.get_object(bucket, info.key))
             for position, index in enumerate(document.indices):
                 found.setdefault(index, (document, position))
+                missing.discard(index)
             changed = True
-        if len(found) < n_calls:
+        if missing:
             delay = poll if changed else min(delay * 1.5, 2.0)
             time.sleep(delay)
     return found
 
 
 class RemoteReducer:
-    """The call `map_reduce` spawns: `RemoteReducer(...)()` waits for the map job's results
-    and returns the user's reduce function applied to them. Its attributes travel with it,
-    so the reduce function is shipped like any other function."""
+    """The function a remote reducer call runs: `RemoteReducer(...)(n_calls)` waits for the
+    map job's results (all `n_calls`, or the calls in a `range`) and returns the user's
+    reduce function applied to them. Its attributes travel with it, so the reduce function
+    is shipped like any other function."""
 
-    def __init__(self, reduce_function: Callable[..., Any], map_job_key: str, n_calls: int,
+    def __init__(self, reduce_function: Callable[..., Any], map_job_key: str,
                  serializer_name: str = "cloudpickle") -> None:
         self.reduce_function = reduce_function
         self.map_job_key = map_job_key
-        self.n_calls = n_calls
         self.serializer_name = serializer_name
         self.__qualname__ = getattr(reduce_function, "__qualname__", "reducer")
 
-    def __call__(self) -> Any:
-        return reduce_remote(self.reduce_function, self.map_job_key, self.n_calls,
+    def __call__(self, n_calls: int | range) -> Any:
+        return reduce_remote(self.reduce_function, self.map_job_key, n_calls,
                              self.serializer_name)
 
 
-def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls: int,
+def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls: int | range,
                   serializer_name: str = "cloudpickle", poll: float = 0.05,
                   **kwargs: Any) -> Any:
-    """Wait for the map job's results, then return `reduce_function(results, **kwargs)`."""
+    """Wait for the map job's results (all `n_calls`, or the calls in a `range`), then
+    return `reduce_function(results, **kwargs)`."""
     from wren.client.results import load_document_values
 
     storage = current_storage()
     bucket = current_task().bucket
     serializer = plugins.serializer_class(serializer_name)()
-    found = _collect(storage, bucket, map_job_key, n_calls, poll)
+    wanted = range(n_calls) if isinstance(n_calls, int) else n_calls
+    found = _collect(storage, bucket, map_job_key, wanted, poll)
     loaded: dict[int, list[Any]] = {}
     results = []
-    for index in range(n_calls):
+    for index in wanted:
         document, position = found[index]
         if id(document) not in loaded:
             blob = storage.get_object(bucket, document.result_key) if document.result_key \

@@ -98,6 +98,10 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
         args, kwargs = payload if type(payload) is tuple else ((), payload)
         return func(*args, **kwargs, **extra) if extra else func(*args, **kwargs)
 
+    if "obj" in task.options.get("inject", ()):  # data processing: obj is a chunk to open
+        from wren.dataproc.worker import with_chunks
+
+        return with_chunks(general, storage)
     return general
 
 

@@ -14,10 +14,23 @@ class TestMyExecutor(ExecutorContract):
     @pytest.fixture
     def make_executor(self): ...    # a callable (**overrides) -> FunctionExecutor
 ```
+
+`StorageApiContract` and `PartitionerContract` take the storage fixtures,
+`DataProcessingContract` the `make_executor` fixture.
 """
 
+from wren.testing.contract.data import DataProcessingContract
 from wren.testing.contract.executor import ExecutorContract
 from wren.testing.contract.failures import WorkerFailureContract
+from wren.testing.contract.partitioner import PartitionerContract
 from wren.testing.contract.storage import StorageBackendContract
+from wren.testing.contract.storage_api import StorageApiContract
 
-__all__ = ["ExecutorContract", "StorageBackendContract", "WorkerFailureContract"]
+__all__ = [
+    "DataProcessingContract",
+    "ExecutorContract",
+    "PartitionerContract",
+    "StorageApiContract",
+    "StorageBackendContract",
+    "WorkerFailureContract",
+]

@@ -64,6 +64,17 @@ class StorageBackendContract:
         storage.put_object(bucket, prefix + "digits", b"0123456789")
         assert storage.get_object(bucket, prefix + "digits", byte_range) == expected
 
+    @pytest.mark.parametrize(("byte_range", "expected"), [
+        ((0, 1), b"0"), ((3, 7), b"3456"), ((9, 10), b"9"), ((8, 100), b"89"),
+        ((10, 20), b""), ((50, 60), b""), ((5, 5), b""),
+    ])
+    def test_ranged_stream_is_half_open_and_clipped(self, storage: Any, bucket: str,
+                                                    prefix: str, byte_range: tuple[int, int],
+                                                    expected: bytes) -> None:
+        storage.put_object(bucket, prefix + "digits", b"0123456789")
+        with storage.get_object_stream(bucket, prefix + "digits", byte_range) as stream:
+            assert stream.read() == expected
+
     def test_stream_reads_the_object_and_ranges(self, storage: Any, bucket: str,
                                                 prefix: str) -> None:
         body = os.urandom(3 * 1024 * 1024 + 7)
@@ -86,7 +97,8 @@ class StorageBackendContract:
         key = prefix + "missing"
         for call in (lambda: storage.get_object(bucket, key),
                      lambda: storage.head_object(bucket, key),
-                     lambda: storage.get_object(bucket, key, (0, 5))):
+                     lambda: storage.get_object(bucket, key, (0, 5)),
+                     lambda: storage.get_object_stream(bucket, key, (0, 5)).read()):
             with pytest.raises(StorageNoSuchKeyError) as caught:
                 call()
             assert key in str(caught.value) and bucket in str(caught.value)

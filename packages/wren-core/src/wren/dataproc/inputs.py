@@ -1,0 +1,77 @@
+"""Parse what a data-processing map was given into `InputSpec`s, before anything is listed.
+
+Accepted, per item: `'<backend>://<bucket>/<key>'`, `'<backend>://<bucket>/<prefix>/'` (or
+`'<backend>://<bucket>'`: the whole bucket), `'<bucket>/<key>'` and `'<bucket>/<prefix>/'`
+on the executor's storage, a `CloudObject`, an `http(s)://` URL, and a local path:
+absolute, starting with `./`, `../` or `~`, a `file://` URL or a `pathlib.Path`.
+`cos://` and `s3://` are aliases of `ibm_cos`. Anything else is a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+from wren._errors import InvalidInputError
+from wren.storage_api.cloudobject import CloudObject
+
+#: Scheme aliases: Lithops users write cos:// and s3:// for IBM COS (any S3 endpoint).
+STORAGE_ALIASES = {"cos": "ibm_cos", "s3": "ibm_cos"}
+
+ACCEPTED = ("'<backend>://<bucket>/<key>', '<backend>://<bucket>/<prefix>/', "
+            "'<bucket>/<key>', '<bucket>/<prefix>/', a CloudObject, an http(s):// URL, or a "
+            "local path ('/abs', './rel', '~/x', 'file://...', a pathlib.Path)")
+
+
+@attrs.frozen
+class InputSpec:
+    """One map input, parsed. `kind` is `object`, `prefix`, `url` or `path`; `backend` is
+    the storage a scheme named (None: the executor's); `key` holds the key, prefix, URL or
+    local path."""
+
+    kind: str
+    text: str
+    key: str
+    bucket: str = ""
+    backend: str | None = None
+
+
+def _storage_spec(text: str, backend: str | None, rest: str) -> InputSpec:
+    bucket, _, key = rest.partition("/")
+    if not bucket:
+        raise InvalidInputError(f"map input {text!r} names no bucket; write it as {ACCEPTED}")
+    kind = "prefix" if key == "" or key.endswith("/") else "object"
+    return InputSpec(kind, text, key, bucket, backend)
+
+
+def parse_input(value: Any) -> InputSpec:
+    """The `InputSpec` for one map input."""
+    if isinstance(value, CloudObject):
+        return InputSpec("object", value.uri, value.key, value.bucket, value.backend)
+    if isinstance(value, os.PathLike):
+        return InputSpec("path", os.fspath(value), os.path.expanduser(os.fspath(value)))
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"cannot read map input {value!r:.80}: a function with an `obj` "
+                                f"parameter takes objects to process, given as {ACCEPTED}")
+    scheme, found, rest = value.partition("://")
+    if found:
+        lowered = scheme.lower()
+        if lowered in ("http", "https"):
+            return InputSpec("url", value, value)
+        if lowered == "file":
+            path = unquote(urlsplit(value).path)
+            if not path:
+                raise InvalidInputError(f"map input {value!r} names no file path")
+            return InputSpec("path", value, path)
+        return _storage_spec(value, STORAGE_ALIASES.get(lowered, scheme), rest)
+    if value.startswith(("/", "./", "../", "~")) or value in (".", ".."):
+        return InputSpec("path", value, os.path.expanduser(value))
+    if "/" not in value:
+        raise InvalidInputError(
+            f"map input {value!r} is neither an object nor a prefix: write "
+            f"'{value}/<key>' for an object, '{value}/' for every object in bucket {value!r}, "
+            f"or './{value}' for a local file")
+    return _storage_spec(value, None, value)
