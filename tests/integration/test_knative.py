@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 import wren
-from wren.testing.contract import ExecutorContract, WorkerFailureContract
+from wren.testing.contract import (
+    DataProcessingContract,
+    ExecutorContract,
+    WorkerFailureContract,
+)
 
 from tests.servers.knative_cluster import KnativeCluster, knative_cluster
 
@@ -42,4 +46,8 @@ class TestKnativeExecutor(ExecutorContract):
 
 
 class TestKnativeWorkerFailures(WorkerFailureContract):
+    pass
+
+
+class TestKnativeDataProcessing(DataProcessingContract):
     pass
