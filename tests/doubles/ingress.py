@@ -68,7 +68,8 @@ class _ProxyHandler(QuietHandler):
                 data = answer.read()
             except (OSError, http.client.HTTPException):
                 self.server.drop(revision.port)
-                if attempt == 0 and revision.process.poll() is None:
+                if attempt == 0 and revision.process is not None and \
+                        revision.process.poll() is None:
                     continue
                 self._answer(503, b"upstream connect error or disconnect/reset before headers")
                 return

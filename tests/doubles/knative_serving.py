@@ -7,27 +7,22 @@ message that says why (an image that cannot be pulled, a Secret that does not ex
 container that exits). The container is a real process on loopback: images the double was
 told about run the real runtimes/knative entry point with this interpreter, given exactly the
 container's env (Secret references resolved) and `PORT`, `K_SERVICE`, `K_REVISION`; the
-double's image table says which command each image runs. The old
-revision keeps serving until the new one is ready and is then stopped with SIGTERM, as
-Kubernetes stops a pod. Processes are started and stopped by PID only.
+double's image table says which command each image runs (see `tests.doubles.containers`,
+which also restarts a container that dies). The old revision keeps serving until the new one
+is ready and is then stopped with SIGTERM, as Kubernetes stops a pod.
 """
 
 from __future__ import annotations
 
 import base64
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
-
+from tests.doubles.containers import Container, ContainerFailed
 from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
 
 KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
@@ -46,48 +41,6 @@ BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@attrs.define
-class Revision:
-    """One revision's container: a process on loopback."""
-
-    namespace: str
-    service: str
-    name: str
-    host: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    env_names: list[str]
-
-    def describe(self) -> dict[str, Any]:
-        return {"namespace": self.namespace, "service": self.service, "revision": self.name,
-                "host": self.host, "port": self.port, "pid": self.process.pid,
-                "alive": self.process.poll() is None, "env": sorted(self.env_names)}
-
-    def log_tail(self, lines: int = 6) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return " | ".join(text[-lines:])
-
-    def stop(self, grace: float) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds, as the kubelet does."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def validate_service(body: dict[str, Any]) -> None:
@@ -117,10 +70,6 @@ def validate_service(body: dict[str, Any]) -> None:
                        + "; ".join(problems))
 
 
-class RevisionFailed(Exception):
-    """The revision cannot become ready; the message is what Knative would report."""
-
-
 class KnativeServing:
     """Reconciles Knative Services of an `ObjectStore` into running revisions."""
 
@@ -131,15 +80,15 @@ class KnativeServing:
         self.images = dict(images)
         self.ready_timeout, self.stop_grace = ready_timeout, stop_grace
         self._lock = threading.Lock()
-        self._serving: dict[tuple[str, str], Revision] = {}
-        self._starting: list[Revision] = []
+        self._serving: dict[tuple[str, str], Container] = {}
+        self._starting: list[Container] = []
         store.watchers.append(self._on_change)
         store.validators[KSERVICE.qualified] = validate_service
 
     # What the ingress and tests ask ---------------------------------------------------------
-    def route(self, host: str) -> Revision | None:
+    def route(self, host: str) -> Container | None:
         with self._lock:
-            return next((r for r in self._serving.values() if r.host == host), None)
+            return next((c for c in self._serving.values() if c.labels["host"] == host), None)
 
     def revisions(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -171,7 +120,7 @@ class KnativeServing:
                          name=f"reconcile-{meta['name']}").start()
 
     def _status(self, obj: dict[str, Any], ready: str, reason: str = "", message: str = "",
-                revision: str = "", serving: Revision | None = None) -> dict[str, Any]:
+                revision: str = "", serving: Container | None = None) -> dict[str, Any]:
         meta = obj["metadata"]
         conditions = []
         for kind in ("ConfigurationsReady", "Ready", "RoutesReady"):
@@ -185,11 +134,12 @@ class KnativeServing:
                                   "conditions": conditions,
                                   "latestCreatedRevisionName": revision}
         if serving is not None:
+            ready_name = serving.labels["revision"]
             status.update(
-                url=f"http://{serving.host}",
+                url=f"http://{serving.labels['host']}",
                 address={"url": f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local"},
-                latestReadyRevisionName=serving.name,
-                traffic=[{"revisionName": serving.name, "latestRevision": True,
+                latestReadyRevisionName=ready_name,
+                traffic=[{"revisionName": ready_name, "latestRevision": True,
                           "percent": 100}])
         return status
 
@@ -204,7 +154,7 @@ class KnativeServing:
             "Revision to become ready.", revision_name, previous), generation)
         try:
             revision = self._start(obj, revision_name)
-        except RevisionFailed as failure:
+        except ContainerFailed as failure:
             self.store.set_status(KSERVICE, namespace, name, self._status(
                 obj, "False", "RevisionFailed", f'Revision "{revision_name}" failed with '
                 f"message: {failure}.", revision_name, previous), generation)
@@ -215,6 +165,7 @@ class KnativeServing:
                 obj, "True", revision=revision_name, serving=revision), generation)
             if current:
                 self._serving[(namespace, name)] = revision
+                revision.keep_running(self.ready_timeout)
         retired = previous if current else revision
         if retired is not None:
             threading.Thread(target=retired.stop, args=(self.stop_grace,), daemon=True).start()
@@ -229,67 +180,38 @@ class KnativeServing:
             try:
                 secret = self.store.get(SECRET, namespace, ref.get("name", ""))
             except ApiError:
-                raise RevisionFailed(f'CreateContainerConfigError: secret "{ref.get("name")}" '
+                raise ContainerFailed(f'CreateContainerConfigError: secret "{ref.get("name")}" '
                                      "not found") from None
             data = secret.get("data") or {}
             if ref.get("key") not in data:
-                raise RevisionFailed(f"CreateContainerConfigError: couldn't find key "
+                raise ContainerFailed(f"CreateContainerConfigError: couldn't find key "
                                      f"{ref.get('key')} in Secret {namespace}/{ref.get('name')}")
             env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
         return env
 
-    def _start(self, obj: dict[str, Any], revision_name: str) -> Revision:
+    def _start(self, obj: dict[str, Any], revision_name: str) -> Container:
         meta, spec = obj["metadata"], obj["spec"]["template"]["spec"]
         container = spec["containers"][0]
         image = container.get("image", "")
         if image not in self.images:
-            raise RevisionFailed(f'Unable to fetch image "{image}": failed to resolve image to '
-                                 f"digest: GET https://{image.split('/')[0]}/v2/: "
-                                 "MANIFEST_UNKNOWN: manifest unknown")
-        env = self._container_env(meta["namespace"], container)
-        port = _free_port()
-        run_env = {**BASE_ENV, **env, "PORT": str(port), "K_SERVICE": meta["name"],
-                   "K_REVISION": revision_name, "K_CONFIGURATION": meta["name"],
-                   "HOME": str(self.workdir)}
-        command = list(self.images[image])
-        log_path = self.workdir / f"{meta['namespace']}.{revision_name}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(command, env=run_env, cwd=self.workdir,
-                                       stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        revision = Revision(meta["namespace"], meta["name"], revision_name,
-                            f"{meta['name']}.{meta['namespace']}.{self.domain}", port, process,
-                            log_path, list(env))
+            raise ContainerFailed(f'Unable to fetch image "{image}": failed to resolve image '
+                                  f"to digest: GET https://{image.split('/')[0]}/v2/: "
+                                  "MANIFEST_UNKNOWN: manifest unknown")
+        env = {**BASE_ENV, **self._container_env(meta["namespace"], container),
+               "K_SERVICE": meta["name"], "K_REVISION": revision_name,
+               "K_CONFIGURATION": meta["name"]}
+        labels = {"namespace": meta["namespace"], "service": meta["name"],
+                  "revision": revision_name,
+                  "host": f"{meta['name']}.{meta['namespace']}.{self.domain}"}
+        probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
+        revision = Container(labels, self.images[image], env, self.workdir, probe)
         with self._lock:
             self._starting.append(revision)
         try:
-            self._wait_ready(revision, container)
-        except RevisionFailed:
+            revision.start(self.ready_timeout)
+        except ContainerFailed:
             revision.stop(1.0)
             with self._lock:
                 self._starting.remove(revision)
             raise
         return revision
-
-    def _wait_ready(self, revision: Revision, container: dict[str, Any]) -> None:
-        probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            code = revision.process.poll()
-            if code is not None:
-                raise RevisionFailed(f"Container failed with: exit code {code}: "
-                                     f"{revision.log_tail()}")
-            try:
-                if probe:
-                    url = f"http://127.0.0.1:{revision.port}{probe}"
-                    with urllib.request.urlopen(url, timeout=2) as answer:
-                        if answer.status == 200:
-                            return
-                else:
-                    with socket.create_connection(("127.0.0.1", revision.port), timeout=1):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RevisionFailed(f"Container did not become ready within {self.ready_timeout:g} "
-                             f"s: {revision.log_tail()}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -288,6 +290,36 @@ def test_persistent_gateway_errors_fail_the_calls(knative_cluster: KnativeCluste
             future.result(timeout=60)
         assert time.monotonic() - started < 20
         assert fexec.call_async(fn.double, 2).result(timeout=60) == 4
+
+
+def test_a_runtime_deleted_meanwhile_is_deployed_again(knative_cluster: KnativeCluster,
+                                                       storage_config: dict[str, Any]) -> None:
+    config = {"knative": knative_cluster.knative_config(runtime_memory=448),
+              "localhost": storage_config}
+    with wren.FunctionExecutor(backend="knative", storage="localhost", config=config) as fexec:
+        assert fexec.get_result(fexec.map(fn.double, [1, 2])) == [2, 4]
+        make_compute(knative_cluster, storage_config).delete_runtime(RUNTIME_IMAGE, 448)
+        assert fexec.get_result(fexec.map(fn.double, [3, 4]), timeout=60) == [6, 8]
+    make_compute(knative_cluster, storage_config).delete_runtime(RUNTIME_IMAGE, 448)
+
+
+@pytest.mark.slow
+def test_a_killed_runtime_pod_fails_its_calls_and_comes_back(
+        knative_cluster: KnativeCluster, storage_config: dict[str, Any]) -> None:
+    config = {"knative": knative_cluster.knative_config(runtime_memory=320),
+              "localhost": storage_config}
+    with wren.FunctionExecutor(backend="knative", storage="localhost", config=config) as fexec:
+        name = fexec.compute.route().service
+        future = fexec.call_async(fn.sleep_for, 60, timeout=2)
+        time.sleep(1.0)
+        [pod] = [r for r in knative_cluster.revisions() if r["service"] == name]
+        os.killpg(pod["pid"], signal.SIGKILL)  # the pod dies with its worker processes
+        with pytest.raises(wren.WorkerLostError, match="no status arrived"):
+            future.result(timeout=120)
+        assert fexec.call_async(fn.double, 5).result(timeout=60) == 10
+        [pod] = [r for r in knative_cluster.revisions() if r["service"] == name]
+        assert pod["restarts"] == 1 and pod["alive"]
+    make_compute(knative_cluster, storage_config).delete_runtime(RUNTIME_IMAGE, 320)
 
 
 class Recorder:

@@ -46,6 +46,7 @@ class KnativeCompute(ComputeBackend):
         endpoint = self.config.get("ingress_endpoint") or self.config.get("istio_endpoint")
         self._endpoint = check_endpoint(endpoint) if endpoint else None
         self._lock = threading.Lock()
+        self._reroute_lock = threading.Lock()
         self._cluster: Cluster | None = None
         self._manager: RuntimeManager | None = None
         self._routes: dict[int, Route] = {}
@@ -88,11 +89,26 @@ class KnativeCompute(ComputeBackend):
             if self._endpoint is None:
                 self._endpoint = discover_endpoint(manager.cluster,
                                                    self.config["networking_layer"])
-            route = Route(spec.name, self._endpoint, service_host(service))
+            route = Route(spec.name, self._endpoint, service_host(service), memory)
             self._routes[memory] = route
         logger.debug("knative: runtime %s reached at %s with Host %s", spec.image,
                      route.endpoint, route.host)
         return route
+
+    def reroute(self, stale: Route) -> Route | None:
+        """A fresh route after the gateway answered 404 for `stale` (the Service was
+        deleted or replaced): the runtime is ensured again, deploying it if it is gone."""
+        with self._reroute_lock:
+            current = self._routes.get(stale.memory)
+            if current is not None and current != stale:
+                return current  # another thread already recovered it
+            self._routes.pop(stale.memory, None)
+            try:
+                return self.route(stale.memory)
+            except Exception as exc:
+                logger.warning("knative: runtime %s is unreachable and could not be deployed "
+                               "again: %s", self.runtime_name, exc)
+                return None
 
     @property
     def max_workers(self) -> int:
@@ -123,7 +139,8 @@ class KnativeCompute(ComputeBackend):
             if self._dispatcher is None:
                 self._dispatcher = Dispatcher(
                     int(self.config["invoke_pool_threads"]), int(self.config["invoke_retries"]),
-                    read_timeout=float(self.config["runtime_timeout"]) + 30)
+                    read_timeout=float(self.config["runtime_timeout"]) + 30,
+                    reroute=self.reroute)
             return self._dispatcher
 
     def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
@@ -136,6 +153,8 @@ class KnativeCompute(ComputeBackend):
     def close(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.close()
+        if self._cluster is not None:
+            self._cluster.close()
 
     # Runtime management -------------------------------------------------------------------
     def deploy_runtime(self, name: str, memory: int | None = None,

@@ -4,9 +4,11 @@
 the runtime's `Host`. The runtime answers 202 as soon as a worker slot takes the task, so a
 thread is held only while every slot is busy. A 5xx answer (the gateway's 502/503/504, a
 runtime that is shutting down), 429, or a connection error is retried with exponential
-backoff and jitter; when the retries are spent, or the answer is a 4xx that retrying cannot
-fix, the task's calls are reported lost through the listener with the last problem in the
-message, so they fail on their futures instead of hanging.
+backoff and jitter. A 404 means the gateway knows no Service for that `Host` (the runtime
+was deleted meanwhile): the dispatcher asks `reroute` once for a fresh route (the backend
+deploys the runtime again) and retries there. When the retries are spent, or the answer is a
+4xx that retrying cannot fix, the task's calls are reported lost through the listener with
+the last problem in the message, so they fail on their futures instead of hanging.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -37,11 +39,17 @@ def retryable(status: int) -> bool:
     return status >= 500 or status in (408, 429)
 
 
+#: Given a route the gateway answered 404 for, a route to try instead (or None).
+Reroute = Callable[[Route], "Route | None"]
+
+
 class Dispatcher:
     """A thread pool and an HTTP session shared by every task one client sends."""
 
-    def __init__(self, threads: int, retries: int, read_timeout: float) -> None:
+    def __init__(self, threads: int, retries: int, read_timeout: float,
+                 reroute: Reroute | None = None) -> None:
         self.threads, self.retries, self.read_timeout = threads, retries, read_timeout
+        self.reroute = reroute
         self.session = requests.Session()
         # Each route's request is prepared once, and proxy settings are read from the
         # environment once (scanning os.environ per request costs more than the request).
@@ -96,6 +104,7 @@ class Dispatcher:
         template, proxies = self._template(route)
         delay = FIRST_DELAY
         attempts = self.retries + 1
+        rerouted = False
         for attempt in range(1, attempts + 1):
             try:
                 request = template.copy()
@@ -109,6 +118,12 @@ class Dispatcher:
                 if 200 <= answer.status_code < 300:
                     return None
                 last = f"HTTP {answer.status_code} {answer.reason}: {answer.text[:500]}"
+                fresh = self.reroute(route) if answer.status_code == 404 and \
+                    self.reroute is not None and not rerouted else None
+                if fresh is not None:
+                    rerouted, route = True, fresh
+                    template, proxies = self._template(route)
+                    continue
                 if not retryable(answer.status_code):
                     return (f"the runtime {route.service} (Host {route.host} at {route.url}) "
                             f"refused task {task.task_id}: {last}")

@@ -32,6 +32,7 @@ class Route:
     service: str
     endpoint: str
     host: str
+    memory: int = 0
 
     @property
     def url(self) -> str:

@@ -1,0 +1,127 @@
+"""Revision containers for the Kubernetes API test double: what the kubelet does for a pod.
+
+A `Container` runs an image's command as a process on loopback with exactly the env it was
+given plus `PORT` (a free port, standing for the pod's own address), waits for its readiness
+probe, restarts it when it dies while serving (restartPolicy Always: a new process on a new
+port, as a restarted pod gets a new IP), and stops it with SIGTERM, then SIGKILL after the
+grace period. Processes are started and stopped by PID only.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+class ContainerFailed(Exception):
+    """The container exited or did not become ready; the message says how."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Container:
+    """One revision's container."""
+
+    def __init__(self, labels: dict[str, str], command: Sequence[str], env: dict[str, str],
+                 workdir: Path, probe: str | None) -> None:
+        self.labels, self.command, self.env = labels, list(command), env
+        self.workdir, self.probe = workdir, probe
+        self.log_path = workdir / f"{labels['namespace']}.{labels['revision']}.log"
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self.stopping = False
+
+    def describe(self) -> dict[str, Any]:
+        process = self.process
+        return {**self.labels, "port": self.port, "restarts": self.restarts,
+                "pid": process.pid if process else None,
+                "alive": process is not None and process.poll() is None,
+                "env": sorted(k for k in self.env if k not in ("PORT", "HOME"))}
+
+    def log_tail(self, lines: int = 6) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
+
+    def start(self, ready_timeout: float) -> None:
+        """Start the process and wait for its readiness probe (or its port)."""
+        self.port = _free_port()
+        env = {**self.env, "PORT": str(self.port), "HOME": str(self.workdir)}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command, env=env, cwd=self.workdir,
+                                            stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        if self.stopping:  # stopped while (re)starting: this process must not outlive it
+            self.process.kill()
+            self.process.wait()
+            raise ContainerFailed("the container was stopped while starting")
+        self._wait_ready(ready_timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise ContainerFailed(f"Container failed with: exit code {code}: "
+                                      f"{self.log_tail()}")
+            try:
+                if self.probe:
+                    url = f"http://127.0.0.1:{self.port}{self.probe}"
+                    with urllib.request.urlopen(url, timeout=2) as answer:
+                        if answer.status == 200:
+                            return
+                else:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise ContainerFailed(f"Container did not become ready within {timeout:g} s: "
+                              f"{self.log_tail()}")
+
+    def keep_running(self, ready_timeout: float) -> None:
+        """Restart the process whenever it dies, until `stop` (run in its own thread)."""
+        def watch() -> None:
+            while not self.stopping:
+                process = self.process
+                if process is None:
+                    return
+                process.wait()
+                if self.stopping:
+                    return
+                self.restarts += 1
+                time.sleep(min(0.2 * self.restarts, 5.0))  # CrashLoopBackOff, shortened
+                try:
+                    self.start(ready_timeout)
+                except ContainerFailed:
+                    continue
+
+        threading.Thread(target=watch, daemon=True,
+                         name=f"kubelet-{self.labels['revision']}").start()
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds, as the kubelet does."""
+        self.stopping = True
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
