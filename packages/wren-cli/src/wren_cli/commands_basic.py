@@ -37,22 +37,21 @@ def hello(target: Target, name: str) -> None:
 @click.command()
 @common_options
 def clean(target: Target) -> None:
-    """Remove wren's temporary data: job objects, cached functions and shipped modules.
+    """Remove wren's temporary data: job objects, call output, cached functions and shipped
+    modules.
 
     The configuration is never touched. Example: wren clean -s localhost
     """
-    from wren import plugins
     from wren.job import keys
     from wren.worker.module_installer import default_cache_dir
 
-    config = target.config()
-    storage = plugins.storage_backend_class(config.storage_backend)(config.storage)
+    storage = target.open_storage()
     bucket = storage.default_bucket
     removed = 0
-    for prefix in (keys.JOBS_PREFIX, keys.FUNCS_PREFIX):
+    for prefix in (keys.JOBS_PREFIX, keys.LOGS_PREFIX, keys.FUNCS_PREFIX):
         found = storage.list_keys(bucket, prefix)
         storage.delete_objects(bucket, found)
         removed += len(found)
     shutil.rmtree(default_cache_dir(), ignore_errors=True)
-    click.echo(f"removed {removed} objects from {config.storage_backend}://{bucket} and the "
+    click.echo(f"removed {removed} objects from {storage.name}://{bucket} and the "
                "local module cache")

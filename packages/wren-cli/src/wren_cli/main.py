@@ -6,6 +6,7 @@ import click
 
 from wren_cli.__about__ import __version__
 from wren_cli.commands_basic import clean, hello
+from wren_cli.commands_logs import logs
 
 
 def _version_text() -> str:
@@ -22,6 +23,7 @@ def cli() -> None:
 
 cli.add_command(hello)
 cli.add_command(clean)
+cli.add_command(logs)
 
 
 def main() -> None:

@@ -33,6 +33,13 @@ class Target:
 
         return load_config(backend=self.backend, storage=self.storage)
 
+    def open_storage(self) -> Any:
+        """The configured storage backend (its `default_bucket` is wren's bucket)."""
+        from wren import plugins
+
+        config = self.config()
+        return plugins.storage_backend_class(config.storage_backend)(config.storage)
+
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the shared options; the command receives a `target: Target` argument."""

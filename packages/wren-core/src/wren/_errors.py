@@ -71,6 +71,10 @@ class WaitTimeoutError(WrenError, TimeoutError):
     """`wait` or `get_result` gave up before the calls finished."""
 
 
+class MonitoringError(WrenError, ConnectionError):
+    """The chosen job monitor cannot work: e.g. its RabbitMQ broker is unreachable."""
+
+
 class RemoteError(WrenError):
     """A function failed remotely with an exception that cannot be rebuilt on the client.
 

@@ -1,15 +1,17 @@
 """`FunctionExecutor`: the one API, whatever the platform.
 
 It loads the configuration, opens the chosen storage and compute adapters, and offers the
-PyWren/Lithops verbs: `call_async`, `map`, `map_reduce`, `wait`, `get_result` and `clean`.
-Each verb builds a job (see `wren.client.builder`), hands its tasks to the compute adapter,
-and lets the monitor turn status documents into finished futures.
+PyWren/Lithops verbs: `call_async`, `map`, `map_reduce`, `wait`, `get_result`, `clean`,
+`plot` and `job_summary`. Each verb builds a job (see `wren.client.builder`), hands its tasks
+to the compute adapter, and lets the monitor (`wren.monitoring`) turn status documents into
+finished futures.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -26,12 +28,13 @@ from wren.client.builder import JobBuilder, JobSpec
 from wren.client.cleaner import Cleaner
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
-from wren.client.monitor import JobMonitor
 from wren.client.reducers import local_reducer_items, remote_reducer
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
 from wren.dataproc import ChunkingOptions, DataPlan, DataTarget, plan_data_job
+from wren.job import keys
 from wren.job.task import Task
+from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
 from wren.ports.storage import StorageBackend
@@ -86,16 +89,20 @@ class FunctionExecutor:
             self.storage_backend_name)(self.config.storage)
         self.bucket = self.storage.default_bucket
         storage_cls = type(self.storage)
-        worker_storage = WorkerStorage(self.storage_backend_name, dict(self.config.storage),
+        self._monitoring = MonitoringPlan.from_config(self.config, self.executor_id)
+        worker_storage = WorkerStorage(self.storage_backend_name,
+                                       self._monitoring.worker_config(self.config.storage),
                                        storage_cls.config_schema.public(self.config.storage))
-        self.compute: ComputeBackend = plugins.compute_backend_class(self.backend)(
-            self.config.compute, worker_storage)
+        compute_cls = plugins.compute_backend_class(self.backend)
         self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
         self._condition = threading.Condition()
-        push = self.compute.supports(capabilities.PUSH_STATUS)
-        self._monitor = JobMonitor(self.storage, self.bucket, self._condition,
-                                   poll_min=0.5 if push else 0.05,
-                                   poll_max=5.0 if push else 2.0)
+        self._monitor = open_monitor(self._monitoring, self.storage, self.bucket,
+                                     self._condition, compute_cls)
+        try:
+            self.compute: ComputeBackend = compute_cls(self.config.compute, worker_storage)
+        except BaseException:
+            self._monitor.stop()
+            raise
         self._session = ClientSession(self.storage, self.bucket, self.serializer,
                                       self._monitor, self._condition,
                                       self.config.wren["progress"])
@@ -108,8 +115,9 @@ class FunctionExecutor:
         self._job_numbers = itertools.count()
         self._closed = False
         self._finalizer = weakref.finalize(self, self._monitor.stop, 1.0)
-        logger.info("executor %s: compute %r, storage %r (bucket %r)", self.executor_id,
-                    self.backend, self.storage_backend_name, self.bucket)
+        logger.info("executor %s: compute %r, storage %r (bucket %r), monitoring %r",
+                    self.executor_id, self.backend, self.storage_backend_name, self.bucket,
+                    self._monitoring.kind)
 
     # Context management -------------------------------------------------------------------
     def __enter__(self) -> FunctionExecutor:
@@ -189,10 +197,12 @@ class FunctionExecutor:
         spec = JobSpec(func=func, calls=calls, job_id=self._new_job_id(kind),
                        timeout=self._timeout(timeout), extra_env=dict(extra_env or {}),
                        runtime_memory=runtime_memory, include_modules=include,
-                       exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"])
+                       exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"],
+                       options=self._monitoring.task_options)
         tasks = self._builder.build(spec)
         job = JobState(self._session, self.executor_id, spec.job_id, len(calls.payloads),
                        produces_output=produces_output)
+        job.runtime_memory = runtime_memory or self.config.compute.get("runtime_memory")
         with self._condition:
             self._jobs.append(job)
             self._unread.append(job)
@@ -425,10 +435,38 @@ class FunctionExecutor:
         if self.config.wren["data_cleaner"]:
             self._clean_jobs([j for j in jobs if j.finished and all(j.read)])
 
+    # Seeing what ran ----------------------------------------------------------------------
+    def create_execution_plots(self, dst_dir: str | os.PathLike[str], dst_name: str,
+                               fs: Futures = None) -> tuple[str, str]:
+        """Write `<dst_dir>/<dst_name>_timeline.png` and `<dst_name>_histogram.png` for the
+        finished calls among `fs` (default: all of this executor's); return both paths."""
+        from wren.plots import create_execution_plots
+
+        futures = self.futures if fs is None else _as_list(fs)
+        return create_execution_plots(dst_dir, dst_name, futures)
+
+    def plot(self, fs: Futures = None, dst: str | os.PathLike[str] | None = None
+             ) -> tuple[str, str]:
+        """`create_execution_plots` with `dst` as the path prefix (default:
+        `./plots/<date>_<time>`): `<dst>_timeline.png` and `<dst>_histogram.png`."""
+        if dst is None:
+            dst = os.path.join("plots", time.strftime("%Y%m%d_%H%M%S"))
+        dst_dir, dst_name = os.path.split(os.path.abspath(dst))
+        return self.create_execution_plots(dst_dir, dst_name, fs)
+
+    def job_summary(self, dst_dir: str | os.PathLike[str] = "summaries",
+                    fs: Futures = None) -> list[str]:
+        """Write a CSV per job (a row per call: times, sizes, cost) and one with a row per
+        job under `dst_dir`; return their paths. See `wren.client.summary`."""
+        from wren.client.summary import write_job_summaries
+
+        return write_job_summaries(self.futures if fs is None else _as_list(fs), dst_dir,
+                                   self.compute.call_cost)
+
     # Cleaning -----------------------------------------------------------------------------
     def clean(self, fs: Futures = None) -> None:
-        """Delete the temporary data (arguments, statuses, results) of these futures' jobs,
-        or of every finished job of this executor."""
+        """Delete the temporary data (arguments, statuses, results) and the captured output
+        of these futures' jobs, or of every finished job of this executor."""
         if fs is None:
             jobs = list(self._jobs)
         else:
@@ -436,8 +474,12 @@ class FunctionExecutor:
         running = [j.job_key for j in jobs if not j.finished]
         if running:
             logger.warning("not cleaning jobs still running: %s", ", ".join(running))
-        self._clean_jobs([j for j in jobs if j.finished])
+        finished = [j for j in jobs if j.finished]
+        self._clean_jobs(finished)
         self._cleaner.flush()
+        for job in finished:
+            self.storage.delete_objects(self.bucket, self.storage.list_keys(
+                self.bucket, keys.logs_prefix(job.job_key)))
 
     def _clean_jobs(self, jobs: list[JobState]) -> None:
         self._cleaner.submit(jobs)

@@ -3,7 +3,7 @@
 A future is just its job and its call index (two slots), because a 100,000-call map holds
 100,000 of them. Its status, value and exception live in the job's columns (`JobState`),
 filled a whole status document at a time; `stats` assembles the call's timeline from the
-document that completed it.
+document that completed it, and `logs` what the call printed.
 """
 
 from __future__ import annotations
@@ -90,8 +90,17 @@ class ResponseFuture:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Times (seconds since the epoch) and sizes (bytes) of this call; see the docs."""
+        """Times (seconds since the epoch) and sizes (bytes) of this call, field by field in
+        `wren.client.stats.STATS_FIELDS` (and docs/observing-jobs.md)."""
         return self._job.call_stats(self.index)
+
+    @property
+    def logs(self) -> str | None:
+        """What the call printed (stdout and stderr, interleaved): "" when nothing, None
+        while the call has not finished. Read from storage once per batch of calls."""
+        from wren.client.logs import call_logs
+
+        return call_logs(self._job, self.index)
 
     def __repr__(self) -> str:
         state = "error" if self.error else "done" if self.done() else "pending"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wren.client.futures import ResponseFuture
+from wren.client.stats import call_stats
 from wren.job.status import StatusDocument
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class JobState:
         self.deadlines: list[tuple[float, list[int]]] = []
         self.progress_hooks: list[tuple[float, Callable[[], Any]]] = []
         self.result_times: dict[str, float] = {}
+        self.runtime_memory: int | None = None
         self.cleaned = False
 
     @property
@@ -115,23 +117,4 @@ class JobState:
 
     def call_stats(self, index: int) -> dict[str, Any]:
         """The stats of one call (see `ResponseFuture.stats`)."""
-        stats: dict[str, Any] = {"executor_id": self.executor_id, "job_id": self.job_id,
-                                 "call_id": f"{index:05d}",
-                                 "host_submit_tstamp": self.submitted_at}
-        doc = self.docs[index]
-        if doc is not None:
-            pos = doc.position(index)
-            start, end = doc.func_start[pos], doc.func_end[pos]
-            worker = doc.worker
-            stats.update(
-                worker_func_start_tstamp=start, worker_func_end_tstamp=end,
-                worker_func_exec_time=end - start, success=pos not in doc.errors,
-                worker_start_tstamp=worker.get("start"), worker_end_tstamp=worker.get("end"),
-                worker_host=worker.get("host"), worker_pid=worker.get("pid"),
-                worker_calls=len(doc), worker_args_bytes=worker.get("args_bytes"),
-                worker_result_bytes=worker.get("result_bytes"),
-                host_status_done_tstamp=self.arrivals.get(doc.name))
-            stats.update(doc.extra.get(pos, {}))
-            if doc.name in self.result_times:
-                stats["host_result_done_tstamp"] = self.result_times[doc.name]
-        return stats
+        return call_stats(self, index)

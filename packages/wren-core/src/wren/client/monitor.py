@@ -1,21 +1,27 @@
 """`JobMonitor`: learns which calls finished, by push where the backend pushes, else by polling.
 
 One daemon thread per executor lists the status prefixes of unfinished jobs, backing off
-(×1.5 up to `poll_max`) while nothing changes and snapping back when something does. Pushed
-status documents (`status_pushed`) and lost calls (`calls_lost`) are applied at once from the
-adapter's thread. Lost calls also get an error status written to storage, so a remote reducer
-waiting on the job sees them. `stop()` ends the thread; an executor always stops its monitor.
+(each wait 1.5 times the last, up to `poll_max`) while nothing changes, and snapping back
+when something does or a new job starts. Pushed status documents (`status_pushed` from the
+adapter, `status_received` from a feed such as the RabbitMQ listener) and lost calls
+(`calls_lost`) are applied at once from the caller's thread; `arrivals` counts documents by
+the way they came. Lost calls also get an error status written to storage, so a remote
+reducer waiting on the job sees them. `stop()` ends the thread and every attached feed; an
+executor always stops its monitor.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from wren.client.job import JobState
+from wren.client.logs import announce_logs
 from wren.job import keys
 from wren.job.status import StatusDocument, error_info
 from wren.ports.storage import StorageBackend
@@ -23,18 +29,34 @@ from wren.ports.storage import StorageBackend
 logger = logging.getLogger("wren")
 
 
+class Feed(Protocol):
+    """Something that feeds the monitor from its own thread until stopped."""
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
 class JobMonitor:
-    """Tracks jobs of one executor; implements the `InvocationListener` protocol."""
+    """Tracks jobs of one executor; implements the `InvocationListener` protocol.
+
+    `adapter_pushes=False` ignores status documents the compute adapter pushes (the client
+    chose another channel, e.g. RabbitMQ) but still applies the calls it reports lost.
+    """
 
     def __init__(self, storage: StorageBackend, bucket: str, condition: threading.Condition,
-                 *, poll_min: float = 0.05, poll_max: float = 2.0) -> None:
+                 *, poll_min: float = 0.05, poll_max: float = 2.0,
+                 adapter_pushes: bool = True) -> None:
         self.storage, self.bucket, self.condition = storage, bucket, condition
         self.poll_min, self.poll_max = poll_min, poll_max
+        self.adapter_pushes = adapter_pushes
         self.jobs: dict[str, JobState] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._restart = self._sweep = False
         self._thread: threading.Thread | None = None
+        self._feeds: list[Feed] = []
         self.polls = 0
+        self.interval = poll_min
+        self.arrivals: collections.Counter[str] = collections.Counter()
 
     # Lifecycle ----------------------------------------------------------------------------
     def track(self, job: JobState) -> None:
@@ -43,11 +65,32 @@ class JobMonitor:
         if self._thread is None and not self._stop.is_set():
             self._thread = threading.Thread(target=self._run, name="wren-monitor", daemon=True)
             self._thread.start()
+        self._restart = True
+        self._wake.set()
+
+    def attach(self, feed: Feed) -> None:
+        """Stop `feed` together with this monitor."""
+        self._feeds.append(feed)
+
+    def set_pace(self, poll_min: float, poll_max: float) -> None:
+        """Poll storage between these intervals from now on."""
+        self.poll_min, self.poll_max = poll_min, poll_max
+        self._restart = True
+        self._wake.set()
+
+    def sweep(self) -> None:
+        """Read the status prefixes now (a feed may have missed documents)."""
+        self._sweep = True
         self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
+        for feed in self._feeds:
+            try:
+                feed.stop(timeout)
+            except Exception:
+                logger.exception("stopping a status feed failed")
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -58,6 +101,14 @@ class JobMonitor:
 
     # Listener -----------------------------------------------------------------------------
     def status_pushed(self, document: bytes) -> None:
+        if not self.adapter_pushes:
+            self.arrivals["adapter-ignored"] += 1
+            return
+        self.status_received(document, "adapter")
+
+    def status_received(self, document: bytes, source: str) -> None:
+        """Apply an encoded status document that arrived through `source`."""
+        self.arrivals[source] += 1
         self._apply([StatusDocument.decode(document)])
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
@@ -79,15 +130,21 @@ class JobMonitor:
     # Internals ----------------------------------------------------------------------------
     def _apply(self, documents: list[StatusDocument]) -> int:
         hooks = []
+        finished = []
         completed = 0
         with self.condition:
             for document in documents:
                 job = self.jobs.get(document.job_key)
                 if job is not None:
-                    completed += job.apply(document)
+                    done = job.apply(document)
+                    completed += done
                     hooks.extend(job.due_hooks())
+                    if done and job.finished:
+                        finished.append(job)
             if completed:
                 self.condition.notify_all()
+        for job in finished:
+            announce_logs(job, self.storage, self.bucket)
         for hook in hooks:
             try:
                 hook()
@@ -113,6 +170,7 @@ class JobMonitor:
                         self.storage.get_object(self.bucket, info.key)))
                 except Exception as exc:
                     logger.debug("status %s not readable yet: %s", info.key, exc)
+        self.arrivals["storage"] += len(documents)
         completed = self._apply(documents) if documents else 0
         self._check_deadlines()
         return completed
@@ -129,18 +187,24 @@ class JobMonitor:
                                 "killed, out of memory, or dropped by the platform")
 
     def _run(self) -> None:
-        interval = self.poll_min
         while not self._stop.is_set():
-            self._wake.wait(interval)
+            self._wake.wait(self.interval)
             self._wake.clear()
             if self._stop.is_set():
                 break
+            if self._restart:  # a new job: look again soon, not at the backed-off pace
+                self._restart = False
+                self.interval = self.poll_min
+                if not self._sweep:
+                    continue
+            self._sweep = False
             if not self._active_jobs():
-                interval = self.poll_max
+                self.interval = self.poll_max
                 continue
             try:
                 changed = self.poll_once()
             except Exception as exc:
                 logger.warning("polling job status failed (will retry): %s", exc)
                 changed = 0
-            interval = self.poll_min if changed else min(interval * 1.5, self.poll_max)
+            self.interval = self.poll_min if changed else min(self.interval * 1.5,
+                                                              self.poll_max)

@@ -109,9 +109,13 @@ def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None 
                               "{'wren': {'backend': 'localhost'}}")
         raw = merge(raw, config)
     wren_raw = dict(raw.get("wren") or {})
+    overrides = dict(overrides or {})
+    for key in RETIRED_KEYS:  # e.g. FunctionExecutor(rabbitmq_monitor=True), as in Lithops
+        if overrides.get(key) is not None:
+            wren_raw[key] = overrides.pop(key)
     for key in list(wren_raw):
         if key in RETIRED_KEYS:
-            logger.warning("config key %r in section 'wren' is ignored: %s", key,
+            logger.warning("config key %r in section 'wren' is retired: %s", key,
                            RETIRED_KEYS[key])
             value = wren_raw.pop(key)
             if key == "rabbitmq_monitor" and value:
@@ -128,7 +132,7 @@ def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None 
     storage_section = storage_cls.config_schema.section
 
     sections = {name: dict(body or {}) for name, body in raw.items() if name != "wren"}
-    for key, value in (overrides or {}).items():
+    for key, value in overrides.items():
         if value is None:
             continue
         if WREN_SECTION.get(key) is not None:

@@ -15,8 +15,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Keys Lithops accepted in `lithops:` that wren no longer needs; accepted with a warning.
 RETIRED_KEYS = {
-    "mode": "wren picks the mode from `backend`; remove `mode`",
-    "rabbitmq_monitor": "use `monitoring: rabbitmq` instead",
+    "mode": "ignored, wren picks the mode from `backend`; remove `mode`",
+    "rabbitmq_monitor": "true is read as `monitoring: rabbitmq`; write that instead",
 }
 
 WREN_SECTION = ConfigSchema("wren", (
@@ -31,8 +31,10 @@ WREN_SECTION = ConfigSchema("wren", (
               "user modules to ship with functions; [] = all detected, null = none",
               nullable=True),
     ConfigKey("exclude_modules", list, [], "user modules never to ship"),
-    ConfigKey("monitoring", str, "storage", "how the client learns that calls finished",
-              choices=("storage",)),
+    ConfigKey("monitoring", str, "storage",
+              "how the client learns that calls finished: `storage` (polling, or the "
+              "backend's own push) or `rabbitmq` (workers push to the broker in the "
+              "`rabbitmq:` section)", choices=("storage", "rabbitmq")),
     ConfigKey("serializer", str, "cloudpickle", "serializer for functions, data and results"),
     ConfigKey("chunksize", int, None, "calls per worker task; null = chosen by the backend",
               minimum=1),

@@ -8,10 +8,12 @@ wren.jobs/<executor_id>/<job_id>/status/<task>.<part>.status statuses of a batch
 wren.jobs/<executor_id>/<job_id>/result/<task>.<part>.bin    their results, concatenated
 wren.cloudobjects/<uuid>                             bodies stored by `Storage.put_cloudobject`
                                                      (kept until `delete_cloudobject(s)`)
+wren.logs/<executor_id>/<job_id>/<task>.<part>.log   what those calls printed (only if any)
 ```
 
 A job key is `<executor_id>/<job_id>`. Everything under `wren.jobs/<job key>/` is temporary
-and deleted by `clean`; function blobs are kept so the same function is uploaded once.
+and deleted once the results are read; logs outlive it (for `wren logs`) until an explicit
+`clean`. Function blobs are kept so the same function is uploaded once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 JOBS_PREFIX = "wren.jobs/"
 FUNCS_PREFIX = "wren.funcs/"
 CLOUDOBJECTS_PREFIX = "wren.cloudobjects/"
+LOGS_PREFIX = "wren.logs/"
 
 
 def job_prefix(job_key: str) -> str:
@@ -51,3 +54,11 @@ def func_key(digest: str) -> str:
 
 def cloudobject_key(name: str) -> str:
     return f"{CLOUDOBJECTS_PREFIX}{name}"
+
+
+def logs_prefix(job_key: str) -> str:
+    return f"{LOGS_PREFIX}{job_key}/"
+
+
+def logs_key(job_key: str, task_id: str, part: int) -> str:
+    return f"{LOGS_PREFIX}{job_key}/{task_id}.{part:04d}.log"

@@ -9,7 +9,11 @@ worker died, was killed or timed out through `calls_lost`, with a reason a user 
 
 Credentials: the adapter is given a `WorkerStorage` (storage backend name and full config,
 secrets included) at construction and delivers it to its workers through the platform's own
-secret mechanism. It must never copy it into a task payload.
+secret mechanism. It must never copy it into a task payload. It delivers `config` whole: the
+client may add the secrets of its other services there (under `wren_services`, such as the
+AMQP URL of a RabbitMQ status monitor), which the worker's `open_storage` takes out.
+
+`call_cost` optionally prices a finished call (for `job_summary`); the default cannot.
 
 Runtime management (`build_runtime`, `deploy_runtime`, `update_runtime`, `delete_runtime`,
 `list_runtimes`) is optional; the defaults raise `NotSupportedError` naming the backend.
@@ -43,7 +47,8 @@ class InvocationListener(Protocol):
 
 @attrs.frozen
 class WorkerStorage:
-    """How a worker reaches storage: backend name and config, secrets included."""
+    """How a worker reaches storage: backend name and config, secrets included (and the
+    secrets of the client's other services, under `wren_services`)."""
 
     backend: str
     config: Mapping[str, Any]
@@ -109,6 +114,12 @@ class ComputeBackend(Port, abc.ABC):
             return None
         grace = max(30.0, 0.1 * task.timeout)
         return invoked_at + task.timeout * len(task.call_indices) + grace
+
+    def call_cost(self, stats: Mapping[str, Any], runtime_memory: int | None) -> float | None:
+        """The price in US dollars of one finished call, from its `future.stats` and the
+        job's runtime memory in MB (None: the backend's default); None when this backend
+        cannot price calls. A price per invocation is shared by the calls of the task."""
+        return None
 
     def close(self) -> None:
         """Release resources; in-flight tasks may still finish."""

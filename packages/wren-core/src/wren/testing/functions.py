@@ -7,6 +7,7 @@ so every runtime can import them by reference, whatever test tools it lacks.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
@@ -61,6 +62,14 @@ def fail_on(x: int, bad: int) -> int:
 
 def read_env(name: str) -> str | None:
     return os.environ.get(name)
+
+
+def talk(x: int) -> int:
+    """Print one line to stdout and one to stderr (none for 0); return `x`."""
+    if x:
+        print(f"out {x}")
+        print(f"err {x}", file=sys.stderr)
+    return x
 
 
 def payload_size(data: bytes) -> int:

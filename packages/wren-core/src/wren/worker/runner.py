@@ -5,10 +5,13 @@ arguments (inline, or one ranged read of the job's data object), runs each call 
 time limit, and writes statuses and results in batches: one result object and one status
 document per flush, at the end of the task and every `flush_interval` seconds while it runs,
 so a long task shows progress and a crash loses at most that interval of finished calls.
+What the calls print is captured per call (`wren.worker.output`) and stored with each flush;
+a task that asks for it also pushes its statuses to the client's monitor (`wren.worker.push`).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -26,6 +29,8 @@ from wren.ports.storage import StorageBackend
 from wren.serialize.function_blob import split_blob
 from wren.worker import context, module_installer
 from wren.worker.failures import describe
+from wren.worker.output import CallOutput
+from wren.worker.push import with_monitor_push
 from wren.worker.timeouts import CallWatchdog
 
 DEFAULT_FLUSH_INTERVAL = 2.0
@@ -34,6 +39,7 @@ _functions: OrderedDict[str, Any] = OrderedDict()
 _watchdog: CallWatchdog | None = None
 _HOST = os.uname().nodename if hasattr(os, "uname") else "localhost"
 _PYTHON = ".".join(map(str, sys.version_info[:3]))
+_task_numbers = itertools.count()
 
 CallHook = Callable[[int], None]
 #: Receives each status document as written, decoded and encoded.
@@ -124,6 +130,7 @@ class _Batch:
                        "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
         self.part = 0
+        self.output: CallOutput | None = None
         self._new_part()
 
     def _new_part(self) -> None:
@@ -163,6 +170,8 @@ class _Batch:
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         self.storage.put_object(task.bucket, document.result_key, blob)
         document.worker = {**self.worker, "end": time.time(), "result_bytes": len(blob)}
+        if self.output is not None and self.output.pending:
+            self.output.store(self.storage, task, self.part, document)
         encoded = document.encode()
         self.storage.put_object(task.bucket, keys.status_key(task.job_key, task.task_id,
                                                              self.part), encoded)
@@ -183,7 +192,9 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
     context.set_current(storage, task)
     try:
         serializer = plugins.serializer_class(task.serializer)()
-        batch = _Batch(task, storage, serializer, push, worker_start)
+        batch = _Batch(task, storage, serializer, with_monitor_push(task, storage, push),
+                       worker_start)
+        batch.worker["cold_start"] = next(_task_numbers) == 0
         try:
             func = _load_function(task, storage, serializer)
             payloads = _load_arguments(task, storage, serializer)
@@ -196,7 +207,8 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
             batch.flush()
             return
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
-        _run_calls(task, batch, invoke, payloads, on_call)
+        with CallOutput() as batch.output:
+            _run_calls(task, batch, invoke, payloads, on_call)
     finally:
         if on_call is not None:
             on_call(-1)
@@ -209,11 +221,13 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     env = task.extra_env
     clock = time.time
     last_flush = clock()
+    output = batch.output if batch.output is not None else CallOutput()
     with _get_watchdog() as watchdog:
         watchdog.timeout = task.timeout
         for index, payload in zip(task.call_indices, payloads):
             if on_call is not None:
                 on_call(index)
+            output.index = index
             saved = {k: os.environ.get(k) for k in env} if env else None
             if saved is not None:
                 os.environ.update(env)

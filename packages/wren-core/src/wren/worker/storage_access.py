@@ -4,6 +4,11 @@ The task carries only the backend name and its public settings. The rest (keys, 
 comes from the platform: the local pool's private pipe, an action's bound parameters, a
 Kubernetes Secret or a Container Apps secret, handed in here as `private_config`. Instances
 are cached per distinct configuration for the life of the worker process.
+
+The private config may also carry, under `SERVICES_KEY`, the secrets of the client's other
+services a worker talks to (the AMQP URL of a RabbitMQ status monitor), so they travel
+through the same secret channel as storage keys without any adapter knowing about them.
+`services_of(storage)` gives them back to the worker for the storage opened with them.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,9 +25,13 @@ from wren.ports.storage import StorageBackend
 
 #: Environment variable a runtime may set to a JSON object of private storage settings.
 STORAGE_CONFIG_ENV = "WREN_STORAGE_CONFIG"
+#: Key of the private config that holds the secrets of non-storage services, by service.
+SERVICES_KEY = "wren_services"
 
 _lock = threading.Lock()
 _cache: dict[str, StorageBackend] = {}
+_services: weakref.WeakKeyDictionary[StorageBackend, Mapping[str, Any]] = \
+    weakref.WeakKeyDictionary()
 
 
 def private_config_from_env() -> dict[str, Any]:
@@ -32,12 +42,20 @@ def private_config_from_env() -> dict[str, Any]:
 def open_storage(backend: str, public_config: Mapping[str, Any],
                  private_config: Mapping[str, Any] | None = None) -> StorageBackend:
     """A storage backend for `backend` with public settings overlaid by private ones."""
-    private = private_config if private_config is not None else private_config_from_env()
+    private = dict(private_config if private_config is not None else private_config_from_env())
+    services = private.pop(SERVICES_KEY, None) or {}
     config = {**public_config, **private}
-    cache_key = backend + json.dumps(config, sort_keys=True, default=str)
+    cache_key = backend + json.dumps([config, services], sort_keys=True, default=str)
     with _lock:
         found = _cache.get(cache_key)
         if found is None:
             found = plugins.storage_backend_class(backend)(config)
             _cache[cache_key] = found
+            if services:
+                _services[found] = services
         return found
+
+
+def services_of(storage: StorageBackend) -> Mapping[str, Any]:
+    """The service secrets delivered with this storage's config (empty when none)."""
+    return _services.get(storage, {})

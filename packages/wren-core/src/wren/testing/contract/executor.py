@@ -208,6 +208,12 @@ class ExecutorContract:
         assert stats["worker_func_exec_time"] >= 0.04
         assert stats["worker_args_bytes"] > 0 and stats["worker_result_bytes"] > 0
 
+    def test_what_each_call_prints_is_kept(self, fexec: wren.FunctionExecutor) -> None:
+        futures = fexec.map(fn.talk, [0, 1, 22], chunksize=3)
+        assert fexec.get_result(futures) == [0, 1, 22]
+        assert [f.logs for f in futures] == ["", "out 1\nerr 1\n", "out 22\nerr 22\n"]
+        assert [f.stats["worker_log_bytes"] for f in futures] == [0, 12, 14]
+
     # Functions and modules ----------------------------------------------------------------
     def test_function_is_uploaded_once(self, fexec: wren.FunctionExecutor) -> None:
         def blobs() -> set[str]:
