@@ -124,7 +124,7 @@ def bench_cluster(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
                 fexec.compute.runtime_info()
                 started = time.perf_counter()
                 futures = fexec.map(noop, range(calls), chunksize=1)
-                fexec.compute.dispatcher.wait_idle()
+                fexec.compute.wait_dispatched()
                 rates.append(calls / (time.perf_counter() - started))
                 assert fexec.get_result(futures) == list(range(calls))
                 walls.append(time.perf_counter() - started)

@@ -150,6 +150,11 @@ class KnativeCompute(ComputeBackend):
         for memory, group in by_memory.items():
             self.dispatcher.submit(self.route(memory), group, listener)
 
+    def wait_dispatched(self, timeout: float | None = None) -> bool:
+        """Block until every task given to `invoke` was answered 202 or reported lost."""
+        dispatcher = self._dispatcher
+        return True if dispatcher is None else dispatcher.wait_idle(timeout)
+
     def close(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.close()
