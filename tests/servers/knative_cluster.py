@@ -59,6 +59,25 @@ class KnativeCluster:
         """A `knative:` config section for this cluster."""
         return {"kubecfg_path": str(self.kubeconfig), "runtime": RUNTIME_IMAGE, **extra}
 
+    def compute(self, storage: dict[str, Any], **knative: Any) -> Any:
+        """A `KnativeCompute` on this cluster, with `localhost` storage settings `storage`."""
+        from wren.ports.compute import WorkerStorage
+        from wren_backend_knative import KnativeCompute
+        from wren_backend_knative.config import SCHEMA
+
+        config = SCHEMA.validate(self.knative_config(**knative))
+        return KnativeCompute(config, WorkerStorage("localhost", storage, storage))
+
+    def api_client(self) -> Any:
+        """A `kubernetes.client.ApiClient` for this cluster (close it after use)."""
+        from kubernetes import client
+
+        configuration = client.Configuration()
+        configuration.host = self.api_url
+        configuration.api_key = {"BearerToken": self.token}
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        return client.ApiClient(configuration)
+
     def revisions(self) -> list[dict[str, Any]]:
         """The revision processes the double runs (a test-only path, not Kubernetes')."""
         answer = requests.get(f"{self.api_url}/_double/revisions", timeout=10,
