@@ -29,14 +29,10 @@ from tests.servers.knative_cluster import (
     RUNTIME_IMAGE,
     KnativeCluster,
     knative_cluster,
+    storage_config,
 )
 
-__all__ = ["knative_cluster"]
-
-
-@pytest.fixture
-def storage_config(tmp_path: Path) -> dict[str, Any]:
-    return {"storage_dir": str(tmp_path / "storage"), "storage_bucket": "wren"}
+__all__ = ["knative_cluster", "storage_config"]
 
 
 @pytest.fixture

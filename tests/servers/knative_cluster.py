@@ -146,6 +146,12 @@ def stop_cluster(cluster: KnativeCluster) -> None:
         cluster.process.wait()
 
 
+@pytest.fixture
+def storage_config(tmp_path: Path) -> dict[str, Any]:
+    """`localhost` storage settings in a fresh directory, for runtimes of this cluster."""
+    return {"storage_dir": str(tmp_path / "storage"), "storage_bucket": "wren"}
+
+
 @pytest.fixture(scope="session")
 def knative_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnativeCluster]:
     try:
