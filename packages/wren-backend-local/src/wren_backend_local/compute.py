@@ -2,7 +2,10 @@
 
 The adapter pushes every status document straight to the client (no storage polling) and
 supervises its calls: a worker that exits, is killed, crashes or overruns its timeout is
-reported on the call it was running, with the exit code or signal named.
+reported on the call it was running, with the exit code or signal named. With a `runtime`
+(a container image, or `default`) the same pool runs inside a container started from that
+image through the Docker API (`container_pool`), and runtimes are managed as images in that
+engine (`runtimes`).
 """
 
 from __future__ import annotations
@@ -11,16 +14,25 @@ import hashlib
 import json
 import os
 import platform
+import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
-from wren import NotSupportedError
 from wren.__about__ import __version__ as wren_version
 from wren.job.task import Task
-from wren.ports import ComputeBackend, InvocationListener, RuntimeInfo, WorkerStorage
+from wren.ports import (
+    ComputeBackend,
+    ImageBuilder,
+    InvocationListener,
+    RuntimeEntry,
+    RuntimeInfo,
+    WorkerStorage,
+)
 from wren.ports import capabilities as caps
 
-from wren_backend_local.config import COMPUTE_SCHEMA
+from wren_backend_local import runtimes
+from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir
 from wren_backend_local.pool import get_pool
 
 
@@ -29,35 +41,91 @@ class LocalhostCompute(ComputeBackend):
 
     name: ClassVar[str] = "localhost"
     capabilities = frozenset({caps.PUSH_STATUS, caps.SUPERVISES_CALLS,
-                              caps.SHARED_FILESYSTEM})
+                              caps.SHARED_FILESYSTEM, caps.RUNTIME_MANAGEMENT,
+                              caps.RUNTIME_BUILD})
     config_schema = COMPUTE_SCHEMA
     tasks_per_worker: ClassVar[int] = 4
     max_payload_bytes: ClassVar[int] = 64 * 1024 * 1024
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
         super().__init__(config, worker_storage)
-        runtime = self.config.get("runtime")
-        if runtime:
-            raise NotSupportedError(
-                f"runtime {runtime!r}", self.name,
-                "localhost runs calls with this Python interpreter; remove `runtime` from the "
-                "`localhost` config section")
         self.processes = int(self.config.get("worker_processes")
                              or self.config.get("max_workers") or os.cpu_count() or 1)
-        digest = hashlib.sha256(json.dumps([worker_storage.backend, dict(worker_storage.config)],
+        runtime = self.config.get("runtime")
+        self.runtime: str | None = None
+        storage_config = dict(worker_storage.config)
+        mounts: list[str] = []
+        if runtime and worker_storage.backend == "localhost":
+            # The container sees the storage directory at the same, absolute, path.
+            directory = Path(str(storage_config.get("storage_dir") or default_storage_dir()))
+            directory = directory.expanduser().resolve()
+            directory.mkdir(parents=True, exist_ok=True)
+            storage_config["storage_dir"] = str(directory)
+            mounts.append(str(directory))
+        digest = hashlib.sha256(json.dumps([worker_storage.backend, storage_config],
                                            sort_keys=True, default=str).encode()).hexdigest()
-        self._profile = (digest[:16], worker_storage.backend, dict(worker_storage.config))
-        self._pool = get_pool()
-        self._pool.set_limit(id(self), self.processes)
-        self._pool.ensure_size(self.processes)
+        self._profile = (digest[:16], worker_storage.backend, storage_config)
+        self._mounts = mounts
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
+        if runtime:
+            self.runtime = self.default_runtime_name() if runtime == "default" else runtime
+
+    def _started_pool(self) -> Any:
+        """The worker pool (or the runtime container's), started on first use: the first
+        job's `runtime_info` starts it, so managing runtimes never starts workers."""
+        with self._pool_lock:
+            if self._pool is None:
+                pool: Any
+                if self.runtime is not None:
+                    from wren_backend_local.container_pool import container_pool
+
+                    pool = container_pool(self.runtime, self._mounts, id(self), self.processes)
+                else:
+                    pool = get_pool()
+                    pool.set_limit(id(self), self.processes)
+                pool.ensure_size(self.processes)
+                self._pool = pool
+            return self._pool
 
     @property
     def max_workers(self) -> int:
         return self.processes
 
     def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        self._pool.submit(list(tasks), listener, self._profile, id(self))
+        self._started_pool().submit(list(tasks), listener, self._profile, id(self))
 
     def runtime_info(self) -> RuntimeInfo:
+        pool = self._started_pool()
+        if self.runtime is not None:
+            facts = pool.facts
+            return RuntimeInfo(self.runtime, str(facts["python_version"]),
+                               str(facts["wren_version"]),
+                               frozenset(facts.get("preinstalled_modules", ())))
         version = ".".join(platform.python_version_tuple()[:2])
         return RuntimeInfo(f"python{version} (this interpreter)", version, wren_version)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.release(id(self))
+
+    # Runtime management: runtimes are images in the engine DOCKER_HOST names ----------------
+    def default_runtime_name(self) -> str:
+        return runtimes.default_image()
+
+    def build_runtime(self, name: str, dockerfile: str | None = None, *,
+                      builder: ImageBuilder, **options: Any) -> None:
+        runtimes.build(name, dockerfile, builder)
+
+    def deploy_runtime(self, name: str, memory: int | None = None,
+                       timeout: float | None = None) -> RuntimeEntry:
+        return runtimes.deploy(name)
+
+    def update_runtime(self, name: str) -> None:
+        runtimes.deploy(name)
+
+    def delete_runtime(self, name: str, memory: int | None = None) -> None:
+        runtimes.delete(name)
+
+    def list_runtimes(self) -> list[RuntimeEntry]:
+        return runtimes.list_all()

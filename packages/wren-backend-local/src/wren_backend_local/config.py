@@ -27,7 +27,9 @@ COMPUTE_SCHEMA = ConfigSchema(SECTION, (
     ConfigKey("worker_processes", int, None,
               "worker processes in the pool; default: one per CPU core", minimum=1),
     ConfigKey("runtime", str, None,
-              "null runs calls with this Python interpreter"),
+              "container image to run the worker pool in (`default`: wren's localhost image "
+              "for this Python), through the Docker API engine DOCKER_HOST names; null runs "
+              "calls with this Python interpreter"),
     ConfigKey("runtime_memory", int, None,
               "accepted for compatibility; localhost does not limit memory", minimum=1),
     ConfigKey("max_workers", int, None, "alias of worker_processes (Lithops)", minimum=1),

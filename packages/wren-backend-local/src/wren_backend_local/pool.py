@@ -78,6 +78,11 @@ class WorkerPool:
         with self._lock:
             self._limits[owner] = limit
 
+    def release(self, owner: int) -> None:
+        """The executor `owner` is closed; its queued tasks still run (without a limit)."""
+        with self._lock:
+            self._limits.pop(owner, None)
+
     def submit(self, tasks: list[Any], listener: InvocationListener,
                profile: tuple[str, str, dict[str, Any]], owner: int) -> None:
         with self._lock:

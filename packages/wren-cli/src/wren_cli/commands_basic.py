@@ -6,7 +6,11 @@ import shutil
 import time
 
 import click
+from wren import NotSupportedError
+from wren.backends import open_compute, open_storage
+from wren.ports import ComputeBackend
 
+from wren_cli.console import done
 from wren_cli.options import Target, common_options
 
 
@@ -35,23 +39,47 @@ def hello(target: Target, name: str) -> None:
 
 
 @click.command()
+@click.option("--all", "everything", is_flag=True,
+              help="Also delete every runtime deployed on the compute backend.")
 @common_options
-def clean(target: Target) -> None:
-    """Remove wren's temporary data: job objects, call output, cached functions and shipped
-    modules.
+def clean(target: Target, everything: bool) -> None:
+    """Remove wren's temporary data (job objects, call output, cached functions), its cached
+    runtime metadata and shipped modules; with --all also every deployed runtime of the
+    backend.
 
-    The configuration is never touched. Example: wren clean -s localhost
+    The configuration is never touched. Example: wren clean -b localhost -s localhost --all
     """
+    from wren.cache import cache_dir, clear_cache
     from wren.job import keys
     from wren.worker.module_installer import default_cache_dir
 
-    storage = target.open_storage()
+    config = target.config()
+    storage = open_storage(config)
     bucket = storage.default_bucket
     removed = 0
     for prefix in (keys.JOBS_PREFIX, keys.LOGS_PREFIX, keys.FUNCS_PREFIX):
         found = storage.list_keys(bucket, prefix)
         storage.delete_objects(bucket, found)
         removed += len(found)
+    done(f"removed {removed} objects from {config.storage_backend}://{bucket}")
     shutil.rmtree(default_cache_dir(), ignore_errors=True)
-    click.echo(f"removed {removed} objects from {storage.name}://{bucket} and the "
-               "local module cache")
+    clear_cache()
+    done(f"removed the module cache and the cached metadata in {cache_dir()}")
+    if everything:
+        _delete_runtimes(open_compute(config))
+
+
+def _delete_runtimes(compute: ComputeBackend) -> None:
+    try:
+        entries = compute.list_runtimes()
+        for entry in entries:
+            compute.delete_runtime(entry.name, entry.memory)
+            done(f"deleted runtime {entry.name}"
+                 + (f" ({entry.memory} MB)" if entry.memory else ""))
+    except NotSupportedError:
+        click.echo(f"backend {compute.name!r} has no runtimes to delete")
+        return
+    finally:
+        compute.close()
+    if not entries:
+        click.echo(f"no runtimes deployed on backend {compute.name!r}")

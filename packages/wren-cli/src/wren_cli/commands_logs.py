@@ -22,7 +22,7 @@ def _when(stamp: float | None) -> str:
 def logs() -> None:
     """Show the output (stdout and stderr) that calls printed.
 
-    Examples: wren logs list; wren logs get 1a2b3c-0/M000; wren logs get 1a2b3c-0/M000 7
+    Example: wren logs get 1a2b3c-0/M000 (also: wren logs list, wren logs get JOB CALL)
     """
 
 

@@ -7,6 +7,9 @@ import click
 from wren_cli.__about__ import __version__
 from wren_cli.commands_basic import clean, hello
 from wren_cli.commands_logs import logs
+from wren_cli.commands_runtime import runtime
+from wren_cli.commands_storage import storage
+from wren_cli.commands_verify import verify
 
 
 def _version_text() -> str:
@@ -18,12 +21,18 @@ def _version_text() -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=__version__, prog_name="wren", message=_version_text())
 def cli() -> None:
-    """wren: run Python functions at scale on serverless and container platforms."""
+    """wren: run Python functions at scale on serverless and container platforms.
+
+    Example: wren hello -b localhost
+    """
 
 
 cli.add_command(hello)
 cli.add_command(clean)
 cli.add_command(logs)
+cli.add_command(runtime)
+cli.add_command(storage)
+cli.add_command(verify)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 import click
@@ -35,10 +35,9 @@ class Target:
 
     def open_storage(self) -> Any:
         """The configured storage backend (its `default_bucket` is wren's bucket)."""
-        from wren import plugins
+        from wren.backends import open_storage
 
-        config = self.config()
-        return plugins.storage_backend_class(config.storage_backend)(config.storage)
+        return open_storage(self.config())
 
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,6 +73,7 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def fail(message: str) -> None:
-    click.echo(f"wren: error: {message}", err=True)
+def fail(message: str) -> NoReturn:
+    """Print `message` as one line on stderr and exit with code 1."""
+    click.echo(f"wren: error: {' '.join(message.split())}", err=True)
     sys.exit(1)

@@ -28,7 +28,12 @@ from wren._errors import (
 )
 
 if TYPE_CHECKING:
-    from wren._aliases import function_executor, knative_executor, local_executor
+    from wren._aliases import (
+        docker_executor,
+        function_executor,
+        knative_executor,
+        local_executor,
+    )
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
     from wren.storage_api import CloudObject, Storage
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "CloudObject": "wren.storage_api",
     "FunctionExecutor": "wren.executor",
+    "docker_executor": "wren._aliases",
     "ResponseFuture": "wren.client.futures",
     "Storage": "wren.storage_api",
     "function_executor": "wren._aliases",
@@ -85,6 +91,7 @@ __all__ = [
     "WorkerLostError",
     "WrenError",
     "__version__",
+    "docker_executor",
     "function_executor",
     "knative_executor",
     "local_executor",

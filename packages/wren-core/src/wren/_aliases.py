@@ -1,7 +1,9 @@
 """The executor names PyWren-IBM and Lithops users already type.
 
 Each alias is `FunctionExecutor` with the backend fixed; everything else (config, runtime,
-overrides) passes through unchanged.
+overrides) passes through unchanged. `docker_executor` runs the `localhost` worker pool in a
+container started from a runtime image; the runtime `default` stands for the localhost
+backend's image for this Python version.
 """
 
 from __future__ import annotations
@@ -26,3 +28,17 @@ def local_executor(**kwargs: Any) -> FunctionExecutor:
     another storage is given)."""
     kwargs.setdefault("storage", "localhost")
     return FunctionExecutor(backend="localhost", **kwargs)
+
+
+def docker_executor(runtime: str | None = None, **kwargs: Any) -> FunctionExecutor:
+    """An executor whose workers run in a container on this machine: `localhost` compute with
+    the runtime image `runtime` (default: the `localhost` section's `runtime`, else the
+    image `default` stands for), and `localhost` storage unless another is given."""
+    kwargs.setdefault("storage", "localhost")
+    if runtime is None:
+        from wren.config.loader import load_config
+
+        configured = load_config(kwargs.get("config"), backend="localhost",
+                                 storage=kwargs["storage"]).compute.get("runtime")
+        runtime = configured or "default"
+    return FunctionExecutor(backend="localhost", runtime=runtime, **kwargs)

@@ -23,6 +23,7 @@ from wren import plugins
 from wren._constants import ALL_COMPLETED
 from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
 from wren._logging import configure_logging
+from wren.backends import open_compute, open_storage, worker_storage
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.cleaner import Cleaner
@@ -36,7 +37,7 @@ from wren.job import keys
 from wren.job.task import Task
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
-from wren.ports.compute import ComputeBackend, RuntimeInfo, WorkerStorage
+from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
 
 logger = logging.getLogger("wren")
@@ -85,21 +86,18 @@ class FunctionExecutor:
         self.executor_id = f"{_session_id}-{next(_executor_numbers)}"
         self.backend = self.config.compute_backend
         self.storage_backend_name = self.config.storage_backend
-        self.storage: StorageBackend = plugins.storage_backend_class(
-            self.storage_backend_name)(self.config.storage)
+        self.storage: StorageBackend = open_storage(self.config)
         self.bucket = self.storage.default_bucket
-        storage_cls = type(self.storage)
         self._monitoring = MonitoringPlan.from_config(self.config, self.executor_id)
-        worker_storage = WorkerStorage(self.storage_backend_name,
-                                       self._monitoring.worker_config(self.config.storage),
-                                       storage_cls.config_schema.public(self.config.storage))
+        workers = worker_storage(self.config,
+                                 self._monitoring.worker_config(self.config.storage))
         compute_cls = plugins.compute_backend_class(self.backend)
         self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
         self._condition = threading.Condition()
         self._monitor = open_monitor(self._monitoring, self.storage, self.bucket,
                                      self._condition, compute_cls)
         try:
-            self.compute: ComputeBackend = compute_cls(self.config.compute, worker_storage)
+            self.compute: ComputeBackend = open_compute(self.config, workers)
         except BaseException:
             self._monitor.stop()
             raise

@@ -16,14 +16,14 @@ import collections
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
 from wren.client.job import JobState
 from wren.client.logs import announce_logs
 from wren.job import keys
-from wren.job.status import StatusDocument, error_info
+from wren.job.lost import lost_calls_document, store_status
+from wren.job.status import StatusDocument
 from wren.ports.storage import StorageBackend
 
 logger = logging.getLogger("wren")
@@ -113,16 +113,9 @@ class JobMonitor:
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
-        error = error_info("FunctionTimeoutError" if kind == "timeout" else "WorkerLostError",
-                           reason, "", kind)
-        now = time.time()
-        document = StatusDocument(job_key, f"lost-{uuid.uuid4().hex[:8]}", 0, None,
-                                  {"start": now, "end": now, "host": "client"})
-        for index in call_indices:
-            document.add(index, now, now, dict(error))
+        document = lost_calls_document(job_key, call_indices, reason, kind)
         try:
-            self.storage.put_object(self.bucket, keys.status_key(job_key, document.task_id, 0),
-                                    document.encode())
+            store_status(self.storage, self.bucket, document)
         except Exception as exc:  # the client still learns; only remote readers miss it
             logger.warning("could not store the error status of lost calls: %s", exc)
         self._apply([document])

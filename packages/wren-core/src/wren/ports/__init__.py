@@ -8,6 +8,7 @@ from wren.ports.compute import (
     RuntimeInfo,
     WorkerStorage,
 )
+from wren.ports.images import ImageBuilder, check_image_name, image_registry
 from wren.ports.partitioner import Partition, Partitioner, RangeOpener, RangeReader
 from wren.ports.serializer import Serializer
 from wren.ports.storage import Body, ObjectInfo, StorageBackend
@@ -15,6 +16,7 @@ from wren.ports.storage import Body, ObjectInfo, StorageBackend
 __all__ = [
     "Body",
     "ComputeBackend",
+    "ImageBuilder",
     "InvocationListener",
     "ObjectInfo",
     "Partition",
@@ -27,4 +29,6 @@ __all__ = [
     "StorageBackend",
     "WorkerStorage",
     "capabilities",
+    "check_image_name",
+    "image_registry",
 ]

@@ -15,8 +15,12 @@ AMQP URL of a RabbitMQ status monitor), which the worker's `open_storage` takes 
 
 `call_cost` optionally prices a finished call (for `job_summary`); the default cannot.
 
-Runtime management (`build_runtime`, `deploy_runtime`, `update_runtime`, `delete_runtime`,
-`list_runtimes`) is optional; the defaults raise `NotSupportedError` naming the backend.
+Runtime management (`default_runtime_name`, `build_runtime`, `deploy_runtime`,
+`update_runtime`, `delete_runtime`, `list_runtimes`) is optional; the defaults raise
+`NotSupportedError` naming the backend. The `wren runtime` verbs call them; a runtime name is
+a container image name (`wren.ports.images.check_image_name`), and `default` stands for
+`default_runtime_name()`. `build_runtime` gets an `ImageBuilder` from its caller, so a backend
+never talks to a container engine itself.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from wren.config.schema import ConfigSchema
 from wren.job.task import Task
 from wren.ports import capabilities
 from wren.ports._port import Port
+from wren.ports.images import ImageBuilder
 
 
 class InvocationListener(Protocol):
@@ -67,7 +72,9 @@ class RuntimeInfo:
 
 @attrs.frozen
 class RuntimeEntry:
-    """One deployed runtime, as `list_runtimes` reports it."""
+    """One deployed runtime, as `list_runtimes` reports it: its image name, memory in MB
+    (None where the platform sets none), the wren version it runs, and the platform's own
+    name for the deployment (action, service, container app, image id)."""
 
     name: str
     memory: int | None
@@ -125,19 +132,31 @@ class ComputeBackend(Port, abc.ABC):
         """Release resources; in-flight tasks may still finish."""
 
     # Runtime management: optional, see `capabilities.RUNTIME_MANAGEMENT`.
-    def build_runtime(self, name: str, dockerfile: str | None = None,
-                      **options: Any) -> None:
+    def default_runtime_name(self) -> str:
+        """The image the runtime name `default` stands for: this backend's runtime for the
+        client's Python version and wren version."""
+        self.unsupported("a default runtime")
+
+    def build_runtime(self, name: str, dockerfile: str | None = None, *,
+                      builder: ImageBuilder, **options: Any) -> None:
+        """Build image `name` with `builder` (from `dockerfile`, or the backend's default
+        Dockerfile when None) and push it where the backend's platform pulls from."""
         self.unsupported("build_runtime")
 
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
+        """Make runtime `name` ready to run calls (with `memory` MB and `timeout` s where the
+        platform sets them per runtime); return what `list_runtimes` will show for it."""
         self.unsupported("deploy_runtime")
 
     def update_runtime(self, name: str) -> None:
+        """Redeploy every deployment of runtime `name` with this client's wren."""
         self.unsupported("update_runtime")
 
     def delete_runtime(self, name: str, memory: int | None = None) -> None:
+        """Remove runtime `name` (only its `memory` MB deployment when given)."""
         self.unsupported("delete_runtime")
 
     def list_runtimes(self) -> list[RuntimeEntry]:
+        """Every runtime deployed on this backend."""
         self.unsupported("list_runtimes")

@@ -1,0 +1,65 @@
+"""`wren verify`: run wren's contract suites against the configured backends, with pytest."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from wren_cli.options import Target, common_options, fail
+
+_SUITES = {"storage": "TestStorage", "executor": "TestExecutor", "failures": "TestWorkerFailures"}
+
+
+@click.command()
+@click.option("--suite", "suites", multiple=True, type=click.Choice(sorted(_SUITES)),
+              help="Run only this suite (repeatable). Default: all three.")
+@click.option("-k", "expression", help="Only tests matching this pytest -k expression.")
+@click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failure.")
+@common_options
+def verify(target: Target, suites: tuple[str, ...], expression: str | None,
+           exitfirst: bool) -> None:
+    """Check that the configured compute and storage backends keep wren's contract: run the
+    storage, executor and worker-failure suites against them (needs pytest).
+
+    Example: wren verify -b localhost -s localhost --suite executor
+    """
+    try:
+        import pytest
+    except ImportError:
+        fail("wren verify needs pytest: pip install 'wren-core[testing]'")
+    from wren_cli import contract_suite
+
+    config = target.config()  # a bad config is one clear line, not a pytest error
+    module = Path(contract_suite.__file__)
+    selected = [f"{module}::{_SUITES[s]}" for s in suites] or [str(module)]
+    with tempfile.TemporaryDirectory(prefix="wren-verify-") as temp:
+        ini = Path(temp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        args = [*selected, "-c", str(ini), "--rootdir", temp, "--noconftest",
+                "-p", "no:cacheprovider", "-q", "-rfEs"]
+        if expression:
+            args += ["-k", expression]
+        if exitfirst:
+            args.append("-x")
+        saved = {name: os.environ.get(name) for name in (contract_suite.BACKEND_ENV,
+                                                          contract_suite.STORAGE_ENV)}
+        os.environ[contract_suite.BACKEND_ENV] = config.compute_backend
+        os.environ[contract_suite.STORAGE_ENV] = config.storage_backend
+        try:
+            code = pytest.main(args)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    where = f"compute {config.compute_backend!r} with storage {config.storage_backend!r}"
+    if code == pytest.ExitCode.OK:
+        click.echo(f"wren verify: {where} keep the contract")
+        return
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        fail(f"no contract test matched{' -k ' + expression if expression else ''}")
+    fail(f"{where} broke the contract: see the failures above (pytest exit code {int(code)})")

@@ -1,0 +1,80 @@
+"""Container images for runtimes: the rule every runtime image name follows, the labels wren
+puts on the images it builds, and the `ImageBuilder` a compute backend's `build_runtime`
+receives.
+
+wren-core does not talk to a container engine itself. The caller of `build_runtime` (the
+`wren runtime build` command) passes an `ImageBuilder` that builds through whatever Docker-API
+engine `DOCKER_HOST` names, with the wren distributions as wheels in the build context; the
+backend only decides which Dockerfile, which build arguments, and whether to push.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Protocol
+
+from wren._errors import InvalidInputError
+
+#: Label naming the compute backend an image was built for.
+LABEL_BACKEND = "org.wren.runtime.backend"
+#: Label holding the wren-core version installed in the image.
+LABEL_WREN_VERSION = "org.wren.runtime.wren-version"
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]+)?"
+_TAG = r"[a-z0-9_][a-z0-9_.-]{0,127}"
+_IMAGE = re.compile(rf"(?:(?P<host>{_HOST})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})+)"
+                    rf":(?P<tag>{_TAG})")
+_EXAMPLE = "e.g. 'jdoe/wren-runtime:0.1'"
+
+
+def image_registry(name: str) -> str | None:
+    """The registry host an image name starts with, or None (the engine's default one)."""
+    first, _, rest = name.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else None
+
+
+def check_image_name(name: str) -> str:
+    """Return `name` if it is a lowercase `[registry/]user/name:tag`, else raise
+    `InvalidInputError` saying what is wrong and how to write it."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError(f"a runtime image name is required, {_EXAMPLE}")
+    if name != name.lower():
+        raise InvalidInputError(f"runtime image name {name!r} must be lowercase: use "
+                                f"{name.lower()!r}")
+    if "@" in name:
+        raise InvalidInputError(f"runtime image name {name!r} has a digest; use a tag instead, "
+                                f"{_EXAMPLE}")
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        raise InvalidInputError(f"runtime image name {name!r} has no tag: use "
+                                f"'{name}:<tag>', {_EXAMPLE}")
+    parts = name.split("/")
+    users = parts[1:] if image_registry(name) else parts
+    if len(users) < 2:
+        raise InvalidInputError(f"runtime image name {name!r} has no user part: use "
+                                f"'<user>/{users[-1]}', {_EXAMPLE}")
+    if _IMAGE.fullmatch(name) is None:
+        raise InvalidInputError(
+            f"runtime image name {name!r} is not valid: use lowercase user/name:tag, each part "
+            f"made of letters and digits joined by '.', '_' or '-', {_EXAMPLE}")
+    return name
+
+
+class ImageBuilder(Protocol):
+    """Builds and pushes container images for `ComputeBackend.build_runtime`."""
+
+    def build(self, name: str, dockerfile: str | None = None, *,
+              buildargs: Mapping[str, str] | None = None) -> str:
+        """Build image `name` (checked with `check_image_name`) and return its id.
+
+        `dockerfile` None means the backend's default one from `runtimes/<backend>/`. The
+        build context is the Dockerfile's directory plus `wren-wheels/`, holding the wren
+        distributions this client runs and their requirements as wheels, which the
+        Dockerfile installs (`pip install --no-index --find-links wren-wheels
+        wren-wheels/*.whl`); the build argument `PYTHON_VERSION` is the client's."""
+
+    def push(self, name: str, *, username: str | None = None,
+             password: str | None = None) -> None:
+        """Push image `name` to the registry its name designates."""

@@ -1,0 +1,170 @@
+"""`azure_containers` + `azure_storage` end to end on Azurite: the executor contract, and
+at-least-once delivery while consumers are killed.
+
+Blobs and queues are a real Azurite server; the Container App is "deployed" to the ARM double
+on first use; its replicas are consumer processes running the real runtimes/azure entry point
+against the Azurite queue (tests/servers/azure_consumers.py).
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import wren
+from wren.job import keys
+from wren.job.status import StatusDocument
+from wren.ports import RuntimeInfo
+from wren.testing import functions as fn
+from wren.testing.contract import ExecutorContract
+from wren_backend_azure import AzureBlobStorage
+from wren_backend_azure.metadata import encode, metadata_key
+from wren_backend_azure.naming import app_name
+
+from tests.doubles.azure_arm import AzureResourceManagerDouble
+from tests.servers.azure_consumers import ConsumerFleet
+from tests.servers.azure_runtime import BUCKET, arm, runtime_setup  # noqa: F401 - fixtures
+from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
+
+Config = dict[str, Any]
+
+
+def _executor(config: Config, **overrides: Any) -> wren.FunctionExecutor:
+    return wren.FunctionExecutor(backend="azure_containers", storage="azure_storage",
+                                 config=config, **overrides)
+
+
+@pytest.fixture(scope="module")
+def contract_runtime(azurite: Azurite, arm: AzureResourceManagerDouble  # noqa: F811
+                     ) -> Iterator[Config]:
+    config, settings = runtime_setup(azurite, arm, "wren-tests/contract:1")
+    fleet = ConsumerFleet(settings.environ(), 3).start()
+    try:
+        yield config
+    finally:
+        fleet.stop()
+
+
+class TestAzureExecutor(ExecutorContract):
+    @pytest.fixture
+    def make_executor(self, contract_runtime: Config) -> Callable[..., wren.FunctionExecutor]:
+        return lambda **overrides: _executor(contract_runtime, **overrides)
+
+
+def test_first_use_deploys_the_runtime_and_reads_its_metadata(
+        contract_runtime: Config, arm: AzureResourceManagerDouble) -> None:  # noqa: F811
+    with _executor(contract_runtime) as fexec:
+        info = fexec.compute.runtime_info()
+    assert info.python_version == ".".join(map(str, __import__("sys").version_info[:2]))
+    assert info.wren_version == wren.__version__ and "wren" in info.preinstalled_modules
+    name = app_name("wren-tests/contract:1", 512)
+    assert [r.path.rsplit("/", 1)[-1] for r in arm.writes() if r.method == "PUT"] == [name]
+
+
+def test_a_task_over_the_message_limit_travels_through_a_blob(contract_runtime: Config
+                                                              ) -> None:
+    big = "v" * (70 * 1024)
+    with _executor(contract_runtime, data_cleaner=False) as fexec:
+        future = fexec.call_async(fn.read_env, "WREN_BIG", extra_env={"WREN_BIG": big})
+        assert future.result() == big
+        job_keys = fexec.storage.list_keys(fexec.bucket, keys.job_prefix(future.job_key))
+        assert any("/tasks/" in key for key in job_keys)
+        fexec.clean()
+
+
+def test_runtime_with_another_python_is_refused_before_invoking(
+        azurite: Azurite) -> None:  # noqa: F811
+    runtime = "wren-tests/old-python:1"
+    config, _ = runtime_setup(azurite, None, runtime)
+    storage = AzureBlobStorage(config["azure_storage"])
+    storage.put_object(BUCKET, metadata_key(app_name(runtime, 512)),
+                       encode(RuntimeInfo(runtime, "2.7", wren.__version__)))
+    with _executor(config) as fexec, pytest.raises(wren.RuntimeMismatchError,
+                                                   match=r"runs Python 2\.7"):
+        fexec.map(fn.double, [1])
+    assert storage.list_keys(BUCKET, keys.JOBS_PREFIX + fexec.executor_id) == []
+
+
+def test_a_task_that_keeps_killing_its_consumer_becomes_an_error(
+        azurite: Azurite) -> None:  # noqa: F811
+    config, settings = runtime_setup(azurite, None, "wren-tests/poison:1",
+                                     max_dequeue_count=2, visibility_margin=2)
+    fleet = ConsumerFleet(settings.environ(), 1).start()
+    try:
+        with _executor(config) as fexec:
+            future = fexec.call_async(fn.exit_process, 3, timeout=2)
+            with pytest.raises(wren.WorkerLostError, match="delivered 2 times"):
+                future.result(timeout=120)
+            assert fexec.call_async(fn.add, (1, 2)).result(timeout=60) == 3
+        assert fleet.exits.count(3) == 2
+    finally:
+        fleet.stop()
+
+
+def _kill_while_running(fleet: ConsumerFleet, futures: list[wren.ResponseFuture],
+                        kills: list[int], most: int) -> None:
+    rng = random.Random(5)
+    while len(kills) < most:
+        time.sleep(rng.uniform(0.4, 1.2))
+        done = sum(f.done() for f in futures)
+        if done >= 0.8 * len(futures):
+            return
+        kills.append(fleet.kill(rng.randrange(fleet.count)))
+
+
+@pytest.mark.slow
+def test_killed_consumers_lose_nothing_and_duplicate_nothing(
+        azurite: Azurite) -> None:  # noqa: F811
+    config, settings = runtime_setup(azurite, None, "wren-tests/fault:1",
+                                     max_dequeue_count=20, visibility_margin=3)
+    fleet = ConsumerFleet(settings.environ(), 4).start()
+    n = 240
+    kills: list[int] = []
+    try:
+        with _executor(config, data_cleaner=False) as fexec:
+            futures = fexec.map(fn.sleep_then, [(0.12, i) for i in range(n)], chunksize=1,
+                                timeout=6)
+            killer = threading.Thread(target=_kill_while_running,
+                                      args=(fleet, futures, kills, 12))
+            killer.start()
+            results = fexec.get_result(futures, timeout=300)
+            killer.join()
+            status_keys = fexec.storage.list_keys(fexec.bucket,
+                                                  keys.status_prefix(futures[0].job_key))
+            documents = [StatusDocument.decode(fexec.storage.get_object(fexec.bucket, key))
+                         for key in status_keys]
+            result_keys = fexec.storage.list_keys(
+                fexec.bucket, keys.job_prefix(futures[0].job_key) + "result/")
+            fexec.clean()
+    finally:
+        fleet.stop()
+    assert results == list(range(n)), "a call was lost or got a wrong value"
+    assert len(kills) >= 6 and len(fleet.exits) >= len(kills)
+    assert len(status_keys) == n and len(result_keys) == n, "a task wrote a second result"
+    per_call = collections.Counter(i for d in documents for i in d.indices)
+    assert set(per_call) == set(range(n)) and set(per_call.values()) == {1}
+    assert not any(d.errors for d in documents)
+    redelivered = [d for d in documents if d.worker["attempt"] > 0]
+    assert redelivered, "no consumer was killed in the middle of a task"
+
+
+def test_worker_processes_serve_one_queue_in_parallel(azurite: Azurite) -> None:  # noqa: F811
+    config, settings = runtime_setup(azurite, None, "wren-tests/processes:1",
+                                     worker_processes=2)
+    fleet = ConsumerFleet(settings.environ(), 1).start()  # one container, two consumers
+    try:
+        with _executor(config) as fexec:
+            futures = fexec.map(fn.sleep_then, [(1.5, i) for i in range(2)], chunksize=1)
+            assert fexec.get_result(futures, timeout=60) == [0, 1]
+            pids = {f.stats["worker_pid"] for f in futures}
+            spans = [(f.stats["worker_func_start_tstamp"], f.stats["worker_func_end_tstamp"])
+                     for f in futures]
+    finally:
+        fleet.stop()
+    assert len(pids) == 2 and fleet.processes[0].pid not in pids
+    assert max(start for start, _ in spans) < min(end for _, end in spans), "ran one by one"
