@@ -66,3 +66,16 @@ def test_backend_is_found_by_name() -> None:
     from wren import plugins
 
     assert plugins.compute_backend_class("knative").__name__ == "KnativeCompute"
+
+
+def test_bad_runtime_names_fail_before_the_cluster_is_contacted() -> None:
+    from wren.ports.compute import WorkerStorage
+    from wren_backend_knative import KnativeCompute
+
+    config = SCHEMA.validate({"runtime": "Me/Runtime:1", "kubecfg_path": "/nonexistent"})
+    compute = KnativeCompute(config, WorkerStorage("localhost", {}, {}))
+    with pytest.raises(wren.InvalidInputError, match="must be lowercase"):
+        compute.runtime_info()
+    with pytest.raises(wren.InvalidInputError, match="has no tag"):
+        compute.deploy_runtime("me/runtime")
+    assert compute.supports("runtime_build") and compute.supports("runtime_management")

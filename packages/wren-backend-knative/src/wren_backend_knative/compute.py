@@ -21,6 +21,7 @@ from wren.job.task import Task
 from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import WorkerStorage
+from wren.ports.images import ImageBuilder, check_image_name, image_registry
 
 from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.config import SCHEMA, default_image
@@ -37,7 +38,7 @@ class KnativeCompute(ComputeBackend):
     """Compute backend over Knative Serving."""
 
     name: ClassVar[str] = "knative"
-    capabilities = frozenset({caps.RUNTIME_MANAGEMENT})
+    capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
     config_schema = SCHEMA
     max_payload_bytes: ClassVar[int] = 1024 * 1024
 
@@ -68,7 +69,7 @@ class KnativeCompute(ComputeBackend):
 
     @property
     def runtime_name(self) -> str:
-        return str(self.config.get("runtime") or self.default_runtime_name())
+        return check_image_name(str(self.config.get("runtime") or self.default_runtime_name()))
 
     def default_runtime_name(self) -> str:
         return default_image(self.config.get("docker_server"), self.config.get("docker_user"))
@@ -82,8 +83,9 @@ class KnativeCompute(ComputeBackend):
         found = self._routes.get(memory)
         if found is not None:
             return found
+        image = self.runtime_name  # a bad name is an error before the cluster is contacted
         manager = self.manager
-        spec = manager.spec(self.runtime_name, memory)
+        spec = manager.spec(image, memory)
         service = manager.ensure(spec)
         with self._lock:
             if self._endpoint is None:
@@ -162,10 +164,21 @@ class KnativeCompute(ComputeBackend):
             self._cluster.close()
 
     # Runtime management -------------------------------------------------------------------
+    def build_runtime(self, name: str, dockerfile: str | None = None, *,
+                      builder: ImageBuilder, **options: Any) -> None:
+        """Build image `name` and push it to its registry with the configured registry login
+        (a `localhost/` image stays in the engine: load it into the cluster yourself)."""
+        image = self._image(name)
+        builder.build(image, dockerfile)
+        if image_registry(image) != "localhost":
+            builder.push(image, username=self.config.get("docker_user"),
+                         password=self.config.get("docker_password"))
+
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
+        image = self._image(name)
         manager = self.manager
-        spec = manager.spec(self._image(name), memory, timeout)
+        spec = manager.spec(image, memory, timeout)
         return runtime_entry(manager.deploy(spec))
 
     def update_runtime(self, name: str) -> None:
@@ -187,4 +200,4 @@ class KnativeCompute(ComputeBackend):
     def _image(self, name: str) -> str:
         if not name or name == "default":
             return self.default_runtime_name()
-        return name
+        return check_image_name(name)

@@ -1,4 +1,4 @@
-"""Running wren tasks in the background of the Knative runtime, supervised.
+"""Running wren tasks in the background of the Knative runtime (`runtime_server`), supervised.
 
 Tasks run in a warm pool of worker processes (the same supervised pool as wren's `localhost`
 backend: each worker runs `wren.worker.run_task` on its main thread, so call timeouts work,
