@@ -1,14 +1,17 @@
 """Revision containers for the Kubernetes API test double: what the kubelet does for a pod.
 
-A `Container` runs an image's command as a process on loopback with exactly the env it was
-given plus `PORT` (a free port, standing for the pod's own address), waits for its readiness
-probe, restarts it when it dies while serving (restartPolicy Always: a new process on a new
+A `Container` runs an image's command with a free port (standing for the pod's own address)
+put where the command and its environment say `{port}`: either the image's entry point as a
+process on loopback with exactly the container's env, or `podman run` of a real image with
+host networking (see `tests.doubles.knative_serving`). It waits for the readiness probe,
+restarts the container when it dies while serving (restartPolicy Always: a new one on a new
 port, as a restarted pod gets a new IP), and stops it with SIGTERM, then SIGKILL after the
-grace period. Processes are started and stopped by PID only.
+grace period (and the `cleanup` command, e.g. `podman rm`). Processes are handled by PID only.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -34,9 +37,12 @@ class Container:
     """One revision's container."""
 
     def __init__(self, labels: dict[str, str], command: Sequence[str], env: dict[str, str],
-                 workdir: Path, probe: str | None) -> None:
+                 workdir: Path, probe: str | None, *, container_env: Sequence[str] = (),
+                 cleanup: Sequence[str] = ()) -> None:
         self.labels, self.command, self.env = labels, list(command), env
         self.workdir, self.probe = workdir, probe
+        self.container_env = list(container_env) or [k for k in env if k not in ("PORT",)]
+        self.cleanup = list(cleanup)
         self.log_path = workdir / f"{labels['namespace']}.{labels['revision']}.log"
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -48,7 +54,7 @@ class Container:
         return {**self.labels, "port": self.port, "restarts": self.restarts,
                 "pid": process.pid if process else None,
                 "alive": process is not None and process.poll() is None,
-                "env": sorted(k for k in self.env if k not in ("PORT", "HOME"))}
+                "env": sorted(self.container_env)}
 
     def log_tail(self, lines: int = 6) -> str:
         try:
@@ -59,10 +65,11 @@ class Container:
 
     def start(self, ready_timeout: float) -> None:
         """Start the process and wait for its readiness probe (or its port)."""
-        self.port = _free_port()
-        env = {**self.env, "PORT": str(self.port), "HOME": str(self.workdir)}
+        self.port = port = _free_port()
+        env = {k: str(port) if v == "{port}" else v for k, v in self.env.items()}
+        command = [part.replace("{port}", str(port)) for part in self.command]
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command, env=env, cwd=self.workdir,
+            self.process = subprocess.Popen(command, env=env, cwd=self.workdir,
                                             stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         if self.stopping:  # stopped while (re)starting: this process must not outlive it
@@ -125,3 +132,39 @@ class Container:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.cleanup:
+            subprocess.run([part.replace("{port}", str(self.port)) for part in self.cleanup],
+                           env=self.env, capture_output=True, timeout=60, check=False)
+
+
+def registry_has(registry: str, image: str) -> bool:
+    """Whether the registry at `registry` (host:port, plain HTTP) holds `image`'s manifest,
+    asked the way a kubelet's pull starts."""
+    repository, _, tag = image[len(registry) + 1:].rpartition(":")
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{repository}/manifests/{tag}", method="HEAD",
+        headers={"Accept": ", ".join((
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json"))})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def podman_container(labels: dict[str, str], image: str, env: dict[str, str], workdir: Path,
+                     probe: str | None) -> Container:
+    """A container of `image` run by podman (pulled from its registry, host networking), its
+    env in a private env file; podman itself gets this process's environment (the engine's
+    settings)."""
+    name = f"wren-double-{labels['revision']}-{{port}}"
+    env_file = workdir / f"{labels['namespace']}.{labels['revision']}.env"
+    env_file.touch(mode=0o600)
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    command = ["podman", "run", "--rm", "--name", name, "--network", "host", "--pull",
+               "always", "--env-file", str(env_file), "--env", "PORT={port}", image]
+    return Container(labels, command, dict(os.environ), workdir, probe,
+                     container_env=list(env), cleanup=["podman", "rm", "-f", "-t", "0", name])

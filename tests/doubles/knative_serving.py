@@ -7,8 +7,9 @@ message that says why (an image that cannot be pulled, a Secret that does not ex
 container that exits). The container is a real process on loopback: images the double was
 told about run the real runtimes/knative entry point with this interpreter, given exactly the
 container's env (Secret references resolved) and `PORT`, `K_SERVICE`, `K_REVISION`; the
-double's image table says which command each image runs (see `tests.doubles.containers`,
-which also restarts a container that dies). The old revision keeps serving until the new one
+double's image table says which command each image runs; given a registry, an image from it
+that the registry holds runs for real in podman (see `tests.doubles.containers`, which also
+restarts a container that dies). The old revision keeps serving until the new one
 is ready and is then stopped with SIGTERM, as Kubernetes stops a pod.
 """
 
@@ -22,7 +23,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.doubles.containers import Container, ContainerFailed
+from tests.doubles.containers import (
+    Container,
+    ContainerFailed,
+    podman_container,
+    registry_has,
+)
 from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
 
 KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
@@ -74,10 +80,10 @@ class KnativeServing:
     """Reconciles Knative Services of an `ObjectStore` into running revisions."""
 
     def __init__(self, store: ObjectStore, images: Mapping[str, Sequence[str]],
-                 workdir: Path, domain: str = "example.com", ready_timeout: float = 60.0,
-                 stop_grace: float = 30.0) -> None:
+                 workdir: Path, domain: str = "example.com", ready_timeout: float = 120.0,
+                 stop_grace: float = 30.0, registry: str | None = None) -> None:
         self.store, self.workdir, self.domain = store, workdir, domain
-        self.images = dict(images)
+        self.images, self.registry = dict(images), registry
         self.ready_timeout, self.stop_grace = ready_timeout, stop_grace
         self._lock = threading.Lock()
         self._serving: dict[tuple[str, str], Container] = {}
@@ -193,7 +199,10 @@ class KnativeServing:
         meta, spec = obj["metadata"], obj["spec"]["template"]["spec"]
         container = spec["containers"][0]
         image = container.get("image", "")
-        if image not in self.images:
+        registry = self.registry
+        pulled = registry is not None and image.startswith(f"{registry}/") and \
+            registry_has(registry, image)
+        if image not in self.images and not pulled:
             raise ContainerFailed(f'Unable to fetch image "{image}": failed to resolve image '
                                   f"to digest: GET https://{image.split('/')[0]}/v2/: "
                                   "MANIFEST_UNKNOWN: manifest unknown")
@@ -204,7 +213,12 @@ class KnativeServing:
                   "revision": revision_name,
                   "host": f"{meta['name']}.{meta['namespace']}.{self.domain}"}
         probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
-        revision = Container(labels, self.images[image], env, self.workdir, probe)
+        if pulled:
+            revision = podman_container(labels, image, env, self.workdir, probe)
+        else:
+            env.update(PORT="{port}", HOME=str(self.workdir))
+            revision = Container(labels, self.images[image], env, self.workdir, probe,
+                                 container_env=[k for k in env if k not in ("PORT", "HOME")])
         with self._lock:
             self._starting.append(revision)
         try:

@@ -149,11 +149,12 @@ class KubeApiServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, token: str, images: dict[str, list[str]], workdir: Path) -> None:
+    def __init__(self, token: str, images: dict[str, list[str]], workdir: Path,
+                 registry: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _ApiHandler)
         self.token = token
         self.store = ObjectStore()
-        self.serving = KnativeServing(self.store, images, workdir)
+        self.serving = KnativeServing(self.store, images, workdir, registry=registry)
         self.ingress = IngressServer(self.serving)
         self._seed()
 
@@ -195,12 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crashing-image", action="append", default=[],
                         help="an image whose container exits at once")
     parser.add_argument("--workdir", default=None, help="where revision logs go")
+    parser.add_argument("--registry", default=None, metavar="HOST:PORT",
+                        help="images from this registry run in podman (its env configures it)")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="wren-kube-double-"))
     images = {name: [sys.executable, script or str(RUNTIME_ENTRY)]
               for name, _, script in (item.partition("=") for item in args.image)}
     images.update({name: CRASHING_COMMAND for name in args.crashing_image})
-    server = KubeApiServer(args.token, images, workdir)
+    server = KubeApiServer(args.token, images, workdir, args.registry)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

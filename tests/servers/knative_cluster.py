@@ -103,15 +103,19 @@ def write_kubeconfig(path: Path, api_port: int, token: str) -> None:
             "cluster": "wren-double", "user": "wren-test", "namespace": NAMESPACE}}]}))
 
 
-def start_cluster(workdir: Path, timeout: float = 30.0) -> KnativeCluster:
-    """Start the double; raise RuntimeError with its output if it does not come up."""
+def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = None,
+                  engine_env: dict[str, str] | None = None) -> KnativeCluster:
+    """Start the double; raise RuntimeError with its output if it does not come up. With a
+    `registry`, images from it run in podman, configured by `engine_env`."""
     workdir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     command = [sys.executable, "-m", "tests.doubles.kube_api", "--token", token,
                "--workdir", str(workdir), "--image", RUNTIME_IMAGE,
                "--image", OTHER_RUNTIME_IMAGE, "--crashing-image", CRASHING_IMAGE,
                "--image", f"{PYTHON38_IMAGE}={ROOT / 'tests/doubles/old_python_runtime.py'}"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if registry:
+        command += ["--registry", registry]
+    env = {**(engine_env or os.environ), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
