@@ -39,10 +39,11 @@ RUNTIME_ENTRY = ROOT / "runtimes" / "knative" / "entry_point.py"
 #: What a container runs for an image whose entry point fails at once.
 CRASHING_COMMAND = [sys.executable, "-c", "import sys; print('cannot start: no entry point'); "
                     "sys.exit(3)"]
-#: The environment every container starts from (a container does not inherit the host's).
-#: Listening on loopback stands for the pod's private network namespace.
-BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1", "WREN_LISTEN_HOST": "127.0.0.1"}
+#: Added to every container's env: listening on loopback stands for the pod's own network.
+LOOPBACK_ENV = {"WREN_LISTEN_HOST": "127.0.0.1"}
+#: What a revision run as a plain process starts from instead of an image's environment.
+PROCESS_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PYTHONUNBUFFERED": "1"}
 
 
 def _now() -> str:
@@ -206,19 +207,19 @@ class KnativeServing:
             raise ContainerFailed(f'Unable to fetch image "{image}": failed to resolve image '
                                   f"to digest: GET https://{image.split('/')[0]}/v2/: "
                                   "MANIFEST_UNKNOWN: manifest unknown")
-        env = {**BASE_ENV, **self._container_env(meta["namespace"], container),
+        env = {**self._container_env(meta["namespace"], container),
                "K_SERVICE": meta["name"], "K_REVISION": revision_name,
-               "K_CONFIGURATION": meta["name"]}
+               "K_CONFIGURATION": meta["name"], **LOOPBACK_ENV}
         labels = {"namespace": meta["namespace"], "service": meta["name"],
                   "revision": revision_name,
                   "host": f"{meta['name']}.{meta['namespace']}.{self.domain}"}
         probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
         if pulled:
             revision = podman_container(labels, image, env, self.workdir, probe)
-        else:
-            env.update(PORT="{port}", HOME=str(self.workdir))
-            revision = Container(labels, self.images[image], env, self.workdir, probe,
-                                 container_env=[k for k in env if k not in ("PORT", "HOME")])
+        else:  # a process does not get an image's environment: give it a minimal one
+            revision = Container(labels, self.images[image], {
+                **PROCESS_ENV, **env, "PORT": "{port}", "HOME": str(self.workdir)},
+                self.workdir, probe, container_env=list(env))
         with self._lock:
             self._starting.append(revision)
         try:

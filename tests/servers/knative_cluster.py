@@ -9,6 +9,7 @@ tests that need it fail with its output; they never skip.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -156,13 +157,21 @@ def storage_config(tmp_path: Path) -> dict[str, Any]:
     return {"storage_dir": str(tmp_path / "storage"), "storage_bucket": "wren"}
 
 
-@pytest.fixture(scope="session")
-def knative_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnativeCluster]:
+@contextlib.contextmanager
+def running_cluster(workdir: Path, **options: Any) -> Iterator[KnativeCluster]:
+    """A cluster for a fixture: started (failing the test loudly if it cannot), then
+    stopped."""
     try:
-        cluster = start_cluster(tmp_path_factory.mktemp("knative-cluster"))
+        cluster = start_cluster(workdir, **options)
     except RuntimeError as exc:
         pytest.fail(str(exc))
     try:
         yield cluster
     finally:
         stop_cluster(cluster)
+
+
+@pytest.fixture(scope="session")
+def knative_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnativeCluster]:
+    with running_cluster(tmp_path_factory.mktemp("knative-cluster")) as cluster:
+        yield cluster
