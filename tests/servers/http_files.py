@@ -129,12 +129,9 @@ def serve_files(root: Path, log: Path, mode: str = "ranges") -> Iterator[str]:
             raise RuntimeError(f"the HTTP file server did not start (exit code {proc.poll()})")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        from tests.servers.ports import stop_process
+
+        stop_process(proc)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+
+from tests.servers.ports import free_port
 
 BASE_IMAGE = "localhost/wren/base:bookworm"
 _DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -56,12 +57,6 @@ class PodmanEngine:
     def podman(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["podman", *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cache_dir() -> Path:

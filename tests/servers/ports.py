@@ -1,8 +1,10 @@
-"""Free loopback ports and waiting for a server to listen, for the fixtures in tests/servers."""
+"""Free loopback ports, waiting for a server to listen, and stopping it, for the fixtures in
+tests/servers."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 
 
@@ -26,3 +28,15 @@ def wait_listening(port: int, timeout: float, alive: object = None) -> bool:
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:  # type: ignore[type-arg]
+    """Stop a server this suite started: SIGTERM, then SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,14 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.ports import free_port, stop_process
+
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 START_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RabbitMQServer:
@@ -122,13 +117,8 @@ class RabbitMQServer:
     def stop(self) -> None:
         self.stop_broker()
         epmd, self._epmd = self._epmd, None
-        if epmd is not None and epmd.poll() is None:
-            epmd.terminate()
-            try:
-                epmd.wait(5)
-            except subprocess.TimeoutExpired:
-                epmd.kill()
-                epmd.wait()
+        if epmd is not None:
+            stop_process(epmd, 5)
 
     @property
     def pids(self) -> list[int]:

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.servers.podman import PodmanEngine
+from tests.servers.ports import stop_process
 
 
 @pytest.fixture(scope="session")
@@ -48,10 +49,5 @@ def registry(podman_engine: PodmanEngine) -> Iterator[str]:
             time.sleep(0.1)
         yield address
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         shutil.rmtree(root, ignore_errors=True)
