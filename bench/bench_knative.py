@@ -38,6 +38,7 @@ from wren_backend_knative.ingress import Route  # noqa: E402
 
 from tests.doubles.knative_serving import RUNTIME_ENTRY  # noqa: E402
 from tests.servers.knative_cluster import start_cluster, stop_cluster  # noqa: E402
+from tests.servers.ports import free_port, stop_process  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 THREADS = 64
@@ -76,11 +77,7 @@ def start_runtime(storage_dir: str, port: int, workdir: Path) -> subprocess.Pope
 
 
 def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     storage_dir = str(workdir / "direct-storage")
     process = start_runtime(storage_dir, port, workdir)
     rates, walls = [], []
@@ -102,8 +99,7 @@ def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
                 rates.append(calls / sent)
             dispatcher.close()
     finally:
-        process.terminate()
-        process.wait(60)
+        stop_process(process, 60)
     return {"calls": calls, "requests": calls, "threads": THREADS,
             "dispatch_calls_per_s": max(rates), "end_to_end_s": min(walls)}
 

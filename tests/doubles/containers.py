@@ -12,7 +12,6 @@ grace period (and the `cleanup` command, e.g. `podman rm`). Processes are handle
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -22,15 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.servers.ports import free_port, stop_process
+
 
 class ContainerFailed(Exception):
     """The container exited or did not become ready; the message says how."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Container:
@@ -65,7 +60,7 @@ class Container:
 
     def start(self, ready_timeout: float) -> None:
         """Start the process and wait for its readiness probe (or its port)."""
-        self.port = port = _free_port()
+        self.port = port = free_port()
         env = {k: str(port) if v == "{port}" else v for k, v in self.env.items()}
         command = [part.replace("{port}", str(port)) for part in self.command]
         with open(self.log_path, "ab") as log:
@@ -124,14 +119,8 @@ class Container:
     def stop(self, grace: float) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds, as the kubelet does."""
         self.stopping = True
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(grace)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if self.process is not None:
+            stop_process(self.process, grace)
         if self.cleanup:
             subprocess.run([part.replace("{port}", str(self.port)) for part in self.cleanup],
                            env=self.env, capture_output=True, timeout=60, check=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from tests.servers.knative_cluster import (
     storage_config,
     write_kubeconfig,
 )
+from tests.servers.ports import free_port
 
 __all__ = ["knative_cluster", "storage_config"]
 
@@ -166,9 +166,7 @@ def test_wrong_token_names_the_credentials(knative_cluster: KnativeCluster, tmp_
 
 def test_unreachable_cluster_is_a_clear_error(knative_cluster: KnativeCluster, tmp_path: Path,
                                               storage_config: dict[str, Any]) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
+    closed_port = free_port()  # nothing listens there
     kubeconfig = tmp_path / "kubeconfig"
     write_kubeconfig(kubeconfig, closed_port, knative_cluster.token)
     compute = knative_cluster.compute(storage_config, kubecfg_path=str(kubeconfig))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,9 @@ import wren
 from wren.testing import functions as fn
 
 from tests.doubles.knative_serving import RUNTIME_ENTRY
+from tests.servers.ports import free_port
 
 Runtime = Callable[..., tuple[subprocess.Popen[bytes], str]]
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -44,7 +38,7 @@ def start_runtime(storage_dir: Path, tmp_path: Path) -> Iterator[Runtime]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(**env: str) -> tuple[subprocess.Popen[bytes], str]:
-        port = _port()
+        port = free_port()
         variables = {"PATH": os.environ["PATH"], "PORT": str(port),
                      "WREN_LISTEN_HOST": "127.0.0.1", "K_REVISION": "entry-test-00001",
                      "WREN_STORAGE_CONFIG": json.dumps({"storage_dir": str(storage_dir)}),

@@ -25,6 +25,8 @@ import attrs
 import pytest
 import requests
 
+from tests.servers.ports import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 #: Images the double runs as the real runtimes/knative entry point.
 RUNTIME_IMAGE = "wren-test/wren-knative-runtime:dev"
@@ -143,12 +145,7 @@ def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = N
 
 def stop_cluster(cluster: KnativeCluster) -> None:
     """SIGTERM (the double stops its revision processes), then SIGKILL if it lingers."""
-    cluster.process.terminate()
-    try:
-        cluster.process.wait(30)
-    except subprocess.TimeoutExpired:
-        cluster.process.kill()
-        cluster.process.wait()
+    stop_process(cluster.process, 30)
 
 
 @pytest.fixture
