@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import wren
+import yaml
 from kubernetes import client
 from wren.testing import functions as fn
 from wren_backend_knative import KnativeError, RuntimeDeployError
@@ -213,3 +216,33 @@ def test_new_storage_settings_roll_out_a_new_revision(knative_cluster: KnativeCl
         assert list((tmp_path / "second" / "wren" / "wren.jobs").iterdir())
     finally:
         knative_cluster.compute({}).delete_runtime(RUNTIME_IMAGE, memory=384)
+
+
+# The wren command -------------------------------------------------------------------------
+def test_runtime_verbs_of_the_wren_command(knative_cluster: KnativeCluster,
+                                          tmp_path: Path) -> None:
+    config = tmp_path / "wren.yaml"
+    config.write_text(yaml.safe_dump({
+        "wren": {"backend": "knative", "storage": "localhost"},
+        "knative": knative_cluster.knative_config(),
+        "localhost": {"storage_dir": str(tmp_path / "storage")}}))
+
+    def wren_command(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "wren_cli", "runtime", *args, "-c",
+                               str(config)], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    deployed = wren_command("deploy", OTHER_RUNTIME_IMAGE, "--memory", "768")
+    assert f"deployed {OTHER_RUNTIME_IMAGE}" in deployed
+    listed = wren_command("list")
+    assert OTHER_RUNTIME_IMAGE in listed and "768" in listed
+    wren_command("update", OTHER_RUNTIME_IMAGE)
+    wren_command("delete", OTHER_RUNTIME_IMAGE, "--memory", "768")
+    assert OTHER_RUNTIME_IMAGE not in wren_command("list")
+    refused = subprocess.run([sys.executable, "-m", "wren_cli", "runtime", "deploy",
+                              MISSING_IMAGE, "-c", str(config)], capture_output=True,
+                             text=True, timeout=120, cwd=tmp_path, check=False)
+    assert refused.returncode != 0 and "Unable to fetch image" in refused.stderr
+    wren_command("delete", MISSING_IMAGE)
