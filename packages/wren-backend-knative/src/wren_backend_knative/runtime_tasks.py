@@ -19,12 +19,11 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from wren.job import keys
-from wren.job.status import StatusDocument, error_info
+from wren.job.lost import lost_calls_document, store_status
+from wren.job.status import StatusDocument
 from wren.job.task import Task
 from wren.worker import open_storage
 from wren.worker.storage_access import private_config_from_env
@@ -58,17 +57,11 @@ class _TaskListener:
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
         task = self.task
-        error = error_info("FunctionTimeoutError" if kind == "timeout" else "WorkerLostError",
-                           reason, "", kind)
-        now = time.time()
-        document = StatusDocument(job_key, f"lost-{uuid.uuid4().hex[:8]}", 0, None,
-                                  {"start": now, "end": now, "host": self.runner.host})
-        for index in call_indices:
-            document.add(index, now, now, dict(error))
+        document = lost_calls_document(job_key, call_indices, reason, kind,
+                                       host=self.runner.host)
         try:
-            storage = open_storage(task.storage_backend, task.storage_config)
-            storage.put_object(task.bucket, keys.status_key(job_key, document.task_id, 0),
-                               document.encode())
+            store_status(open_storage(task.storage_backend, task.storage_config), task.bucket,
+                         document)
         except Exception:  # the client's deadline still ends these calls
             logger.exception("could not store the error status of %d lost calls of %s",
                              len(call_indices), job_key)
