@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         docker_executor,
         function_executor,
         ibm_cf_executor,
+        knative_executor,
         local_executor,
     )
     from wren.client.futures import ResponseFuture
@@ -48,6 +49,7 @@ _LAZY = {
     "Storage": "wren.storage_api",
     "function_executor": "wren._aliases",
     "ibm_cf_executor": "wren._aliases",
+    "knative_executor": "wren._aliases",
     "local_executor": "wren._aliases",
 }
 
@@ -94,5 +96,6 @@ __all__ = [
     "docker_executor",
     "function_executor",
     "ibm_cf_executor",
+    "knative_executor",
     "local_executor",
 ]

@@ -18,6 +18,11 @@ def function_executor(**kwargs: Any) -> FunctionExecutor:
     return FunctionExecutor(**kwargs)
 
 
+def knative_executor(**kwargs: Any) -> FunctionExecutor:
+    """An executor on Knative Serving: `knative` compute (install wren-backend-knative)."""
+    return FunctionExecutor(backend="knative", **kwargs)
+
+
 def local_executor(**kwargs: Any) -> FunctionExecutor:
     """An executor on this machine: `localhost` compute (and `localhost` storage unless
     another storage is given)."""

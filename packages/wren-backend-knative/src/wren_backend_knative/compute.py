@@ -1,0 +1,203 @@
+"""`knative` compute: calls run in wren runtimes deployed as Knative Services.
+
+Before the first call the adapter makes sure the runtime (`runtime` image at
+`runtime_memory`, or per job `runtime_memory`) is deployed and Ready, deploying it when
+missing, and reads its metadata (`GET /metadata`) so wren-core can check the Python
+version. `invoke` hands the tasks to the dispatcher and returns; each task is one request to
+the ingress gateway with the Service's `Host`. Workers report through storage, which the
+client polls. Runtime management (`deploy_runtime`, `update_runtime`, `delete_runtime`,
+`list_runtimes`) works on the Services labelled as wren runtimes in the namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import requests
+from wren.job.task import Task
+from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo
+from wren.ports import capabilities as caps
+from wren.ports.compute import WorkerStorage
+from wren.ports.images import ImageBuilder, check_image_name, image_registry
+
+from wren_backend_knative.cluster import Cluster
+from wren_backend_knative.config import SCHEMA, default_image
+from wren_backend_knative.dispatch import Dispatcher
+from wren_backend_knative.errors import KnativeError
+from wren_backend_knative.ingress import Route, check_endpoint, discover_endpoint, service_host
+from wren_backend_knative.manifest import runtime_entry
+from wren_backend_knative.runtimes import RuntimeManager
+
+logger = logging.getLogger("wren")
+
+
+class KnativeCompute(ComputeBackend):
+    """Compute backend over Knative Serving."""
+
+    name: ClassVar[str] = "knative"
+    capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
+    config_schema = SCHEMA
+    max_payload_bytes: ClassVar[int] = 1024 * 1024
+
+    def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
+        super().__init__(config, worker_storage)
+        endpoint = self.config.get("ingress_endpoint") or self.config.get("istio_endpoint")
+        self._endpoint = check_endpoint(endpoint) if endpoint else None
+        self._lock = threading.Lock()
+        self._reroute_lock = threading.Lock()
+        self._cluster: Cluster | None = None
+        self._manager: RuntimeManager | None = None
+        self._routes: dict[int, Route] = {}
+        self._info: RuntimeInfo | None = None
+        self._dispatcher: Dispatcher | None = None
+
+    # Wiring -------------------------------------------------------------------------------
+    @property
+    def manager(self) -> RuntimeManager:
+        with self._lock:
+            if self._manager is None:
+                config = self.config
+                cluster = Cluster(config.get("kubecfg_path"), config.get("context"),
+                                  config.get("namespace"))
+                cluster.check()
+                self._cluster = cluster
+                self._manager = RuntimeManager(cluster, config, self.worker_storage)
+            return self._manager
+
+    @property
+    def runtime_name(self) -> str:
+        return check_image_name(str(self.config.get("runtime") or self.default_runtime_name()))
+
+    def default_runtime_name(self) -> str:
+        return default_image(self.config.get("docker_server"), self.config.get("docker_user"))
+
+    def _memory(self, memory: int | None) -> int:
+        return int(memory or self.config["runtime_memory"])
+
+    def route(self, memory: int | None = None) -> Route:
+        """How to reach the runtime at `memory` MB, deploying it first when needed."""
+        memory = self._memory(memory)
+        found = self._routes.get(memory)
+        if found is not None:
+            return found
+        image = self.runtime_name  # a bad name is an error before the cluster is contacted
+        manager = self.manager
+        spec = manager.spec(image, memory)
+        service = manager.ensure(spec)
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = discover_endpoint(manager.cluster,
+                                                   self.config["networking_layer"])
+            route = Route(spec.name, self._endpoint, service_host(service), memory)
+            self._routes[memory] = route
+        logger.debug("knative: runtime %s reached at %s with Host %s", spec.image,
+                     route.endpoint, route.host)
+        return route
+
+    def reroute(self, stale: Route) -> Route | None:
+        """A fresh route after the gateway answered 404 for `stale` (the Service was
+        deleted or replaced): the runtime is ensured again, deploying it if it is gone."""
+        with self._reroute_lock:
+            current = self._routes.get(stale.memory)
+            if current is not None and current != stale:
+                return current  # another thread already recovered it
+            self._routes.pop(stale.memory, None)
+            try:
+                return self.route(stale.memory)
+            except Exception as exc:
+                logger.warning("knative: runtime %s is unreachable and could not be deployed "
+                               "again: %s", self.runtime_name, exc)
+                return None
+
+    @property
+    def max_workers(self) -> int:
+        return int(self.config["max_workers"])
+
+    # Running calls ------------------------------------------------------------------------
+    def runtime_info(self) -> RuntimeInfo:
+        if self._info is None:
+            route = self.route()
+            try:
+                answer = requests.get(route.endpoint + "/metadata", headers={"Host": route.host},
+                                      timeout=(10, 60))
+                answer.raise_for_status()
+                data = answer.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise KnativeError(f"cannot read the metadata of runtime {self.runtime_name!r} "
+                                   f"(Host {route.host} at {route.endpoint}): {exc}") from exc
+            self._info = RuntimeInfo(name=str(data.get("runtime") or self.runtime_name),
+                                     python_version=str(data["python_version"]),
+                                     wren_version=str(data["wren_version"]),
+                                     preinstalled_modules=frozenset(
+                                         data.get("preinstalled_modules") or ()))
+        return self._info
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = Dispatcher(
+                    int(self.config["invoke_pool_threads"]), int(self.config["invoke_retries"]),
+                    read_timeout=float(self.config["runtime_timeout"]) + 30,
+                    reroute=self.reroute)
+            return self._dispatcher
+
+    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+        by_memory: dict[int, list[Task]] = {}
+        for task in tasks:
+            by_memory.setdefault(self._memory(task.runtime_memory), []).append(task)
+        for memory, group in by_memory.items():
+            self.dispatcher.submit(self.route(memory), group, listener)
+
+    def wait_dispatched(self, timeout: float | None = None) -> bool:
+        """Block until every task given to `invoke` was answered 202 or reported lost."""
+        dispatcher = self._dispatcher
+        return True if dispatcher is None else dispatcher.wait_idle(timeout)
+
+    def close(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    # Runtime management -------------------------------------------------------------------
+    def build_runtime(self, name: str, dockerfile: str | None = None, *,
+                      builder: ImageBuilder, **options: Any) -> None:
+        """Build image `name` and push it to its registry with the configured registry login
+        (a `localhost/` image stays in the engine: load it into the cluster yourself)."""
+        image = self._image(name)
+        builder.build(image, dockerfile)
+        if image_registry(image) != "localhost":
+            builder.push(image, username=self.config.get("docker_user"),
+                         password=self.config.get("docker_password"))
+
+    def deploy_runtime(self, name: str, memory: int | None = None,
+                       timeout: float | None = None) -> RuntimeEntry:
+        image = self._image(name)
+        manager = self.manager
+        spec = manager.spec(image, memory, timeout)
+        return runtime_entry(manager.deploy(spec))
+
+    def update_runtime(self, name: str) -> None:
+        image = self._image(name)
+        if not self.manager.update(image):
+            raise KnativeError(f"runtime {image!r} is not deployed in namespace "
+                               f"{self.manager.cluster.namespace!r}; deploy it with: wren "
+                               f"runtime deploy {image} -b knative")
+
+    def delete_runtime(self, name: str, memory: int | None = None) -> None:
+        image = self._image(name)
+        deleted = self.manager.delete(image, memory)
+        logger.info("knative: deleted %d Service(s) of runtime %s", len(deleted), image)
+        self._routes.clear()
+
+    def list_runtimes(self) -> list[RuntimeEntry]:
+        return self.manager.list()
+
+    def _image(self, name: str) -> str:
+        if not name or name == "default":
+            return self.default_runtime_name()
+        return check_image_name(name)

@@ -1,0 +1,77 @@
+"""The `knative:` config section (Lithops' keys, same meaning) and its defaults.
+
+```yaml
+knative:
+  kubecfg_path: ~/.kube/config     # default: $KUBECONFIG, ~/.kube/config, else in-cluster
+  context: my-cluster              # kubeconfig context; default: the current one
+  namespace: default               # default: the context's namespace, else `default`
+  networking_layer: kourier        # or istio: where to find the ingress gateway
+  ingress_endpoint: http://1.2.3.4:80   # skip discovery, send requests here
+  docker_server: docker.io         # registry of the runtime images
+  docker_user: me                  # with docker_password: an image-pull secret is made
+  docker_password: <token>
+  runtime: me/my-runtime:1         # default: <docker_user>/wren-knative-v<py>:<wren version>
+  runtime_cpu: 0.5                 # vCPU per pod (request and limit)
+  runtime_memory: 256              # MB per pod (request and limit)
+  runtime_timeout: 600             # Knative request timeout and drain time, seconds
+  concurrency: 1                   # calls one pod runs at once (containerConcurrency)
+  max_workers: 100                 # calls at once in all; max-scale = max_workers/concurrency
+```
+"""
+
+from __future__ import annotations
+
+import sys
+
+from wren.__about__ import __version__ as wren_version
+from wren.config import ConfigKey, ConfigSchema
+
+SECTION = "knative"
+NETWORKING_LAYERS = ("kourier", "istio")
+
+SCHEMA = ConfigSchema(SECTION, (
+    ConfigKey("kubecfg_path", str, None,
+              "kubeconfig file; default $KUBECONFIG or ~/.kube/config, else in-cluster config"),
+    ConfigKey("context", str, None, "kubeconfig context to use; default: its current context"),
+    ConfigKey("namespace", str, None,
+              "namespace of the runtimes; default: the context's namespace, else `default`"),
+    ConfigKey("networking_layer", str, "kourier", "Knative networking layer whose ingress "
+              "gateway receives requests", choices=NETWORKING_LAYERS),
+    ConfigKey("ingress_endpoint", str, None,
+              "URL of the ingress gateway (e.g. http://127.0.0.1:80); default: discovered"),
+    ConfigKey("istio_endpoint", str, None, "older name of ingress_endpoint (Lithops)"),
+    ConfigKey("docker_server", str, "docker.io", "container registry of the runtime images"),
+    ConfigKey("docker_user", str, None, "registry user; with docker_password the cluster "
+              "pulls runtime images through an image-pull secret"),
+    ConfigKey("docker_password", str, None, "registry password or token", secret=True),
+    ConfigKey("runtime", str, None,
+              "runtime image; default: <docker_user>/wren-knative-v<python>:<wren version>"),
+    ConfigKey("runtime_cpu", float, 0.5, "vCPUs of each runtime pod", minimum=0.001),
+    ConfigKey("runtime_memory", int, 256, "memory of each runtime pod in MB", minimum=32),
+    ConfigKey("runtime_timeout", int, 600, "Knative request timeout of the runtime, and how "
+              "long a stopping pod may finish its calls, in seconds", minimum=1),
+    ConfigKey("runtime_min_instances", int, 0, "pods kept running when idle (min-scale)",
+              minimum=0),
+    ConfigKey("concurrency", int, 1, "calls one pod runs at once (its worker processes and "
+              "containerConcurrency)", minimum=1),
+    ConfigKey("worker_processes", int, None, "Lithops name of concurrency", minimum=1),
+    ConfigKey("max_workers", int, 100, "calls running at once in all pods", minimum=1),
+    ConfigKey("invoke_pool_threads", int, 64, "client threads that send tasks", minimum=1),
+    ConfigKey("invoke_retries", int, 5, "retries of a request that failed with a 5xx answer "
+              "or a connection error, with exponential backoff", minimum=0),
+    ConfigKey("deploy_timeout", int, 300, "seconds to wait for a deployed runtime to become "
+              "Ready", minimum=1),
+))
+
+
+def python_tag() -> str:
+    return f"{sys.version_info[0]}{sys.version_info[1]}"
+
+
+def default_image(docker_server: str | None, docker_user: str | None) -> str:
+    """The image `default` stands for: this Python's and this wren's Knative runtime."""
+    tag = wren_version.replace("+", "-")
+    name = f"{docker_user or 'wren'}/wren-knative-v{python_tag()}:{tag}"
+    if docker_server and docker_server not in ("docker.io", "index.docker.io"):
+        name = f"{docker_server.rstrip('/')}/{name}"
+    return name.lower()

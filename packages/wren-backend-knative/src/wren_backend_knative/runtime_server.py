@@ -1,0 +1,162 @@
+"""The HTTP server of wren's Knative runtime: tasks in, 202 out, work in the background.
+
+runtimes/knative/entry_point.py runs `main()`; Knative Serving starts the container with
+`PORT` set and routes requests to it:
+
+- `POST /` with a task (`wren.job.task.Task.to_dict()` as JSON) answers `202 Accepted` as
+  soon as a worker slot takes the task, and the task runs in the background (see
+  `runtime_tasks`); a body that is not a task, or a task from an incompatible wren, gets 400
+  with the reason, and a runtime that is shutting down answers 503 so the client retries.
+- `GET /metadata` answers the runtime's Python version, wren version and top-level modules
+  it has installed, which the client reads before shipping functions.
+- `GET /healthz` is the readiness probe.
+
+On SIGTERM (Knative scaling a pod down) it stops taking tasks and lets those in flight finish,
+for up to `WREN_DRAIN_SECONDS` (default: just under the pod's grace period, 600 s), then exits.
+Settings come from the environment: `WREN_WORKER_PROCESSES` (calls at once, default 1),
+`WREN_QUEUED_TASKS` (tasks that may wait for a slot, default as many as processes),
+`WREN_STORAGE_CONFIG` (private storage settings, from a Kubernetes Secret), and
+`WREN_LISTEN_HOST` (default 0.0.0.0, the pod's own network).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pkgutil
+import signal
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from wren.__about__ import __version__ as wren_version
+from wren.job.task import Task
+
+from wren_backend_knative.runtime_tasks import Draining, TaskRunner
+
+logger = logging.getLogger("wren.runtime")
+
+
+def _compatible(version: str) -> bool:
+    """Client and runtime must share wren's major.minor version (the status format)."""
+    return version.split(".")[:2] == wren_version.split(".")[:2]
+
+
+def preinstalled_modules() -> list[str]:
+    """Top-level modules importable here (the entry point script's own directory left out)."""
+    script_dir = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv[0] else ""
+    paths = [p for p in sys.path if p and os.path.abspath(p) != script_dir]
+    names = {info.name for info in pkgutil.iter_modules(paths)}
+    return sorted(names | set(sys.builtin_module_names))
+
+
+class RuntimeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    #: Headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm
+    #: and the client's delayed ACK hold each answer back by some 40 ms.
+    disable_nagle_algorithm = True
+    server: RuntimeServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _reply(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path == "/metadata":
+            self._reply(200, self.server.metadata())
+        elif path == "/healthz":
+            runner = self.server.runner
+            self._reply(503 if runner.draining else 200, runner.stats())
+        else:
+            self._reply(404, {"error": f"no such path {path!r}: use POST / or GET /metadata"})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path.split("?")[0] != "/":
+            self._reply(404, {"error": f"no such path {self.path!r}: tasks go to POST /"})
+            return
+        try:
+            task = Task.from_dict(json.loads(raw))
+        except Exception as exc:
+            self._reply(400, {"error": f"the body is not a wren task: {type(exc).__name__}: "
+                                       f"{exc}"})
+            return
+        if not _compatible(task.wren_version):
+            self._reply(400, {"error": f"this runtime runs wren {wren_version} but the task "
+                                       f"comes from wren {task.wren_version}; deploy a runtime "
+                                       "built with the client's wren (wren runtime build / "
+                                       "update)"})
+            return
+        try:
+            self.server.runner.admit(task)
+        except Draining:
+            self._reply(503, {"error": "this runtime is shutting down; retry"},
+                        {"Retry-After": "1"})
+            return
+        self._reply(202, {"accepted": task.task_id, "job": task.job_key})
+
+
+class RuntimeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, host: str, port: int, runner: TaskRunner) -> None:
+        super().__init__((host, port), RuntimeHandler)
+        self.runner = runner
+        self._metadata: dict[str, Any] | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        if self._metadata is None:
+            self._metadata = {
+                "runtime": os.environ.get("WREN_RUNTIME_NAME") or os.environ.get(
+                    "K_SERVICE", "knative"),
+                "python_version": ".".join(map(str, sys.version_info[:2])),
+                "python": ".".join(map(str, sys.version_info[:3])),
+                "wren_version": wren_version,
+                "worker_processes": self.runner.processes,
+                "preinstalled_modules": preinstalled_modules()}
+        return self._metadata
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("WREN_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+    processes = max(1, int(os.environ.get("WREN_WORKER_PROCESSES") or 1))
+    queued = max(0, int(os.environ.get("WREN_QUEUED_TASKS") or processes))
+    drain_seconds = float(os.environ.get("WREN_DRAIN_SECONDS") or 590)
+    runner = TaskRunner(processes, queued, os.environ.get("K_REVISION") or socket.gethostname())
+    server = RuntimeServer(os.environ.get("WREN_LISTEN_HOST") or "0.0.0.0",
+                           int(os.environ.get("PORT") or 8080), runner)
+
+    def stop() -> None:
+        if not runner.drain(drain_seconds):
+            logger.warning("stopping with %d tasks still running", runner.in_flight)
+        server.shutdown()
+
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop, daemon=True).start())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logger.info("wren %s Knative runtime on port %s with %d worker processes", wren_version,
+                server.server_address[1], processes)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        runner.pool.shutdown()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

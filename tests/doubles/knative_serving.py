@@ -1,0 +1,232 @@
+"""Knative Serving's controller, as the Kubernetes API test double plays it.
+
+When a `serving.knative.dev/v1` Service is created or its spec changes, a revision is rolled
+out the way Knative does it, with conditions a client can watch: `Ready` goes `Unknown`, then
+`True` once the new revision's container answers its readiness probe, or `False` with a
+message that says why (an image that cannot be pulled, a Secret that does not exist, a
+container that exits). The container is a real process on loopback: images the double was
+told about run the real runtimes/knative entry point with this interpreter, given exactly the
+container's env (Secret references resolved) and `PORT`, `K_SERVICE`, `K_REVISION`; the
+double's image table says which command each image runs; given a registry, an image from it
+that the registry holds runs for real in podman (see `tests.doubles.containers`, which also
+restarts a container that dies). The old revision keeps serving until the new one
+is ready and is then stopped with SIGTERM, as Kubernetes stops a pod.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.doubles.containers import (
+    Container,
+    ContainerFailed,
+    podman_container,
+    registry_has,
+)
+from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
+
+KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
+                has_status=True)
+SECRET = Kind("", "v1", "secrets", "Secret")
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_ENTRY = ROOT / "runtimes" / "knative" / "entry_point.py"
+#: What a container runs for an image whose entry point fails at once.
+CRASHING_COMMAND = [sys.executable, "-c", "import sys; print('cannot start: no entry point'); "
+                    "sys.exit(3)"]
+#: Added to every container's env: listening on loopback stands for the pod's own network.
+LOOPBACK_ENV = {"WREN_LISTEN_HOST": "127.0.0.1"}
+#: What a revision run as a plain process starts from instead of an image's environment.
+PROCESS_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PYTHONUNBUFFERED": "1"}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def validate_service(body: dict[str, Any]) -> None:
+    """Knative's validating admission webhook, for the fields wren sets."""
+    spec = ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
+    annotations = (((body.get("spec") or {}).get("template") or {}).get("metadata") or {}
+                   ).get("annotations") or {}
+    problems = []
+    containers = spec.get("containers") or []
+    if len(containers) != 1:
+        problems.append(f"expected exactly one, got {len(containers)}: "
+                        "spec.template.spec.containers")
+    elif not containers[0].get("image"):
+        problems.append("missing field(s): spec.template.spec.containers[0].image")
+    for field, top in (("containerConcurrency", 1000), ("timeoutSeconds", 600)):
+        value = spec.get(field)
+        if value is not None and not (isinstance(value, int) and 0 <= value <= top):
+            problems.append(f"expected 0 <= {value} <= {top}: spec.template.spec.{field}")
+    for key in ("min-scale", "max-scale", "target"):
+        value = annotations.get(f"autoscaling.knative.dev/{key}")
+        if value is not None and not str(value).isdigit():
+            problems.append(f"invalid value: {value}: spec.template.metadata.annotations."
+                            f"autoscaling.knative.dev/{key}")
+    if problems:
+        raise ApiError(400, "BadRequest", 'admission webhook "validation.webhook.serving.'
+                       'knative.dev" denied the request: validation failed: '
+                       + "; ".join(problems))
+
+
+class KnativeServing:
+    """Reconciles Knative Services of an `ObjectStore` into running revisions."""
+
+    def __init__(self, store: ObjectStore, images: Mapping[str, Sequence[str]],
+                 workdir: Path, domain: str = "example.com", ready_timeout: float = 120.0,
+                 stop_grace: float = 30.0, registry: str | None = None) -> None:
+        self.store, self.workdir, self.domain = store, workdir, domain
+        self.images, self.registry = dict(images), registry
+        self.ready_timeout, self.stop_grace = ready_timeout, stop_grace
+        self._lock = threading.Lock()
+        self._serving: dict[tuple[str, str], Container] = {}
+        self._starting: list[Container] = []
+        store.watchers.append(self._on_change)
+        store.validators[KSERVICE.qualified] = validate_service
+
+    # What the ingress and tests ask ---------------------------------------------------------
+    def route(self, host: str) -> Container | None:
+        with self._lock:
+            return next((c for c in self._serving.values() if c.labels["host"] == host), None)
+
+    def revisions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.describe() for r in self._serving.values()]
+
+    def shutdown(self) -> None:
+        with self._lock:
+            running = list(self._serving.values()) + self._starting
+            self._serving.clear()
+        for revision in running:
+            revision.stop(5.0)
+
+    # Reconciling ----------------------------------------------------------------------------
+    def _on_change(self, event: str, kind: Kind, obj: dict[str, Any]) -> None:
+        if kind != KSERVICE:
+            return
+        meta = obj["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event == "DELETED":
+            with self._lock:
+                revision = self._serving.pop(key, None)
+            if revision is not None:
+                threading.Thread(target=revision.stop, args=(self.stop_grace,),
+                                 daemon=True).start()
+            return
+        if (obj.get("status") or {}).get("observedGeneration") == meta["generation"]:
+            return
+        threading.Thread(target=self._reconcile, args=(obj,), daemon=True,
+                         name=f"reconcile-{meta['name']}").start()
+
+    def _status(self, obj: dict[str, Any], ready: str, reason: str = "", message: str = "",
+                revision: str = "", serving: Container | None = None) -> dict[str, Any]:
+        meta = obj["metadata"]
+        conditions = []
+        for kind in ("ConfigurationsReady", "Ready", "RoutesReady"):
+            condition = {"type": kind, "status": ready, "lastTransitionTime": _now()}
+            if reason and (kind != "RoutesReady" or serving is None):
+                condition.update(reason=reason, message=message)
+            if kind == "RoutesReady" and serving is not None:
+                condition["status"] = "True"
+            conditions.append(condition)
+        status: dict[str, Any] = {"observedGeneration": meta["generation"],
+                                  "conditions": conditions,
+                                  "latestCreatedRevisionName": revision}
+        if serving is not None:
+            ready_name = serving.labels["revision"]
+            status.update(
+                url=f"http://{serving.labels['host']}",
+                address={"url": f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local"},
+                latestReadyRevisionName=ready_name,
+                traffic=[{"revisionName": ready_name, "latestRevision": True,
+                          "percent": 100}])
+        return status
+
+    def _reconcile(self, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        namespace, name, generation = meta["namespace"], meta["name"], meta["generation"]
+        revision_name = f"{name}-{generation:05d}"
+        with self._lock:
+            previous = self._serving.get((namespace, name))
+        self.store.set_status(KSERVICE, namespace, name, self._status(
+            obj, "Unknown", "RevisionMissing", f'Configuration "{name}" is waiting for a '
+            "Revision to become ready.", revision_name, previous), generation)
+        try:
+            revision = self._start(obj, revision_name)
+        except ContainerFailed as failure:
+            self.store.set_status(KSERVICE, namespace, name, self._status(
+                obj, "False", "RevisionFailed", f'Revision "{revision_name}" failed with '
+                f"message: {failure}.", revision_name, previous), generation)
+            return
+        with self._lock:
+            self._starting.remove(revision)
+            current = self.store.set_status(KSERVICE, namespace, name, self._status(
+                obj, "True", revision=revision_name, serving=revision), generation)
+            if current:
+                self._serving[(namespace, name)] = revision
+                revision.keep_running(self.ready_timeout)
+        retired = previous if current else revision
+        if retired is not None:
+            threading.Thread(target=retired.stop, args=(self.stop_grace,), daemon=True).start()
+
+    def _container_env(self, namespace: str, container: dict[str, Any]) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for item in container.get("env") or []:
+            if "value" in item:
+                env[item["name"]] = str(item["value"])
+                continue
+            ref = ((item.get("valueFrom") or {}).get("secretKeyRef")) or {}
+            try:
+                secret = self.store.get(SECRET, namespace, ref.get("name", ""))
+            except ApiError:
+                raise ContainerFailed(f'CreateContainerConfigError: secret "{ref.get("name")}" '
+                                     "not found") from None
+            data = secret.get("data") or {}
+            if ref.get("key") not in data:
+                raise ContainerFailed(f"CreateContainerConfigError: couldn't find key "
+                                     f"{ref.get('key')} in Secret {namespace}/{ref.get('name')}")
+            env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
+        return env
+
+    def _start(self, obj: dict[str, Any], revision_name: str) -> Container:
+        meta, spec = obj["metadata"], obj["spec"]["template"]["spec"]
+        container = spec["containers"][0]
+        image = container.get("image", "")
+        registry = self.registry
+        pulled = registry is not None and image.startswith(f"{registry}/") and \
+            registry_has(registry, image)
+        if image not in self.images and not pulled:
+            raise ContainerFailed(f'Unable to fetch image "{image}": failed to resolve image '
+                                  f"to digest: GET https://{image.split('/')[0]}/v2/: "
+                                  "MANIFEST_UNKNOWN: manifest unknown")
+        env = {**self._container_env(meta["namespace"], container),
+               "K_SERVICE": meta["name"], "K_REVISION": revision_name,
+               "K_CONFIGURATION": meta["name"], **LOOPBACK_ENV}
+        labels = {"namespace": meta["namespace"], "service": meta["name"],
+                  "revision": revision_name,
+                  "host": f"{meta['name']}.{meta['namespace']}.{self.domain}"}
+        probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
+        if pulled:
+            revision = podman_container(labels, image, env, self.workdir, probe)
+        else:  # a process does not get an image's environment: give it a minimal one
+            revision = Container(labels, self.images[image], {
+                **PROCESS_ENV, **env, "PORT": "{port}", "HOME": str(self.workdir)},
+                self.workdir, probe, container_env=list(env))
+        with self._lock:
+            self._starting.append(revision)
+        try:
+            revision.start(self.ready_timeout)
+        except ContainerFailed:
+            revision.stop(1.0)
+            with self._lock:
+                self._starting.remove(revision)
+            raise
+        return revision
