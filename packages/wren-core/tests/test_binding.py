@@ -29,11 +29,11 @@ def variadic(*args, **kwargs):
 
 def test_plain_values_travel_as_they_are() -> None:
     bound = ArgumentBinder(two).bind_all([1, 2, 3])
-    assert (bound.payloads, bound.call, bound.inject_id) == ([1, 2, 3], "value:x", False)
+    assert (bound.payloads, bound.call, bound.inject_id) == ([1, 2, 3], "value", False)
 
 
 def test_plain_values_with_id_anywhere_bind_to_the_first_other_parameter() -> None:
-    assert ArgumentBinder(indexed).bind_all([5]).call == "value:x"
+    assert ArgumentBinder(indexed).bind_all([5]).call == "value"
     bound = ArgumentBinder(index_first).bind_all([5])
     assert (bound.call, bound.inject_id) == ("value:x", True)
 
@@ -53,7 +53,7 @@ def test_id_is_filled_in_for_composite_items() -> None:
 
 def test_worker_injected_parameters_are_allowed_but_not_bound() -> None:
     bound = ArgumentBinder(uses_storage).bind_all([1])
-    assert bound.injected == ("storage",) and bound.call == "value:x"
+    assert bound.injected == ("storage",) and bound.call == "value"
 
 
 def test_varargs_keep_extra_positionals() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import threading
@@ -34,6 +35,8 @@ from wren.ports import capabilities as caps
 from wren_backend_local import runtimes
 from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir
 from wren_backend_local.pool import get_pool
+
+logger = logging.getLogger("wren")
 
 
 class LocalhostCompute(ComputeBackend):
@@ -87,6 +90,22 @@ class LocalhostCompute(ComputeBackend):
                 pool.ensure_size(self.processes)
                 self._pool = pool
             return self._pool
+
+    def warm_up(self) -> None:
+        """Start the host pool's workers now (spawning them does not block), so they are
+        ready by the first call; a container pool starts on a background thread."""
+        if self.runtime is None:
+            self._started_pool()
+        else:
+            threading.Thread(target=self._warm_container, name="wren-runtime-start",
+                             daemon=True).start()
+
+    def _warm_container(self) -> None:
+        try:
+            self._started_pool()
+        except Exception as exc:  # the first job starts it again and reports the error
+            logger.debug("starting runtime %s ahead of the first job failed: %s",
+                         self.runtime, exc)
 
     @property
     def max_workers(self) -> int:

@@ -31,6 +31,8 @@ from wren_backend_local.slots import SlotTable
 logger = logging.getLogger("wren")
 
 SUPERVISE_INTERVAL = 0.1
+#: Largest inline task data sent to a busy worker ahead of time.
+PREFETCH_BYTES = 32 * 1024
 MAX_ATTEMPTS = 3
 
 
@@ -87,6 +89,9 @@ class WorkerPool:
                profile: tuple[str, str, dict[str, Any]], owner: int) -> None:
         with self._lock:
             self._queue.extend(Assignment(t, listener, profile, owner) for t in tasks)
+        # Hand tasks to idle workers from the caller's thread: the dispatcher thread would
+        # first have to win the interpreter lock back from a client that is still busy.
+        self._assign()
         self._wake()
 
     def shutdown(self) -> None:
@@ -139,6 +144,26 @@ class WorkerPool:
                 except OSError:  # died meanwhile; its exit handler requeues the task
                     worker.assignment = item
             self._queue.extendleft(reversed(waiting))
+            self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Send each busy worker its owner's next small task, so it starts without waiting
+        for this thread (caller holds the lock). Big tasks are not sent ahead: a full pipe
+        would block the sender until the worker finished its current task."""
+        if not self._queue:
+            return
+        for worker in self._workers:
+            current = worker.assignment
+            if current is None or worker.prefetched or worker.kill_reason is not None:
+                continue
+            item = next((q for q in self._queue if q.owner == current.owner), None)
+            if item is None or len(item.task.inline_data or b"") > PREFETCH_BYTES:
+                continue
+            self._queue.remove(item)
+            try:
+                worker.assign(item, ahead=True)
+            except OSError:
+                worker.prefetched.append(item)
 
     def _run(self) -> None:
         while not self._stopping:
@@ -190,9 +215,9 @@ class WorkerPool:
             item.flushed = message[2]
             item.listener.status_pushed(message[3])
         elif kind == "done":
-            worker.assignment = None
+            worker.advance()
         elif kind == "failed" and item is not None:
-            worker.assignment = None
+            worker.advance()
             rest = item.task.call_indices[item.flushed:]
             item.listener.calls_lost(item.task.job_key, rest,
                                      f"the worker could not run the task: {message[2]}",
@@ -231,6 +256,10 @@ class WorkerPool:
         index, _ = self._slots.read(worker.row)
         worker.close()
         item = worker.assignment
+        if worker.prefetched:  # never started: run them elsewhere, unchanged
+            with self._lock:
+                self._queue.extendleft(reversed(worker.prefetched))
+            worker.prefetched.clear()
         if item is not None:
             self._recover(item, index, worker, code)
         elif not self._stopping and not worker.ready:

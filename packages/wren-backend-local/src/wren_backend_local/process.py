@@ -7,6 +7,7 @@ watched through a pidfd where Linux offers one, so a death is noticed at once.
 
 from __future__ import annotations
 
+import collections
 import os
 import pickle
 import subprocess
@@ -59,6 +60,8 @@ class WorkerProcess:
                 self.pidfd = None
         self.ready = False
         self.assignment: Assignment | None = None
+        #: Small tasks sent ahead, read by the worker once the current one is done.
+        self.prefetched: collections.deque[Assignment] = collections.deque()
         self.profiles: set[str] = set()
         self.kill_reason: str | None = None
         self.kill_kind = "lost"
@@ -76,17 +79,25 @@ class WorkerProcess:
     def receive(self) -> tuple[Any, ...]:
         return pickle.loads(self.inbox.recv_bytes())
 
-    def assign(self, assignment: Assignment) -> None:
+    def assign(self, assignment: Assignment, ahead: bool = False) -> None:
+        """Send a task; `ahead` queues it behind the current one instead of starting it."""
         profile_id, backend, config = assignment.profile
         if profile_id not in self.profiles:
             self.send(("profile", profile_id, backend, config))
             self.profiles.add(profile_id)
-        self.assignment = assignment
+        if ahead:
+            self.prefetched.append(assignment)
+        else:
+            self.assignment = assignment
         task = assignment.task.to_dict(binary=True)
         inline = task.pop("inline_data")
         self.send(("task", profile_id, task, inline is not None))
         if inline is not None:  # sent as is, not copied into the message's pickle
             self.outbox.send_bytes(inline)
+
+    def advance(self) -> None:
+        """The current task is over: the next prefetched one (if any) is now running."""
+        self.assignment = self.prefetched.popleft() if self.prefetched else None
 
     def kill(self, reason: str, kind: str) -> None:
         if self.kill_reason is None:

@@ -9,6 +9,7 @@ finished futures.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import os
@@ -17,7 +18,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wren import plugins
 from wren._constants import ALL_COMPLETED
@@ -29,16 +30,17 @@ from wren.client.builder import JobBuilder, JobSpec
 from wren.client.cleaner import Cleaner
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
-from wren.client.reducers import local_reducer_items, remote_reducer
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
-from wren.dataproc import ChunkingOptions, DataPlan, DataTarget, plan_data_job
 from wren.job import keys
 from wren.job.task import Task
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
+
+if TYPE_CHECKING:
+    from wren.dataproc import DataPlan
 
 logger = logging.getLogger("wren")
 
@@ -62,6 +64,13 @@ def _covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobStat
         return len(futures) == jobs[0].size and list(futures) == jobs[0].futures
     return len(futures) == sum(job.size for job in jobs) and all(
         job.size == len({f.index for f in futures if f._job is job}) for job in jobs)
+
+
+def _takes_obj(func: Callable[..., Any]) -> bool:
+    try:
+        return "obj" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
@@ -98,6 +107,7 @@ class FunctionExecutor:
                                      self._condition, compute_cls)
         try:
             self.compute: ComputeBackend = open_compute(self.config, workers)
+            self.compute.warm_up()
         except BaseException:
             self._monitor.stop()
             raise
@@ -215,7 +225,7 @@ class FunctionExecutor:
                 job.deadlines.append((deadline, list(task.call_indices)))
         if tasks:
             self.compute.invoke(tasks, self._monitor)
-        logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, len(job.futures),
+        logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, job.size,
                      len(tasks))
 
     def call_async(self, func: Callable[..., Any], data: Any = (), extra_env:
@@ -283,6 +293,8 @@ class FunctionExecutor:
         options are those of `map`; `reducer_one_per_object=True` (alias
         `obj_reduce_by_key`) runs one reducer per input object over its chunks' results.
         """
+        from wren.client.reducers import local_reducer_items, remote_reducer
+
         if not 0 <= spawn_reducer <= 100:
             raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
                                     f"{spawn_reducer!r}")
@@ -326,6 +338,10 @@ class FunctionExecutor:
     def _data_plan(self, func: Callable[..., Any], iterdata: Any, *chunking: Any
                    ) -> DataPlan | None:
         """The calls of a data-processing map (None for an ordinary map), see `map`."""
+        if not any(option is not None for option in chunking[:4]) and not _takes_obj(func):
+            return None  # an ordinary map: wren.dataproc need not even be imported
+        from wren.dataproc import ChunkingOptions, DataTarget, plan_data_job
+
         target = DataTarget(self.storage, self.storage_backend_name,
                             self.compute.supports(capabilities.SHARED_FILESYSTEM))
         return plan_data_job(func, iterdata, target, ChunkingOptions.from_arguments(*chunking))

@@ -8,7 +8,8 @@ checked against the signature once, before anything is invoked, so a mismatch is
 error on the client rather than a failure in every worker.
 
 When every item is a plain value and there are no extra parameters, the items travel as they
-are and the worker binds them (`call="value:<name>"`): no per-call dict is ever built.
+are and the worker passes each as the first argument (`call="value"`), or by name when
+reserved parameters come first (`call="value:<name>"`): no per-call dict is ever built.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class ArgumentBinder:
             if self.positional:
                 target = self.positional[0]
                 first = next(iter(self.signature.parameters)) if self.signature else None
-                if self._kinds[target] != inspect.Parameter.POSITIONAL_ONLY or first != target:
+                if first != target:  # reserved parameters come first: bind by name
                     call = f"value:{target}"
                 trial = {target: items[0]} if call != "value" else {}
                 self._check((items[0],) if call == "value" else (), trial, items[0], 0,

@@ -33,7 +33,7 @@ class JobState:
         self.job_id = job_id
         self.job_key = f"{executor_id}/{job_id}"
         self.size = n_calls
-        self.futures = [ResponseFuture(self, i) for i in range(n_calls)]
+        self._futures: list[ResponseFuture] | None = None
         self.docs: list[StatusDocument | None] = [None] * n_calls
         self.values: list[Any] = [NO_VALUE] * n_calls
         self.read: list[bool] = [False] * n_calls
@@ -49,6 +49,14 @@ class JobState:
         self.result_times: dict[str, float] = {}
         self.runtime_memory: int | None = None
         self.cleaned = False
+
+    @property
+    def futures(self) -> list[ResponseFuture]:
+        """One future per call, made on first use (after the tasks are dispatched, so
+        building them overlaps with the workers' start)."""
+        if self._futures is None:
+            self._futures = [ResponseFuture(self, i) for i in range(self.size)]
+        return self._futures
 
     @property
     def finished(self) -> bool:

@@ -134,6 +134,11 @@ class ComputeBackend(Port, abc.ABC):
         cannot price calls. A price per invocation is shared by the calls of the task."""
         return None
 
+    def warm_up(self) -> None:
+        """Optional: start what the first job will need (workers, connections) without
+        waiting for it. `FunctionExecutor` calls it once, right after creating the adapter;
+        adapters used only to manage runtimes are never warmed up."""
+
     def close(self) -> None:
         """Release resources; in-flight tasks may still finish."""
 

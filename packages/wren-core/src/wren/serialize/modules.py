@@ -95,15 +95,27 @@ def _static_imports(path: Path) -> set[str]:
     names: set[str] = set()
     for file in files:
         try:
-            tree = ast.parse(file.read_bytes(), filename=str(file))
-        except (SyntaxError, OSError, ValueError):
+            stat = file.stat()
+        except OSError:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
+        names |= _file_imports(str(file), stat.st_mtime_ns, stat.st_size)
     return names
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_imports(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """Top-level names a source file imports (cached until the file changes)."""
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (SyntaxError, OSError, ValueError):
+        return frozenset()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return frozenset(names)
 
 
 def _referenced_modules(root: Any) -> tuple[set[str], bool]:
