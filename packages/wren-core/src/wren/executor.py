@@ -9,10 +9,10 @@ finished futures.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -25,7 +25,7 @@ from wren._constants import ALL_COMPLETED
 from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
 from wren._logging import configure_logging
 from wren.backends import open_compute, open_storage, worker_storage
-from wren.client.binding import ArgumentBinder
+from wren.client.binding import ArgumentBinder, takes_obj
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.cleaner import Cleaner
 from wren.client.futures import ResponseFuture
@@ -64,13 +64,6 @@ def _covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobStat
         return len(futures) == jobs[0].size and list(futures) == jobs[0].futures
     return len(futures) == sum(job.size for job in jobs) and all(
         job.size == len({f.index for f in futures if f._job is job}) for job in jobs)
-
-
-def _takes_obj(func: Callable[..., Any]) -> bool:
-    try:
-        return "obj" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
@@ -158,7 +151,7 @@ class FunctionExecutor:
                 self._runtime = self.compute.runtime_info()
             except NotImplementedError:
                 return None
-            local = ".".join(map(str, __import__("sys").version_info[:2]))
+            local = ".".join(map(str, sys.version_info[:2]))
             if self._runtime.python_version != local:
                 raise RuntimeMismatchError(
                     f"the runtime {self._runtime.name!r} runs Python "
@@ -338,7 +331,7 @@ class FunctionExecutor:
     def _data_plan(self, func: Callable[..., Any], iterdata: Any, *chunking: Any
                    ) -> DataPlan | None:
         """The calls of a data-processing map (None for an ordinary map), see `map`."""
-        if not any(option is not None for option in chunking[:4]) and not _takes_obj(func):
+        if not any(option is not None for option in chunking[:4]) and not takes_obj(func):
             return None  # an ordinary map: wren.dataproc need not even be imported
         from wren.dataproc import ChunkingOptions, DataTarget, plan_data_job
 

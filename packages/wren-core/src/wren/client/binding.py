@@ -38,6 +38,14 @@ class BoundCalls:
     injected: tuple[str, ...]
 
 
+def takes_obj(func: Callable[..., Any]) -> bool:
+    """True when `func` has a parameter named `obj` (a data-processing function)."""
+    try:
+        return "obj" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class ArgumentBinder:
     """Turns items into call payloads for one function."""
 

@@ -10,7 +10,6 @@ chunking options; the plan's items are dicts `{"obj": ChunkRef, ...}` that bind 
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import attrs
 
 from wren._errors import InvalidInputError
+from wren.client.binding import takes_obj
 from wren.dataproc.discovery import DataTarget, resolve
 from wren.dataproc.inputs import parse_input
 from wren.dataproc.options import ChunkingOptions
@@ -31,14 +31,6 @@ class DataPlan:
 
     items: list[dict[str, Any]]
     groups: list[range]
-
-
-def takes_obj(func: Callable[..., Any]) -> bool:
-    """True when `func` has a parameter named `obj` (a data-processing function)."""
-    try:
-        return "obj" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _items(iterdata: Any) -> list[Any]:

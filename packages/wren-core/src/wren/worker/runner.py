@@ -112,11 +112,9 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
 
 
 def _storage_client(storage: StorageBackend) -> Any:
-    """What a `storage` parameter receives: the `wren.Storage` client when available."""
-    try:
-        from wren.storage_api import Storage
-    except ImportError:
-        return storage
+    """What a `storage` parameter receives: a `wren.Storage` client over the worker's storage."""
+    from wren.storage_api import Storage
+
     return Storage.from_backend(storage)
 
 
