@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
-from wren.dataproc.streams import LimitedRaw
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
+from wren.streams import LimitedRaw
 
 from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir
 

@@ -1,6 +1,7 @@
-"""Readable files over part of another stream, for sources that are not a storage backend:
-a byte range of a local file, and the body of an HTTP response (skipping to the start when
-a server answers a ranged request with the whole object)."""
+"""Readable files over part of another stream: a byte range of a local file (localhost
+storage and local inputs), and the body of an HTTP response (skipping to the start when a
+server answers a ranged request with the whole object). A light module on purpose: storage
+adapters import it in every worker."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from wren import plugins
 from wren._errors import StorageError
 from wren.dataproc.http import url_opener
 from wren.dataproc.refs import ChunkRef, DataObject
-from wren.dataproc.streams import open_file_range
 from wren.ports.partitioner import RangeOpener
 from wren.ports.storage import StorageBackend
+from wren.streams import open_file_range
 
 
 def range_opener(source: DataObject, storage: StorageBackend | None) -> RangeOpener:

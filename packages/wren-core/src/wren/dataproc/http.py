@@ -15,8 +15,8 @@ import threading
 from typing import IO, Any
 
 from wren._errors import InvalidInputError, StorageError
-from wren.dataproc.streams import LimitedRaw, skip
 from wren.ports.partitioner import RangeOpener
+from wren.streams import LimitedRaw, skip
 
 TIMEOUT = (10.0, 120.0)
 _HEADERS = {"Accept-Encoding": "identity"}
