@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from wren.client.binding import ArgumentBinder
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.serialize.cloudpickle_serializer import CloudpickleSerializer
 from wren.worker import run_task
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import wren
-from wren.job import keys
-from wren.job.status import StatusDocument
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
 from wren.ports import RuntimeInfo
 from wren.testing import functions as fn
 from wren.testing.contract import ExecutorContract

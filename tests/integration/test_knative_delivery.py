@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import wren
 from kubernetes import client
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.testing import functions as fn
 from wren_backend_knative import KnativeError
 from wren_backend_knative.dispatch import Dispatcher

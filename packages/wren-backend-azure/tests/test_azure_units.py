@@ -10,7 +10,7 @@ import re
 import pytest
 import wren
 import wren_backend_azure
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports import WorkerStorage
 from wren_backend_azure import ConsumerSettings, naming
 from wren_backend_azure.messages import (

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 from wren import plugins
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports import ComputeBackend, InvocationListener
 from wren.testing import MemoryStorage
 from wren.worker import run_task

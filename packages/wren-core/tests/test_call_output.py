@@ -8,9 +8,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from wren.job import keys
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.worker.output import OUTSIDE_CALLS, CallOutput, _TextProxy, load_logs
 from wren_backend_local import LocalhostStorage
 

@@ -10,7 +10,7 @@ import pytest
 from wren.client.job import JobState
 from wren.client.stats import STATS_FIELDS
 from wren.client.summary import CALL_COLUMNS, JOB_COLUMNS, write_job_summaries
-from wren.job.status import StatusDocument, error_info
+from wren.protocol.status import StatusDocument, error_info
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "observing-jobs.md"
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
-from wren.job import keys
-from wren.job.status import StatusDocument
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
 from wren_backend_local import LocalhostStorage
 
 BUCKET = "b"

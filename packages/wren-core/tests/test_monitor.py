@@ -10,8 +10,8 @@ import pytest
 import wren
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
-from wren.job import keys
-from wren.job.status import StatusDocument
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
 from wren.testing import MemoryStorage
 from wren.testing import functions as fn
 

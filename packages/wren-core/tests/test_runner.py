@@ -10,9 +10,9 @@ import pytest
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.results import load_document_values
-from wren.job import keys
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.ports import ComputeBackend, WorkerStorage
 from wren.serialize import CloudpickleSerializer
 from wren.testing import MemoryStorage

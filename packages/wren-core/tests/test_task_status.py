@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from wren.job.status import StatusDocument, error_info
-from wren.job.task import Task
+from wren.protocol.status import StatusDocument, error_info
+from wren.protocol.task import Task
 
 
 def make_task(**changes: object) -> Task:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from wren.client.binding import ArgumentBinder
-from wren.job import keys
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.monitoring.settings import MonitoringPlan
 from wren.serialize.cloudpickle_serializer import CloudpickleSerializer
 from wren.serialize.function_blob import pack_function

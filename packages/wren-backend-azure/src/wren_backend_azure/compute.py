@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError, StorageNoSuchKeyError, WrenError, plugins
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports import (
     ComputeBackend,
     InvocationListener,

@@ -23,9 +23,9 @@ import threading
 import time
 from typing import Any
 
-from wren.job import keys
-from wren.job.lost import lost_calls_document, store_status
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.lost import lost_calls_document, store_status
+from wren.protocol.task import Task
 from wren.ports import StorageBackend
 from wren.worker import open_storage, run_task
 

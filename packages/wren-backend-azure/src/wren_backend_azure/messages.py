@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from wren.job import keys
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.task import Task
 
 FORMAT = 1
 #: The queue's limit on one message's text.

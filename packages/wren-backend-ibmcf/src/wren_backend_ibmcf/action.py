@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wren.__about__ import __version__
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.worker import open_storage, run_task
 from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, run_fanout
 from wren.worker.storage_access import private_config_from_env

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import requests
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import WorkerStorage

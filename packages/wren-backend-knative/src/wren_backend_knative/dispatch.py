@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from requests.adapters import HTTPAdapter
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports.compute import InvocationListener
 
 from wren_backend_knative.ingress import Route

@@ -3,7 +3,7 @@
 runtimes/knative/entry_point.py runs `main()`; Knative Serving starts the container with
 `PORT` set and routes requests to it:
 
-- `POST /` with a task (`wren.job.task.Task.to_dict()` as JSON) answers `202 Accepted` as
+- `POST /` with a task (`wren.protocol.task.Task.to_dict()` as JSON) answers `202 Accepted` as
   soon as a worker slot takes the task, and the task runs in the background (see
   `runtime_tasks`); a body that is not a task, or a task from an incompatible wren, gets 400
   with the reason, and a runtime that is shutting down answers 503 so the client retries.
@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from wren.__about__ import __version__ as wren_version
-from wren.job.task import Task
+from wren.protocol.task import Task
 
 from wren_backend_knative.runtime_tasks import Draining, TaskRunner
 

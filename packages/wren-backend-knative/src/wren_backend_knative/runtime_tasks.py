@@ -22,9 +22,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from wren.job.lost import lost_calls_document, store_status
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol.lost import lost_calls_document, store_status
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.worker import open_storage
 from wren.worker.storage_access import private_config_from_env
 from wren_backend_local.pool import WorkerPool

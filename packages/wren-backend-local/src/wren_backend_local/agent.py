@@ -54,7 +54,7 @@ class _Relay:
 
 def serve(channel: Channel) -> None:
     """Answer the client's messages until it says stop or goes away."""
-    from wren.job.task import Task
+    from wren.protocol.task import Task
 
     from wren_backend_local.pool import get_pool
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports import (
     ComputeBackend,
     ImageBuilder,

@@ -22,8 +22,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.ports.compute import InvocationListener
 
 from wren_backend_local.agent_channel import ADDRESS_ENV, KEY_ENV, AgentListener, Channel

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import attrs
-from wren.job.task import Task
+from wren.protocol.task import Task
 from wren.ports.compute import InvocationListener
 
 _BOOT = "from wren_backend_local.worker_main import main; main()"

@@ -30,8 +30,8 @@ def _watch_parent(parent: int) -> None:
 
 
 def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
-    from wren.job.status import StatusDocument
-    from wren.job.task import Task
+    from wren.protocol.status import StatusDocument
+    from wren.protocol.task import Task
     from wren.worker import open_storage, run_task
 
     profiles: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -50,7 +50,7 @@ def clean(target: Target, everything: bool) -> None:
     The configuration is never touched. Example: wren clean -b localhost -s localhost --all
     """
     from wren.cache import cache_dir, clear_cache
-    from wren.job import keys
+    from wren.protocol import keys
     from wren.worker.module_installer import default_cache_dir
 
     config = target.config()

@@ -32,8 +32,8 @@ from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
-from wren.job import keys
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.task import Task
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo

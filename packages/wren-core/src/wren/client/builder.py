@@ -17,8 +17,8 @@ import attrs
 
 from wren._errors import SerializationError
 from wren.client.binding import BoundCalls
-from wren.job import keys
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.task import Task
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend

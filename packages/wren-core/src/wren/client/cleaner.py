@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 
 from wren.client.job import JobState
-from wren.job import keys
+from wren.protocol import keys
 from wren.ports.storage import StorageBackend
 
 logger = logging.getLogger("wren")

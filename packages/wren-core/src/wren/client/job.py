@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from wren.client.futures import ResponseFuture
 from wren.client.stats import call_stats
-from wren.job.status import StatusDocument
+from wren.protocol.status import StatusDocument
 
 if TYPE_CHECKING:
     from wren.client.session import ClientSession

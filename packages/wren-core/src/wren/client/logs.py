@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from wren._errors import StorageNoSuchKeyError, WrenError
-from wren.job import keys
+from wren.protocol import keys
 from wren.ports.storage import StorageBackend
 from wren.worker.output import load_logs
 

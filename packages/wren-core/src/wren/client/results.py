@@ -23,7 +23,7 @@ from wren._errors import (
 )
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
-from wren.job.status import StatusDocument
+from wren.protocol.status import StatusDocument
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 

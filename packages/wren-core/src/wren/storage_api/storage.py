@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from wren import plugins
 from wren._errors import InvalidInputError
-from wren.job import keys
+from wren.protocol import keys
 from wren.ports.storage import StorageBackend
 from wren.storage_api.cloudobject import CloudObject
 from wren.storage_api.ranges import range_from_get_args

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from types import TracebackType
 
-from wren.job.status import error_info
+from wren.protocol.status import error_info
 
 
 def user_traceback(exc: BaseException, skip: int = 1) -> str:

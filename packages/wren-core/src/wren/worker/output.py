@@ -19,9 +19,9 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from wren.job import keys
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.ports.storage import StorageBackend
 
 #: Most characters of output kept per call; the rest is counted, not stored.

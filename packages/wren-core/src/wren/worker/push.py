@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wren.job.status import StatusDocument
-from wren.job.task import Task
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.ports.storage import StorageBackend
 from wren.worker.output import original_stderr
 from wren.worker.storage_access import services_of

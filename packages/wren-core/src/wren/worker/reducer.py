@@ -16,8 +16,8 @@ from typing import Any
 
 from wren import plugins
 from wren._errors import WrenError
-from wren.job import keys
-from wren.job.status import StatusDocument
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument
 from wren.worker.context import current_storage, current_task
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from wren import plugins
 from wren.__about__ import __version__
-from wren.job import keys
-from wren.job.status import StatusDocument, error_info
-from wren.job.task import Task
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument, error_info
+from wren.protocol.task import Task
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.serialize.function_blob import split_blob

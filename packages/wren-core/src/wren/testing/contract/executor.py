@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import wren
-from wren.job import keys
+from wren.protocol import keys
 from wren.testing import functions as fn
 
 MakeExecutor = Callable[..., wren.FunctionExecutor]

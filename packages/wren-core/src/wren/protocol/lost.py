@@ -13,8 +13,8 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from wren.job import keys
-from wren.job.status import StatusDocument, error_info
+from wren.protocol import keys
+from wren.protocol.status import StatusDocument, error_info
 from wren.ports.storage import StorageBackend
 
 
