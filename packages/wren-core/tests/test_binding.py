@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from wren import InvalidInputError
+from wren.protocol.binding import CallBinding, CallMode
 from wren.client.binding import ArgumentBinder
 
 
@@ -29,18 +30,18 @@ def variadic(*args, **kwargs):
 
 def test_plain_values_travel_as_they_are() -> None:
     bound = ArgumentBinder(two).bind_all([1, 2, 3])
-    assert (bound.payloads, bound.call, bound.inject_id) == ([1, 2, 3], "value", False)
+    assert (bound.payloads, bound.binding) == ([1, 2, 3], CallBinding(CallMode.VALUE))
 
 
 def test_plain_values_with_id_anywhere_bind_to_the_first_other_parameter() -> None:
-    assert ArgumentBinder(indexed).bind_all([5]).call == "value"
+    assert ArgumentBinder(indexed).bind_all([5]).binding.mode is CallMode.VALUE
     bound = ArgumentBinder(index_first).bind_all([5])
-    assert (bound.call, bound.inject_id) == ("value:x", True)
+    assert bound.binding == CallBinding(CallMode.NAMED_VALUE, "x", inject_id=True)
 
 
 def test_tuples_dicts_and_extra_params_become_keyword_payloads() -> None:
     bound = ArgumentBinder(two).bind_all([(1, 2), {"x": 3}, [4, 5]])
-    assert bound.call == "kwargs"
+    assert bound.binding.mode is CallMode.ARGS
     assert bound.payloads == [{"x": 1, "y": 2}, {"x": 3}, {"x": 4, "y": 5}]
     assert ArgumentBinder(two, {"y": 9}).bind_all([1]).payloads == [{"x": 1, "y": 9}]
     assert ArgumentBinder(two, (9,)).bind_all([1]).payloads == [{"x": 1, "y": 9}]
@@ -53,7 +54,7 @@ def test_id_is_filled_in_for_composite_items() -> None:
 
 def test_worker_injected_parameters_are_allowed_but_not_bound() -> None:
     bound = ArgumentBinder(uses_storage).bind_all([1])
-    assert bound.injected == ("storage",) and bound.call == "value"
+    assert bound.injected == ("storage",) and bound.binding.mode is CallMode.VALUE
 
 
 def test_varargs_keep_extra_positionals() -> None:

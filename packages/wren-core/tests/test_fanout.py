@@ -103,8 +103,7 @@ def test_undeliverable_tasks_get_an_error_status(thread_backends: Any,
 
 def test_one_job_per_fanout(thread_backends: Any) -> None:
     tasks = build([1, 2])
-    other = build([3])[0]
-    other.job_key = "exec-0/M001"
+    other = build([3])[0].with_changes(job_key="exec-0/M001")
     with pytest.raises(ValueError, match="one job"):
         stage_fanout([*tasks, other], WORKER_STORAGE, "threads", {})
     with pytest.raises(ValueError, match="at least one"):

@@ -14,6 +14,7 @@ import wren
 from wren.config import load_config
 from wren.monitoring import MonitoringPlan, mask_url
 from wren.worker.storage_access import SERVICES_KEY
+from wren.protocol.task import TaskOptions
 
 URL = "amqp://wren:s3cret@broker.example:5672/jobs"
 
@@ -24,15 +25,16 @@ def _plan(**config: object) -> MonitoringPlan:
 
 def test_storage_is_the_default_and_asks_nothing_of_workers() -> None:
     plan = _plan()
-    assert plan.kind == "storage" and plan.task_options == {} and plan.status_queue is None
+    assert plan.kind == "storage" and plan.task_options == TaskOptions() and plan.status_queue is None
     assert plan.worker_config({"storage_dir": "/x"}) == {"storage_dir": "/x"}
 
 
 def test_rabbitmq_plan_names_the_queue_and_keeps_the_url_private() -> None:
     plan = _plan(wren={"monitoring": "rabbitmq"}, rabbitmq={"amqp_url": URL})
     assert plan.status_queue == "wren.status.ab12cd-0"
-    assert plan.task_options == {"monitoring": "rabbitmq", "status_queue": plan.status_queue}
-    assert "s3cret" not in json.dumps(plan.task_options) and "s3cret" not in repr(plan)
+    assert plan.task_options == TaskOptions(monitoring="rabbitmq",
+                                            status_queue=plan.status_queue)
+    assert "s3cret" not in json.dumps(plan.task_options.to_dict()) and "s3cret" not in repr(plan)
     private = plan.worker_config({"storage_dir": "/x"})
     assert private == {"storage_dir": "/x", SERVICES_KEY: {"rabbitmq": {"amqp_url": URL}}}
 

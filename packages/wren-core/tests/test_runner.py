@@ -12,7 +12,7 @@ from wren.client.builder import JobBuilder, JobSpec
 from wren.client.results import load_document_values
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
-from wren.protocol.task import Task
+from wren.protocol.task import Task, TaskOptions
 from wren.ports import ComputeBackend, WorkerStorage
 from wren.serialize import CloudpickleSerializer
 from wren.testing import MemoryStorage
@@ -102,7 +102,7 @@ def test_a_missing_function_fails_every_call_clearly(storage: MemoryStorage) -> 
 
 def test_long_tasks_flush_in_parts(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.sleep_then, [(0.06, i) for i in range(4)],
-                    options={"flush_interval": 0.1})
+                    options=TaskOptions(flush_interval=0.1))
     run_task(task, storage)
     found = outcomes(storage, task)
     assert len(found) >= 2

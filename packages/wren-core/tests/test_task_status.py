@@ -7,6 +7,7 @@ import json
 import pytest
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
+from wren.protocol.version import MalformedDocumentError, ProtocolVersionError
 
 
 def make_task(**changes: object) -> Task:
@@ -60,7 +61,32 @@ def test_status_document_with_scattered_calls() -> None:
 
 
 def test_other_versions_are_refused_with_advice() -> None:
-    import pickle
+    document = json.loads(StatusDocument("e/M000", "t0", 0, None, {}).encode())
+    document.update(protocol=99, wren_version="9.9.9")
+    with pytest.raises(ProtocolVersionError, match=r"wren 9\.9\.9 \(protocol 99\).*same wren version"):
+        StatusDocument.decode(json.dumps(document).encode())
+    task = make_task().to_dict()
+    task.update(protocol=0, wren_version="0.1.0")
+    with pytest.raises(ProtocolVersionError, match=r"wren 0\.1\.0 .*same wren version"):
+        Task.from_dict(task)
 
-    with pytest.raises(ValueError, match="same wren version"):
-        StatusDocument.decode(pickle.dumps((99,)))
+
+@pytest.mark.parametrize("raw", [
+    b"\x80\x04K\x01.",  # a pickle: never unpickled
+    b"[1, 2]", b'{"kind": "status"}', b"not json",
+])
+def test_what_is_not_a_status_document_is_refused_as_malformed(raw: bytes) -> None:
+    with pytest.raises(MalformedDocumentError):
+        StatusDocument.decode(raw)
+
+
+def test_a_status_document_with_columns_that_do_not_line_up_is_refused() -> None:
+    document = json.loads(StatusDocument("e/M000", "t0", 0, None, {},
+                                         range(0, 2), [1.0, 2.0], [1.0, 2.0]).encode())
+    document["func_end"] = [1.0]
+    with pytest.raises(MalformedDocumentError, match="line up"):
+        StatusDocument.decode(json.dumps(document).encode())
+    document["func_end"] = [1.0, 2.0]
+    document["errors"] = {"0": {"type": "X", "message": "m", "kind": "spooky"}}
+    with pytest.raises(MalformedDocumentError, match="spooky"):
+        StatusDocument.decode(json.dumps(document).encode())

@@ -10,7 +10,7 @@ import pytest
 from wren.client.binding import ArgumentBinder
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
-from wren.protocol.task import Task
+from wren.protocol.task import Task, TaskOptions
 from wren.monitoring.settings import MonitoringPlan
 from wren.serialize.cloudpickle_serializer import CloudpickleSerializer
 from wren.serialize.function_blob import pack_function
@@ -25,7 +25,7 @@ def chatty(x: int) -> int:
     return x
 
 
-def _task(storage: Any, func: Any, n: int, **options: Any) -> Task:
+def _task(storage: Any, func: Any, n: int, options: TaskOptions | None = None) -> Task:
     serializer = CloudpickleSerializer()
     blob = pack_function(func, serializer, None, (), frozenset())
     key = keys.func_key(blob.digest)
@@ -34,8 +34,8 @@ def _task(storage: Any, func: Any, n: int, **options: Any) -> Task:
     data = serializer.dumps(calls.payloads)
     return Task(job_key="ex-0/M000", task_id="t00000", func_key=key, call_indices=range(n),
                 data_range=(0, len(data)), storage_backend="localhost",
-                storage_config=dict(storage.config), bucket="b", call=calls.call,
-                inline_data=data, options=options)
+                storage_config=dict(storage.config), bucket="b", binding=calls.binding,
+                inline_data=data, options=options or TaskOptions())
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_service_secrets_come_out_of_the_private_config(tmp_path: Path) -> None:
 def test_a_task_without_an_amqp_url_still_reports_through_storage(
         storage: Any, capfd: pytest.CaptureFixture[str]) -> None:
     plan = MonitoringPlan("rabbitmq", "ex-0", "amqp://u:p@127.0.0.1:1/")
-    task = _task(storage, chatty, 2, **plan.task_options)
+    task = _task(storage, chatty, 2, plan.task_options)
     pushed: list[StatusDocument] = []
     run_task(task, storage, push=lambda doc, raw: pushed.append(doc))
     assert len(pushed) == 1
@@ -100,7 +100,7 @@ def test_an_unreachable_broker_never_fails_the_task(
     public = {"storage_dir": str(tmp_path), "storage_bucket": "b"}
     storage = open_storage("localhost", public, plan.worker_config({}))
     storage.create_bucket("b")
-    task = _task(storage, chatty, 3, **plan.task_options)
+    task = _task(storage, chatty, 3, plan.task_options)
     pushed: list[StatusDocument] = []
     run_task(task, storage, push=lambda doc, raw: pushed.append(doc))
     assert [len(d) for d in pushed] == [3] and not pushed[0].errors

@@ -8,8 +8,8 @@ checked against the signature once, before anything is invoked, so a mismatch is
 error on the client rather than a failure in every worker.
 
 When every item is a plain value and there are no extra parameters, the items travel as they
-are and the worker passes each as the first argument (`call="value"`), or by name when
-reserved parameters come first (`call="value:<name>"`): no per-call dict is ever built.
+are and the worker passes each as the first argument (`CallMode.VALUE`), or by name when
+reserved parameters come first (`CallMode.NAMED_VALUE`): no per-call dict is ever built.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from wren._errors import InvalidInputError
+from wren.protocol.binding import CallBinding, CallMode
 
 RESERVED_PARAMETERS = ("id", "storage", "obj")
 #: Parameters the worker fills in; the client only checks they exist.
@@ -33,9 +34,11 @@ class BoundCalls:
     """The payload of every call, and how the worker turns one into a call."""
 
     payloads: list[Any]
-    call: str
-    inject_id: bool
-    injected: tuple[str, ...]
+    binding: CallBinding
+
+    @property
+    def injected(self) -> tuple[str, ...]:
+        return self.binding.inject
 
 
 def takes_obj(func: Callable[..., Any]) -> bool:
@@ -79,21 +82,22 @@ class ArgumentBinder:
         plain = not any(issubclass(k, _COMPOSITE) or issubclass(k, Mapping) for k in kinds)
         if plain and self.extra is None and items and (self.positional or self.signature
                                                        is None):
-            call = "value"
+            param = None
             if self.positional:
                 target = self.positional[0]
                 first = next(iter(self.signature.parameters)) if self.signature else None
                 if first != target:  # reserved parameters come first: bind by name
-                    call = f"value:{target}"
-                trial = {target: items[0]} if call != "value" else {}
-                self._check((items[0],) if call == "value" else (), trial, items[0], 0,
+                    param = target
+                trial = {target: items[0]} if param is not None else {}
+                self._check((items[0],) if param is None else (), trial, items[0], 0,
                             with_id=True)
-            return BoundCalls(items, call, self.wants_id, self.injected)
+            mode = CallMode.VALUE if param is None else CallMode.NAMED_VALUE
+            return BoundCalls(items, CallBinding(mode, param, self.wants_id, self.injected))
         payloads = []
         for index, item in enumerate(items):
             args, kwargs = self.bind(item, index)
             payloads.append(kwargs if not args else (args, kwargs))
-        return BoundCalls(payloads, "kwargs", False, self.injected)
+        return BoundCalls(payloads, CallBinding(CallMode.ARGS, None, False, self.injected))
 
     def bind(self, item: Any, index: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """`(args, kwargs)` for one item (ids included)."""

@@ -18,7 +18,7 @@ import attrs
 from wren._errors import SerializationError
 from wren.client.binding import BoundCalls
 from wren.protocol import keys
-from wren.protocol.task import Task
+from wren.protocol.task import Task, TaskOptions
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
@@ -51,7 +51,7 @@ class JobSpec:
     include_modules: Sequence[str] | None = ()
     exclude_modules: Sequence[str] = ()
     chunksize: int | None = None
-    options: dict[str, Any] = attrs.field(factory=dict)
+    options: TaskOptions = TaskOptions()
 
 
 class JobBuilder:
@@ -116,9 +116,6 @@ class JobBuilder:
                 position += len(chunk)
             self.storage.put_object(self.bucket, data_key, b"".join(chunks))
         worker_storage = self.compute.worker_storage
-        options = dict(spec.options)
-        if spec.calls.injected:
-            options["inject"] = list(spec.calls.injected)
         now = time.time()
         tasks = []
         for number, ((lo, hi), chunk, data_range) in enumerate(zip(bounds, chunks, ranges)):
@@ -127,9 +124,9 @@ class JobBuilder:
                 call_indices=range(lo, hi), data_range=data_range,
                 storage_backend=worker_storage.backend,
                 storage_config=dict(worker_storage.public_config), bucket=self.bucket,
-                serializer=self.serializer.name, call=spec.calls.call,
-                inject_id=spec.calls.inject_id, data_key=data_key,
+                serializer=self.serializer.name, binding=spec.calls.binding,
+                data_key=data_key,
                 inline_data=chunk if inline else None,
                 timeout=spec.timeout, runtime_memory=spec.runtime_memory,
-                extra_env=dict(spec.extra_env), host_submit_time=now, options=options))
+                extra_env=dict(spec.extra_env), host_submit_time=now, options=spec.options))
         return tasks

@@ -24,6 +24,7 @@ import attrs
 from wren._errors import ConfigError
 from wren.config.loader import WrenConfig
 from wren.config.schema import ConfigKey, ConfigSchema
+from wren.protocol.task import TaskOptions
 from wren.worker.storage_access import SERVICES_KEY
 
 RABBITMQ_SCHEMA = ConfigSchema("rabbitmq", (
@@ -73,11 +74,11 @@ class MonitoringPlan:
         return STATUS_QUEUE_PREFIX + self.executor_id if self.kind == "rabbitmq" else None
 
     @property
-    def task_options(self) -> dict[str, Any]:
+    def task_options(self) -> TaskOptions:
         """What every task must carry (public: no secrets)."""
         if self.kind != "rabbitmq":
-            return {}
-        return {"monitoring": "rabbitmq", "status_queue": self.status_queue}
+            return TaskOptions()
+        return TaskOptions(monitoring="rabbitmq", status_queue=self.status_queue)
 
     def worker_config(self, storage_config: Mapping[str, Any]) -> dict[str, Any]:
         """The private config workers receive: storage settings plus service secrets."""

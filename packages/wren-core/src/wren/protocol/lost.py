@@ -13,9 +13,16 @@ import time
 import uuid
 from collections.abc import Sequence
 
+from typing import Protocol
+
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument, error_info
-from wren.ports.storage import StorageBackend
+
+
+class _Writable(Protocol):
+    """What `store_status` needs of a storage backend."""
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None: ...
 
 
 def lost_calls_document(job_key: str, call_indices: Sequence[int], reason: str,
@@ -33,7 +40,7 @@ def lost_calls_document(job_key: str, call_indices: Sequence[int], reason: str,
     return document
 
 
-def store_status(storage: StorageBackend, bucket: str, document: StatusDocument) -> bytes:
+def store_status(storage: _Writable, bucket: str, document: StatusDocument) -> bytes:
     """Write `document` where workers write theirs; return its encoded form."""
     encoded = document.encode()
     storage.put_object(bucket, keys.status_key(document.job_key, document.task_id,

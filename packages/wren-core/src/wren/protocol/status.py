@@ -1,7 +1,9 @@
 """Status documents: what a worker reports for a batch of calls, as stored and as pushed.
 
-One document per flushed batch ("part") of a task, stored as a small pickle with one column
-per field, because a 10,000-call map must cost microseconds per call, not objects per call.
+One document per flushed batch ("part") of a task, stored as a small JSON object with one
+column per field, because a 10,000-call map must cost microseconds per call, not objects per
+call. It is data, never code: anyone who can write the bucket or the broker can at worst
+forge a status (which `decode` validates), never run anything in the client.
 Column `i` describes call `indices[i]` (often a `range`); the part's result object is one
 pickled list whose item `i` is that call's value, or its exception when it failed. Failed
 calls also have an entry in `errors` with the exception type, message and remote traceback
@@ -10,13 +12,17 @@ as text, so a client that cannot unpickle the exception still shows what happene
 
 from __future__ import annotations
 
-import pickle
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
-STATUS_VERSION = 3
+from wren.protocol.fields import decode_indices, encode_indices, integer, mapping, numbers, text
+from wren.protocol.version import MalformedDocumentError, check, stamp
+
+#: What `errors[i]["kind"]` may say, see `error_info`.
+ERROR_KINDS = ("exception", "lost", "timeout", "system")
 
 
 @attrs.define(slots=True)
@@ -65,23 +71,64 @@ class StatusDocument:
         return position not in self.errors
 
     def encode(self) -> bytes:
+        """The document as JSON (data only: reading it can never run code)."""
         indices = self.indices
         if not isinstance(indices, range) and indices and \
                 indices[-1] - indices[0] == len(indices) - 1 and list(indices) == list(
                     range(indices[0], indices[-1] + 1)):
             indices = range(indices[0], indices[-1] + 1)
-        return pickle.dumps((STATUS_VERSION, self.job_key, self.task_id, self.part,
-                             self.result_key, self.worker, indices, self.func_start,
-                             self.func_end, self.errors, self.extra), protocol=5)
+        return json.dumps(stamp({
+            "kind": "status", "job_key": self.job_key, "task_id": self.task_id,
+            "part": self.part, "result_key": self.result_key, "worker": self.worker,
+            "indices": encode_indices(indices), "func_start": self.func_start,
+            "func_end": self.func_end,
+            "errors": {str(k): v for k, v in self.errors.items()},
+            "extra": {str(k): v for k, v in self.extra.items()}}),
+            separators=(",", ":"), default=_jsonable).encode()
 
     @classmethod
-    def decode(cls, raw: bytes) -> StatusDocument:
-        fields = pickle.loads(raw)
-        if fields[0] != STATUS_VERSION:
-            raise ValueError(f"status document version {fields[0]} is not supported by this "
-                             f"wren (expects {STATUS_VERSION}); use the same wren version on "
-                             "the client and in the runtime")
-        return cls(*fields[1:])
+    def decode(cls, raw: bytes | str) -> StatusDocument:
+        """Parse and validate a document; `MalformedDocumentError` when it is not one wren
+        wrote, `ProtocolVersionError` when another wren version wrote it."""
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedDocumentError(f"a status document is not JSON: {exc}") from None
+        if not isinstance(data, dict) or data.get("kind") != "status":
+            raise MalformedDocumentError("a status document is not a JSON object of kind "
+                                         "'status'")
+        check(data, "status document")
+        try:
+            document = cls(
+                text(data["job_key"]), text(data["task_id"]), integer(data["part"]),
+                None if data["result_key"] is None else text(data["result_key"]),
+                mapping(data["worker"]), decode_indices(data["indices"]),
+                numbers(data["func_start"]), numbers(data["func_end"]),
+                {int(k): _error(v) for k, v in mapping(data["errors"]).items()},
+                {int(k): mapping(v) for k, v in mapping(data["extra"]).items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedDocumentError(
+                f"a status document is malformed: {type(exc).__name__}: {exc}") from None
+        n = len(document.indices)
+        if len(document.func_start) != n or len(document.func_end) != n or any(
+                not 0 <= position < n for position in (*document.errors, *document.extra)):
+            raise MalformedDocumentError("a status document's columns do not line up")
+        return document
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple, range)):
+        return list(value)
+    return str(value)
+
+
+def _error(value: Any) -> dict[str, str]:
+    entry = mapping(value)
+    if not all(isinstance(v, str) for v in entry.values()):
+        raise TypeError("an error entry holds a value that is not text")
+    if entry.get("kind", "exception") not in ERROR_KINDS:
+        raise ValueError(f"unknown error kind {entry.get('kind')!r}")
+    return entry
 
 
 def error_info(exc_type: str, message: str, traceback_text: str = "",

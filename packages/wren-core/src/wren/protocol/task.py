@@ -3,40 +3,63 @@
 A task names the job, the content-addressed function, and the byte range that holds its
 calls' arguments: one pickled list, inline in `inline_data` or inside the job's data object
 in storage. `call_indices` (often a `range`) numbers the calls; a retried subset keeps the
-parent's list and names the `positions` in it to run. `call` says how a list item becomes a
-call (`kwargs`: a dict of arguments or an `(args, kwargs)` pair; `value:<name>`: a plain
-value for parameter `<name>`; `value`: a plain value passed positionally) and `inject_id`
-whether the call index goes to an `id` parameter.
+parent's list and names the `positions` in it to run. `binding` says how a payload becomes
+a call (`wren.protocol.binding`) and `options` what the worker does besides running calls.
 
 A task carries the storage backend's *public* settings only; credentials reach workers
-through the platform's secret mechanism. `to_dict()` gives a JSON-safe form for HTTP and
-queue transports (inline bytes as base64); `to_dict(binary=True)` keeps raw bytes for pipes.
+through the platform's secret mechanism. `to_dict()` gives the one JSON-safe encoding for
+HTTP and queue transports (inline bytes as base64; `binary=True` keeps raw bytes for pipes),
+stamped with the protocol version; `from_dict` checks that version and the fields' types.
 """
 
 from __future__ import annotations
 
 import base64
+import enum
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from wren.__about__ import __version__
+from wren.protocol.binding import CallBinding
+from wren.protocol.fields import decode_indices, encode_indices
+from wren.protocol.version import MalformedDocumentError, check, stamp
+
+DEFAULT_FLUSH_INTERVAL = 2.0
 
 
-def _encode_indices(indices: Sequence[int]) -> Any:
-    if isinstance(indices, range) and indices.step == 1:
-        return {"range": [indices.start, indices.stop]}
-    return list(indices)
+class JobKind(enum.Enum):
+    """What a job is for; its id starts with the value (`M000`, `R001`)."""
+
+    CALL = "A"
+    MAP = "M"
+    REDUCE = "R"
 
 
-def _decode_indices(raw: Any) -> Sequence[int]:
-    if isinstance(raw, Mapping):
-        return range(*raw["range"])
-    return raw if isinstance(raw, range) else list(raw)
+@attrs.frozen
+class TaskOptions:
+    """What a worker does besides running the calls: how often it flushes statuses and
+    results while a task runs, and where it pushes statuses (`monitoring="rabbitmq"` with
+    the client's `status_queue`)."""
+
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL
+    monitoring: str | None = None
+    status_queue: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        interval = self.flush_interval
+        return {"flush_interval": None if math.isinf(interval) else interval,
+                "monitoring": self.monitoring, "status_queue": self.status_queue}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskOptions:
+        interval = data.get("flush_interval")
+        return cls(math.inf if interval is None else float(interval), data.get("monitoring"),
+                   data.get("status_queue"))
 
 
-@attrs.define(slots=True)
+@attrs.frozen
 class Task:
     """One unit of work for one worker: some calls of one job."""
 
@@ -46,21 +69,19 @@ class Task:
     call_indices: Sequence[int]
     data_range: tuple[int, int]
     storage_backend: str
-    storage_config: dict[str, Any]
+    storage_config: Mapping[str, Any]
     bucket: str
     serializer: str = "cloudpickle"
-    call: str = "kwargs"
-    inject_id: bool = False
+    binding: CallBinding = CallBinding()
     positions: list[int] | None = None
     data_key: str | None = None
     inline_data: bytes | None = None
     timeout: float = 1800.0
     runtime_memory: int | None = None
-    extra_env: dict[str, str] = attrs.field(factory=dict)
+    extra_env: Mapping[str, str] = attrs.field(factory=dict)
     host_submit_time: float = 0.0
-    wren_version: str = __version__
     attempt: int = 0
-    options: dict[str, Any] = attrs.field(factory=dict)
+    options: TaskOptions = TaskOptions()
 
     @property
     def executor_id(self) -> str:
@@ -79,21 +100,39 @@ class Task:
             self, task_id=f"{self.task_id}{suffix}", call_indices=list(call_indices),
             positions=[base[where[i]] for i in call_indices], attempt=self.attempt + 1)
 
+    def with_changes(self, **changes: Any) -> Task:
+        """A copy with some fields replaced (a runtime capping `timeout`, say)."""
+        return attrs.evolve(self, **changes)
+
     def to_dict(self, binary: bool = False) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=False)
-        out["call_indices"] = _encode_indices(self.call_indices)
+        out["call_indices"] = encode_indices(self.call_indices)
         out["data_range"] = list(self.data_range)
+        out["storage_config"] = dict(self.storage_config)
+        out["extra_env"] = dict(self.extra_env)
+        out["binding"] = self.binding.to_dict()
+        out["options"] = self.options.to_dict()
         if self.inline_data is not None and not binary:
             out["inline_data"] = base64.b64encode(self.inline_data).decode("ascii")
-        return out
+        return stamp(out)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Task:
-        fields = dict(data)
-        inline = fields.get("inline_data")
-        if isinstance(inline, str):
-            fields["inline_data"] = base64.b64decode(inline)
-        fields["call_indices"] = _decode_indices(fields["call_indices"])
-        fields["data_range"] = tuple(fields["data_range"])
-        known = {f.name for f in attrs.fields(cls)}
-        return cls(**{k: v for k, v in fields.items() if k in known})
+        check(data, "task")
+        fields = {f.name: data[f.name] for f in attrs.fields(cls) if f.name in data}
+        try:
+            inline = fields.get("inline_data")
+            if isinstance(inline, str):
+                fields["inline_data"] = base64.b64decode(inline, validate=True)
+            fields["call_indices"] = decode_indices(fields["call_indices"])
+            start, end = fields["data_range"]
+            fields["data_range"] = (int(start), int(end))
+            fields["binding"] = CallBinding.from_dict(fields.get("binding") or {"mode": "args"})
+            fields["options"] = TaskOptions.from_dict(fields.get("options") or {})
+            task = cls(**fields)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedDocumentError(f"malformed task: {type(exc).__name__}: {exc}") from None
+        for name in ("job_key", "task_id", "func_key", "bucket", "storage_backend"):
+            if not isinstance(getattr(task, name), str):
+                raise MalformedDocumentError(f"malformed task: {name} is not a string")
+        return task

@@ -1,6 +1,6 @@
 """Push a task's status documents to the client's monitor when the task asks for it.
 
-A task of an executor with `monitoring: rabbitmq` carries `options["monitoring"]` and the
+A task of an executor with `monitoring: rabbitmq` carries `options.monitoring` and the
 queue name; the broker's URL is a secret that came with the worker's private storage config
 (`services_of`). Without it (a platform that did not deliver it, or pika missing) the worker
 says so once on stderr and the statuses reach the client through storage alone.
@@ -30,10 +30,10 @@ def _warn_once(message: str) -> None:
 def with_monitor_push(task: Task, storage: StorageBackend, push: Pusher | None
                       ) -> Pusher | None:
     """`push`, plus publishing to the monitor the task names (if any)."""
-    if task.options.get("monitoring") != "rabbitmq":
+    if task.options.monitoring != "rabbitmq":
         return push
     settings: Any = services_of(storage).get("rabbitmq") or {}
-    url, queue = settings.get("amqp_url"), task.options.get("status_queue")
+    url, queue = settings.get("amqp_url"), task.options.status_queue
     if not url or not queue:
         _warn_once("the task asks to push its statuses to RabbitMQ but this worker was given "
                    "no amqp_url; the client will read them from storage")

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from wren import plugins
+from wren._errors import FunctionTimeoutError
 from wren.__about__ import __version__
 from wren.protocol import keys
+from wren.protocol.binding import CallMode
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
 from wren.ports.serializer import Serializer
@@ -33,7 +35,6 @@ from wren.worker.output import CallOutput
 from wren.worker.push import with_monitor_push
 from wren.worker.timeouts import CallWatchdog
 
-DEFAULT_FLUSH_INTERVAL = 2.0
 _FUNCTION_CACHE_SIZE = 32
 _functions: OrderedDict[str, Any] = OrderedDict()
 _watchdog: CallWatchdog | None = None
@@ -85,17 +86,19 @@ def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer)
 
 def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, int], Any]:
     """A function `(payload, index) -> value` that makes the call as the client bound it."""
+    binding = task.binding
     extra: dict[str, Any] = {}
-    if "storage" in task.options.get("inject", ()):
+    if "storage" in binding.inject:
         extra["storage"] = _storage_client(storage)
-    mode, with_id = task.call, task.inject_id
-    if mode == "value":
+    with_id = binding.inject_id
+    if binding.mode is CallMode.VALUE:
         if with_id or extra:
             return lambda payload, index: func(payload, id=index, **extra) if with_id \
                 else func(payload, **extra)
         return lambda payload, index: func(payload)
-    if mode.startswith("value:"):
-        name = mode[6:]
+    if binding.mode is CallMode.NAMED_VALUE:
+        name = binding.param
+        assert name is not None
         if with_id:
             return lambda payload, index: func(**{name: payload, "id": index}, **extra)
         return lambda payload, index: func(**{name: payload}, **extra)
@@ -104,7 +107,7 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
         args, kwargs = payload if type(payload) is tuple else ((), payload)
         return func(*args, **kwargs, **extra) if extra else func(*args, **kwargs)
 
-    if "obj" in task.options.get("inject", ()):  # data processing: obj is a chunk to open
+    if "obj" in binding.inject:  # data processing: obj is a chunk to open
         from wren.dataproc.worker import with_chunks
 
         return with_chunks(general, storage)
@@ -215,7 +218,7 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], on_call: CallHook | None) -> None:
-    interval = float(task.options.get("flush_interval", DEFAULT_FLUSH_INTERVAL))
+    interval = task.options.flush_interval
     env = task.extra_env
     clock = time.time
     last_flush = clock()
@@ -235,7 +238,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                 watchdog.started = None
             except BaseException as exc:  # the user's exception, SystemExit included
                 watchdog.started = None
-                kind = "timeout" if type(exc).__name__ == "FunctionTimeoutError" else "exception"
+                kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
                 batch.add_error(index, began, clock(), describe(exc, kind, 2), exc)
             else:
                 document = batch.document
