@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 import wren  # noqa: E402
+from wren.client.futures import futures_of  # noqa: E402
+from wren.protocol.task import JobKind  # noqa: E402
 from wren_backend_knative.dispatch import Dispatcher  # noqa: E402
 from wren_backend_knative.ingress import Route  # noqa: E402
 
@@ -87,14 +89,14 @@ def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
             dispatcher = Dispatcher(THREADS, retries=5, read_timeout=600)
             route = Route("bench", f"http://127.0.0.1:{port}", "bench.example.com")
             for _ in range(repeat):
-                job, tasks = fexec._prepare(noop, range(calls), "M", chunksize=1)
+                job, tasks = fexec._prepare(noop, range(calls), JobKind.MAP, chunksize=1)
                 listener = Listener()
                 started = time.perf_counter()
                 dispatcher.submit(route, tasks, listener)
                 dispatcher.wait_idle()
                 sent = time.perf_counter() - started
                 assert listener.lost == 0
-                assert fexec.get_result(job.futures) == list(range(calls))
+                assert fexec.get_result(futures_of(job)) == list(range(calls))
                 walls.append(time.perf_counter() - started)
                 rates.append(calls / sent)
             dispatcher.close()

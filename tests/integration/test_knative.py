@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import wren
+from wren.client.futures import futures_of
+from wren.protocol.task import JobKind
 from wren.testing import functions as fn
 from wren.testing.contract import (
     DataProcessingContract,
@@ -75,11 +77,11 @@ def test_storage_keys_reach_the_runtime_only_through_its_secret(
     from kubernetes import client
 
     with make_executor() as fexec:
-        job, tasks = fexec._prepare(fn.double, [21], "M")
+        job, tasks = fexec._prepare(fn.double, [21], JobKind.MAP)
         payload = json.dumps(tasks[0].to_dict())  # what the dispatcher sends
         assert ACCOUNT_KEY not in payload and "connection_string" not in payload
         fexec._invoke(job, tasks)
-        assert job.futures[0].result(timeout=60) == 42
+        assert futures_of(job)[0].result(timeout=60) == 42
         service = fexec.compute.route().service  # type: ignore[attr-defined]
     with knative_cluster.api_client() as api:
         secret = client.CoreV1Api(api).read_namespaced_secret(f"{service}-storage", NAMESPACE)

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import requests
 import wren
+from wren.client.futures import futures_of
+from wren.protocol.task import JobKind
 from wren.testing import functions as fn
 
 from tests.doubles.knative_serving import RUNTIME_ENTRY
@@ -75,7 +77,7 @@ def fexec(storage_dir: Path) -> Iterator[wren.FunctionExecutor]:
 
 
 def tasks_for(fexec: wren.FunctionExecutor, func: Any, items: list[Any]) -> tuple[Any, list[Any]]:
-    job, tasks = fexec._prepare(func, items, "M", chunksize=1)
+    job, tasks = fexec._prepare(func, items, JobKind.MAP, chunksize=1)
     return job, [json.dumps(task.to_dict()).encode() for task in tasks]
 
 
@@ -100,7 +102,7 @@ def test_tasks_run_in_the_background_and_report_to_storage(
     answers = [requests.post(url + "/", data=body, timeout=30) for body in bodies]
     assert [a.status_code for a in answers] == [202, 202]
     assert time.monotonic() - started < 0.9  # accepted, not run, before answering
-    assert fexec.get_result(job.futures, timeout=30) == ["slow", "fast"]
+    assert fexec.get_result(futures_of(job), timeout=30) == ["slow", "fast"]
 
 
 def test_a_saturated_runtime_holds_requests_until_a_slot_frees(
@@ -111,7 +113,7 @@ def test_a_saturated_runtime_holds_requests_until_a_slot_frees(
     started = time.monotonic()
     assert requests.post(url + "/", data=bodies[1], timeout=30).status_code == 202
     assert time.monotonic() - started > 1.0
-    assert fexec.get_result(job.futures, timeout=30) == [0, 1]
+    assert fexec.get_result(futures_of(job), timeout=30) == [0, 1]
 
 
 def test_what_is_not_a_task_is_refused(start_runtime: Runtime,
@@ -134,7 +136,7 @@ def test_a_crashed_worker_is_reported_through_storage(start_runtime: Runtime,
     job, bodies = tasks_for(fexec, fn.exit_process, [7])
     assert requests.post(url + "/", data=bodies[0], timeout=10).status_code == 202
     with pytest.raises(wren.WorkerLostError, match="exited with code 7"):
-        fexec.get_result(job.futures, timeout=30)
+        fexec.get_result(futures_of(job), timeout=30)
 
 
 def test_sigterm_drains_then_exits(start_runtime: Runtime,
@@ -147,5 +149,5 @@ def test_sigterm_drains_then_exits(start_runtime: Runtime,
     late = requests.post(url + "/", data=bodies[1], timeout=10)
     assert late.status_code == 503 and late.headers["Retry-After"] == "1"
     assert process.wait(30) == 0
-    done, _ = fexec.wait(job.futures[:1], timeout=10)
+    done, _ = fexec.wait(futures_of(job)[:1], timeout=10)
     assert [f.result() for f in done] == ["finished"]

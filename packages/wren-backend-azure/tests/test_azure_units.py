@@ -10,8 +10,8 @@ import re
 import pytest
 import wren
 import wren_backend_azure
-from wren.protocol.task import Task
 from wren.ports import WorkerStorage
+from wren.protocol.task import Task
 from wren_backend_azure import ConsumerSettings, naming
 from wren_backend_azure.messages import (
     MAX_MESSAGE_BYTES,

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import pytest
 from wren import plugins
-from wren.protocol.task import Task
 from wren.ports import ComputeBackend, InvocationListener
+from wren.protocol.task import Task
 from wren.testing import MemoryStorage
 from wren.worker import run_task
 

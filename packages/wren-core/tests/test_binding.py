@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from wren import InvalidInputError
-from wren.protocol.binding import CallBinding, CallMode
 from wren.client.binding import ArgumentBinder
+from wren.protocol.binding import CallBinding, CallMode
 
 
 def two(x, y=0):

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from wren.protocol import keys
+from wren.protocol.logs import decode_logs
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.worker.output import OUTSIDE_CALLS, CallOutput, _TextProxy, load_logs
+from wren.worker.output import OUTSIDE_CALLS, CallOutput, _TextProxy
 from wren_backend_local import LocalhostStorage
 
 
@@ -104,7 +105,7 @@ def test_store_writes_one_object_and_names_it_in_the_status(
     assert document.extra == {2: {"worker_log_bytes": len("héllo\n".encode())}}
     raw = storage.get_object("b", key)
     assert json.loads(raw)["job_key"] == "ex-0/M000"
-    assert load_logs(raw) == {2: "héllo\n"}
+    assert decode_logs(raw) == {2: "héllo\n"}
 
 
 def test_store_without_output_writes_nothing(storage: LocalhostStorage) -> None:

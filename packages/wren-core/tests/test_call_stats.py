@@ -7,16 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from wren.client.futures import futures_of
 from wren.client.job import JobState
-from wren.client.stats import STATS_FIELDS
+from wren.client.stats import STATS_FIELDS, call_stats
 from wren.client.summary import CALL_COLUMNS, JOB_COLUMNS, write_job_summaries
 from wren.protocol.status import StatusDocument, error_info
+from wren.protocol.task import JobKind
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "observing-jobs.md"
 
 
 def _job() -> JobState:
-    job = JobState(None, "ab12cd-0", "M000", 3)  # type: ignore[arg-type]
+    job = JobState(None, "ab12cd-0", JobKind.MAP, 0, 3)  # type: ignore[arg-type]
     job.submitted_at = 100.0
     job.runtime_memory = 512
     first = StatusDocument(job.job_key, "t00000", 0, "r0", {
@@ -38,7 +40,7 @@ def _job() -> JobState:
 
 
 def test_every_field_is_documented_and_present_once_the_call_ran() -> None:
-    stats = _job().call_stats(0)
+    stats = call_stats(_job(), 0)
     names = [field.name for field in STATS_FIELDS]
     assert len(names) == len(set(names))
     assert set(stats) == set(names)
@@ -53,7 +55,7 @@ def test_the_documentation_lists_every_field() -> None:
 
 def test_values_come_from_the_call_its_batch_and_the_client() -> None:
     job = _job()
-    stats = job.call_stats(0)
+    stats = call_stats(job, 0)
     assert stats["call_id"] == "00000" and stats["success"] is True
     assert stats["worker_func_exec_time"] == pytest.approx(0.5)
     assert stats["worker_exec_time"] == pytest.approx(3.0)
@@ -61,14 +63,14 @@ def test_values_come_from_the_call_its_batch_and_the_client() -> None:
     assert stats["worker_cold_start"] is True and stats["worker_attempt"] == 0
     assert stats["host_status_done_tstamp"] == 104.5
     assert stats["host_result_done_tstamp"] == 110.0
-    failed, retried = job.call_stats(1), job.call_stats(2)
+    failed, retried = call_stats(job, 1), call_stats(job, 2)
     assert failed["success"] is False and failed["worker_log_bytes"] == 0
     assert retried["worker_attempt"] == 1 and "host_result_done_tstamp" not in retried
 
 
 def test_a_pending_call_has_only_the_client_side_fields() -> None:
-    job = JobState(None, "ab12cd-0", "M001", 1)  # type: ignore[arg-type]
-    assert set(job.call_stats(0)) == {"executor_id", "job_id", "call_id",
+    job = JobState(None, "ab12cd-0", JobKind.MAP, 1, 1)  # type: ignore[arg-type]
+    assert set(call_stats(job, 0)) == {"executor_id", "job_id", "call_id",
                                       "host_submit_tstamp"}
 
 
@@ -85,7 +87,7 @@ def test_job_summary_writes_a_row_per_call_and_per_job(tmp_path: Path) -> None:
         seen.append((stats["worker_func_exec_time"], memory))
         return 0.001 * stats["worker_func_exec_time"]
 
-    jobs_csv, calls_csv = write_job_summaries(job.futures, tmp_path, price)
+    jobs_csv, calls_csv = write_job_summaries(futures_of(job), tmp_path, price)
     assert Path(calls_csv).name == "ab12cd-0_M000.csv"
     calls = _read(calls_csv)
     assert list(calls[0]) == CALL_COLUMNS and len(calls) == 3
@@ -102,6 +104,6 @@ def test_job_summary_writes_a_row_per_call_and_per_job(tmp_path: Path) -> None:
 
 
 def test_a_backend_that_cannot_price_leaves_cost_empty(tmp_path: Path) -> None:
-    jobs_csv, calls_csv = write_job_summaries(_job().futures, tmp_path, lambda s, m: None)
+    jobs_csv, calls_csv = write_job_summaries(futures_of(_job()), tmp_path, lambda s, m: None)
     assert {row["cost_usd"] for row in _read(calls_csv)} == {""}
     assert _read(jobs_csv)[0]["cost_usd"] == ""

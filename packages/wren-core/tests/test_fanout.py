@@ -11,11 +11,11 @@ import pytest
 from wren import plugins
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
-from wren.client.results import load_document_values
+from wren.ports import ComputeBackend, InvocationListener, WorkerStorage
 from wren.protocol import keys
+from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.ports import ComputeBackend, InvocationListener, WorkerStorage
 from wren.serialize import CloudpickleSerializer
 from wren.testing import functions as fn
 from wren.worker.fanout import FanoutRequest, run_fanout, stage_fanout

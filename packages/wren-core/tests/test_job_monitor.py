@@ -15,6 +15,7 @@ from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
+from wren.protocol.task import JobKind
 from wren_backend_local import LocalhostStorage
 
 BUCKET = "b"
@@ -29,7 +30,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def _job(key: str = "ex-0/M000", calls: int = 2) -> JobState:
     executor_id, job_id = key.split("/")
-    return JobState(None, executor_id, job_id, calls)  # type: ignore[arg-type]
+    return JobState(None, executor_id, JobKind(job_id[0]), int(job_id[1:]),  # type: ignore[arg-type]
+                    calls)
 
 
 def _document(job: JobState, index: int, part: int = 0) -> StatusDocument:

@@ -8,10 +8,12 @@ import time
 
 import pytest
 import wren
+from wren.client.futures import futures_of
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
+from wren.protocol.task import JobKind
 from wren.testing import MemoryStorage
 from wren.testing import functions as fn
 
@@ -59,7 +61,7 @@ def test_polling_backs_off_while_nothing_changes() -> None:
     storage = MemoryStorage()
     condition = threading.Condition()
     monitor = JobMonitor(storage, "b", condition, poll_min=0.01, poll_max=0.2)
-    job = JobState(None, "e", "M000", 1)  # type: ignore[arg-type]
+    job = JobState(None, "e", JobKind.MAP, 0, 1)  # type: ignore[arg-type]
     monitor.track(job)
     time.sleep(1.0)
     quiet_polls = monitor.polls
@@ -70,7 +72,7 @@ def test_polling_backs_off_while_nothing_changes() -> None:
 
 
 def test_first_status_of_a_call_wins() -> None:
-    job = JobState(None, "e", "M000", 2)  # type: ignore[arg-type]
+    job = JobState(None, "e", JobKind.MAP, 0, 2)  # type: ignore[arg-type]
     first = StatusDocument("e/M000", "t0", 0, None, {})
     first.add(0, 1.0, 2.0)
     first.add(1, 1.0, 2.0)
@@ -78,4 +80,4 @@ def test_first_status_of_a_call_wins() -> None:
     retry.add(1, 5.0, 6.0, {"type": "E", "message": "late", "traceback": "", "kind": "x"})
     assert job.apply(first) == 2
     assert job.apply(retry) == 0 and job.apply(first) == 0
-    assert job.futures[1].error is False and job.pending == 0
+    assert futures_of(job)[1].error is False and job.pending == 0

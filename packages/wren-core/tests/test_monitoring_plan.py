@@ -13,8 +13,8 @@ import pytest
 import wren
 from wren.config import load_config
 from wren.monitoring import MonitoringPlan, mask_url
-from wren.worker.storage_access import SERVICES_KEY
 from wren.protocol.task import TaskOptions
+from wren.worker.storage_access import SERVICES_KEY
 
 URL = "amqp://wren:s3cret@broker.example:5672/jobs"
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
-from wren.client.results import load_document_values
+from wren.ports import ComputeBackend, WorkerStorage
 from wren.protocol import keys
+from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task, TaskOptions
-from wren.ports import ComputeBackend, WorkerStorage
 from wren.serialize import CloudpickleSerializer
 from wren.testing import MemoryStorage
 from wren.testing import functions as fn

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import wren
+from wren import context
 from wren.storage_api.ranges import parse_range_header
 from wren.testing import MemoryStorage
-from wren.worker import context
 
 
 def test_storage_loads_the_configuration_like_the_executor(tmp_path: Path) -> None:

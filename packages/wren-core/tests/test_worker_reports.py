@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 from wren.client.binding import ArgumentBinder
+from wren.monitoring.settings import MonitoringPlan
 from wren.protocol import keys
+from wren.protocol.logs import decode_logs
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task, TaskOptions
-from wren.monitoring.settings import MonitoringPlan
 from wren.serialize.cloudpickle_serializer import CloudpickleSerializer
 from wren.serialize.function_blob import pack_function
 from wren.worker import open_storage, run_task
-from wren.worker.output import load_logs
 from wren.worker.storage_access import SERVICES_KEY, services_of
 
 
@@ -53,7 +53,7 @@ def test_output_is_stored_per_call_with_the_status(storage: Any) -> None:
     assert document.worker["logs_key"] == keys.logs_key("ex-0/M000", "t00000", 0)
     assert document.extra == {1: {"worker_log_bytes": 6}, 3: {"worker_log_bytes": 6},
                               5: {"worker_log_bytes": 6}}
-    assert load_logs(storage.get_object("b", document.worker["logs_key"])) == {
+    assert decode_logs(storage.get_object("b", document.worker["logs_key"])) == {
         1: "odd 1\n", 3: "odd 3\n", 5: "odd 5\n"}
     assert isinstance(document.worker["cold_start"], bool)
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError, StorageNoSuchKeyError, WrenError, plugins
-from wren.protocol.task import Task
 from wren.ports import (
     ComputeBackend,
     InvocationListener,
@@ -27,6 +26,7 @@ from wren.ports import (
     WorkerStorage,
 )
 from wren.ports import capabilities as caps
+from wren.protocol.task import Task
 
 from wren_backend_azure import metadata, naming
 from wren_backend_azure.clients import connection_string, queue_client

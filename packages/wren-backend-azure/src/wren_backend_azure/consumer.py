@@ -23,10 +23,10 @@ import threading
 import time
 from typing import Any
 
+from wren.ports import StorageBackend
 from wren.protocol import keys
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.task import Task
-from wren.ports import StorageBackend
 from wren.worker import open_storage, run_task
 
 from wren_backend_azure import metadata

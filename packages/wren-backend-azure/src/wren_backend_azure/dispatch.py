@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from wren.protocol.task import Task
 from wren.ports import InvocationListener, StorageBackend
+from wren.protocol.task import Task
 
 from wren_backend_azure.messages import BlobRef, ref_message, task_message, task_payload
 

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError
-from wren.protocol.task import Task
 from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
+from wren.protocol.task import Task
 from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, stage_fanout
 
 from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD

@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from requests.adapters import HTTPAdapter
-from wren.protocol.task import Task
 from wren.ports.compute import InvocationListener
+from wren.protocol.task import Task
 
 from wren_backend_knative.ingress import Route
 

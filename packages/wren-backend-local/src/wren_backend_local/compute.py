@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
-from wren.protocol.task import Task
 from wren.ports import (
     ComputeBackend,
     ImageBuilder,
@@ -31,6 +30,7 @@ from wren.ports import (
     WorkerStorage,
 )
 from wren.ports import capabilities as caps
+from wren.protocol.task import Task
 
 from wren_backend_local import runtimes
 from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir

@@ -22,9 +22,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from wren.ports.compute import InvocationListener
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.ports.compute import InvocationListener
 
 from wren_backend_local.agent_channel import ADDRESS_ENV, KEY_ENV, AgentListener, Channel
 from wren_backend_local.docker_engine import (

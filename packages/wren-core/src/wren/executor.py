@@ -28,16 +28,24 @@ from wren.backends import open_compute, open_storage, worker_storage
 from wren.client.binding import ArgumentBinder, takes_obj
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.cleaner import Cleaner
-from wren.client.futures import ResponseFuture
+from wren.client.collect import (
+    collect_futures,
+    collect_jobs,
+    covers_whole_jobs,
+    jobs_of,
+    mark_read,
+    wants_single_value,
+)
+from wren.client.futures import ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.client.session import ClientSession
 from wren.config.loader import WrenConfig, load_config
-from wren.protocol import keys
-from wren.protocol.task import Task
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
+from wren.protocol import keys
+from wren.protocol.task import JobKind, Task
 
 if TYPE_CHECKING:
     from wren.dataproc import DataPlan
@@ -48,22 +56,6 @@ _executor_numbers = itertools.count()
 _session_id = uuid.uuid4().hex[:6]
 
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
-
-
-def _jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
-    """The distinct jobs of some futures, in order of first appearance."""
-    if futures and futures[0]._job is futures[-1]._job and \
-            futures == futures[0]._job.futures[:len(futures)]:
-        return [futures[0]._job]
-    return list({id(f._job): f._job for f in futures}.values())
-
-
-def _covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState]) -> bool:
-    """True when `futures` are exactly all futures of `jobs` (each once)."""
-    if len(jobs) == 1:
-        return len(futures) == jobs[0].size and list(futures) == jobs[0].futures
-    return len(futures) == sum(job.size for job in jobs) and all(
-        job.size == len({f.index for f in futures if f._job is job}) for job in jobs)
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
@@ -142,7 +134,7 @@ class FunctionExecutor:
     @property
     def futures(self) -> list[ResponseFuture]:
         """Every future this executor created, in submission order."""
-        return [f for job in self._jobs for f in job.futures]
+        return [f for job in self._jobs for f in futures_of(job)]
 
     # Runtime ------------------------------------------------------------------------------
     def _runtime_info(self) -> RuntimeInfo | None:
@@ -167,16 +159,13 @@ class FunctionExecutor:
         return info.preinstalled_modules if info is not None else frozenset()
 
     # Submitting ---------------------------------------------------------------------------
-    def _new_job_id(self, kind: str) -> str:
-        return f"{kind}{next(self._job_numbers):03d}"
-
     def _timeout(self, timeout: float | None) -> float:
         value = float(timeout if timeout is not None else self.config.wren["execution_timeout"])
         if value <= 0:
             raise InvalidInputError(f"timeout must be a positive number of seconds, got {value}")
         return value
 
-    def _prepare(self, func: Callable[..., Any], items: Iterable[Any], kind: str, *,
+    def _prepare(self, func: Callable[..., Any], items: Iterable[Any], kind: JobKind, *,
                  extra_params: Any = None, extra_env: Mapping[str, str] | None = None,
                  runtime_memory: int | None = None, timeout: float | None = None,
                  include_modules: Sequence[str] | None = (),
@@ -195,14 +184,14 @@ class FunctionExecutor:
         wren_cfg = self.config.wren
         include = wren_cfg["include_modules"] if include_modules == [] else include_modules
         exclude = list(exclude_modules or ()) + list(wren_cfg["exclude_modules"] or ())
-        spec = JobSpec(func=func, calls=calls, job_id=self._new_job_id(kind),
+        job = JobState(self._session, self.executor_id, kind, next(self._job_numbers),
+                       len(calls.payloads), produces_output=produces_output)
+        spec = JobSpec(func=func, calls=calls, job_id=job.job_id,
                        timeout=self._timeout(timeout), extra_env=dict(extra_env or {}),
                        runtime_memory=runtime_memory, include_modules=include,
                        exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"],
                        options=self._monitoring.task_options)
         tasks = self._builder.build(spec)
-        job = JobState(self._session, self.executor_id, spec.job_id, len(calls.payloads),
-                       produces_output=produces_output)
         job.runtime_memory = runtime_memory or self.config.compute.get("runtime_memory")
         with self._condition:
             self._jobs.append(job)
@@ -226,12 +215,12 @@ class FunctionExecutor:
                    timeout: float | None = None, include_modules: Sequence[str] | None = [],
                    exclude_modules: Sequence[str] = []) -> ResponseFuture:
         """Run `func` once with `data` (a value, a tuple of arguments, or a dict)."""
-        job, tasks = self._prepare(func, [data], "A", extra_env=extra_env,
+        job, tasks = self._prepare(func, [data], JobKind.CALL, extra_env=extra_env,
                                    runtime_memory=runtime_memory, timeout=timeout,
                                    include_modules=include_modules,
                                    exclude_modules=exclude_modules)
         self._invoke(job, tasks)
-        return job.futures[0]
+        return futures_of(job)[0]
 
     def map(self, map_function: Callable[..., Any], map_iterdata: Iterable[Any],
             extra_params: Any = None, extra_env: Mapping[str, str] | None = None,
@@ -256,14 +245,14 @@ class FunctionExecutor:
         if isinstance(map_iterdata, (str, bytes)) or not isinstance(map_iterdata, Iterable):
             raise InvalidInputError("map_iterdata must be a list (or other iterable) of call "
                                     f"arguments, got {type(map_iterdata).__name__}")
-        job, tasks = self._prepare(map_function, map_iterdata, "M",
+        job, tasks = self._prepare(map_function, map_iterdata, JobKind.MAP,
                                    extra_params=extra_params if extra_params is not None
                                    else extra_args, extra_env=extra_env,
                                    runtime_memory=runtime_memory, timeout=timeout,
                                    include_modules=include_modules,
                                    exclude_modules=exclude_modules, chunksize=chunksize)
         self._invoke(job, tasks)
-        return list(job.futures)
+        return list(futures_of(job))
 
     def map_reduce(self, map_function: Callable[..., Any], map_iterdata: Iterable[Any],
                    reduce_function: Callable[..., Any], extra_params: Any = None,
@@ -286,7 +275,7 @@ class FunctionExecutor:
         options are those of `map`; `reducer_one_per_object=True` (alias
         `obj_reduce_by_key`) runs one reducer per input object over its chunks' results.
         """
-        from wren.client.reducers import local_reducer_items, remote_reducer
+        from wren.reducing import local_reducer_items, remote_reducer
 
         if not 0 <= spawn_reducer <= 100:
             raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
@@ -302,7 +291,7 @@ class FunctionExecutor:
         if plan is not None:
             map_iterdata = plan.items
         map_job, map_tasks = self._prepare(
-            map_function, map_iterdata, "M", extra_params=extra_params if extra_params
+            map_function, map_iterdata, JobKind.MAP, extra_params=extra_params if extra_params
             is not None else extra_args, extra_env=extra_env, runtime_memory=map_runtime_memory,
             timeout=timeout, include_modules=include_modules, exclude_modules=exclude_modules,
             chunksize=chunksize, produces_output=False)
@@ -310,23 +299,23 @@ class FunctionExecutor:
 
         def prepare_reducer(func: Callable[..., Any], items: list[Any]
                             ) -> tuple[JobState, list[Task]]:
-            return self._prepare(func, items, "R", extra_env=extra_env,
+            return self._prepare(func, items, JobKind.REDUCE, extra_env=extra_env,
                                  runtime_memory=reduce_runtime_memory, timeout=timeout,
                                  include_modules=include_modules,
                                  exclude_modules=exclude_modules)
 
         if reducer_wait_local:
-            self._session.wait(map_job.futures, throw_except=True, jobs=[map_job])
+            self._session.wait(futures_of(map_job), throw_except=True, jobs=[map_job])
             self._session.fetch_jobs([map_job])
             reduce_job, reduce_tasks = prepare_reducer(
                 reduce_function, local_reducer_items(list(map_job.values), groups))
             self._invoke(reduce_job, reduce_tasks)
         else:
             reducer, items = remote_reducer(reduce_function, map_job.job_key,
-                                            len(map_job.futures), self.serializer.name, groups)
+                                            map_job.size, self.serializer.name, groups)
             reduce_job, reduce_tasks = prepare_reducer(reducer, items)
             self._schedule_reducer(map_job, reduce_job, reduce_tasks, spawn_reducer / 100)
-        return [*map_job.futures, *reduce_job.futures]
+        return [*futures_of(map_job), *futures_of(reduce_job)]
 
     def _data_plan(self, func: Callable[..., Any], iterdata: Any, *chunking: Any
                    ) -> DataPlan | None:
@@ -378,17 +367,13 @@ class FunctionExecutor:
             with self._condition:
                 jobs = list(self._unread)
             whole = all(not any(job.read) for job in jobs)
-            futures = [f for job in jobs for f in (job.futures if whole else
-                                                   [f for f in job.futures
-                                                    if not job.read[f.index]])]
+            futures = [f for job in jobs for f in futures_of(job)
+                       if whole or not job.read[f.index]]
         else:
             futures = _as_list(fs)
-            jobs = _jobs_of(futures)
-            whole = _covers_whole_jobs(futures, jobs)
-        outputs = [job for job in jobs if job.produces_output]
-        lone = outputs[0] if len(outputs) == 1 and outputs[0].size == 1 else None
-        single = isinstance(fs, ResponseFuture) or (lone is not None and (
-            lone.job_id[0] == "R" or (fs is None and lone.job_id[0] == "A")))
+            jobs = jobs_of(futures)
+            whole = covers_whole_jobs(futures, jobs)
+        single = wants_single_value(fs, jobs)
         _, not_done = self._session.wait(futures, ALL_COMPLETED, timeout, throw_except=False,
                                          jobs=jobs if whole else None)
         if not_done:
@@ -401,46 +386,14 @@ class FunctionExecutor:
             else:
                 self._session.fetch([f for f in futures if f.produces_output or f.error])
         finally:
-            self._mark_read(futures, jobs, whole)
+            mark_read(futures, jobs, whole)
+            with self._condition:
+                self._unread = [j for j in self._unread if not j.all_read]
+            if self.config.wren["data_cleaner"]:
+                self._clean_jobs([j for j in jobs if j.finished and j.all_read])
         if whole:
-            return self._collect_jobs(jobs, throw_except, single)
-        if throw_except:
-            for future in futures:
-                exc = future._job.exceptions.get(future.index)
-                if exc is not None:
-                    raise exc
-        values = [f._job.values[f.index] for f in futures
-                  if f.produces_output and f.index not in f._job.exceptions]
-        return (values[0] if values else None) if single else values
-
-    @staticmethod
-    def _collect_jobs(jobs: list[JobState], throw_except: bool, single: bool) -> Any:
-        if throw_except:
-            for job in jobs:
-                if job.exceptions:
-                    raise job.exceptions[min(job.exceptions)]
-        values: list[Any] = []
-        for job in jobs:
-            if not job.produces_output:
-                continue
-            if job.exceptions:
-                values.extend(v for i, v in enumerate(job.values) if i not in job.exceptions)
-            else:
-                values.extend(job.values)
-        return (values[0] if values else None) if single else values
-
-    def _mark_read(self, futures: list[ResponseFuture], jobs: list[JobState],
-                   whole: bool) -> None:
-        if whole:
-            for job in jobs:
-                job.read = [True] * job.size
-        else:
-            for future in futures:
-                future._job.read[future.index] = True
-        with self._condition:
-            self._unread = [j for j in self._unread if not all(j.read)]
-        if self.config.wren["data_cleaner"]:
-            self._clean_jobs([j for j in jobs if j.finished and all(j.read)])
+            return collect_jobs(jobs, throw_except, single)
+        return collect_futures(futures, throw_except, single)
 
     # Seeing what ran ----------------------------------------------------------------------
     def create_execution_plots(self, dst_dir: str | os.PathLike[str], dst_name: str,
@@ -477,7 +430,7 @@ class FunctionExecutor:
         if fs is None:
             jobs = list(self._jobs)
         else:
-            jobs = _jobs_of(_as_list(fs))
+            jobs = jobs_of(_as_list(fs))
         running = [j.job_key for j in jobs if not j.finished]
         if running:
             logger.warning("not cleaning jobs still running: %s", ", ".join(running))

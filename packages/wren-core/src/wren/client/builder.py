@@ -17,11 +17,11 @@ import attrs
 
 from wren._errors import SerializationError
 from wren.client.binding import BoundCalls
-from wren.protocol import keys
-from wren.protocol.task import Task, TaskOptions
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
+from wren.protocol import keys
+from wren.protocol.task import Task, TaskOptions
 from wren.serialize.function_blob import pack_function
 
 #: Without an explicit chunksize, a task's arguments should stay around this size, so big
@@ -51,7 +51,7 @@ class JobSpec:
     include_modules: Sequence[str] | None = ()
     exclude_modules: Sequence[str] = ()
     chunksize: int | None = None
-    options: TaskOptions = TaskOptions()
+    options: TaskOptions = attrs.field(factory=TaskOptions)
 
 
 class JobBuilder:

@@ -10,8 +10,8 @@ import threading
 from collections.abc import Sequence
 
 from wren.client.job import JobState
-from wren.protocol import keys
 from wren.ports.storage import StorageBackend
+from wren.protocol import keys
 
 logger = logging.getLogger("wren")
 

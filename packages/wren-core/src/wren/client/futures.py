@@ -8,10 +8,11 @@ document that completed it, and `logs` what the call printed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from wren.client.job import JobState
+from wren.client.job import JobState
+from wren.client.logs import call_logs
+from wren.client.stats import call_stats
 
 
 class ResponseFuture:
@@ -24,6 +25,11 @@ class ResponseFuture:
         self.index = index
 
     # Identity -----------------------------------------------------------------------------
+    @property
+    def job(self) -> JobState:
+        """The job this call belongs to (its columns hold the call's state)."""
+        return self._job
+
     @property
     def executor_id(self) -> str:
         return self._job.executor_id
@@ -63,8 +69,7 @@ class ResponseFuture:
     @property
     def error_info(self) -> dict[str, str] | None:
         """Type, message, remote traceback and kind of the failure, without downloading."""
-        doc = self._job.docs[self.index]
-        return None if doc is None else doc.errors.get(doc.position(self.index))
+        return self._job.error_info(self.index)
 
     @property
     def produces_output(self) -> bool:
@@ -92,16 +97,22 @@ class ResponseFuture:
     def stats(self) -> dict[str, Any]:
         """Times (seconds since the epoch) and sizes (bytes) of this call, field by field in
         `wren.client.stats.STATS_FIELDS` (and docs/observing-jobs.md)."""
-        return self._job.call_stats(self.index)
+        return call_stats(self._job, self.index)
 
     @property
     def logs(self) -> str | None:
         """What the call printed (stdout and stderr, interleaved): "" when nothing, None
         while the call has not finished. Read from storage once per batch of calls."""
-        from wren.client.logs import call_logs
-
         return call_logs(self._job, self.index)
 
     def __repr__(self) -> str:
         state = "error" if self.error else "done" if self.done() else "pending"
         return f"<ResponseFuture {self.job_key}/{self.call_id} {state}>"
+
+
+def futures_of(job: JobState) -> list[ResponseFuture]:
+    """One future per call of `job`, made on first use (after the tasks are dispatched, so
+    building them overlaps with the workers' start) and kept on the job."""
+    if job.made_futures is None:
+        job.made_futures = [ResponseFuture(job, i) for i in range(job.size)]
+    return job.made_futures

@@ -10,15 +10,23 @@ never change a result already seen.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
-from wren.client.futures import ResponseFuture
-from wren.client.stats import call_stats
+from wren.ports.storage import StorageBackend
 from wren.protocol.status import StatusDocument
+from wren.protocol.task import JobKind
 
-if TYPE_CHECKING:
-    from wren.client.session import ClientSession
+
+class JobServices(Protocol):
+    """What a job's futures need of the executor that made it."""
+
+    storage: StorageBackend
+    bucket: str
+
+    def wait_and_fetch(self, futures: Sequence[Any], timeout: float | None = None) -> None:
+        """Wait for these futures' calls and download their results."""
+
 
 NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
 
@@ -26,14 +34,16 @@ NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
 class JobState:
     """One job: per-call columns, progress, and pending task deadlines."""
 
-    def __init__(self, session: ClientSession, executor_id: str, job_id: str, n_calls: int,
-                 *, produces_output: bool = True) -> None:
+    def __init__(self, session: JobServices, executor_id: str, kind: JobKind, number: int,
+                 n_calls: int, *, produces_output: bool = True) -> None:
         self.executor_services = session
         self.executor_id = executor_id
-        self.job_id = job_id
-        self.job_key = f"{executor_id}/{job_id}"
+        self.kind = kind
+        self.job_id = f"{kind.value}{number:03d}"
+        self.job_key = f"{executor_id}/{self.job_id}"
         self.size = n_calls
-        self._futures: list[ResponseFuture] | None = None
+        #: The futures of the calls, made on first use by `wren.client.futures.futures_of`.
+        self.made_futures: list[Any] | None = None
         self.docs: list[StatusDocument | None] = [None] * n_calls
         self.values: list[Any] = [NO_VALUE] * n_calls
         self.read: list[bool] = [False] * n_calls
@@ -49,14 +59,6 @@ class JobState:
         self.result_times: dict[str, float] = {}
         self.runtime_memory: int | None = None
         self.cleaned = False
-
-    @property
-    def futures(self) -> list[ResponseFuture]:
-        """One future per call, made on first use (after the tasks are dispatched, so
-        building them overlaps with the workers' start)."""
-        if self._futures is None:
-            self._futures = [ResponseFuture(self, i) for i in range(self.size)]
-        return self._futures
 
     @property
     def finished(self) -> bool:
@@ -75,6 +77,31 @@ class JobState:
 
     def has_value(self, index: int) -> bool:
         return self.values[index] is not NO_VALUE or index in self.exceptions
+
+    def exception(self, index: int) -> BaseException | None:
+        """The downloaded exception of call `index`, None when it succeeded (or is not in)."""
+        return self.exceptions.get(index)
+
+    def value(self, index: int) -> Any:
+        """The downloaded value of call `index` (None for a failed call)."""
+        return self.values[index]
+
+    def error_info(self, index: int) -> dict[str, str] | None:
+        """Type, message, traceback and kind of call `index`'s failure, from its status."""
+        doc = self.docs[index]
+        return None if doc is None else doc.errors.get(doc.position(index))
+
+    def mark_read(self, indices: Sequence[int] | None = None) -> None:
+        """Note that these calls' results (default: all) were handed to the user."""
+        if indices is None:
+            self.read = [True] * self.size
+        else:
+            for index in indices:
+                self.read[index] = True
+
+    @property
+    def all_read(self) -> bool:
+        return all(self.read)
 
     def apply(self, document: StatusDocument) -> int:
         """Record a status document; return how many calls it completed."""
@@ -122,7 +149,3 @@ class JobState:
         due = [hook for threshold, hook in self.progress_hooks if fraction >= threshold]
         self.progress_hooks = [(t, h) for t, h in self.progress_hooks if fraction < t]
         return due
-
-    def call_stats(self, index: int) -> dict[str, Any]:
-        """The stats of one call (see `ResponseFuture.stats`)."""
-        return call_stats(self, index)

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import TYPE_CHECKING
 
 import attrs
 
 from wren._errors import StorageNoSuchKeyError, WrenError
-from wren.protocol import keys
+from wren.client.job import JobState
 from wren.ports.storage import StorageBackend
-from wren.worker.output import load_logs
-
-if TYPE_CHECKING:
-    from wren.client.job import JobState
+from wren.protocol import keys
+from wren.protocol.logs import decode_logs
 
 logger = logging.getLogger("wren")
 
@@ -56,7 +53,7 @@ def call_logs(job: JobState, index: int) -> str | None:
     if found is None:
         session = job.executor_services
         try:
-            found = load_logs(session.storage.get_object(session.bucket, key))
+            found = decode_logs(session.storage.get_object(session.bucket, key))
         except StorageNoSuchKeyError:
             raise WrenError(f"the output of {job.job_key} call {index:05d} is no longer in "
                             f"storage ({key} was removed by clean)") from None
@@ -82,7 +79,7 @@ def read_job_logs(storage: StorageBackend, bucket: str, job_key: str) -> dict[in
     merged: dict[int, str] = {}
     for key in storage.list_keys(bucket, keys.logs_prefix(job_key)):
         try:
-            found = load_logs(storage.get_object(bucket, key))
+            found = decode_logs(storage.get_object(bucket, key))
         except StorageNoSuchKeyError:
             continue
         for index, text in found.items():

@@ -21,10 +21,10 @@ from typing import Protocol
 
 from wren.client.job import JobState
 from wren.client.logs import announce_logs
+from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.status import StatusDocument
-from wren.ports.storage import StorageBackend
 
 logger = logging.getLogger("wren")
 

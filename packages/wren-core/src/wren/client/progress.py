@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from wren.worker.context import in_worker
+from wren.context import in_worker
 
 
 def _in_notebook() -> bool:

@@ -12,67 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from wren._errors import (
-    FunctionTimeoutError,
-    RemoteError,
-    RemoteTraceback,
-    WorkerLostError,
-    WrenError,
-)
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
-from wren.protocol.status import StatusDocument
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
+from wren.protocol.results import load_document_values
+from wren.protocol.status import StatusDocument
 
 _MAX_DOWNLOAD_THREADS = 16
 #: Below this many result bytes in all, downloading one after another beats starting threads.
 _PARALLEL_BYTES = 1024 * 1024
-
-
-def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
-    """The exception a failed call raised, as faithfully as this client can rebuild it.
-
-    `rebuilt` is the unpickled exception, or None when it did not travel or did not load.
-    """
-    kind = error.get("kind", "exception")
-    message = error.get("message", "")
-    trace = error.get("traceback", "")
-    exc: BaseException
-    if kind == "lost":
-        exc = WorkerLostError(message)
-    elif isinstance(rebuilt, BaseException):
-        exc = rebuilt
-    elif kind == "timeout":
-        exc = FunctionTimeoutError(message)
-    elif "type" in error:
-        exc = RemoteError(error["type"], message)
-    else:
-        exc = WrenError(message or "the call failed for an unknown reason")
-    if trace:
-        exc.__cause__ = RemoteTraceback(trace)
-    return exc
-
-
-def load_document_values(document: StatusDocument, blob: bytes,
-                         serializer: Serializer) -> list[Any]:
-    """Every call's value (or rebuilt exception) of one document, in its column order."""
-    size = len(document)
-    try:
-        values = serializer.loads(blob) if blob else [None] * size
-    except Exception as exc:
-        failure = WrenError(f"the results of {document.job_key} task {document.task_id} arrived "
-                            f"but cannot be loaded here: {type(exc).__name__}: {exc}. Install "
-                            "the modules they need on the client")
-        values = [failure] * size
-        for position in range(size):
-            document.errors.setdefault(position, {"type": "WrenError", "message": str(failure),
-                                                  "traceback": "", "kind": "system"})
-    for position, error in document.errors.items():
-        values[position] = build_exception(error, values[position])
-    return values
 
 
 def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: StorageBackend,
@@ -111,7 +61,7 @@ def missing_documents(futures: Sequence[ResponseFuture]
     """Documents whose results some of these done futures still need."""
     found: dict[int, tuple[JobState, StatusDocument]] = {}
     for future in futures:
-        job = future._job
+        job = future.job
         doc = job.docs[future.index]
         if doc is not None and doc.name not in job.loaded and id(doc) not in found:
             found[id(doc)] = (job, doc)

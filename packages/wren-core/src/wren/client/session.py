@@ -35,7 +35,7 @@ class _Progress:
             return
         groups: dict[int, tuple[JobState, list[ResponseFuture]]] = {}
         for future in futures:
-            groups.setdefault(id(future._job), (future._job, []))[1].append(future)
+            groups.setdefault(id(future.job), (future.job, []))[1].append(future)
         self.whole = [job for job, members in groups.values() if len(members) == job.size]
         self.partial = [f for job, members in groups.values() if len(members) != job.size
                         for f in members]
@@ -107,7 +107,7 @@ class ClientSession:
                 else None
             if failed is not None:
                 self.fetch([failed])
-                raise failed._job.exceptions[failed.index]
+                raise failed.job.exceptions[failed.index]
         if download_results:
             self.fetch(done_list)
         return done_list, not_done

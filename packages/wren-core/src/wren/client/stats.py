@@ -10,12 +10,11 @@ say so, and are the same for every call in it. A field is absent until its momen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-if TYPE_CHECKING:
-    from wren.client.job import JobState
+from wren.client.job import JobState
 
 
 @attrs.frozen

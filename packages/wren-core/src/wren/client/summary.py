@@ -82,7 +82,7 @@ def write_job_summaries(futures: Sequence[ResponseFuture], dst_dir: str | os.Pat
     directory.mkdir(parents=True, exist_ok=True)
     jobs: dict[int, tuple[JobState, list[ResponseFuture]]] = {}
     for future in futures:
-        jobs.setdefault(id(future._job), (future._job, []))[1].append(future)
+        jobs.setdefault(id(future.job), (future.job, []))[1].append(future)
     job_rows: list[dict[str, Any]] = []
     paths: list[str] = []
     for job, members in jobs.values():

@@ -56,7 +56,7 @@ def collect(futures: Sequence[ResponseFuture]) -> CallTimes:
     if not done:
         raise InvalidInputError("there are no finished calls to plot: wait for the futures "
                                 "first (fexec.wait() or get_result())")
-    done.sort(key=lambda f: (f._job.submitted_at, f.job_key, f.index))
+    done.sort(key=lambda f: (f.job.submitted_at, f.job_key, f.index))
     rows = [f.stats for f in done]
     raw = {name: np.array([_number(r.get(name)) for r in rows], dtype=float)
            for name in MOMENTS}

@@ -33,10 +33,10 @@ from typing import Any, ClassVar, Protocol
 import attrs
 
 from wren.config.schema import ConfigSchema
-from wren.protocol.task import Task
 from wren.ports import capabilities
 from wren.ports._port import Port
 from wren.ports.images import ImageBuilder
+from wren.protocol.task import Task
 
 
 class InvocationListener(Protocol):

@@ -44,7 +44,7 @@ class CallBinding:
     mode: CallMode = CallMode.ARGS
     param: str | None = None
     inject_id: bool = False
-    inject: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_check_inject)
+    inject: tuple[str, ...] = attrs.field(default=(), validator=_check_inject)
 
     def __attrs_post_init__(self) -> None:
         if (self.mode is CallMode.NAMED_VALUE) != (self.param is not None):

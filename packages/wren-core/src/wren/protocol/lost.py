@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-
 from typing import Protocol
 
 from wren.protocol import keys

@@ -72,7 +72,7 @@ class Task:
     storage_config: Mapping[str, Any]
     bucket: str
     serializer: str = "cloudpickle"
-    binding: CallBinding = CallBinding()
+    binding: CallBinding = attrs.field(factory=CallBinding)
     positions: list[int] | None = None
     data_key: str | None = None
     inline_data: bytes | None = None
@@ -81,7 +81,7 @@ class Task:
     extra_env: Mapping[str, str] = attrs.field(factory=dict)
     host_submit_time: float = 0.0
     attempt: int = 0
-    options: TaskOptions = TaskOptions()
+    options: TaskOptions = attrs.field(factory=TaskOptions)
 
     @property
     def executor_id(self) -> str:

@@ -21,8 +21,8 @@ from typing import IO, Any
 
 from wren import plugins
 from wren._errors import InvalidInputError
-from wren.protocol import keys
 from wren.ports.storage import StorageBackend
+from wren.protocol import keys
 from wren.storage_api.cloudobject import CloudObject
 from wren.storage_api.ranges import range_from_get_args
 
@@ -31,7 +31,7 @@ _COPY_BLOCK = 1 << 20
 
 
 def _worker_storage() -> StorageBackend | None:
-    from wren.worker.context import current_storage
+    from wren.context import current_storage
 
     try:
         return current_storage()

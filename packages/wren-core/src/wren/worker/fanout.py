@@ -21,11 +21,11 @@ from typing import Any
 import attrs
 
 from wren import plugins
+from wren.ports.compute import WorkerStorage
+from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.task import Task
-from wren.ports.compute import WorkerStorage
-from wren.ports.storage import StorageBackend
 from wren.worker.storage_access import open_storage
 
 logger = logging.getLogger("wren")

@@ -14,21 +14,20 @@ platform's own log.
 from __future__ import annotations
 
 import io
-import json
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
+from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.protocol.logs import encode_logs
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.ports.storage import StorageBackend
 
 #: Most characters of output kept per call; the rest is counted, not stored.
 DEFAULT_LIMIT = 1 << 20
 #: The index writes are filed under when no call is running (between calls of a task).
 OUTSIDE_CALLS = -1
-LOG_FORMAT = 1
 
 _lock = threading.Lock()
 _active: dict[int, CallOutput] = {}
@@ -183,10 +182,9 @@ class CallOutput:
         if not logs:
             return
         key = keys.logs_key(task.job_key, task.task_id, part)
-        body = {"format": LOG_FORMAT, "job_key": task.job_key, "task_id": task.task_id,
-                "part": part, "calls": {str(index): text for index, text in logs.items()}}
         try:
-            storage.put_object(task.bucket, key, json.dumps(body).encode("utf-8"))
+            storage.put_object(task.bucket, key,
+                               encode_logs(task.job_key, task.task_id, part, logs))
         except Exception as exc:  # the results matter more than their output
             print(f"wren: could not store the output of {task.job_key} task {task.task_id}: "
                   f"{exc}", file=original_stderr())
@@ -198,9 +196,3 @@ class CallOutput:
             if position is not None:
                 document.extra.setdefault(position, {})["worker_log_bytes"] = len(
                     text.encode("utf-8", "replace"))
-
-
-def load_logs(raw: bytes) -> dict[int, str]:
-    """The `calls` of a stored log object, by call index."""
-    body: dict[str, Any] = json.loads(raw)
-    return {int(index): text for index, text in body.get("calls", {}).items()}

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wren.ports.storage import StorageBackend
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.ports.storage import StorageBackend
 from wren.worker.output import original_stderr
 from wren.worker.storage_access import services_of
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from wren import plugins
 from wren._errors import WrenError
+from wren.context import current_storage, current_task
 from wren.protocol import keys
+from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
-from wren.worker.context import current_storage, current_task
 
 
 class MapCallFailedError(WrenError):
@@ -71,8 +72,6 @@ def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls
                   **kwargs: Any) -> Any:
     """Wait for the map job's results (all `n_calls`, or the calls in a `range`), then
     return `reduce_function(results, **kwargs)`."""
-    from wren.client.results import load_document_values
-
     storage = current_storage()
     bucket = current_task().bucket
     serializer = plugins.serializer_class(serializer_name)()

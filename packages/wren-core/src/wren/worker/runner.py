@@ -19,17 +19,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from wren import plugins
-from wren._errors import FunctionTimeoutError
+from wren import context, plugins
 from wren.__about__ import __version__
+from wren._errors import FunctionTimeoutError
+from wren.ports.serializer import Serializer
+from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.binding import CallMode
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
-from wren.ports.serializer import Serializer
-from wren.ports.storage import StorageBackend
 from wren.serialize.function_blob import split_blob
-from wren.worker import context, module_installer
+from wren.worker import module_installer
 from wren.worker.failures import describe
 from wren.worker.output import CallOutput
 from wren.worker.push import with_monitor_push
