@@ -59,6 +59,26 @@ class RuntimeMismatchError(WrenError):
     """The runtime that would run the functions cannot run what this client sends."""
 
 
+class ProtocolVersionError(RuntimeMismatchError):
+    """Two sides of a job (client, runtime, storage contents) speak different protocols."""
+
+
+class MalformedDocumentError(WrenError, ValueError):
+    """An object read from storage, a queue or the network is not one wren wrote."""
+
+
+class TamperedDataError(WrenError):
+    """An object read from storage failed its authentication: it was changed, replaced or
+    moved by someone who does not hold this executor's key. Nothing in it was loaded."""
+
+    def __init__(self, key: str, detail: str = "") -> None:
+        super().__init__(
+            f"the object {key!r} is not what wren wrote there ({detail or 'its signature does '
+            'not match'}): someone with write access to the storage changed or replaced it, "
+            "so wren refused to load it. Check who can write the bucket, then run the job again")
+        self.key = key
+
+
 class WorkerLostError(WrenError):
     """A call did not finish because its worker died, was killed or timed out."""
 
@@ -85,6 +105,17 @@ class RemoteError(WrenError):
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
         self.remote_message = message
+
+
+class RemoteBaseException(RemoteError):
+    """The function raised a `BaseException` that is not an `Exception` (`SystemExit`,
+    `KeyboardInterrupt`, ...). It arrives as data on its future: a failed call never exits
+    or interrupts the client."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(type_name, message or "(no message)")
+        self.args = (f"the function raised {type_name}({message}); wren reports it as an "
+                     "error of this call instead of letting it stop the client",)
 
 
 class RemoteTraceback(Exception):

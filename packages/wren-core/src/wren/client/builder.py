@@ -7,6 +7,7 @@ the blob is uploaded as the job's data object and each task reads its own byte r
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -15,14 +16,17 @@ from typing import Any
 
 import attrs
 
-from wren._errors import SerializationError
+from wren._errors import SerializationError, StorageNoSuchKeyError, TamperedDataError
 from wren.client.binding import BoundCalls
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.protocol.signing import check_digest
 from wren.protocol.task import Task, TaskOptions
 from wren.serialize.function_blob import pack_function
+
+logger = logging.getLogger("wren")
 
 #: Without an explicit chunksize, a task's arguments should stay around this size, so big
 #: arguments spread over workers instead of queueing behind each other in one task.
@@ -72,11 +76,23 @@ class JobBuilder:
         with self._lock:
             known = key in self._uploaded
         if not known:
-            if not self.storage.exists(self.bucket, key):
+            if not self._stored_intact(key, blob.digest):
                 self.storage.put_object(self.bucket, key, blob.data)
             with self._lock:
                 self._uploaded.add(key)
         return key
+
+    def _stored_intact(self, key: str, digest: str) -> bool:
+        """True when `key` holds exactly the blob of `digest`. A blob someone replaced is
+        uploaded again (workers check the hash too, so it could never run anyway)."""
+        try:
+            check_digest(key, self.storage.get_object(self.bucket, key), digest)
+        except StorageNoSuchKeyError:
+            return False
+        except TamperedDataError as exc:
+            logger.warning("%s; uploading the function again", exc)
+            return False
+        return True
 
     def serialize_chunks(self, payloads: list[Any],
                          bounds: list[tuple[int, int]]) -> list[bytes]:

@@ -52,6 +52,13 @@ def func_key(digest: str) -> str:
     return f"{FUNCS_PREFIX}{digest}.fn"
 
 
+def func_digest(key: str) -> str:
+    """The sha256 a function key names (the inverse of `func_key`)."""
+    if not (key.startswith(FUNCS_PREFIX) and key.endswith(".fn")):
+        raise ValueError(f"{key!r} is not a function key ({FUNCS_PREFIX}<sha256>.fn)")
+    return key[len(FUNCS_PREFIX):-len(".fn")]
+
+
 def cloudobject_key(name: str) -> str:
     return f"{CLOUDOBJECTS_PREFIX}{name}"
 

@@ -1,7 +1,9 @@
 """Result batches: the values of one flushed part of a task, as the reader rebuilds them.
 
 A part's result object is one serialized list whose item `i` is the value of the call in the
-status document's column `i` (or its exception, when the call failed). `load_document_values`
+status document's column `i`; for a failed call it is that call's exception, serialized on
+its own (or None), so an exception whose class this client cannot import spoils only its
+own call. `load_document_values`
 turns it back into values, and each failed call into the exception the user sees: the
 original one when it can be rebuilt here, with the remote traceback as its cause, otherwise
 a `RemoteError` (or `WorkerLostError`, `FunctionTimeoutError`) that keeps the remote type,
@@ -14,12 +16,17 @@ from typing import Any, Protocol
 
 from wren._errors import (
     FunctionTimeoutError,
+    RemoteBaseException,
     RemoteError,
     RemoteTraceback,
     WorkerLostError,
     WrenError,
 )
 from wren.protocol.status import StatusDocument
+
+
+#: Exceptions outside `Exception` a function may raise; never re-raised as themselves.
+_BASE_ONLY = ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException")
 
 
 class _Loader(Protocol):
@@ -31,7 +38,10 @@ class _Loader(Protocol):
 def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
     """The exception a failed call raised, as faithfully as this client can rebuild it.
 
-    `rebuilt` is the unpickled exception, or None when it did not travel or did not load.
+    `rebuilt` is the unpickled exception, or None when it did not travel or did not load. A
+    `BaseException` that is not an `Exception` (`SystemExit`, `KeyboardInterrupt`) raised by
+    the function arrives as `RemoteBaseException`: it must never exit or interrupt the
+    client.
     """
     kind = error.get("kind", "exception")
     message = error.get("message", "")
@@ -39,8 +49,10 @@ def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
     exc: BaseException
     if kind == "lost":
         exc = WorkerLostError(message)
-    elif isinstance(rebuilt, BaseException):
+    elif isinstance(rebuilt, Exception):
         exc = rebuilt
+    elif isinstance(rebuilt, BaseException) or error.get("type") in _BASE_ONLY:
+        exc = RemoteBaseException(error.get("type") or type(rebuilt).__name__, message)
     elif kind == "timeout":
         exc = FunctionTimeoutError(message)
     elif "type" in error:
@@ -58,6 +70,8 @@ def load_document_values(document: StatusDocument, blob: bytes,
     size = len(document)
     try:
         values = serializer.loads(blob) if blob else [None] * size
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError(f"expected a list of {size} values")
     except Exception as exc:
         failure = WrenError(f"the results of {document.job_key} task {document.task_id} arrived "
                             f"but cannot be loaded here: {type(exc).__name__}: {exc}. Install "
@@ -66,6 +80,20 @@ def load_document_values(document: StatusDocument, blob: bytes,
         for position in range(size):
             document.errors.setdefault(position, {"type": "WrenError", "message": str(failure),
                                                   "traceback": "", "kind": "system"})
+        return [build_exception(error, failure) for error in
+                (document.errors[p] for p in range(size))]
     for position, error in document.errors.items():
-        values[position] = build_exception(error, values[position])
+        values[position] = build_exception(error, _load_exception(values[position],
+                                                                  serializer))
     return values
+
+
+def _load_exception(raw: Any, serializer: _Loader) -> BaseException | None:
+    """A failed call's exception from its own pickle; None when its class is not here."""
+    if not isinstance(raw, (bytes, bytearray)):
+        return None
+    try:
+        found = serializer.loads(bytes(raw))
+    except Exception:
+        return None
+    return found if isinstance(found, BaseException) else None

@@ -11,18 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from wren.__about__ import __version__
-from wren._errors import WrenError
+from wren._errors import MalformedDocumentError, ProtocolVersionError
 
 #: Bumped whenever an encoded object changes shape in a way an older reader cannot follow.
 PROTOCOL_VERSION = 1
-
-
-class ProtocolVersionError(WrenError):
-    """Two sides of a job (client, runtime, storage contents) speak different protocols."""
-
-
-class MalformedDocumentError(WrenError, ValueError):
-    """An encoded object read from storage, a queue or the network is not what wren wrote."""
 
 
 def stamp(data: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.binding import CallMode
+from wren.protocol.signing import check_digest
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
 from wren.serialize.function_blob import split_blob
@@ -60,8 +61,9 @@ def _load_function(task: Task, storage: StorageBackend, serializer: Serializer) 
         _functions.move_to_end(task.func_key)
         return found
     blob = storage.get_object(task.bucket, task.func_key)
+    digest = keys.func_digest(task.func_key)
+    check_digest(task.func_key, blob, digest)  # content-addressed: the task names the hash
     pickled, archive = split_blob(blob)
-    digest = task.func_key.rsplit("/", 1)[-1].split(".")[0]
     module_installer.activate(archive, digest)
     func = serializer.loads(pickled)
     _functions[task.func_key] = func
@@ -145,22 +147,25 @@ class _Batch:
         self.values.append(exc)
 
     def _serialize_values(self) -> bytes:
-        """The part's values as one pickled list; values that cannot be pickled become
-        errors (and exceptions that cannot be pickled travel as text only)."""
+        """The part's values as one pickled list. A failed call's exception is pickled on
+        its own first, so an exception class the client cannot import spoils only that call;
+        values that cannot be pickled become errors."""
+        document, serializer = self.document, self.serializer
+        for position in document.errors:
+            self.values[position] = _pickled_exception(self.values[position], serializer)
         try:
-            return self.serializer.dumps(self.values)
+            return serializer.dumps(self.values)
         except Exception:
             pass
-        document = self.document
         for position, value in enumerate(self.values):
             try:
-                self.serializer.dumps(value)
+                serializer.dumps(value)
             except Exception as exc:
                 self.values[position] = None
                 if document.ok(position):
                     message = f"the result ({type(value).__name__}) cannot be serialized: {exc}"
                     document.errors[position] = error_info("SerializationError", message)
-        return self.serializer.dumps(self.values)
+        return serializer.dumps(self.values)
 
     def flush(self) -> None:
         document = self.document
@@ -180,6 +185,16 @@ class _Batch:
             self.push(document, encoded)
         self.part += 1
         self._new_part()
+
+
+def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
+    """`exc` pickled on its own (None when it does not pickle: its text still travels)."""
+    if exc is None:
+        return None
+    try:
+        return serializer.dumps(exc)
+    except Exception:
+        return None
 
 
 def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
