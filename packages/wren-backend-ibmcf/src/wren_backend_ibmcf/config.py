@@ -21,6 +21,7 @@ openwhisk:                 # plain Apache OpenWhisk, Basic auth
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from wren.__about__ import __version__ as wren_version
 from wren.config import ConfigKey, ConfigSchema
@@ -52,7 +53,7 @@ def _runtime_keys() -> tuple[ConfigKey, ...]:
     )
 
 
-def _runtime_refinements(max_workers: int) -> dict[str, dict[str, object]]:
+def _runtime_refinements(max_workers: int) -> dict[str, Any]:
     return {
         "runtime": {"doc": "container image of the runtime; default: wren's image for this "
                            "Python"},
