@@ -68,6 +68,7 @@ ENTRY_POINTS = textwrap.dedent("""
     [wren.compute_backends]
     fake = wren_backend_fake:FakeCompute
     plain = wren_backend_fake:PlainCompute
+    broken = wren_backend_fake_gone:GoneCompute
 """)
 
 

@@ -96,6 +96,23 @@ def test_an_unknown_backend_names_the_installed_ones(wren_cli: Run) -> None:
     assert "pip install wren-backend-nope" in error
 
 
+def test_a_broken_backend_names_the_distribution_that_installed_it(wren_cli: Run,
+                                                                  fake_backend: Any) -> None:
+    # `broken` is registered by wren-backend-fake: the hint comes from that metadata, not
+    # from the name (the naming convention would say wren-backend-broken)
+    error = _one_line_error(wren_cli("runtime", "list", "-b", "broken"))
+    assert "compute backend 'broken' is installed (wren_backend_fake_gone:GoneCompute)" in error
+    assert error.endswith("pip install --force-reinstall wren-backend-fake")
+
+
+def test_the_image_builder_gets_its_engine_from_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wren.containers
+
+    engine = object()
+    monkeypatch.setattr(wren.containers, "docker_client", lambda: engine)
+    assert DockerImageBuilder("fake", ["wren-core"]).client is engine
+
+
 @pytest.mark.parametrize(("name", "problem"), [
     ("JDoe/rt:1", "must be lowercase: use 'jdoe/rt:1'"),
     ("jdoe/rt", "has no tag"),

@@ -3,13 +3,15 @@ rest, before anything is listed or invoked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from wren import CloudObject, InvalidInputError
+from wren import CloudObject, InvalidInputError, plugins
 from wren.dataproc import MIN_CHUNK_SIZE, ChunkingOptions
 from wren.dataproc.inputs import InputSpec, parse_input
+from wren.testing import MemoryStorage
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -80,3 +82,65 @@ def test_chunking_defaults_and_aliases() -> None:
 def test_bad_chunking_is_refused(arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         ChunkingOptions.from_arguments(**arguments)
+
+
+class _FooStorage(MemoryStorage):
+    """A vendor's storage that serves `foo://` URLs (and `bar://`, which `_OtherStorage`
+    claims as well)."""
+
+    name: ClassVar[str] = "foo_store"
+    url_schemes: ClassVar[tuple[str, ...]] = ("foo", "bar")
+
+
+class _OtherStorage(MemoryStorage):
+    name: ClassVar[str] = "other_store"
+    url_schemes: ClassVar[tuple[str, ...]] = ("bar",)
+
+
+class _EntryPoint:
+    def __init__(self, name: str, cls: type) -> None:
+        self.name, self.value, self.dist, self._cls = name, f"tests:{cls.__name__}", None, cls
+
+    def load(self) -> type:
+        return self._cls
+
+
+@pytest.fixture
+def vendor_storages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`foo_store` and `other_store` installed as storage backends (nothing else is)."""
+    installed = {"foo_store": _EntryPoint("foo_store", _FooStorage),
+                 "other_store": _EntryPoint("other_store", _OtherStorage)}
+    plugins.clear_cache()
+    monkeypatch.setattr(plugins, "_scan", lambda group: dict(installed)
+                        if group == plugins.STORAGE_GROUP else {})
+    yield
+    monkeypatch.undo()
+    plugins.clear_cache()
+
+
+@pytest.mark.usefixtures("vendor_storages")
+def test_a_scheme_goes_to_the_storage_backend_that_declares_it() -> None:
+    assert parse_input("foo://bucket/key") == InputSpec(
+        "object", "foo://bucket/key", "key", "bucket", "foo_store")
+    assert parse_input("FOO://bucket/dir/").backend == "foo_store"
+    assert parse_input("foo_store://bucket/key").backend == "foo_store"  # its own name
+    assert plugins.storage_schemes() == {"bar": ("foo_store", "other_store"),
+                                         "foo": ("foo_store",)}
+
+
+@pytest.mark.usefixtures("vendor_storages")
+def test_a_scheme_no_backend_declares_stays_as_written() -> None:
+    # discovery then says it is not installed, with the schemes that are
+    assert parse_input("s3://bucket/key").backend == "s3"
+
+
+@pytest.mark.usefixtures("vendor_storages")
+def test_a_scheme_two_backends_declare_asks_for_the_backend_name() -> None:
+    with pytest.raises(InvalidInputError, match="scheme 'bar' is served by storage backends "
+                                                "foo_store, other_store.*'foo_store://b/k'"):
+        parse_input("bar://b/k")
+
+
+def test_the_s3_schemes_are_declared_by_the_adapter_that_serves_s3() -> None:
+    # with wren-backend-ibmcf installed (as in this repository's environments)
+    assert parse_input("s3://b/k").backend == plugins.storage_schemes()["s3"][0]

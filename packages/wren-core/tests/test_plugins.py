@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint
+from typing import Any
 
 import pytest
 from wren import BackendNotFoundError, plugins
@@ -19,12 +20,49 @@ def test_load_is_cached() -> None:
     assert plugins.compute_backend_class("localhost") is first
 
 
-def test_install_hints_name_the_distribution() -> None:
-    assert plugins.distribution_hint("ibm_cos") == "wren-backend-ibmcf"
-    assert plugins.distribution_hint("azure_containers") == "wren-backend-azure"
+def test_an_unknown_name_gets_the_naming_convention_and_the_installed_names() -> None:
+    # Core keeps no table of adapters: every unknown name gets wren's naming convention.
     assert plugins.distribution_hint("foo_bar") == "wren-backend-foo-bar"
-    with pytest.raises(BackendNotFoundError, match="Installed storage backends: .*localhost"):
+    assert plugins.distribution_hint("ibm_cos") == "wren-backend-ibm-cos"
+    with pytest.raises(BackendNotFoundError,
+                       match="Installed storage backends: .*localhost.*"
+                             "pip install wren-backend-no-such-storage"):
         plugins.storage_backend_class("no_such_storage")
+
+
+def test_the_provider_of_an_installed_name_comes_from_its_metadata() -> None:
+    localhost = plugins._scan(plugins.COMPUTE_GROUP)["localhost"]
+    assert plugins.provider(localhost) == "wren-backend-local"
+    assert plugins.provider(EntryPoint("x", "m:C", plugins.COMPUTE_GROUP)) is None
+
+
+class _Dist:
+    name = "acme-wren-adapters"  # not wren's naming convention: only metadata can say it
+
+
+class _BrokenEntryPoint:
+    """An installed entry point whose module cannot be imported."""
+
+    name = "acme"
+    value = "acme_wren.compute:AcmeCompute"
+    dist = _Dist()
+
+    def load(self) -> Any:
+        raise ImportError("No module named 'acme_wren'")
+
+
+def test_a_broken_adapter_names_the_distribution_its_metadata_gives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plugins, "_scan", lambda group: {"acme": _BrokenEntryPoint()})
+    plugins.load.cache_clear()
+    try:
+        with pytest.raises(BackendNotFoundError,
+                           match=r"'acme' is installed \(acme_wren.compute:AcmeCompute\) but "
+                                 r"failed to import: No module named 'acme_wren'\. Reinstall it "
+                                 r"with: pip install --force-reinstall acme-wren-adapters$"):
+            plugins.compute_backend_class("acme")
+    finally:
+        plugins.load.cache_clear()
 
 
 def test_a_vendor_entry_point_just_works(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ The queue that feeds the Container App lives in the `azure_storage` account.
 from __future__ import annotations
 
 from wren.config import ConfigKey, ConfigSchema
+from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
 
 STORAGE_SECTION = "azure_storage"
 COMPUTE_SECTION = "azure_containers"
@@ -39,7 +40,7 @@ STORAGE_SCHEMA = ConfigSchema(STORAGE_SECTION, (
     ConfigKey("retries", int, 5, "retries with exponential backoff per request", minimum=0),
 ))
 
-COMPUTE_SCHEMA = ConfigSchema(COMPUTE_SECTION, (
+COMPUTE_SCHEMA = PORT_SCHEMA.extend(COMPUTE_SECTION, (
     ConfigKey("subscription_id", str, None, "Azure subscription; default: AZURE_SUBSCRIPTION_ID"),
     ConfigKey("resource_group", str, None, "resource group of the Container Apps"),
     ConfigKey("region", str, None, "Azure region (location) of new Container Apps"),
@@ -53,14 +54,6 @@ COMPUTE_SCHEMA = ConfigSchema(COMPUTE_SECTION, (
     ConfigKey("docker_server", str, "docker.io", "registry that holds the runtime image"),
     ConfigKey("docker_user", str, None, "registry user (also the default image's namespace)"),
     ConfigKey("docker_password", str, None, "registry password or token", secret=True),
-    ConfigKey("runtime", str, None, "runtime image; default: wren's image for this Python"),
-    ConfigKey("runtime_memory", int, 512, "MB per container, a multiple of 512 up to 8192",
-              minimum=512),
-    ConfigKey("runtime_timeout", int, 600, "seconds a call may run in this runtime at most",
-              minimum=1),
-    ConfigKey("max_workers", int, 100, "most containers at once (queue scale rule max)",
-              minimum=1),
-    ConfigKey("worker_processes", int, 1, "consumer processes per container", minimum=1),
     ConfigKey("invoke_pool_threads", int, 16, "client threads that enqueue tasks", minimum=1),
     ConfigKey("max_dequeue_count", int, 5,
               "deliveries of one task before its calls fail instead of retrying", minimum=1),
@@ -72,4 +65,11 @@ COMPUTE_SCHEMA = ConfigSchema(COMPUTE_SECTION, (
               minimum=1),
     ConfigKey("runtime_start_timeout", float, 600.0,
               "seconds to wait for a container to report the runtime's metadata", minimum=1),
-))
+),
+    runtime={"doc": "runtime image; default: wren's image for this Python"},
+    runtime_memory={"default": 512, "minimum": 512,
+                    "doc": "MB per container, a multiple of 512 up to 8192"},
+    runtime_timeout={"default": 600, "doc": "seconds a call may run in this runtime at most"},
+    max_workers={"default": 100, "doc": "most containers at once (queue scale rule max)"},
+    worker_processes={"default": 1, "doc": "consumer processes per container"},
+)

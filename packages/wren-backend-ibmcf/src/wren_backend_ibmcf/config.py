@@ -21,9 +21,11 @@ openwhisk:                 # plain Apache OpenWhisk, Basic auth
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from wren.__about__ import __version__ as wren_version
 from wren.config import ConfigKey, ConfigSchema
+from wren.ports.compute_config import COMPUTE_SCHEMA
 
 IAM_ENDPOINT = "https://iam.cloud.ibm.com/identity/token"
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12")
@@ -38,15 +40,8 @@ def default_runtime(python: str | None = None) -> str | None:
     return f"wren/ibmcf-python{python.replace('.', '')}:{wren_version}"
 
 
-def _runtime_keys(max_workers: int) -> tuple[ConfigKey, ...]:
+def _runtime_keys() -> tuple[ConfigKey, ...]:
     return (
-        ConfigKey("runtime", str, None,
-                  "container image of the runtime; default: wren's image for this Python"),
-        ConfigKey("runtime_memory", int, 256, "memory of an action, in MB",
-                  minimum=128),
-        ConfigKey("runtime_timeout", int, 600, "seconds an activation may run", minimum=1),
-        ConfigKey("max_workers", int, max_workers,
-                  "activations a job may use at once (sets the default chunksize)", minimum=1),
         ConfigKey("invoke_pool_threads", int, 64,
                   "client threads that send invocations", minimum=1),
         ConfigKey("remote_invoker", bool, False,
@@ -55,11 +50,22 @@ def _runtime_keys(max_workers: int) -> tuple[ConfigKey, ...]:
                   "seconds to keep retrying invocations the platform throttles (HTTP 429) "
                   "before the calls fail", minimum=0),
         ConfigKey("insecure", bool, False, "skip TLS certificate checks of the endpoint"),
-        ConfigKey("worker_processes", int, 1, "accepted for Lithops compatibility", minimum=1),
     )
 
 
-IBM_CF_SCHEMA = ConfigSchema("ibm_cf", (
+def _runtime_refinements(max_workers: int) -> dict[str, Any]:
+    return {
+        "runtime": {"doc": "container image of the runtime; default: wren's image for this "
+                           "Python"},
+        "runtime_memory": {"default": 256, "minimum": 128, "doc": "memory of an action, in MB"},
+        "runtime_timeout": {"default": 600, "doc": "seconds an activation may run"},
+        "max_workers": {"default": max_workers, "doc": "activations a job may use at once "
+                                                       "(sets the default chunksize)"},
+        "worker_processes": {"default": 1, "doc": "accepted for Lithops compatibility"},
+    }
+
+
+IBM_CF_SCHEMA = COMPUTE_SCHEMA.extend("ibm_cf", (
     ConfigKey("endpoint", str, None,
               "Cloud Functions endpoint; default: https://<region>.functions.cloud.ibm.com"),
     ConfigKey("region", str, None, "IBM Cloud region (also read from the `ibm` section)"),
@@ -72,15 +78,15 @@ IBM_CF_SCHEMA = ConfigSchema("ibm_cf", (
               secret=True),
     ConfigKey("iam_endpoint", str, IAM_ENDPOINT, "IAM token endpoint"),
     ConfigKey("resource_group_id", str, None, "accepted for Lithops compatibility"),
-    *_runtime_keys(max_workers=1200),
-), inherit=("ibm",))
+    *_runtime_keys(),
+), inherit=("ibm",), **_runtime_refinements(max_workers=1200))
 
-OPENWHISK_SCHEMA = ConfigSchema("openwhisk", (
+OPENWHISK_SCHEMA = COMPUTE_SCHEMA.extend("openwhisk", (
     ConfigKey("endpoint", str, None, "OpenWhisk API host, e.g. https://openwhisk.example.com"),
     ConfigKey("namespace", str, "_", "namespace; `_` is the API key's own"),
     ConfigKey("api_key", str, None, "`uuid:key` for Basic auth", secret=True),
-    *_runtime_keys(max_workers=100),
-))
+    *_runtime_keys(),
+), **_runtime_refinements(max_workers=100))
 
 IBM_COS_SCHEMA = ConfigSchema("ibm_cos", (
     ConfigKey("storage_bucket", str, None, "bucket for wren's own objects"),

@@ -36,6 +36,8 @@ class IbmCosStorage(StorageBackend):
     capabilities = frozenset({capabilities.BYTE_RANGE, capabilities.STREAMING,
                               capabilities.MULTIPART_UPLOAD})
     config_schema = IBM_COS_SCHEMA
+    #: Lithops users write `cos://` and `s3://` for IBM COS (this client speaks plain S3).
+    url_schemes: ClassVar[tuple[str, ...]] = ("cos", "s3")
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)

@@ -24,12 +24,13 @@ from __future__ import annotations
 import sys
 
 from wren.__about__ import __version__ as wren_version
-from wren.config import ConfigKey, ConfigSchema
+from wren.config import ConfigKey
+from wren.ports.compute_config import COMPUTE_SCHEMA
 
 SECTION = "knative"
 NETWORKING_LAYERS = ("kourier", "istio")
 
-SCHEMA = ConfigSchema(SECTION, (
+SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
     ConfigKey("kubecfg_path", str, None,
               "kubeconfig file; default $KUBECONFIG or ~/.kube/config, else in-cluster config"),
     ConfigKey("context", str, None, "kubeconfig context to use; default: its current context"),
@@ -44,24 +45,26 @@ SCHEMA = ConfigSchema(SECTION, (
     ConfigKey("docker_user", str, None, "registry user; with docker_password the cluster "
               "pulls runtime images through an image-pull secret"),
     ConfigKey("docker_password", str, None, "registry password or token", secret=True),
-    ConfigKey("runtime", str, None,
-              "runtime image; default: <docker_user>/wren-knative-v<python>:<wren version>"),
     ConfigKey("runtime_cpu", float, 0.5, "vCPUs of each runtime pod", minimum=0.001),
-    ConfigKey("runtime_memory", int, 256, "memory of each runtime pod in MB", minimum=32),
-    ConfigKey("runtime_timeout", int, 600, "Knative request timeout of the runtime, and how "
-              "long a stopping pod may finish its calls, in seconds", minimum=1),
     ConfigKey("runtime_min_instances", int, 0, "pods kept running when idle (min-scale)",
               minimum=0),
     ConfigKey("concurrency", int, 1, "calls one pod runs at once (its worker processes and "
               "containerConcurrency)", minimum=1),
-    ConfigKey("worker_processes", int, None, "Lithops name of concurrency", minimum=1),
-    ConfigKey("max_workers", int, 100, "calls running at once in all pods", minimum=1),
     ConfigKey("invoke_pool_threads", int, 64, "client threads that send tasks", minimum=1),
     ConfigKey("invoke_retries", int, 5, "retries of a request that failed with a 5xx answer "
               "or a connection error, with exponential backoff", minimum=0),
     ConfigKey("deploy_timeout", int, 300, "seconds to wait for a deployed runtime to become "
               "Ready", minimum=1),
-))
+),
+    runtime={"doc": "runtime image; default: <docker_user>/wren-knative-v<python>:<wren "
+                    "version>"},
+    runtime_memory={"default": 256, "minimum": 32, "doc": "memory of each runtime pod in MB"},
+    runtime_timeout={"default": 600, "doc": "Knative request timeout of the runtime, and how "
+                                            "long a stopping pod may finish its calls, in "
+                                            "seconds"},
+    worker_processes={"doc": "Lithops name of concurrency"},
+    max_workers={"default": 100, "doc": "calls running at once in all pods"},
+)
 
 
 def python_tag() -> str:

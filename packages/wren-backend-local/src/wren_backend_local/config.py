@@ -14,6 +14,7 @@ import os
 import tempfile
 
 from wren.config import ConfigKey, ConfigSchema
+from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
 
 SECTION = "localhost"
 
@@ -23,17 +24,17 @@ def default_storage_dir() -> str:
     return os.path.join(tempfile.gettempdir(), f"wren-{uid}", "storage")
 
 
-COMPUTE_SCHEMA = ConfigSchema(SECTION, (
-    ConfigKey("worker_processes", int, None,
-              "worker processes in the pool; default: one per CPU core", minimum=1),
-    ConfigKey("runtime", str, None,
-              "container image to run the worker pool in (`default`: wren's localhost image "
-              "for this Python), through the Docker API engine DOCKER_HOST names; null runs "
-              "calls with this Python interpreter"),
-    ConfigKey("runtime_memory", int, None,
-              "accepted for compatibility; localhost does not limit memory", minimum=1),
-    ConfigKey("max_workers", int, None, "alias of worker_processes (Lithops)", minimum=1),
-))
+COMPUTE_SCHEMA = PORT_SCHEMA.extend(
+    SECTION,
+    worker_processes={"doc": "worker processes in the pool; default: one per CPU core"},
+    runtime={"doc": "container image to run the worker pool in (`default`: wren's localhost "
+                    "image for this Python), through the Docker API engine DOCKER_HOST "
+                    "names; null runs calls with this Python interpreter"},
+    runtime_memory={"doc": "accepted for compatibility; localhost does not limit memory"},
+    runtime_timeout={"doc": "accepted for compatibility; localhost stops a call after the "
+                            "`wren` section's execution_timeout"},
+    max_workers={"doc": "alias of worker_processes (Lithops)"},
+)
 
 STORAGE_SCHEMA = ConfigSchema(SECTION, (
     ConfigKey("storage_dir", str, default_storage_dir(),

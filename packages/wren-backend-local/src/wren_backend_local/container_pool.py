@@ -22,17 +22,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from wren.containers import ContainerEngineError, discard, docker_client
 from wren.ports.compute import InvocationListener
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
 
 from wren_backend_local.agent_channel import ADDRESS_ENV, KEY_ENV, AgentListener, Channel
 from wren_backend_local.docker_engine import (
-    ContainerEngineError,
     container_exit,
     describe_container_exit,
-    discard,
-    docker_client,
     find_image,
     remove_leftovers,
     start_agent,

@@ -1,7 +1,7 @@
-"""The container engine behind runtime containers: whatever Docker-API engine `DOCKER_HOST`
-names (Docker, or `podman system service`), reached through the `docker` SDK.
+"""The localhost runtime's containers on the engine `wren.containers` reaches: finding the
+runtime image, starting the agent container, reading how a container ended.
 
-Every failure to reach the engine or find an image becomes a `ContainerEngineError` that
+Every failure to find an image or run a container becomes a `ContainerEngineError` that
 says what to do. Agent containers share the host's network (no bridge, no iptables rules
 left behind), run as the client's user, mount the storage directory at the same path, and
 carry labels that let a later client remove the leftovers of one that was killed.
@@ -9,13 +9,12 @@ carry labels that let a later client remove the leftovers of one that was killed
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wren import WrenError
+from wren.containers import ContainerEngineError, discard, engine_address
 
 from wren_backend_local.exits import describe_exit
 
@@ -24,44 +23,6 @@ LABEL_AGENT = "org.wren.agent"
 LABEL_CLIENT_PID = "org.wren.agent.client-pid"
 LABEL_CLIENT_HOST = "org.wren.agent.client-host"
 AGENT_ARGS = ["-m", "wren_backend_local.agent"]
-API_VERSION = "1.41"
-
-
-class ContainerEngineError(WrenError):
-    """The container engine cannot be reached, or cannot do what a runtime needs."""
-
-
-def engine_address() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (the default)"
-
-
-def docker_client() -> Any:
-    """A `docker.DockerClient` for the engine `DOCKER_HOST` names, known to answer."""
-    try:
-        import docker
-    except ImportError as exc:
-        raise ContainerEngineError(
-            "runtime containers need the docker SDK: pip install 'wren-backend-local[docker]'"
-        ) from exc
-    try:
-        # A fixed API version spares the /version round trip (half a second on podman);
-        # 1.41 is what podman serves and what every current Docker still accepts.
-        client = docker.from_env(version=API_VERSION, timeout=120)
-        client.ping()
-    except Exception as exc:
-        raise ContainerEngineError(
-            f"cannot reach a container engine at {engine_address()}: {exc}. Start Docker, or "
-            "`podman system service --time=0 unix:///run/podman/podman.sock`, and set "
-            "DOCKER_HOST to its socket (e.g. unix:///run/podman/podman.sock)") from exc
-    return client
-
-
-def short_name(tag: str) -> str:
-    """An image tag as users type it (engines may prefix `docker.io/` or `localhost/`)."""
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if tag.startswith(prefix):
-            return tag[len(prefix):]
-    return tag
 
 
 def find_image(client: Any, name: str, pull: bool = True) -> Any:
@@ -125,12 +86,6 @@ def remove_leftovers(client: Any) -> int:
             discard(container)
             removed += 1
     return removed
-
-
-def discard(container: Any) -> None:
-    """Remove a container, running or not."""
-    with contextlib.suppress(Exception):  # already gone
-        container.remove(force=True)
 
 
 def container_exit(container: Any) -> tuple[int | None, bool, str]:

@@ -13,16 +13,11 @@ import platform
 from typing import Any
 
 from wren.__about__ import __version__ as wren_version
+from wren.containers import ContainerEngineError, docker_client, short_name
 from wren.ports.compute import RuntimeEntry
 from wren.ports.images import LABEL_BACKEND, LABEL_WREN_VERSION, ImageBuilder, image_registry
 
-from wren_backend_local.docker_engine import (
-    ContainerEngineError,
-    docker_client,
-    find_image,
-    run_once,
-    short_name,
-)
+from wren_backend_local.docker_engine import find_image, run_once
 
 BACKEND = "localhost"
 DEFAULT_REPOSITORY = "wren/localhost-py{major}{minor}"

@@ -64,7 +64,7 @@ class DockerImageBuilder:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from wren_backend_local.docker_engine import docker_client
+            from wren.containers import docker_client
 
             self._client = docker_client()
         return self._client

@@ -72,10 +72,11 @@ class TamperedDataError(WrenError):
     moved by someone who does not hold this executor's key. Nothing in it was loaded."""
 
     def __init__(self, key: str, detail: str = "") -> None:
+        why = detail or "its signature does not match"
         super().__init__(
-            f"the object {key!r} is not what wren wrote there ({detail or 'its signature does '
-            'not match'}): someone with write access to the storage changed or replaced it, "
-            "so wren refused to load it. Check who can write the bucket, then run the job again")
+            f"the object {key!r} is not what wren wrote there ({why}): someone with write "
+            "access to the storage changed or replaced it, so wren refused to load it. Check "
+            "who can write the bucket, then run the job again")
         self.key = key
 
 

@@ -2,7 +2,9 @@
 
 A distribution declares e.g. `[project.entry-points."wren.compute_backends"] foo =
 "wren_backend_foo:FooCompute"` and `backend="foo"` just works. Nothing is imported until a
-name is asked for; the scan of a group happens once per process.
+name is asked for; the scan of a group happens once per process. Core knows no adapter by
+name: install hints come from the entry points' distribution metadata, and the URL schemes a
+storage backend serves from its class.
 """
 
 from __future__ import annotations
@@ -26,18 +28,6 @@ _KINDS = {
     SERIALIZER_GROUP: "serializer",
     PARTITIONER_GROUP: "partitioner",
 }
-
-#: Where first-party backends live, for the install hint of an unknown name.
-_DISTRIBUTION_OF = {
-    "localhost": "wren-backend-local",
-    "ibm_cf": "wren-backend-ibmcf",
-    "openwhisk": "wren-backend-ibmcf",
-    "ibm_cos": "wren-backend-ibmcf",
-    "knative": "wren-backend-knative",
-    "azure_containers": "wren-backend-azure",
-    "azure_storage": "wren-backend-azure",
-}
-
 
 #: Objects wren-core provides itself, resolved without scanning installed distributions
 #: (the scan costs tens of milliseconds, which a worker starting up should not pay).
@@ -67,8 +57,16 @@ def installed(group: str) -> list[str]:
 
 
 def distribution_hint(name: str) -> str:
-    """The distribution that provides a backend name (a guess for names we do not know)."""
-    return _DISTRIBUTION_OF.get(name, "wren-backend-" + name.replace("_", "-"))
+    """A guess at the distribution that provides a name nothing installed registers:
+    wren's naming convention, `wren-backend-<name>` with `_` written `-`."""
+    return "wren-backend-" + name.replace("_", "-")
+
+
+def provider(entry_point: EntryPoint) -> str | None:
+    """The distribution an installed entry point comes from, as its metadata says (None
+    for an entry point made at run time)."""
+    dist = getattr(entry_point, "dist", None)
+    return str(dist.name) if dist is not None and dist.name else None
 
 
 @functools.cache
@@ -88,13 +86,16 @@ def load(group: str, name: str) -> Any:
         names = ", ".join(installed(group)) or "none"
         raise BackendNotFoundError(
             f"unknown {kind} {name!r}. Installed {kind}s: {names}. If {name!r} is a wren "
-            f"adapter, install it with: pip install {distribution_hint(name)}")
+            f"adapter, install the package that provides it (by wren's naming convention: "
+            f"pip install {distribution_hint(name)})")
     try:
         return found.load()
     except ImportError as exc:
+        dist = provider(found)
+        fix = (f"Reinstall it with: pip install --force-reinstall {dist}" if dist else
+               "Reinstall the package that registers it")
         raise BackendNotFoundError(
-            f"{kind} {name!r} is installed ({found.value}) but failed to import: {exc}. "
-            f"Reinstall it with: pip install --force-reinstall {distribution_hint(name)}"
+            f"{kind} {name!r} is installed ({found.value}) but failed to import: {exc}. {fix}"
         ) from exc
 
 
@@ -114,7 +115,25 @@ def partitioner_class(name: str) -> Any:
     return load(PARTITIONER_GROUP, name)
 
 
+@functools.cache
+def storage_schemes() -> dict[str, tuple[str, ...]]:
+    """Each URL scheme the installed storage backends declare in `url_schemes`, with the
+    names of the backends that serve it. Entry-point metadata cannot carry the schemes, so
+    the first call imports every installed storage backend; one that fails to import is
+    left out (using it by name still says why)."""
+    served: dict[str, list[str]] = {}
+    for name in installed(STORAGE_GROUP):
+        try:
+            cls = storage_backend_class(name)
+        except BackendNotFoundError:
+            continue
+        for scheme in getattr(cls, "url_schemes", ()):
+            served.setdefault(scheme.lower(), []).append(name)
+    return {scheme: tuple(names) for scheme, names in sorted(served.items())}
+
+
 def clear_cache() -> None:
     """Forget scanned entry points (after installing a package at run time, or in tests)."""
     _scan.cache_clear()
     load.cache_clear()
+    storage_schemes.cache_clear()

@@ -1,7 +1,8 @@
 """Typed, documented configuration keys and the validation that turns raw YAML into settings.
 
 A `ConfigSchema` is the list of keys one section accepts. Each adapter declares the schema of
-its own section (the Lithops habit of a per-backend `config.py` with defaults); wren-core
+its own section (the Lithops habit of a per-backend `config.py` with defaults), extending its
+port's schema (`extend`) so that keys every backend shares are declared once; wren-core
 declares the `wren:` section. Validation applies defaults, checks types, and rejects unknown
 keys with a message that names the key, its section and the closest valid key.
 """
@@ -94,6 +95,32 @@ class ConfigSchema:
             if key.name == name:
                 return key
         return None
+
+    def extend(self, section: str, keys: Iterable[ConfigKey] = (), *,
+               inherit: tuple[str, ...] = (), **refine: Mapping[str, Any]) -> ConfigSchema:
+        """The schema of an adapter's `section`: this (port's) schema's keys, then `keys`.
+
+        `refine` changes what the inherited keys say for this adapter: e.g.
+        `runtime_memory={"default": 256, "minimum": 128, "doc": "MB per action"}`. A
+        refinement may not change a key's name or type, and `keys` may not declare an
+        inherited key again: both raise `ValueError` when the adapter is imported.
+        """
+        inherited = {key.name for key in self.keys}
+        for name, changes in refine.items():
+            if name not in inherited:
+                raise ValueError(f"cannot refine key {name!r}: the {self.section!r} schema "
+                                 f"declares no such key (it has {', '.join(self.key_names())})")
+            fixed = {"name", "type"} & set(changes)
+            if fixed:
+                raise ValueError(f"cannot change the {' or '.join(sorted(fixed))} of key "
+                                 f"{name!r} declared by the {self.section!r} schema")
+        keys = tuple(keys)
+        for key in keys:
+            if key.name in inherited:
+                raise ValueError(f"key {key.name!r} is declared by the {self.section!r} "
+                                 f"schema; refine it instead: {key.name}={{'default': ...}}")
+        base = tuple(attrs.evolve(key, **refine.get(key.name, {})) for key in self.keys)
+        return ConfigSchema(section, base + keys, inherit)
 
     def merged_with(self, other: ConfigSchema) -> ConfigSchema:
         """Union of two schemas for one section (e.g. `localhost` compute and storage)."""

@@ -19,7 +19,7 @@ import attrs
 from wren import plugins
 from wren._errors import InvalidInputError, StorageNoSuchKeyError
 from wren.dataproc import http
-from wren.dataproc.inputs import STORAGE_ALIASES, InputSpec
+from wren.dataproc.inputs import InputSpec
 from wren.dataproc.refs import DataObject
 from wren.ports.storage import StorageBackend
 
@@ -43,9 +43,10 @@ def _check_backend(spec: InputSpec, target: DataTarget) -> None:
     if spec.backend not in installed:
         raise InvalidInputError(
             f"map input {spec.text!r} names storage backend {spec.backend!r}, which is not "
-            f"installed (installed: {', '.join(installed)}; aliases: "
-            f"{', '.join(sorted(STORAGE_ALIASES))}). Check the scheme, install it with: pip "
-            f"install {plugins.distribution_hint(spec.backend)}, or write "
+            f"installed (installed: {', '.join(installed) or 'none'}; other schemes they "
+            f"serve: {', '.join(plugins.storage_schemes()) or 'none'}). Check the scheme, "
+            f"install the adapter that serves it (by wren's naming convention: pip install "
+            f"{plugins.distribution_hint(spec.backend)}), or write "
             f"'{spec.bucket}/{spec.key}' for this executor's storage")
     raise InvalidInputError(
         f"map input {spec.text!r} is in storage backend {spec.backend!r}, but this executor's "

@@ -4,7 +4,8 @@ Accepted, per item: `'<backend>://<bucket>/<key>'`, `'<backend>://<bucket>/<pref
 `'<backend>://<bucket>'`: the whole bucket), `'<bucket>/<key>'` and `'<bucket>/<prefix>/'`
 on the executor's storage, a `CloudObject`, an `http(s)://` URL, and a local path:
 absolute, starting with `./`, `../` or `~`, a `file://` URL or a `pathlib.Path`.
-`cos://` and `s3://` are aliases of `ibm_cos`. Anything else is a clear error.
+Any other scheme goes to the installed storage backend that declares it in `url_schemes`
+(`s3://` to whichever adapter serves S3). Anything else is a clear error.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from wren import plugins
 from wren._errors import InvalidInputError
 from wren.storage_api.cloudobject import CloudObject
-
-#: Scheme aliases: Lithops users write cos:// and s3:// for IBM COS (any S3 endpoint).
-STORAGE_ALIASES = {"cos": "ibm_cos", "s3": "ibm_cos"}
 
 ACCEPTED = ("'<backend>://<bucket>/<key>', '<backend>://<bucket>/<prefix>/', "
             "'<bucket>/<key>', '<bucket>/<prefix>/', a CloudObject, an http(s):// URL, or a "
@@ -47,6 +46,21 @@ def _storage_spec(text: str, backend: str | None, rest: str) -> InputSpec:
     return InputSpec(kind, text, key, bucket, backend)
 
 
+def storage_for_scheme(text: str, scheme: str) -> str:
+    """The storage backend a URL scheme names: the backend registered under that name, else
+    the one installed backend that declares it in `url_schemes`, else the scheme itself
+    (which `wren.dataproc.discovery` reports as not installed)."""
+    if scheme in plugins.installed(plugins.STORAGE_GROUP):
+        return scheme
+    serving = plugins.storage_schemes().get(scheme.lower(), ())
+    if len(serving) > 1:
+        raise InvalidInputError(
+            f"map input {text!r}: scheme {scheme!r} is served by storage backends "
+            f"{', '.join(serving)}; write the backend's name instead, e.g. "
+            f"'{serving[0]}://{text.partition('://')[2]}'")
+    return serving[0] if serving else scheme
+
+
 def parse_input(value: Any) -> InputSpec:
     """The `InputSpec` for one map input."""
     if isinstance(value, CloudObject):
@@ -66,7 +80,7 @@ def parse_input(value: Any) -> InputSpec:
             if not path:
                 raise InvalidInputError(f"map input {value!r} names no file path")
             return InputSpec("path", value, path)
-        return _storage_spec(value, STORAGE_ALIASES.get(lowered, scheme), rest)
+        return _storage_spec(value, storage_for_scheme(value, scheme), rest)
     if value.startswith(("/", "./", "../", "~")) or value in (".", ".."):
         return InputSpec("path", value, os.path.expanduser(value))
     if "/" not in value:

@@ -35,6 +35,7 @@ import attrs
 from wren.config.schema import ConfigSchema
 from wren.ports import capabilities
 from wren.ports._port import Port
+from wren.ports.compute_config import COMPUTE_SCHEMA
 from wren.ports.images import ImageBuilder
 from wren.protocol.task import Task
 
@@ -86,7 +87,9 @@ class ComputeBackend(Port, abc.ABC):
     """Port for compute. Subclasses are registered in the `wren.compute_backends` entry-point
     group under the name users type in `backend=`."""
 
-    config_schema: ClassVar[ConfigSchema] = ConfigSchema("compute", ())
+    #: The adapter's section: `COMPUTE_SCHEMA.extend(...)`, so the common keys (`runtime`,
+    #: `runtime_memory`, `runtime_timeout`, `max_workers`, `worker_processes`) are the port's.
+    config_schema: ClassVar[ConfigSchema] = COMPUTE_SCHEMA
     #: Tasks a worker slot should get on average when wren chooses the chunksize.
     tasks_per_worker: ClassVar[int] = 1
     #: Largest inline argument data a task payload may carry.

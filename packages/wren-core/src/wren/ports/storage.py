@@ -8,6 +8,11 @@ object (a range starting at or past the end yields `b""`); a missing key raises
 `wren.StorageNoSuchKeyError`; `put_object` replaces atomically, so a concurrent reader sees
 the old or the new body, never a mix; listing pages internally and yields every key under
 the prefix in lexicographic order; `delete_objects` ignores keys that do not exist.
+
+`url_schemes` names the URL schemes the backend serves besides its own name: a map input
+`'<scheme>://<bucket>/<key>'` goes to the installed storage backend that declares the scheme
+(an S3-compatible adapter declares `s3`), and `'<name>://...'` always reaches the backend
+registered as `<name>`.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class StorageBackend(Port, abc.ABC):
     entry-point group under the name users type in `storage=`."""
 
     config_schema: ClassVar[ConfigSchema] = ConfigSchema("storage", ())
+    #: URL schemes (lower case, without `://`) this backend serves besides its own name.
+    url_schemes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = self.config_schema.with_defaults(config)

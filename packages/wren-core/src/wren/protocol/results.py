@@ -24,7 +24,6 @@ from wren._errors import (
 )
 from wren.protocol.status import StatusDocument
 
-
 #: Exceptions outside `Exception` a function may raise; never re-raised as themselves.
 _BASE_ONLY = ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException")
 
