@@ -121,3 +121,17 @@ def test_results_that_are_not_a_list_of_the_right_size_are_errors() -> None:
     values = load_document_values(document, CloudpickleSerializer().dumps([1]),
                                   CloudpickleSerializer())
     assert all(isinstance(v, Exception) for v in values)
+
+
+def test_a_python_mismatch_on_a_backend_without_builds_names_no_build_command(
+        thread_backends: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import wren
+    from wren.ports import RuntimeInfo
+
+    monkeypatch.setattr(thread_backends, "runtime_info",
+                        lambda self: RuntimeInfo("old", "3.8", wren.__version__), raising=False)
+    with wren.FunctionExecutor(backend="threads", storage="shared_memory") as fexec:
+        for _ in range(2):  # and the check does not pass on a second try
+            with pytest.raises(wren.RuntimeMismatchError, match="builds no runtimes") as caught:
+                fexec.map(exits, [0])
+            assert "wren runtime build" not in str(caught.value)

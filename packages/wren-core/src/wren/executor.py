@@ -140,18 +140,22 @@ class FunctionExecutor:
     def _runtime_info(self) -> RuntimeInfo | None:
         if self._runtime is None:
             try:
-                self._runtime = self.compute.runtime_info()
+                info = self.compute.runtime_info()
             except NotImplementedError:
                 return None
             local = ".".join(map(str, sys.version_info[:2]))
-            if self._runtime.python_version != local:
+            if info.python_version != local:
+                theirs = info.python_version
+                fix = (f"Build a matching runtime with: wren runtime build <name> -b "
+                       f"{self.backend} (from a Python {theirs} client), or run the client on "
+                       f"Python {theirs}") if self.compute.supports(
+                    capabilities.RUNTIME_BUILD) else (
+                    f"Backend {self.backend!r} builds no runtimes: configure a runtime that "
+                    f"runs Python {local}, or run the client on Python {theirs}")
                 raise RuntimeMismatchError(
-                    f"the runtime {self._runtime.name!r} runs Python "
-                    f"{self._runtime.python_version} but this client runs Python {local}; "
-                    f"functions pickled here may not load there. Build a matching runtime "
-                    f"with: wren runtime build <name> -b {self.backend} (from a Python "
-                    f"{self._runtime.python_version} client) or run the client on Python "
-                    f"{self._runtime.python_version}")
+                    f"the runtime {info.name!r} runs Python {theirs} but this client "
+                    f"runs Python {local}; functions pickled here may not load there. {fix}")
+            self._runtime = info
         return self._runtime
 
     def _preinstalled(self) -> frozenset[str]:
