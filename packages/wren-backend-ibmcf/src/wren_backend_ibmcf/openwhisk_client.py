@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -26,6 +26,15 @@ from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 
 Auth = BasicAuth | IamAuth
 BLOCKING_LIMIT = 65.0  # a blocking invocation answers within 60 s (then 202 + id)
+
+
+class Invocation(NamedTuple):
+    """The controller's answer to one non-blocking invocation."""
+
+    status: int
+    data: dict[str, Any]
+    credential: str
+    retry_after: str | None
 
 
 class OpenWhiskError(WrenError):
@@ -178,9 +187,9 @@ class OpenWhiskClient:
             connection.close()
             self._local.connection = None
 
-    def post_invocation(self, url: str, body: bytes) -> tuple[int, dict[str, Any], str]:
-        """Send one non-blocking invocation; return the HTTP status, the JSON answer and
-        the credential used. Connection errors propagate (the dispatcher retries them); a
+    def post_invocation(self, url: str, body: bytes) -> Invocation:
+        """Send one non-blocking invocation; return the status, JSON answer, credential used
+        and `Retry-After`. Connection errors propagate (the dispatcher retries them); a
         kept-alive connection the server closed meanwhile is reopened once at once."""
         path = url[len(self.endpoint):] if url.startswith(self.endpoint) else url
         header = self.auth.header()
@@ -199,7 +208,8 @@ class OpenWhiskClient:
                 raise
             if answer.will_close:
                 self._drop_connection()
-            return answer.status, _body(data), header
+            return Invocation(answer.status, _body(data), header,
+                              answer.getheader("Retry-After"))
         raise AssertionError("unreachable")
 
     def close(self) -> None:
