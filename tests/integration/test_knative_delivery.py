@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import wren
 from kubernetes import client
+from wren.dispatch import Dispatcher
 from wren.protocol.task import Task
 from wren.testing import functions as fn
 from wren_backend_knative import KnativeError
-from wren.dispatch import Dispatcher
 from wren_backend_knative.delivery import HttpDeliverer
 from wren_backend_knative.ingress import Route
 

@@ -162,7 +162,7 @@ def test_backoff_grows_between_unavailable_attempts() -> None:
     assert dispatcher.wait(10)
     gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     assert len(gaps) == 3
-    assert 0.025 <= gaps[0] < 0.2 and 0.1 <= gaps[2]  # 0.05, 0.1, 0.2 scaled by [0.5, 1]
+    assert 0.025 <= gaps[0] < 0.2 and gaps[2] >= 0.1  # 0.05, 0.1, 0.2 scaled by [0.5, 1]
 
 
 def test_refused_is_final_and_unexpected_errors_are_reported() -> None:

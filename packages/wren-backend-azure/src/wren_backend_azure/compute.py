@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 from wren import ConfigError, StorageNoSuchKeyError, WrenError, plugins
 from wren.dispatch import DeliveringCompute, Refused
-from wren.protocol.task import Task
 from wren.ports import RuntimeEntry, RuntimeInfo, StorageBackend, WorkerStorage
 from wren.ports import capabilities as caps
+from wren.protocol.task import Task
 
 from wren_backend_azure import metadata, naming
 from wren_backend_azure.clients import (

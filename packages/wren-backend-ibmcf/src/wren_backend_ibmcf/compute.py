@@ -28,10 +28,10 @@ from wren.dispatch import (
     Unavailable,
     parse_retry_after,
 )
-from wren.protocol.task import Task
 from wren.ports import RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
+from wren.protocol.task import Task
 from wren.worker.fanout import FANOUT_FIELD, FanoutRequest
 
 from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD

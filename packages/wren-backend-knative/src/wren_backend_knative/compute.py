@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 
 import requests
 from wren.dispatch import DeliveringCompute, DispatchSettings
-from wren.protocol.task import Task
 from wren.ports import RuntimeEntry, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import WorkerStorage
 from wren.ports.images import ImageBuilder, check_image_name, image_registry
+from wren.protocol.task import Task
 
 from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.config import SCHEMA, default_image
