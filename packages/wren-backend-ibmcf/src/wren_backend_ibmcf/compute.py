@@ -12,7 +12,6 @@ and finds the namespace id by its name.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import threading
@@ -20,14 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError
-from wren.dispatch import (
-    DeliveringCompute,
-    DispatchSettings,
-    Refused,
-    Throttled,
-    Unavailable,
-    parse_retry_after,
-)
+from wren.dispatch import DeliveringCompute, DispatchSettings
 from wren.ports import RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
@@ -128,32 +120,8 @@ class OpenWhiskCompute(DeliveringCompute):
         self._post(action, json.dumps({FANOUT_FIELD: request.to_dict()}).encode())
 
     def _post(self, action: str, body: bytes) -> None:
-        """One non-blocking activation of `action`: return once accepted, else raise what
-        the dispatcher should do about it."""
         url = self.client.action_url(self.runtimes.package, action)
-        renewed = deployed = False
-        while True:
-            try:
-                answer = self.client.post_invocation(url, body)
-            except (OSError, http.client.HTTPException) as exc:
-                raise Unavailable(f"cannot reach {self.client.endpoint} to invoke {action}: "
-                                  f"{type(exc).__name__}: {exc}") from exc
-            status = answer.status
-            if status in (200, 202):
-                return
-            if status == 401 and not renewed and self.client.auth.renew(answer.credential):
-                renewed = True
-                continue
-            if status == 404 and not deployed:
-                deployed = True
-                self._deploy_missing(action)
-                continue
-            problem = self.client.explain(status, answer.data, f"invoking {action}")
-            if status == 429:
-                raise Throttled(problem, parse_retry_after(answer.retry_after))
-            if status >= 500:
-                raise Unavailable(problem, parse_retry_after(answer.retry_after))
-            raise Refused(problem)
+        self.client.deliver_invocation(url, action, body, self._deploy_missing)
 
     def _deploy_missing(self, name: str) -> None:
         memory = int(name.split("_")[-2].removesuffix("MB"))
