@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import wren
 from wren.testing import functions as fn
 from wren_backend_azure import AzureBlobStorage
+from wren_backend_azure.clients import ensure_queue
 from wren_backend_azure.metadata import describe_runtime, encode, metadata_key
 from wren_backend_azure.naming import app_name
 
@@ -41,17 +42,17 @@ def run(connection: dict[str, str], calls: int, chunksize: int | None, threads: 
     with wren.FunctionExecutor(backend="azure_containers", storage="azure_storage",
                                config=config, progress=False) as fexec:
         fexec.compute.runtime_info()
-        dispatcher = fexec.compute.dispatcher()
-        dispatcher.ensure_queue()
-        dispatcher.queue.clear_messages()
+        queue = fexec.compute.queue()
+        ensure_queue(queue)
+        queue.clear_messages()
         started = time.perf_counter()
         fexec.map(fn.double, range(calls), chunksize=chunksize)
         returned = time.perf_counter() - started
-        dispatcher.drain()
+        fexec.compute.wait_dispatched()
         total = time.perf_counter() - started
-        queued = dispatcher.queue.get_queue_properties().approximate_message_count
-        tasks = dispatcher.sent
-        dispatcher.queue.clear_messages()
+        queued = queue.get_queue_properties().approximate_message_count
+        tasks = fexec.compute.dispatcher.delivered
+        queue.clear_messages()
     assert queued >= tasks, f"only {queued} messages on the queue for {tasks} tasks"
     print(f"{calls:>6} calls, chunksize {chunksize or 'auto':>4}, {threads:>2} threads: "
           f"{tasks:>6} tasks; map() returned in {returned:6.2f} s; all queued in "

@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import wren  # noqa: E402
 from wren.client.futures import futures_of  # noqa: E402
+from wren.dispatch import Dispatcher  # noqa: E402
 from wren.protocol.task import JobKind  # noqa: E402
-from wren_backend_knative.dispatch import Dispatcher  # noqa: E402
+from wren_backend_knative.delivery import HttpDeliverer  # noqa: E402
 from wren_backend_knative.ingress import Route  # noqa: E402
 
 from tests.doubles.knative_serving import RUNTIME_ENTRY  # noqa: E402
@@ -86,14 +87,16 @@ def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
     try:
         with wren.FunctionExecutor(backend="localhost", storage_dir=storage_dir,
                                    worker_processes=1) as fexec:
-            dispatcher = Dispatcher(THREADS, retries=5, read_timeout=600)
             route = Route("bench", f"http://127.0.0.1:{port}", "bench.example.com")
+            dispatcher = Dispatcher(HttpDeliverer(lambda task: route, threads=THREADS,
+                                                  read_timeout=600),
+                                    threads=THREADS, retries=5)
             for _ in range(repeat):
                 job, tasks = fexec._prepare(noop, range(calls), JobKind.MAP, chunksize=1)
                 listener = Listener()
                 started = time.perf_counter()
-                dispatcher.submit(route, tasks, listener)
-                dispatcher.wait_idle()
+                dispatcher.submit(tasks, listener)
+                dispatcher.wait()
                 sent = time.perf_counter() - started
                 assert listener.lost == 0
                 assert fexec.get_result(futures_of(job)) == list(range(calls))

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 import wren
 from kubernetes import client
+from wren.dispatch import Dispatcher
 from wren.protocol.task import Task
 from wren.testing import functions as fn
 from wren_backend_knative import KnativeError
-from wren_backend_knative.dispatch import Dispatcher
+from wren_backend_knative.delivery import HttpDeliverer
 from wren_backend_knative.ingress import Route
 
 from tests.servers.knative_cluster import (
@@ -138,14 +139,15 @@ class Recorder:
 
 
 def test_wrong_host_is_reported_without_retrying(knative_cluster: KnativeCluster) -> None:
-    dispatcher = Dispatcher(threads=2, retries=5, read_timeout=30)
     route = Route("nobody", knative_cluster.ingress_url, "nobody.example.com")
+    dispatcher = Dispatcher(HttpDeliverer(lambda task: route, threads=2, read_timeout=30),
+                            threads=2, retries=5)
     task = Task("exec/M000", "t00000", "wren.funcs/x.fn", range(3), (0, 0), "localhost", {},
                 "wren")
     recorder = Recorder()
     started = time.monotonic()
-    dispatcher.submit(route, [task], recorder)
-    assert dispatcher.wait_idle(30)
+    dispatcher.submit([task], recorder)
+    assert dispatcher.wait(30)
     assert time.monotonic() - started < 2  # a 404 is not retried
     [(job_key, indices, reason, kind)] = recorder.lost
     assert (job_key, indices, kind) == ("exec/M000", [0, 1, 2], "lost")

@@ -17,7 +17,6 @@ from wren_backend_ibmcf.auth import BasicAuth
 from wren_backend_ibmcf.bundle import build_bundle
 from wren_backend_ibmcf.compute import IbmCfCompute, OpenWhiskCompute
 from wren_backend_ibmcf.config import default_runtime
-from wren_backend_ibmcf.dispatch import backoff
 from wren_backend_ibmcf.runtimes import action_name, package_name
 
 STORAGE = WorkerStorage("ibm_cos", {"secret_access_key": "s"}, {})
@@ -83,12 +82,6 @@ def test_multipart_slices_bytes_and_files_alike(size: int) -> None:
     assert b"".join(from_bytes) == body == b"".join(from_file)
     assert all(len(p) == 10 for p in from_bytes[:-1])
     assert all(len(p) >= 10 for p in from_file[:-1])
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    assert 0.025 <= backoff(1) <= 0.05
-    assert all(backoff(n, cap=2.0) <= 2.0 for n in range(1, 30))
-    assert max(backoff(6) for _ in range(50)) > 0.5
 
 
 def test_action_main_reports_its_runtime_and_refuses_other_payloads(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_runner import build, outcomes
 from wren import RemoteBaseException, RemoteError, TamperedDataError
 from wren.protocol import keys
 from wren.protocol.results import load_document_values
@@ -18,7 +19,10 @@ from wren.serialize.function_blob import pack_function
 from wren.testing import MemoryStorage
 from wren.worker import run_task
 
-from test_runner import build, outcomes, storage  # noqa: F401 (a fixture)
+
+@pytest.fixture
+def storage() -> MemoryStorage:
+    return MemoryStorage()
 
 
 def exits(x: int) -> int:
@@ -34,7 +38,7 @@ def interrupts(x: int) -> int:
 def test_system_exit_in_a_call_is_data_on_that_call(storage: MemoryStorage) -> None:
     (task,) = build(storage, exits, [0, 1, 2])
     run_task(task, storage)
-    [(document, values)] = outcomes(storage, task)
+    [(_, values)] = outcomes(storage, task)
     assert values[0] == 0 and values[2] == 2
     assert isinstance(values[1], RemoteBaseException) and not isinstance(values[1], SystemExit)
     assert "SystemExit" in str(values[1]) and "3" in str(values[1])
@@ -62,7 +66,7 @@ def test_an_exception_class_the_client_lacks_spoils_only_its_call(
         run_task(task, storage)
     finally:
         del sys.modules[module.__name__]  # the client cannot import it
-    [(document, values)] = outcomes(storage, task)
+    [(_, values)] = outcomes(storage, task)
     assert values[0] == 0 and values[2] == 20
     assert isinstance(values[1], RemoteError)
     assert values[1].type_name.endswith("OnlyOnWorker")

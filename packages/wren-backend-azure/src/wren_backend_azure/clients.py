@@ -4,10 +4,12 @@ Credentials come from a connection string or from account name + key; either way
 account serves the blob containers and the queues that feed `azure_containers`. Every client
 shares a connection pool sized for the threads that use it and retries transient failures
 (connection errors, 408/429/5xx) with exponential backoff through the SDK's retry policy.
+`ensure_queue` and `delete_queue` create and remove a runtime's queue, tolerating races.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,3 +69,19 @@ def queue_client(config: Mapping[str, Any], queue: str) -> Any:
 
     return QueueClient.from_connection_string(connection_string(config), queue,
                                               **_options(config))
+
+
+def ensure_queue(queue: Any) -> None:
+    """Create the queue unless it exists."""
+    from azure.core.exceptions import ResourceExistsError
+
+    with contextlib.suppress(ResourceExistsError):
+        queue.create_queue()
+
+
+def delete_queue(queue: Any) -> None:
+    """Delete the queue if it exists."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    with contextlib.suppress(ResourceNotFoundError):
+        queue.delete_queue()

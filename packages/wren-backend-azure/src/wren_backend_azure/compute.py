@@ -1,7 +1,9 @@
 """`azure_containers`: tasks go through an Azure Storage Queue to Container Apps consumers.
 
 Each runtime (image + memory) has one Container App and one queue of the same name in the
-`azure_storage` account. `invoke` enqueues one message per task and returns; the app's queue
+`azure_storage` account. `invoke` queues the tasks with wren's dispatch kit and returns; its
+threads put one message per task on the queue (`deliver`; a task over the message limit goes
+to a blob first, its message then carries the reference). The app's queue
 scale rule starts containers whose consumers (runtimes/azure) run the tasks with wren's
 worker and delete each message only after its results are stored, so a lost container loses
 nothing. On first use the runtime is deployed when missing (if `resource_group` is set;
@@ -17,29 +19,33 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError, StorageNoSuchKeyError, WrenError, plugins
-from wren.ports import (
-    ComputeBackend,
-    InvocationListener,
-    RuntimeEntry,
-    RuntimeInfo,
-    StorageBackend,
-    WorkerStorage,
-)
+from wren.dispatch import DeliveringCompute, Refused
+from wren.ports import RuntimeEntry, RuntimeInfo, StorageBackend, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.protocol.task import Task
 
 from wren_backend_azure import metadata, naming
-from wren_backend_azure.clients import connection_string, queue_client
+from wren_backend_azure.clients import (
+    connection_string,
+    delete_queue,
+    ensure_queue,
+    queue_client,
+)
 from wren_backend_azure.config import COMPUTE_SCHEMA, COMPUTE_SECTION
-from wren_backend_azure.dispatch import QueueDispatcher, delete_queue
 from wren_backend_azure.management import ContainerAppsManager
-from wren_backend_azure.messages import BlobRef, ref_message, visibility_for
+from wren_backend_azure.messages import (
+    BlobRef,
+    ref_message,
+    task_message,
+    task_payload,
+    visibility_for,
+)
 from wren_backend_azure.settings import ConsumerSettings
 
 _POLL = 0.2
 
 
-class AzureContainersCompute(ComputeBackend):
+class AzureContainersCompute(DeliveringCompute):
     """Compute backend over Azure Container Apps fed by a Storage Queue."""
 
     name: ClassVar[str] = "azure_containers"
@@ -61,7 +67,7 @@ class AzureContainersCompute(ComputeBackend):
         self.runtime = naming.runtime_name(self.config)
         self.app = naming.app_name(self.runtime, self.memory)
         self.manager = ContainerAppsManager(self.config, credential)
-        self._dispatchers: dict[str, QueueDispatcher] = {}
+        self._queues: dict[str, Any] = {}
         self._storage: StorageBackend | None = None
         self._info: RuntimeInfo | None = None
         self._lock = threading.RLock()
@@ -74,28 +80,45 @@ class AzureContainersCompute(ComputeBackend):
                     self.worker_storage.config)
             return self._storage
 
-    def dispatcher(self, app: str | None = None) -> QueueDispatcher:
-        """The sender for a runtime's queue (the configured runtime's by default)."""
+    def queue(self, app: str | None = None) -> Any:
+        """The `QueueClient` of a runtime's queue (the configured runtime's by default)."""
         app = app or self.app
         with self._lock:
-            found = self._dispatchers.get(app)
+            found = self._queues.get(app)
             if found is None:
-                found = QueueDispatcher(queue_client(self.worker_storage.config, app),
-                                        self.storage,
-                                        self.config["invoke_pool_threads"])
-                self._dispatchers[app] = found
+                found = self._queues[app] = queue_client(self.worker_storage.config, app)
             return found
 
+    def _send_text(self, app: str, text: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        queue = self.queue(app)
+        try:
+            queue.send_message(text)
+        except ResourceNotFoundError:  # the queue was never created, or deleted since
+            ensure_queue(queue)
+            queue.send_message(text)
+
     # Invocation ---------------------------------------------------------------------------
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        groups: dict[int, list[Task]] = {}
-        for task in tasks:
-            groups.setdefault(task.runtime_memory or self.memory, []).append(task)
-        for memory, group in groups.items():
-            app = naming.app_name(self.runtime, naming.check_memory(memory))
+    def prepare_delivery(self, tasks: Sequence[Task]) -> None:
+        for memory in {task.runtime_memory or self.memory for task in tasks}:
+            naming.check_memory(memory)
             if memory != self.memory:
                 self._ensure_deployed(self.runtime, memory)
-            self.dispatcher(app).submit(group, listener)
+
+    def deliver(self, task: Task) -> None:
+        """Put one task on its runtime's queue (the SDK retries transient failures)."""
+        app = naming.app_name(self.runtime, task.runtime_memory or self.memory)
+        try:
+            text = task_message(task)
+            if text is None:
+                ref = BlobRef.for_task(task)
+                self.storage().put_object(ref.bucket, ref.key, task_payload(task).encode())
+                text = ref_message("task", ref)
+            self._send_text(app, text)
+        except Exception as exc:
+            raise Refused(f"the task could not be put on the Azure queue {app!r}: "
+                          f"{type(exc).__name__}: {exc}") from exc
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """Queue wait, then every delivery the consumers may make, each within its budget."""
@@ -104,10 +127,11 @@ class AzureContainersCompute(ComputeBackend):
                 + config["max_dequeue_count"] * visibility_for(task, config["visibility_margin"]))
 
     def close(self) -> None:
+        super().close()
         with self._lock:
-            dispatchers, self._dispatchers = list(self._dispatchers.values()), {}
-        for dispatcher in dispatchers:
-            dispatcher.close()
+            queues, self._queues = list(self._queues.values()), {}
+        for queue in queues:
+            queue.close()
         if self._storage is not None:
             self._storage.close()
 
@@ -127,7 +151,7 @@ class AzureContainersCompute(ComputeBackend):
     def _ask_runtime(self, key: str) -> bytes:
         ref = BlobRef(self.worker_storage.backend, dict(self.worker_storage.public_config),
                       self.bucket, key)
-        self.dispatcher().send_text(ref_message("metadata", ref))
+        self._send_text(self.app, ref_message("metadata", ref))
         wait = self.config["runtime_start_timeout"]
         deadline = time.monotonic() + wait
         while True:
@@ -162,7 +186,7 @@ class AzureContainersCompute(ComputeBackend):
         app = naming.app_name(image, memory)
         settings = ConsumerSettings.for_runtime(self.config, self.worker_storage, app, image,
                                                 timeout)
-        self.dispatcher(app).ensure_queue()
+        ensure_queue(self.queue(app))
         entry = self.manager.deploy(settings, memory)
         self._forget_metadata(app)
         return entry
@@ -185,10 +209,8 @@ class AzureContainersCompute(ComputeBackend):
         for entry in self._deployed(name, memory):
             self.manager.delete(entry.worker_name)
             with self._lock:
-                dispatcher = self._dispatchers.pop(entry.worker_name, None)
-            if dispatcher is not None:
-                dispatcher.close()
-            queue = queue_client(self.worker_storage.config, entry.worker_name)
+                queue = self._queues.pop(entry.worker_name, None)
+            queue = queue or queue_client(self.worker_storage.config, entry.worker_name)
             delete_queue(queue)
             queue.close()
             self._forget_metadata(entry.worker_name)

@@ -30,8 +30,7 @@ from wren.protocol.task import Task
 from wren.worker import open_storage, run_task
 
 from wren_backend_azure import metadata
-from wren_backend_azure.clients import queue_client
-from wren_backend_azure.dispatch import ensure_queue
+from wren_backend_azure.clients import ensure_queue, queue_client
 from wren_backend_azure.messages import BlobRef, Message, decode, visibility_for
 from wren_backend_azure.settings import ConsumerSettings
 

@@ -1,32 +1,35 @@
 """`openwhisk` and `ibm_cf` compute: each task is one non-blocking activation of an action.
 
-`invoke` hands every task to the dispatcher (`wren_backend_ibmcf.dispatch`) and returns; the
-workers write statuses and results to storage, where the client's monitor finds them. With
-`remote_invoker`, the tasks are staged in storage and a single activation invokes them from
+The adapter only delivers (`deliver`): wren-core's dispatch kit (`wren.dispatch`) runs the
+threads, retries and waiting. 202 is delivered; 429 is `Throttled` (honouring `Retry-After`);
+401 renews an IAM token once and 404 (no such action) deploys the runtime once, then retry;
+5xx answers and connection errors are `Unavailable`; any other answer is `Refused`. With
+`remote_invoker`, the kit stages the tasks in storage and one activation invokes them from
 inside the platform (`wren.worker.fanout`). The workers' credentials are the action's default
-parameters (`wren_backend_ibmcf.runtimes`), never part of a payload. `ibm_cf` adds IAM
-tokens and finds the namespace id by its name.
+parameters (`wren_backend_ibmcf.runtimes`), never part of a payload. `ibm_cf` adds IAM tokens
+and finds the namespace id by its name.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError
-from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo, WorkerStorage
+from wren.dispatch import DeliveringCompute, DispatchSettings
+from wren.ports import RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
 from wren.protocol.task import Task
-from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, stage_fanout
+from wren.worker.fanout import FANOUT_FIELD, FanoutRequest
 
 from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 from wren_backend_ibmcf.bundle import build_bundle
 from wren_backend_ibmcf.config import IBM_CF_SCHEMA, OPENWHISK_SCHEMA, default_runtime
-from wren_backend_ibmcf.dispatch import Dispatcher
 from wren_backend_ibmcf.openwhisk_client import OpenWhiskClient
 from wren_backend_ibmcf.runtimes import RuntimeManager
 
@@ -36,21 +39,7 @@ logger = logging.getLogger("wren")
 PRICE_PER_GB_SECOND = 0.000017
 
 
-def _task_payload(task: Task) -> dict[str, Any]:
-    return {TASK_FIELD: task.to_dict()}
-
-
-def _fanout_payload(request: FanoutRequest) -> dict[str, Any]:
-    return {FANOUT_FIELD: request.to_dict()}
-
-
-def _report_lost(listener: InvocationListener, tasks: Sequence[Task], prefix: str,
-                 reason: str) -> None:
-    for task in tasks:
-        listener.calls_lost(task.job_key, task.call_indices, prefix + reason)
-
-
-class OpenWhiskCompute(ComputeBackend):
+class OpenWhiskCompute(DeliveringCompute):
     """Compute backend over the OpenWhisk REST API with Basic auth."""
 
     name: ClassVar[str] = "openwhisk"
@@ -73,9 +62,8 @@ class OpenWhiskCompute(ComputeBackend):
         self.runtimes = RuntimeManager(self.client, self.name, self.timeout_s,
                                        self._worker_parameters,
                                        lambda: build_bundle(worker_storage.backend))
-        self.dispatcher = Dispatcher(self.client, int(self.config["invoke_pool_threads"]),
-                                     float(self.config["throttle_timeout"]),
-                                     self._deploy_missing)
+        self._actions: dict[int, str] = {}
+        self._actions_lock = threading.Lock()
 
     def _make_client(self) -> OpenWhiskClient:
         endpoint, api_key = self.config.get("endpoint"), self.config.get("api_key")
@@ -97,45 +85,47 @@ class OpenWhiskCompute(ComputeBackend):
         parameters: dict[str, Any] = {STORAGE_PARAM: {"backend": storage.backend,
                                                       "config": private}}
         if self.config.get("remote_invoker"):
-            public = self.config_schema.public(self.config)
-            secrets = {k: v for k, v in self.config.items() if k not in public and v}
-            parameters[COMPUTE_PARAM] = {"backend": self.name, "config": secrets}
+            parameters[COMPUTE_PARAM] = {"backend": self.name,
+                                         "config": self.fanout_credentials()}
         return parameters
 
-    # Invoking -----------------------------------------------------------------------------
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        if not tasks:
-            return
-        if self.config.get("remote_invoker") and len(tasks) > 1:
-            self._invoke_remotely(tasks, listener)
-            return
-        for task in tasks:
-            name = self.runtimes.ensure(self.runtime, task.runtime_memory or self.memory)
-            url = self.client.action_url(self.runtimes.package, name)
-            self.dispatcher.submit(url, name, functools.partial(_task_payload, task),
-                                   functools.partial(_report_lost, listener, [task], ""))
+    # Delivering ---------------------------------------------------------------------------
+    def dispatch_settings(self) -> DispatchSettings:
+        return DispatchSettings(threads=int(self.config["invoke_pool_threads"]), retries=4,
+                                throttle_timeout=float(self.config["throttle_timeout"]),
+                                first_delay=0.05, max_delay=2.0)
 
-    def _invoke_remotely(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        for memory in {t.runtime_memory or self.memory for t in tasks}:
-            self.runtimes.ensure(self.runtime, memory)
-        name = self.runtimes.ensure(self.runtime, self.memory)
-        url = self.client.action_url(self.runtimes.package, name)
-        jobs: dict[str, list[Task]] = {}
-        for task in tasks:
-            jobs.setdefault(task.job_key, []).append(task)
-        for job_tasks in jobs.values():
-            request = stage_fanout(job_tasks, self.worker_storage, self.name,
-                                   self.config_schema.public(self.config))
-            self.dispatcher.submit(url, name, functools.partial(_fanout_payload, request),
-                                   functools.partial(_report_lost, listener, job_tasks,
-                                                     "the remote invoker could not start: "))
+    def _action(self, memory: int | None) -> str:
+        """The action for `memory` MB, deployed (checked once per memory per client)."""
+        memory = int(memory or self.memory)
+        found = self._actions.get(memory)
+        if found is None:
+            found = self.runtimes.ensure(self.runtime, memory)
+            with self._actions_lock:
+                self._actions[memory] = found
+        return found
+
+    def prepare_delivery(self, tasks: Sequence[Task]) -> None:
+        for memory in {task.runtime_memory or self.memory for task in tasks}:
+            self._action(memory)
+        if self.remote_invoker:
+            self._action(self.memory)
+
+    def deliver(self, task: Task) -> None:
+        action = self._action(task.runtime_memory)
+        self._post(action, json.dumps({TASK_FIELD: task.to_dict()}).encode())
+
+    def deliver_fanout(self, request: FanoutRequest) -> None:
+        action = self._action(self.memory)
+        self._post(action, json.dumps({FANOUT_FIELD: request.to_dict()}).encode())
+
+    def _post(self, action: str, body: bytes) -> None:
+        url = self.client.action_url(self.runtimes.package, action)
+        self.client.deliver_invocation(url, action, body, self._deploy_missing)
 
     def _deploy_missing(self, name: str) -> None:
         memory = int(name.split("_")[-2].removesuffix("MB"))
         self.runtimes.redeploy_missing(self.runtime, memory)
-
-    def wait_dispatched(self, timeout: float | None = None) -> bool:
-        return self.dispatcher.wait(timeout)
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """The platform stops an activation after `runtime_timeout`: no status by then (plus
@@ -147,7 +137,7 @@ class OpenWhiskCompute(ComputeBackend):
         return self.runtimes.info(self.runtime, self.memory)
 
     def close(self) -> None:
-        self.dispatcher.close()
+        super().close()
         self.client.close()
 
     # Runtime management -------------------------------------------------------------------

@@ -5,7 +5,8 @@ Control-plane calls (packages, actions, activations, namespaces) go through a po
 keep-alive connections kept one per dispatcher thread (`http.client`, the transport under
 requests and urllib3): the pool bookkeeping of those layers costs as much CPU as the request
 itself, and the client's CPU is what bounds the dispatch rate. Every request carries the
-current credential; a 401 renews an IAM token once and repeats.
+current credential; a 401 renews an IAM token once and repeats. `deliver_invocation` turns an
+invocation's answer into the outcomes of wren's dispatch kit.
 """
 
 from __future__ import annotations
@@ -15,17 +16,27 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import requests
 from wren import WrenError
+from wren.dispatch import Refused, Throttled, Unavailable, parse_retry_after
 
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 
 Auth = BasicAuth | IamAuth
 BLOCKING_LIMIT = 65.0  # a blocking invocation answers within 60 s (then 202 + id)
+
+
+class Invocation(NamedTuple):
+    """The controller's answer to one non-blocking invocation."""
+
+    status: int
+    data: dict[str, Any]
+    credential: str
+    retry_after: str | None
 
 
 class OpenWhiskError(WrenError):
@@ -178,9 +189,9 @@ class OpenWhiskClient:
             connection.close()
             self._local.connection = None
 
-    def post_invocation(self, url: str, body: bytes) -> tuple[int, dict[str, Any], str]:
-        """Send one non-blocking invocation; return the HTTP status, the JSON answer and
-        the credential used. Connection errors propagate (the dispatcher retries them); a
+    def post_invocation(self, url: str, body: bytes) -> Invocation:
+        """Send one non-blocking invocation; return the status, JSON answer, credential used
+        and `Retry-After`. Connection errors propagate (the dispatcher retries them); a
         kept-alive connection the server closed meanwhile is reopened once at once."""
         path = url[len(self.endpoint):] if url.startswith(self.endpoint) else url
         header = self.auth.header()
@@ -199,8 +210,39 @@ class OpenWhiskClient:
                 raise
             if answer.will_close:
                 self._drop_connection()
-            return answer.status, _body(data), header
+            return Invocation(answer.status, _body(data), header,
+                              answer.getheader("Retry-After"))
         raise AssertionError("unreachable")
+
+    def deliver_invocation(self, url: str, action: str, body: bytes,
+                           deploy_missing: Callable[[str], None]) -> None:
+        """Invoke `action` at `url` without blocking, as a `wren.dispatch` deliverer does:
+        return once accepted; a 401 renews the token once and a 404 calls
+        `deploy_missing(action)` once, then post again; else raise `Throttled` (429),
+        `Unavailable` (5xx, connection errors) or `Refused` (any other answer)."""
+        renewed = deployed = False
+        while True:
+            try:
+                answer = self.post_invocation(url, body)
+            except (OSError, http.client.HTTPException) as exc:
+                raise Unavailable(f"cannot reach {self.endpoint} to invoke {action}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            status = answer.status
+            if status in (200, 202):
+                return
+            if status == 401 and not renewed and self.auth.renew(answer.credential):
+                renewed = True
+                continue
+            if status == 404 and not deployed:
+                deployed = True
+                deploy_missing(action)
+                continue
+            problem = self.explain(status, answer.data, f"invoking {action}")
+            if status == 429:
+                raise Throttled(problem, parse_retry_after(answer.retry_after))
+            if status >= 500:
+                raise Unavailable(problem, parse_retry_after(answer.retry_after))
+            raise Refused(problem)
 
     def close(self) -> None:
         self.session.close()

@@ -3,8 +3,8 @@
 Before the first call the adapter makes sure the runtime (`runtime` image at
 `runtime_memory`, or per job `runtime_memory`) is deployed and Ready, deploying it when
 missing, and reads its metadata (`GET /metadata`) so wren-core can check the Python
-version. `invoke` hands the tasks to the dispatcher and returns; each task is one request to
-the ingress gateway with the Service's `Host`. Workers report through storage, which the
+version. `invoke` queues the tasks and returns; each task is one request to the ingress
+gateway with the Service's `Host`. Workers report through storage, which the
 client polls. Runtime management (`deploy_runtime`, `update_runtime`, `delete_runtime`,
 `list_runtimes`) works on the Services labelled as wren runtimes in the namespace.
 """
@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import requests
-from wren.ports import ComputeBackend, InvocationListener, RuntimeEntry, RuntimeInfo
+from wren.dispatch import DeliveringCompute, DispatchSettings
+from wren.ports import RuntimeEntry, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import WorkerStorage
 from wren.ports.images import ImageBuilder, check_image_name, image_registry
@@ -25,7 +26,7 @@ from wren.protocol.task import Task
 
 from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.config import SCHEMA, default_image
-from wren_backend_knative.dispatch import Dispatcher
+from wren_backend_knative.delivery import HttpDeliverer
 from wren_backend_knative.errors import KnativeError
 from wren_backend_knative.ingress import Route, check_endpoint, discover_endpoint, service_host
 from wren_backend_knative.manifest import runtime_entry
@@ -34,7 +35,7 @@ from wren_backend_knative.runtimes import RuntimeManager
 logger = logging.getLogger("wren")
 
 
-class KnativeCompute(ComputeBackend):
+class KnativeCompute(DeliveringCompute):
     """Compute backend over Knative Serving."""
 
     name: ClassVar[str] = "knative"
@@ -52,7 +53,9 @@ class KnativeCompute(ComputeBackend):
         self._manager: RuntimeManager | None = None
         self._routes: dict[int, Route] = {}
         self._info: RuntimeInfo | None = None
-        self._dispatcher: Dispatcher | None = None
+        self.http = HttpDeliverer(self._route_of, threads=int(self.config["invoke_pool_threads"]),
+                                  read_timeout=float(self.config["runtime_timeout"]) + 30,
+                                  reroute=self.reroute)
 
     # Wiring -------------------------------------------------------------------------------
     @property
@@ -135,31 +138,24 @@ class KnativeCompute(ComputeBackend):
                                          data.get("preinstalled_modules") or ()))
         return self._info
 
-    @property
-    def dispatcher(self) -> Dispatcher:
-        with self._lock:
-            if self._dispatcher is None:
-                self._dispatcher = Dispatcher(
-                    int(self.config["invoke_pool_threads"]), int(self.config["invoke_retries"]),
-                    read_timeout=float(self.config["runtime_timeout"]) + 30,
-                    reroute=self.reroute)
-            return self._dispatcher
+    def dispatch_settings(self) -> DispatchSettings:
+        return DispatchSettings(threads=int(self.config["invoke_pool_threads"]),
+                                retries=int(self.config["invoke_retries"]),
+                                first_delay=0.25, max_delay=8.0)
 
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        by_memory: dict[int, list[Task]] = {}
-        for task in tasks:
-            by_memory.setdefault(self._memory(task.runtime_memory), []).append(task)
-        for memory, group in by_memory.items():
-            self.dispatcher.submit(self.route(memory), group, listener)
+    def _route_of(self, task: Task) -> Route:
+        return self.route(task.runtime_memory)
 
-    def wait_dispatched(self, timeout: float | None = None) -> bool:
-        """Block until every task given to `invoke` was answered 202 or reported lost."""
-        dispatcher = self._dispatcher
-        return True if dispatcher is None else dispatcher.wait_idle(timeout)
+    def prepare_delivery(self, tasks: Sequence[Task]) -> None:
+        for memory in {self._memory(task.runtime_memory) for task in tasks}:
+            self.route(memory)
+
+    def deliver(self, task: Task) -> None:
+        self.http.deliver(task)
 
     def close(self) -> None:
-        if self._dispatcher is not None:
-            self._dispatcher.close()
+        super().close()
+        self.http.close()
         if self._cluster is not None:
             self._cluster.close()
 

@@ -111,7 +111,10 @@ class ComputeBackend(Port, abc.ABC):
 
     @abc.abstractmethod
     def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        """Start the tasks; return without waiting for them to run."""
+        """Start the tasks; return without waiting for them to run (nor for them to reach
+        the platform: an adapter that sends each task over the network subclasses
+        `wren.dispatch.DeliveringCompute` and writes only `deliver(task)`). A task that
+        cannot be started is reported through `listener.calls_lost`, never dropped."""
 
     def runtime_info(self) -> RuntimeInfo:
         """Python and wren versions of the configured runtime (read from the runtime)."""
@@ -128,7 +131,8 @@ class ComputeBackend(Port, abc.ABC):
     def wait_dispatched(self, timeout: float | None = None) -> bool:
         """Block until every task given to `invoke` was handed to the platform or reported
         through `calls_lost`; False if `timeout` passed first. Adapters whose `invoke`
-        delivers in the background override it (the remote invoker waits on it)."""
+        delivers in the background must override it (`wren.dispatch.DeliveringCompute`
+        does); the remote invoker's worker waits on it before it exits."""
         return True
 
     def call_cost(self, stats: Mapping[str, Any], runtime_memory: int | None) -> float | None:

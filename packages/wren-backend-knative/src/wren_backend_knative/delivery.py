@@ -1,0 +1,94 @@
+"""`HttpDeliverer`: posts tasks to runtimes over one pooled HTTP session (a wren `Deliverer`).
+
+Each task is one `POST /` of its JSON form to the ingress gateway with the runtime's `Host`;
+the runtime answers 202 as soon as a worker slot takes it. 429 is `Throttled`; other 5xx
+answers (the gateway's 502/503/504, a runtime that is shutting down), 408 and connection
+errors are `Unavailable`, honouring `Retry-After`; wren's dispatcher retries both. A 404 means
+the gateway knows no Service for that `Host` (the runtime was deleted meanwhile): `reroute` is
+asked once for a fresh route (the backend deploys the runtime again) and the task is posted
+there. Any other answer is `Refused`, naming the runtime and the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+from wren.dispatch import Refused, Throttled, Unavailable, parse_retry_after
+from wren.protocol.task import Task
+
+from wren_backend_knative.ingress import Route
+
+CONNECT_TIMEOUT = 10.0
+
+#: Given a route the gateway answered 404 for, a route to try instead (or None).
+Reroute = Callable[[Route], "Route | None"]
+
+
+def _where(route: Route) -> str:
+    return f"the runtime {route.service} (Host {route.host} at {route.url})"
+
+
+class HttpDeliverer:
+    """Delivers tasks to the route `route_for(task)` names; thread-safe."""
+
+    def __init__(self, route_for: Callable[[Task], Route], *, threads: int,
+                 read_timeout: float, reroute: Reroute | None = None) -> None:
+        self.route_for, self.read_timeout, self.reroute = route_for, read_timeout, reroute
+        self.session = requests.Session()
+        # Each route's request is prepared once, and proxy settings are read from the
+        # environment once (scanning os.environ per request costs more than the request).
+        self.session.trust_env = False
+        self._templates: dict[Route, tuple[requests.PreparedRequest, dict[str, str]]] = {}
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=threads, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def deliver(self, task: Task) -> None:
+        self.post(self.route_for(task), json.dumps(task.to_dict()).encode(),
+                  f"task {task.task_id}")
+
+    def _template(self, route: Route) -> tuple[requests.PreparedRequest, dict[str, str]]:
+        """A prepared POST to `route` and the proxies for it, made once per route."""
+        found = self._templates.get(route)
+        if found is None:
+            request = requests.Request("POST", route.url, data=b"", headers={
+                "Host": route.host, "Content-Type": "application/json"})
+            found = (self.session.prepare_request(request),
+                     requests.utils.get_environ_proxies(route.url))
+            self._templates[route] = found
+        return found
+
+    def post(self, route: Route, body: bytes, what: str) -> None:
+        """POST `body` (which carries `what`) to `route`; return once it was taken."""
+        rerouted = False
+        while True:
+            template, proxies = self._template(route)
+            request = template.copy()
+            request.body = body
+            request.headers["Content-Length"] = str(len(body))
+            try:
+                answer = self.session.send(request, proxies=proxies, allow_redirects=False,
+                                           timeout=(CONNECT_TIMEOUT, self.read_timeout))
+            except requests.RequestException as exc:
+                raise Unavailable(f"{type(exc).__name__}: {exc} ({_where(route)})") from exc
+            status = answer.status_code
+            if 200 <= status < 300:
+                return
+            last = f"HTTP {status} {answer.reason}: {answer.text[:500]}"
+            if status == 404 and self.reroute is not None and not rerouted:
+                fresh = self.reroute(route)
+                if fresh is not None:
+                    rerouted, route = True, fresh
+                    continue
+            retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+            if status == 429:
+                raise Throttled(f"{last} ({_where(route)})", retry_after)
+            if status >= 500 or status == 408:
+                raise Unavailable(f"{last} ({_where(route)})", retry_after)
+            raise Refused(f"{_where(route)} refused {what}: {last}")
+
+    def close(self) -> None:
+        self.session.close()

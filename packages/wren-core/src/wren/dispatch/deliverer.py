@@ -1,0 +1,34 @@
+"""The `Deliverer` interface: the one thing an adapter writes to get tasks onto its platform.
+
+`deliver(task)` sends one task (`task.to_dict()` is its wire form) and returns once the
+platform accepted it, or raises an outcome of `wren.dispatch.outcomes` for the `Dispatcher` to
+act on. It is called from the dispatcher's threads, several at once, so it must be thread-safe;
+it is never called from `invoke`'s caller. Recoveries that only the adapter knows (renew a
+token, deploy a runtime that vanished, take a fresh route) stay inside `deliver`, which then
+retries or raises. `deliver_fanout(request)` sends a remote-invoker request (the staged tasks
+of one job) to one worker in the same way; only adapters with `capabilities.REMOTE_INVOKER`
+implement it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from wren.protocol.task import Task
+from wren.worker.fanout import FanoutRequest
+
+
+@runtime_checkable
+class Deliverer(Protocol):
+    """Sends one task to the platform, or raises `Throttled`, `Unavailable` or `Refused`."""
+
+    def deliver(self, task: Task) -> None:
+        """Hand `task` to the platform; return when it was accepted."""
+
+
+@runtime_checkable
+class FanoutDeliverer(Deliverer, Protocol):
+    """A `Deliverer` that can also send a remote-invoker request to one worker."""
+
+    def deliver_fanout(self, request: FanoutRequest) -> None:
+        """Hand `request` to one worker, which invokes its tasks from inside the platform."""
