@@ -63,7 +63,6 @@ class AzureContainersCompute(ComputeBackend):
         self.manager = ContainerAppsManager(self.config, credential)
         self._dispatchers: dict[str, QueueDispatcher] = {}
         self._storage: StorageBackend | None = None
-        self._info: RuntimeInfo | None = None
         self._lock = threading.RLock()
 
     # Plumbing -----------------------------------------------------------------------------
@@ -114,15 +113,20 @@ class AzureContainersCompute(ComputeBackend):
     # Runtime metadata ---------------------------------------------------------------------
     def runtime_info(self) -> RuntimeInfo:
         with self._lock:
-            if self._info is None:
-                key = metadata.metadata_key(self.app)
-                try:
-                    raw = self.storage().get_object(self.bucket, key)
-                except StorageNoSuchKeyError:
-                    self._ensure_deployed(self.runtime, self.memory)
-                    raw = self._ask_runtime(key)
-                self._info = metadata.decode(raw)
-            return self._info
+            return metadata.cache.get(self.name, self._metadata_identity(self.app),
+                                      self._read_metadata)
+
+    def _metadata_identity(self, app: str) -> str:
+        return metadata.identity(app, self.bucket, self.worker_storage)
+
+    def _read_metadata(self) -> RuntimeInfo:
+        key = metadata.metadata_key(self.app)
+        try:
+            raw = self.storage().get_object(self.bucket, key)
+        except StorageNoSuchKeyError:
+            self._ensure_deployed(self.runtime, self.memory)
+            raw = self._ask_runtime(key)
+        return RuntimeInfo.decode(raw, self.runtime)
 
     def _ask_runtime(self, key: str) -> bytes:
         ref = BlobRef(self.worker_storage.backend, dict(self.worker_storage.public_config),
@@ -151,8 +155,7 @@ class AzureContainersCompute(ComputeBackend):
 
     def _forget_metadata(self, app: str) -> None:
         self.storage().delete_object(self.bucket, metadata.metadata_key(app))
-        if app == self.app:
-            self._info = None
+        metadata.cache.forget(self.name, self._metadata_identity(app))
 
     # Runtime management -------------------------------------------------------------------
     def deploy_runtime(self, name: str, memory: int | None = None,

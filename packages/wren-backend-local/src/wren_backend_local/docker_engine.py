@@ -17,7 +17,7 @@ from typing import Any
 
 from wren import WrenError
 
-from wren_backend_local.exits import describe_exit
+from wren.worker.pool import describe_exit
 
 #: Labels on agent containers: the client's host and process id.
 LABEL_AGENT = "org.wren.agent"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import wren
 from wren.testing import functions as fn
-from wren_backend_local import get_pool
-from wren_backend_local.exits import describe_exit
+from wren.worker.pool import get_pool
+from wren.worker.pool import describe_exit
 
 
 def executor(tmp_path: Path, **overrides: object) -> wren.FunctionExecutor:
