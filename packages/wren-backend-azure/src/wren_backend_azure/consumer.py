@@ -30,11 +30,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+from wren.ports import StorageBackend
 from wren.protocol import keys
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.ports import StorageBackend
 from wren.worker import open_storage
 from wren.worker.entry import INFO_FIELD, handle
 from wren.worker.pool import WorkerPool, storage_profile

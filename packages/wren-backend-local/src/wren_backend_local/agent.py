@@ -50,7 +50,6 @@ class _Relay:
 def serve(channel: Channel) -> None:
     """Answer the client's messages until it says stop or goes away."""
     from wren.protocol.task import Task
-
     from wren.worker.pool import get_pool
 
     pool = get_pool()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
-from wren.protocol.task import Task
 from wren.ports import (
     ComputeBackend,
     ImageBuilder,
@@ -29,6 +28,7 @@ from wren.ports import (
     WorkerStorage,
 )
 from wren.ports import capabilities as caps
+from wren.protocol.task import Task
 from wren.worker.pool import get_pool, storage_profile
 
 from wren_backend_local import runtimes

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wren import WrenError
-
 from wren.worker.pool import describe_exit
 
 #: Labels on agent containers: the client's host and process id.

@@ -59,7 +59,7 @@ def packaged_dockerfile(backend: str, python_version: str | None = None) -> Trav
         raise InvalidInputError(
             f"no default Dockerfile for backend {backend!r}: its package ships none for "
             f"Python {version}; pass one with -f Dockerfile")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def default_dockerfile(backend: str) -> Path:

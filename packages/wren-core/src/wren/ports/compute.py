@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import attrs
 
 from wren.config.schema import ConfigSchema
-from wren.protocol.runtime import RuntimeInfo
-from wren.protocol.task import Task
 from wren.ports import capabilities
 from wren.ports._port import Port
 from wren.ports.images import ImageBuilder
+from wren.protocol.runtime import RuntimeInfo
+from wren.protocol.task import Task
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -20,8 +20,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import attrs
-from wren.protocol.task import Task
+
 from wren.ports.compute import InvocationListener
+from wren.protocol.task import Task
 
 _BOOT = "from wren.worker.pool.worker_main import main; main()"
 

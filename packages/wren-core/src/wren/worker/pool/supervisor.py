@@ -24,7 +24,6 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from wren.ports.compute import InvocationListener
-
 from wren.worker.pool.exits import describe_exit
 from wren.worker.pool.process import Assignment, Profile, WorkerProcess
 from wren.worker.pool.slots import SlotTable
