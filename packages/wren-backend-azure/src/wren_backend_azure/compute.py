@@ -2,7 +2,7 @@
 
 Each runtime (image + memory) has one Container App and one queue of the same name in the
 `azure_storage` account. `invoke` enqueues one message per task and returns; the app's queue
-scale rule starts containers whose consumers (runtimes/azure) run the tasks with wren's
+scale rule starts containers whose consumers (the package's runtime/) run the tasks with wren's
 worker and delete each message only after its results are stored, so a lost container loses
 nothing. On first use the runtime is deployed when missing (if `resource_group` is set;
 otherwise consumers are expected to serve the queue already) and asked for its metadata,

@@ -207,6 +207,6 @@ class RuntimeManager:
         except OpenWhiskError as exc:
             raise RuntimeMismatchError(
                 f"runtime {image} cannot run wren workers: {exc}. Check that the image exists "
-                f"and was built from runtimes/ibmcf (wren runtime build {image} -b "
+                f"and was built from wren-backend-ibmcf's runtime (wren runtime build {image} -b "
                 f"{self.backend})") from exc
         return data

@@ -1,6 +1,6 @@
 """The HTTP server of wren's Knative runtime: tasks in, 202 out, work in the background.
 
-runtimes/knative/entry_point.py runs `main()`; Knative Serving starts the container with
+The runtime's entry point (runtime/entry_point.py, package data) runs `main()`; Knative Serving starts the container with
 `PORT` set and routes requests to it:
 
 Every request goes to wren's worker entry, `wren.worker.handle`.
