@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 import wren
+from wren.protocol.runtime import RUNTIME_PROTOCOL
 from wren.testing import functions as fn
 
 from tests.doubles.knative_serving import RUNTIME_ENTRY
@@ -84,7 +85,9 @@ def test_metadata_and_readiness(start_runtime: Runtime) -> None:
     metadata = requests.get(url + "/metadata", timeout=10).json()
     assert metadata["python_version"] == ".".join(map(str, sys.version_info[:2]))
     assert metadata["wren_version"] == wren.__version__
-    assert (metadata["runtime"], metadata["worker_processes"]) == ("me/rt:1", 3)
+    # issue 11: one metadata document for every runtime, so the name is under "name"
+    assert (metadata["name"], metadata["worker_processes"]) == ("me/rt:1", 3)
+    assert metadata["protocol"] == RUNTIME_PROTOCOL
     modules = set(metadata["preinstalled_modules"])
     assert {"wren", "json", "cloudpickle"} <= modules
     assert not {"entry_point", "task_runner"} & modules

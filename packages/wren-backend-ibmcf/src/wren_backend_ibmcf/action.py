@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wren.worker.entry import INFO_FIELD, TASK_FIELD, PayloadError, handle
+from wren.worker.storage_access import private_config_from_env
 
 __all__ = ["COMPUTE_PARAM", "INFO_FIELD", "STORAGE_PARAM", "TASK_FIELD", "main"]
 
@@ -24,9 +25,12 @@ STORAGE_PARAM = "wren_storage"
 COMPUTE_PARAM = "wren_compute"
 
 
-def _bound(args: Mapping[str, Any], param: str) -> dict[str, Any] | None:
+def _private(args: Mapping[str, Any], param: str) -> dict[str, Any]:
+    """The secrets bound to `param` at deploy; else the environment's (storage only)."""
     bound = args.get(param)
-    return dict(bound.get("config") or {}) if isinstance(bound, Mapping) else None
+    if isinstance(bound, Mapping):
+        return dict(bound.get("config") or {})
+    return private_config_from_env() if param == STORAGE_PARAM else {}
 
 
 def _deadline_seconds() -> float | None:
@@ -40,8 +44,8 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
     """Run what the payload asks for; the returned dict is the activation's result."""
     payload = {k: v for k, v in args.items() if k not in (STORAGE_PARAM, COMPUTE_PARAM)}
     try:
-        return handle(payload, storage_config=_bound(args, STORAGE_PARAM),
-                      compute_config=_bound(args, COMPUTE_PARAM) or {},
+        return handle(payload, storage_config=_private(args, STORAGE_PARAM),
+                      compute_config=_private(args, COMPUTE_PARAM),
                       deadline=_deadline_seconds())
     except PayloadError as exc:
         if TASK_FIELD in payload:  # a task this runtime cannot run fails its activation
