@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,7 @@ from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
 KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
                 has_status=True)
 SECRET = Kind("", "v1", "secrets", "Secret")
-ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_ENTRY = ROOT / "runtimes" / "knative" / "entry_point.py"
+RUNTIME_ENTRY = Path(str(files("wren_backend_knative") / "runtime" / "entry_point.py"))
 #: What a container runs for an image whose entry point fails at once.
 CRASHING_COMMAND = [sys.executable, "-c", "import sys; print('cannot start: no entry point'); "
                     "sys.exit(3)"]

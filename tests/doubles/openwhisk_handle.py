@@ -22,13 +22,14 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from wren_backend_ibmcf.config import default_runtime
 
 REPO = Path(__file__).resolve().parents[2]
-PROXY = REPO / "runtimes" / "ibmcf" / "action_proxy.py"
+PROXY = Path(str(files("wren_backend_ibmcf") / "runtime" / "action_proxy.py"))
 
 
 class OpenWhiskDouble:

@@ -2,7 +2,7 @@
 at-least-once delivery while consumers are killed.
 
 Blobs and queues are a real Azurite server; the Container App is "deployed" to the ARM double
-on first use; its replicas are consumer processes running the real runtimes/azure entry point
+on first use; its replicas are consumer processes running the real azure runtime entry point
 against the Azurite queue (tests/servers/azure_consumers.py).
 """
 
@@ -23,7 +23,7 @@ from wren.protocol.status import StatusDocument
 from wren.testing import functions as fn
 from wren.testing.contract import ExecutorContract
 from wren_backend_azure import AzureBlobStorage
-from wren_backend_azure.metadata import encode, metadata_key
+from wren_backend_azure.metadata import metadata_key
 from wren_backend_azure.naming import app_name
 
 from tests.doubles.azure_arm import AzureResourceManagerDouble
@@ -83,7 +83,7 @@ def test_runtime_with_another_python_is_refused_before_invoking(
     config, _ = runtime_setup(azurite, None, runtime)
     storage = AzureBlobStorage(config["azure_storage"])
     storage.put_object(BUCKET, metadata_key(app_name(runtime, 512)),
-                       encode(RuntimeInfo(runtime, "2.7", wren.__version__)))
+                       RuntimeInfo(runtime, "2.7", wren.__version__).encode())
     with _executor(config) as fexec, pytest.raises(wren.RuntimeMismatchError,
                                                    match=r"runs Python 2\.7"):
         fexec.map(fn.double, [1])
@@ -92,18 +92,49 @@ def test_runtime_with_another_python_is_refused_before_invoking(
 
 def test_a_task_that_keeps_killing_its_consumer_becomes_an_error(
         azurite: Azurite) -> None:  # noqa: F811
+    # Changed by issue 11: a function that exits only ends its pool worker now (see the test
+    # below), so the poison path is exercised by a call that kills the consumer itself.
     config, settings = runtime_setup(azurite, None, "wren-tests/poison:1",
                                      max_dequeue_count=2, visibility_margin=2)
     fleet = ConsumerFleet(settings.environ(), 1).start()
+
+    def killer(_: int) -> None:  # the container dies: its consumer, then this worker
+        import os
+        import signal
+        import time
+
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(30)  # an orphaned worker exits within a second
+
     try:
         with _executor(config) as fexec:
-            future = fexec.call_async(fn.exit_process, 3, timeout=2)
+            future = fexec.call_async(killer, 0, timeout=2)
             with pytest.raises(wren.WorkerLostError, match="delivered 2 times"):
                 future.result(timeout=120)
             assert fexec.call_async(fn.add, (1, 2)).result(timeout=60) == 3
-        assert fleet.exits.count(3) == 2
+        assert fleet.exits.count(-9) == 2
     finally:
         fleet.stop()
+
+
+@pytest.mark.parametrize(("crash", "said"), [
+    (lambda: fn.exit_process(3), "exited with code 3"),
+    (lambda: fn.kill_self(9), "killed by signal SIGKILL"),
+    (lambda: fn.segfault(), "SIGSEGV"),
+])
+def test_a_crashed_call_fails_alone_and_its_task_mates_succeed(
+        contract_runtime: Config, crash: Callable[[], None], said: str) -> None:
+    def work(x: int) -> int:
+        if x == 1:
+            crash()
+        return x * 10
+
+    with _executor(contract_runtime) as fexec:
+        futures = fexec.map(work, [0, 1, 2, 3], chunksize=4)
+        with pytest.raises(wren.WorkerLostError, match=said):
+            futures[1].result(timeout=60)
+        assert [f.result(timeout=60) for f in (futures[0], futures[2], futures[3])] == \
+            [0, 20, 30]
 
 
 def _kill_while_running(fleet: ConsumerFleet, futures: list[wren.ResponseFuture],

@@ -21,6 +21,7 @@ import pytest
 import requests
 import wren
 from wren.client.futures import futures_of
+from wren.protocol.runtime import RUNTIME_PROTOCOL
 from wren.protocol.task import JobKind
 from wren.testing import functions as fn
 
@@ -86,7 +87,9 @@ def test_metadata_and_readiness(start_runtime: Runtime) -> None:
     metadata = requests.get(url + "/metadata", timeout=10).json()
     assert metadata["python_version"] == ".".join(map(str, sys.version_info[:2]))
     assert metadata["wren_version"] == wren.__version__
-    assert (metadata["runtime"], metadata["worker_processes"]) == ("me/rt:1", 3)
+    # issue 11: one metadata document for every runtime, so the name is under "name"
+    assert (metadata["name"], metadata["worker_processes"]) == ("me/rt:1", 3)
+    assert metadata["protocol"] == RUNTIME_PROTOCOL
     modules = set(metadata["preinstalled_modules"])
     assert {"wren", "json", "cloudpickle"} <= modules
     assert not {"entry_point", "task_runner"} & modules

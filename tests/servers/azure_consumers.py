@@ -1,7 +1,7 @@
-"""Consumer processes running the real runtimes/azure entry point, standing in for the
+"""Consumer processes running the real azure runtime entry point (wren_backend_azure/runtime), standing in for the
 replicas that Azure Container Apps would start for a runtime.
 
-`ConsumerFleet` starts `count` processes of `python runtimes/azure/entry_point.py` with a
+`ConsumerFleet` starts `count` processes of that `entry_point.py` with a
 runtime's environment (as the Container App would set it), restarts any that exits (as the
 platform restarts a crashed container), can SIGKILL one on demand, and stops them all by PID.
 Each process logs to its own file, shown when a test asks for it.
@@ -16,10 +16,10 @@ import sys
 import tempfile
 import threading
 import time
+from importlib.resources import files
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINT = ROOT / "runtimes" / "azure" / "entry_point.py"
+ENTRY_POINT = Path(str(files("wren_backend_azure") / "runtime" / "entry_point.py"))
 
 
 class ConsumerFleet:

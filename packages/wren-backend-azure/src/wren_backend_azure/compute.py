@@ -4,7 +4,7 @@ Each runtime (image + memory) has one Container App and one queue of the same na
 `azure_storage` account. `invoke` queues the tasks with wren's dispatch kit and returns; its
 threads put one message per task on the queue (`deliver`; a task over the message limit goes
 to a blob first, its message then carries the reference). The app's queue
-scale rule starts containers whose consumers (runtimes/azure) run the tasks with wren's
+scale rule starts containers whose consumers (the package's runtime/) run the tasks with wren's
 worker and delete each message only after its results are stored, so a lost container loses
 nothing. On first use the runtime is deployed when missing (if `resource_group` is set;
 otherwise consumers are expected to serve the queue already) and asked for its metadata,
@@ -69,7 +69,6 @@ class AzureContainersCompute(DeliveringCompute):
         self.manager = ContainerAppsManager(self.config, credential)
         self._queues: dict[str, Any] = {}
         self._storage: StorageBackend | None = None
-        self._info: RuntimeInfo | None = None
         self._lock = threading.RLock()
 
     # Plumbing -----------------------------------------------------------------------------
@@ -138,15 +137,20 @@ class AzureContainersCompute(DeliveringCompute):
     # Runtime metadata ---------------------------------------------------------------------
     def runtime_info(self) -> RuntimeInfo:
         with self._lock:
-            if self._info is None:
-                key = metadata.metadata_key(self.app)
-                try:
-                    raw = self.storage().get_object(self.bucket, key)
-                except StorageNoSuchKeyError:
-                    self._ensure_deployed(self.runtime, self.memory)
-                    raw = self._ask_runtime(key)
-                self._info = metadata.decode(raw)
-            return self._info
+            return metadata.cache.get(self.name, self._metadata_identity(self.app),
+                                      self._read_metadata)
+
+    def _metadata_identity(self, app: str) -> str:
+        return metadata.identity(app, self.bucket, self.worker_storage)
+
+    def _read_metadata(self) -> RuntimeInfo:
+        key = metadata.metadata_key(self.app)
+        try:
+            raw = self.storage().get_object(self.bucket, key)
+        except StorageNoSuchKeyError:
+            self._ensure_deployed(self.runtime, self.memory)
+            raw = self._ask_runtime(key)
+        return RuntimeInfo.decode(raw, self.runtime)
 
     def _ask_runtime(self, key: str) -> bytes:
         ref = BlobRef(self.worker_storage.backend, dict(self.worker_storage.public_config),
@@ -175,8 +179,7 @@ class AzureContainersCompute(DeliveringCompute):
 
     def _forget_metadata(self, app: str) -> None:
         self.storage().delete_object(self.bucket, metadata.metadata_key(app))
-        if app == self.app:
-            self._info = None
+        metadata.cache.forget(self.name, self._metadata_identity(app))
 
     # Runtime management -------------------------------------------------------------------
     def deploy_runtime(self, name: str, memory: int | None = None,

@@ -1,15 +1,19 @@
-"""The queue consumer that runs in an `azure_containers` container (runtimes/azure).
+"""The queue consumer that runs in an `azure_containers` container.
 
-It receives one message at a time, hidden from other consumers for `visibility_margin`
-seconds, and as soon as it has read the task extends that to the task's own budget: every
-call to its timeout, plus the margin. (A consumer that dies before knowing the budget so
-holds the message only briefly, not for the runtime's longest call.) It runs the task with `wren.worker.run_task` on the main thread, flushing
-once at the end, so every delivery of a task writes the same status and result keys; it
-deletes the message only after both are stored. If the consumer dies first, the message
-becomes visible again and another consumer runs the task (at least once); one that finds the
-task's status already stored just deletes the message. A message delivered more than
-`max_dequeue_count` times is not run again: its calls get an error status instead. No call
-runs longer than the runtime's `runtime_timeout`, whatever the client asked.
+It serves one runtime's queue with wren's supervised worker pool (`wren.worker.pool`, one
+worker process per `worker_processes`): it takes a message whenever a worker is free,
+hidden from other consumers for `visibility_margin` seconds, and as soon as it has read the
+task extends that to the task's own budget (every call to its timeout, plus the margin), so
+a consumer that dies before knowing the budget holds the message only briefly. The task
+runs in the pool with a single flush at the end, so every delivery writes the same status
+and result keys. The pool reports each status as it is stored and supervises the worker: a
+call that crashes its worker (exit, signal, out of memory) or overruns its timeout gets an
+error status naming what happened, and the task's other calls are run again, exactly as on
+every other platform. The message is deleted only once every call of the task has reported
+in storage; if the consumer (the container) dies first, the message becomes visible again
+and another consumer runs the task (at least once); one that finds the task's status stored
+just deletes it. A message delivered more than `max_dequeue_count` times is not run again:
+its calls get an error status instead. No call runs longer than `runtime_timeout`.
 """
 
 from __future__ import annotations
@@ -17,19 +21,24 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import signal
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
+import attrs
 from wren.ports import StorageBackend
 from wren.protocol import keys
 from wren.protocol.lost import lost_calls_document, store_status
+from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
-from wren.worker import open_storage, run_task
+from wren.worker import open_storage
+from wren.worker.entry import INFO_FIELD, handle
+from wren.worker.pool import WorkerPool, storage_profile
 
-from wren_backend_azure import metadata
 from wren_backend_azure.clients import ensure_queue, queue_client
 from wren_backend_azure.messages import BlobRef, Message, decode, visibility_for
 from wren_backend_azure.settings import ConsumerSettings
@@ -39,6 +48,46 @@ logger = logging.getLogger("wren.azure.consumer")
 _IDLE_MIN, _IDLE_MAX = 0.05, 1.0
 #: Seconds before a task that failed for wren's own reasons (storage down) is tried again.
 _RETRY_DELAY = 5
+
+
+class _Delivery:
+    """One message's task in the pool: counts its calls as they report (pool thread)."""
+
+    def __init__(self, consumer: Consumer, message: Any, receipt: str, task: Task,
+                 storage: StorageBackend) -> None:
+        self.consumer, self.message, self.receipt = consumer, message, receipt
+        self.task, self.storage = task, storage
+        self.remaining = len(task.call_indices)
+        self.retry_later = False
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _reported(self, count: int) -> None:
+        with self._lock:
+            self.remaining -= count
+            finished = self.remaining <= 0
+        if finished:
+            self.consumer.finished.put(self)
+
+    def status_pushed(self, document: bytes) -> None:
+        self._reported(len(StatusDocument.decode(document)))
+
+    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
+                   kind: str = "lost") -> None:
+        if kind == "system":  # wren could not run the task (storage down): try again later
+            logger.error("task %s of %s could not run (%s); retrying in %d s",
+                         self.task.task_id, job_key, reason, _RETRY_DELAY)
+            self.retry_later = True
+        else:
+            document = lost_calls_document(job_key, call_indices, reason, kind,
+                                           host=self.consumer.host)
+            try:
+                store_status(self.storage, self.task.bucket, document)
+            except Exception:  # not safe yet: the message is delivered again
+                logger.exception("could not store the error status of %d calls of %s",
+                                 len(call_indices), job_key)
+                self.retry_later = True
+        self._reported(len(call_indices))
 
 
 class Consumer:
@@ -51,6 +100,18 @@ class Consumer:
                                   settings.queue)
         self.host = socket.gethostname()
         self.handled = 0
+        self.processes = max(1, settings.processes)
+        self.finished: queue.Queue[_Delivery] = queue.Queue()
+        self.in_flight = 0
+        self._pool: WorkerPool | None = None
+        self._profile = storage_profile(settings.storage_backend, settings.storage_config)
+
+    @property
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            self._pool = WorkerPool()
+            self._pool.ensure_size(self.processes)
+        return self._pool
 
     def storage(self, backend: str, public_config: Any) -> StorageBackend:
         return open_storage(backend, public_config, self.settings.storage_config)
@@ -58,20 +119,58 @@ class Consumer:
     # The loop ---------------------------------------------------------------------------
     def serve(self) -> None:
         ensure_queue(self.queue)
-        first_hide = math.ceil(self.settings.visibility_margin)
+        self.pool  # noqa: B018 - the workers start while the first message is awaited
         idle = _IDLE_MIN
-        while not self.stop.is_set():
-            try:
-                message = self.queue.receive_message(visibility_timeout=first_hide)
-                if message is not None:
-                    idle = _IDLE_MIN
-                    self.handle(message)
-                    self.handled += 1
+        try:
+            while not self.stop.is_set():
+                self._settle(0.0)
+                if self.in_flight >= self.processes:
+                    self._settle(_IDLE_MAX, block=True)
                     continue
-            except Exception:  # the message, if any, shows up again after its hide time
-                logger.exception("serving queue %s failed; going on", self.settings.queue)
-            self.stop.wait(idle)
-            idle = min(idle * 2, _IDLE_MAX)
+                if self._receive_one():
+                    idle = _IDLE_MIN
+                    continue
+                self._settle(idle, block=True)
+                idle = min(idle * 2, _IDLE_MAX)
+            while self.in_flight:  # stopping: let the tasks in the pool finish
+                self._settle(_IDLE_MAX, block=True)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+
+    def _receive_one(self) -> bool:
+        try:
+            message = self.queue.receive_message(
+                visibility_timeout=math.ceil(self.settings.visibility_margin))
+            if message is None:
+                return False
+            self.handle(message)
+            self.handled += 1
+        except Exception:  # the message, if any, shows up again after its hide time
+            logger.exception("serving queue %s failed; going on", self.settings.queue)
+            return False
+        return True
+
+    def _settle(self, timeout: float, block: bool = False) -> None:
+        """Delete (or hide again) the messages of the tasks that finished."""
+        while True:
+            try:
+                delivery = self.finished.get(block=block, timeout=timeout if block else None)
+            except queue.Empty:
+                return
+            block = False
+            self.in_flight -= 1
+            self._complete(delivery)
+
+    def _complete(self, delivery: _Delivery) -> None:
+        task, message = delivery.task, delivery.message
+        if delivery.retry_later:
+            self._hide(message.id, delivery.receipt, _RETRY_DELAY)
+            return
+        logger.info("task %s of %s: %d calls in %.2f s (delivery %d)", task.task_id,
+                    task.job_key, len(task.call_indices), time.monotonic() - delivery.started,
+                    message.dequeue_count)
+        self._delete(message, delivery.receipt)
 
     def handle(self, message: Any) -> None:
         try:
@@ -98,24 +197,17 @@ class Consumer:
 
     # Steps ------------------------------------------------------------------------------
     def _run(self, task: Task, storage: StorageBackend, message: Any) -> None:
-        task.options = {**task.options, "flush_interval": math.inf}
-        task.timeout = min(task.timeout, self.settings.runtime_timeout)
-        task.attempt = message.dequeue_count - 1
+        task = attrs.evolve(task, timeout=min(task.timeout, self.settings.runtime_timeout),
+                            attempt=message.dequeue_count - 1)
         budget = visibility_for(task, self.settings.visibility_margin)
         receipt = self.queue.update_message(message.id, message.pop_receipt,
                                             visibility_timeout=budget).pop_receipt
-        started = time.monotonic()
-        try:
-            run_task(task, storage)
-        except Exception as exc:  # wren could not store the outcome: try again later
-            logger.error("task %s of %s failed to complete (%s: %s); retrying in %d s",
-                         task.task_id, task.job_key, type(exc).__name__, exc, _RETRY_DELAY)
-            self._hide(message.id, receipt, _RETRY_DELAY)
+        delivery = _Delivery(self, message, receipt, task, storage)
+        self.in_flight += 1
+        if delivery.remaining == 0:
+            self.finished.put(delivery)
             return
-        logger.info("task %s of %s: %d calls in %.2f s (delivery %d)", task.task_id,
-                    task.job_key, len(task.call_indices), time.monotonic() - started,
-                    message.dequeue_count)
-        self._delete(message, receipt)
+        self.pool.submit([task], delivery, self._profile, id(self), flush_interval=math.inf)
 
     def _give_up(self, task: Task, storage: StorageBackend, message: Any) -> None:
         tries = message.dequeue_count - 1
@@ -131,9 +223,10 @@ class Consumer:
     def _describe(self, decoded: Message, message: Any) -> None:
         ref = decoded.ref
         assert ref is not None
-        info = metadata.describe_runtime(self.settings.runtime)
+        info = handle({INFO_FIELD: True}, runtime_name=self.settings.runtime,
+                      worker_processes=self.processes)
         self.storage(ref.backend, ref.config).put_object(ref.bucket, ref.key,
-                                                         metadata.encode(info))
+                                                         json.dumps(info).encode())
         self._delete(message, message.pop_receipt)
 
     def _load_task(self, ref: BlobRef | None) -> Task | None:
@@ -159,11 +252,12 @@ class Consumer:
             self.queue.delete_message(message.id, receipt)
         except HttpResponseError as exc:  # its visibility ran out: another consumer has it
             logger.warning("message %s was not deleted (%s); the consumer that holds it now "
-                           "will find its results stored", message.id, getattr(exc, "error_code", exc))
+                           "will find its results stored", message.id,
+                           getattr(exc, "error_code", exc))
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT (scale-in, shutdown) finish the current task, then stop."""
+    """SIGTERM and SIGINT (scale-in, shutdown) finish the tasks in flight, then stop."""
     def request_stop(signum: int, frame: Any) -> None:
         stop.set()
 

@@ -1,49 +1,36 @@
 """The worker side of an `ibm_cf` / `openwhisk` action: `main(args)`, called by the action
-proxy once per activation (runtimes/ibmcf).
+proxy once per activation (`wren_backend_ibmcf/runtime/action_proxy.py`).
 
-`args` is the invocation payload merged with the action's default parameters. The payload
-holds one of `wren_task` (a task to run), `wren_fanout` (tasks to invoke from here, see
-`wren.worker.fanout`) or `wren_runtime_info`. Credentials come only from the parameters bound
-when the runtime was deployed: `wren_storage` (the storage backend's secrets) and, for the
-remote invoker, `wren_compute`; a runtime may instead set `WREN_STORAGE_CONFIG`.
+`args` is the invocation payload merged with the action's default parameters; the payload
+goes to wren's worker entry, `wren.worker.handle` (a task to run, a fan-out request, or the
+runtime's metadata). Credentials come only from the parameters bound when the runtime was
+deployed: `wren_storage` (the storage backend's secrets) and, for the remote invoker,
+`wren_compute`; a runtime may instead set `WREN_STORAGE_CONFIG`. They are taken out of
+`args` before the payload is handled.
 """
 
 from __future__ import annotations
 
 import os
-import pkgutil
-import platform
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from wren.__about__ import __version__
-from wren.protocol.task import Task
-from wren.worker import open_storage, run_task
-from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, run_fanout
+from wren.worker.entry import INFO_FIELD, TASK_FIELD, PayloadError, handle
 from wren.worker.storage_access import private_config_from_env
 
-TASK_FIELD = "wren_task"
-INFO_FIELD = "wren_runtime_info"
+__all__ = ["COMPUTE_PARAM", "INFO_FIELD", "STORAGE_PARAM", "TASK_FIELD", "main"]
+
 STORAGE_PARAM = "wren_storage"
 COMPUTE_PARAM = "wren_compute"
 
 
 def _private(args: Mapping[str, Any], param: str) -> dict[str, Any]:
+    """The secrets bound to `param` at deploy; else the environment's (storage only)."""
     bound = args.get(param)
     if isinstance(bound, Mapping):
         return dict(bound.get("config") or {})
     return private_config_from_env() if param == STORAGE_PARAM else {}
-
-
-def runtime_metadata() -> dict[str, Any]:
-    """Python and wren versions of this runtime, and every top-level module it can import."""
-    modules = {m.name for m in pkgutil.iter_modules() if not m.name.startswith("_")}
-    modules.update(sys.builtin_module_names)
-    return {"python_version": f"{sys.version_info[0]}.{sys.version_info[1]}",
-            "python_full_version": platform.python_version(), "wren_version": __version__,
-            "preinstalled_modules": sorted(modules)}
 
 
 def _deadline_seconds() -> float | None:
@@ -55,20 +42,12 @@ def _deadline_seconds() -> float | None:
 
 def main(args: dict[str, Any]) -> dict[str, Any]:
     """Run what the payload asks for; the returned dict is the activation's result."""
-    os.environ.setdefault("WREN_WORKER", "1")
-    if args.get(INFO_FIELD):
-        return runtime_metadata()
-    if FANOUT_FIELD in args:
-        request = FanoutRequest.from_dict(args[FANOUT_FIELD])
-        delivered = run_fanout(request, _private(args, STORAGE_PARAM),
-                               _private(args, COMPUTE_PARAM), _deadline_seconds())
-        return {"job_key": request.job_key, "tasks": request.count, "invoked": delivered}
-    if TASK_FIELD not in args:
-        return {"error": f"the payload has none of {TASK_FIELD!r}, {FANOUT_FIELD!r}, "
-                         f"{INFO_FIELD!r}: this action runs wren tasks only"}
-    task = Task.from_dict(args[TASK_FIELD])
-    storage = open_storage(task.storage_backend, task.storage_config,
-                           _private(args, STORAGE_PARAM))
-    run_task(task, storage)
-    return {"job_key": task.job_key, "task_id": task.task_id,
-            "calls": len(task.call_indices)}
+    payload = {k: v for k, v in args.items() if k not in (STORAGE_PARAM, COMPUTE_PARAM)}
+    try:
+        return handle(payload, storage_config=_private(args, STORAGE_PARAM),
+                      compute_config=_private(args, COMPUTE_PARAM),
+                      deadline=_deadline_seconds())
+    except PayloadError as exc:
+        if TASK_FIELD in payload:  # a task this runtime cannot run fails its activation
+            raise
+        return {"error": str(exc)}

@@ -148,12 +148,12 @@ class OpenWhiskCompute(DeliveringCompute):
         image = default_runtime()
         if image is None:
             self.unsupported("a default runtime for this Python version",
-                             "build one from runtimes/ibmcf and set `runtime`")
+                             "build one with `wren runtime build` and set `runtime`")
         return image
 
     def build_runtime(self, name: str, dockerfile: str | None = None, *,
                       builder: ImageBuilder, **options: Any) -> None:
-        """Build the image from runtimes/ibmcf (or `dockerfile`) and push it: the platform
+        """Build the image from this package's runtime/ (or `dockerfile`) and push it: the platform
         pulls action images from a registry."""
         builder.build(check_image_name(name), dockerfile)
         builder.push(name)

@@ -24,12 +24,11 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from wren import RuntimeMismatchError
 from wren.__about__ import __version__ as wren_version
-from wren.cache import cache_dir
+from wren.cache import RuntimeInfoCache
 from wren.ports import RuntimeEntry, RuntimeInfo
 
 from wren_backend_ibmcf.action import INFO_FIELD
@@ -42,7 +41,7 @@ logger = logging.getLogger("wren")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _lock = threading.Lock()
 _verified: dict[tuple[str, ...], str] = {}
-_metadata: dict[str, RuntimeInfo] = {}
+_metadata = RuntimeInfoCache()
 
 
 def action_name(image: str, memory: int) -> str:
@@ -115,8 +114,7 @@ class RuntimeManager:
                          params={"overwrite": "true"})
         with _lock:
             _verified[self._key(name)] = self._fingerprint(image)
-            _metadata.pop(self._cache_name(name), None)
-        self._cache_file(name).unlink(missing_ok=True)
+        _metadata.forget(self.backend, self._cache_name(name))
         logger.info("deployed runtime %s (%d MB) as %s/%s", image, memory, self.package,
                     name)
         return RuntimeEntry(image, memory, wren_version, f"{self.package}/{name}")
@@ -184,8 +182,7 @@ class RuntimeManager:
             deleted += status == 200
             with _lock:
                 _verified.pop(self._key(name), None)
-                _metadata.pop(self._cache_name(name), None)
-            self._cache_file(name).unlink(missing_ok=True)
+            _metadata.forget(self.backend, self._cache_name(name))
         if not self.list():  # the last one: the package and its credentials go too
             self.client.call("DELETE", f"{self.client.base}/packages/{self.package}",
                              f"deleting package {self.package}", accept=(200, 404, 409))
@@ -198,28 +195,11 @@ class RuntimeManager:
                                self.bundle().digest])
         return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
-    def _cache_file(self, action: str) -> Path:
-        return cache_dir("runtimes", self.backend, f"{self._cache_name(action)}.json")
-
     def info(self, image: str, memory: int) -> RuntimeInfo:
         """What the runtime offers, read from the runtime itself once and then cached."""
         name = self.ensure(image, memory)
-        cache_name = self._cache_name(name)
-        found = _metadata.get(cache_name)
-        if found is not None:
-            return found
-        path = self._cache_file(name)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            data = self._read_from_runtime(image, name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(data))
-        info = RuntimeInfo(image, str(data["python_version"]), str(data["wren_version"]),
-                           frozenset(data.get("preinstalled_modules", ())))
-        with _lock:
-            _metadata[cache_name] = info
-        return info
+        return _metadata.get(self.backend, self._cache_name(name), lambda: RuntimeInfo.from_dict(
+            self._read_from_runtime(image, name), image))
 
     def _read_from_runtime(self, image: str, name: str) -> dict[str, Any]:
         try:
@@ -227,9 +207,6 @@ class RuntimeManager:
         except OpenWhiskError as exc:
             raise RuntimeMismatchError(
                 f"runtime {image} cannot run wren workers: {exc}. Check that the image exists "
-                f"and was built from runtimes/ibmcf (wren runtime build {image} -b "
+                f"and was built from wren-backend-ibmcf's runtime (wren runtime build {image} -b "
                 f"{self.backend})") from exc
-        if "python_version" not in data:
-            raise RuntimeMismatchError(f"runtime {image} did not report its metadata "
-                                       f"({data!r:.200}); is it a wren image?")
         return data

@@ -1,6 +1,6 @@
 """wren's `knative` compute backend: maps on Knative Serving, on any Kubernetes cluster.
 
-Runtimes are Knative Services running wren's runtime image (runtimes/knative); each task is
+Runtimes are Knative Services running wren's runtime image (this package's runtime/); each task is
 one asynchronous request through the cluster's ingress gateway, and the runtime's storage
 credentials come from a Kubernetes Secret.
 """

@@ -131,11 +131,7 @@ class KnativeCompute(DeliveringCompute):
             except (requests.RequestException, ValueError) as exc:
                 raise KnativeError(f"cannot read the metadata of runtime {self.runtime_name!r} "
                                    f"(Host {route.host} at {route.endpoint}): {exc}") from exc
-            self._info = RuntimeInfo(name=str(data.get("runtime") or self.runtime_name),
-                                     python_version=str(data["python_version"]),
-                                     wren_version=str(data["wren_version"]),
-                                     preinstalled_modules=frozenset(
-                                         data.get("preinstalled_modules") or ()))
+            self._info = RuntimeInfo.from_dict(data, self.runtime_name)
         return self._info
 
     def dispatch_settings(self) -> DispatchSettings:

@@ -1,14 +1,18 @@
 """The HTTP server of wren's Knative runtime: tasks in, 202 out, work in the background.
 
-runtimes/knative/entry_point.py runs `main()`; Knative Serving starts the container with
+The runtime's entry point (runtime/entry_point.py, package data) runs `main()`; Knative Serving starts the container with
 `PORT` set and routes requests to it:
 
-- `POST /` with a task (`wren.protocol.task.Task.to_dict()` as JSON) answers `202 Accepted` as
+Every request goes to wren's worker entry, `wren.worker.handle`.
+
+- `POST /` with a task (`wren.protocol.task.Task.to_dict()` as JSON, or a `handle` payload
+  naming it under `wren_task`) answers `202 Accepted` as
   soon as a worker slot takes the task, and the task runs in the background (see
   `runtime_tasks`); a body that is not a task, or a task from an incompatible wren, gets 400
   with the reason, and a runtime that is shutting down answers 503 so the client retries.
-- `GET /metadata` answers the runtime's Python version, wren version and top-level modules
-  it has installed, which the client reads before shipping functions.
+- `GET /metadata` answers the runtime's metadata (`wren.protocol.runtime.RuntimeInfo`: Python
+  and wren versions, installed top-level modules), which the client reads before shipping
+  functions.
 - `GET /healthz` is the readiness probe.
 
 On SIGTERM (Knative scaling a pod down) it stops taking tasks and lets those in flight finish,
@@ -24,33 +28,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pkgutil
 import signal
 import socket
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from wren.__about__ import __version__ as wren_version
-from wren.protocol.task import Task
+from wren.worker.entry import INFO_FIELD, TASK_FIELD, PayloadError, handle
 
 from wren_backend_knative.runtime_tasks import Draining, TaskRunner
 
 logger = logging.getLogger("wren.runtime")
-
-
-def _compatible(version: str) -> bool:
-    """Client and runtime must share wren's major.minor version (the status format)."""
-    return version.split(".")[:2] == wren_version.split(".")[:2]
-
-
-def preinstalled_modules() -> list[str]:
-    """Top-level modules importable here (the entry point script's own directory left out)."""
-    script_dir = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv[0] else ""
-    paths = [p for p in sys.path if p and os.path.abspath(p) != script_dir]
-    names = {info.name for info in pkgutil.iter_modules(paths)}
-    return sorted(names | set(sys.builtin_module_names))
 
 
 class RuntimeHandler(BaseHTTPRequestHandler):
@@ -90,24 +79,18 @@ class RuntimeHandler(BaseHTTPRequestHandler):
             self._reply(404, {"error": f"no such path {self.path!r}: tasks go to POST /"})
             return
         try:
-            task = Task.from_dict(json.loads(raw))
-        except Exception as exc:
-            self._reply(400, {"error": f"the body is not a wren task: {type(exc).__name__}: "
-                                       f"{exc}"})
-            return
-        if not _compatible(task.wren_version):
-            self._reply(400, {"error": f"this runtime runs wren {wren_version} but the task "
-                                       f"comes from wren {task.wren_version}; deploy a runtime "
-                                       "built with the client's wren (wren runtime build / "
-                                       "update)"})
-            return
-        try:
-            self.server.runner.admit(task)
+            body = json.loads(raw)
+            payload = body if isinstance(body, dict) and TASK_FIELD in body else {
+                TASK_FIELD: body}
+            answer = handle(payload, run=self.server.runner.admit)
         except Draining:
             self._reply(503, {"error": "this runtime is shutting down; retry"},
                         {"Retry-After": "1"})
             return
-        self._reply(202, {"accepted": task.task_id, "job": task.job_key})
+        except (ValueError, PayloadError) as exc:
+            self._reply(400, {"error": str(exc)})
+            return
+        self._reply(202, answer)
 
 
 class RuntimeServer(ThreadingHTTPServer):
@@ -121,14 +104,9 @@ class RuntimeServer(ThreadingHTTPServer):
 
     def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
-            self._metadata = {
-                "runtime": os.environ.get("WREN_RUNTIME_NAME") or os.environ.get(
-                    "K_SERVICE", "knative"),
-                "python_version": ".".join(map(str, sys.version_info[:2])),
-                "python": ".".join(map(str, sys.version_info[:3])),
-                "wren_version": wren_version,
-                "worker_processes": self.runner.processes,
-                "preinstalled_modules": preinstalled_modules()}
+            name = os.environ.get("WREN_RUNTIME_NAME") or os.environ.get("K_SERVICE", "knative")
+            self._metadata = handle({INFO_FIELD: True}, runtime_name=name,
+                                    worker_processes=self.runner.processes)
         return self._metadata
 
 

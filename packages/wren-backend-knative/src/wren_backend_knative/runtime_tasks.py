@@ -1,7 +1,7 @@
 """Running wren tasks in the background of the Knative runtime (`runtime_server`), supervised.
 
-Tasks run in a warm pool of worker processes (the same supervised pool as wren's `localhost`
-backend: each worker runs `wren.worker.run_task` on its main thread, so call timeouts work,
+Tasks run in wren's warm, supervised pool of worker processes (`wren.worker.pool`, the one
+every runtime uses: each worker runs `wren.worker.run_task` on its main thread, so call timeouts work,
 and a worker that exits, is killed, segfaults or ignores its timeout is reported on the call
 it was running while the rest of its task is retried). Here nobody listens on a pipe, so a
 task's listener writes those reports to storage as status documents, where the client's
@@ -14,8 +14,6 @@ Admission: `admit` returns once the task has a worker slot (or a place in a shor
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -26,8 +24,8 @@ from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
 from wren.worker import open_storage
+from wren.worker.pool import WorkerPool, storage_profile
 from wren.worker.storage_access import private_config_from_env
-from wren_backend_local.pool import WorkerPool
 
 logger = logging.getLogger("wren.runtime")
 
@@ -77,6 +75,7 @@ class TaskRunner:
         self.pool.ensure_size(processes)
         self.pool.set_limit(id(self), processes)
         self._private = private_config_from_env()
+        self._profiles: dict[str, tuple[str, str, dict[str, Any]]] = {}
         lock = threading.Lock()
         self._room = threading.Condition(lock)  # a slot freed: wakes one waiting request
         self._idle = threading.Condition(lock)  # nothing in flight: wakes the drain
@@ -102,9 +101,10 @@ class TaskRunner:
             self.release(listener)
             return
         backend = task.storage_backend
-        digest = hashlib.sha256(json.dumps([backend, self._private], sort_keys=True,
-                                           default=str).encode()).hexdigest()[:16]
-        self.pool.submit([task], listener, (digest, backend, self._private), id(self))
+        profile = self._profiles.get(backend)
+        if profile is None:
+            profile = self._profiles[backend] = storage_profile(backend, self._private)
+        self.pool.submit([task], listener, profile, id(self))
 
     def release(self, listener: _TaskListener) -> None:
         with self._room:

@@ -1,5 +1,6 @@
-"""wren's embedded backends: `localhost` compute (a warm pool of worker processes) and
-`localhost` storage (objects as files)."""
+"""wren's embedded backends: `localhost` compute (calls in wren's supervised worker pool,
+`wren.worker.pool`, on this machine or in a runtime container) and `localhost` storage
+(objects as files)."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -7,14 +8,12 @@ from wren_backend_local.__about__ import __version__
 
 if TYPE_CHECKING:
     from wren_backend_local.compute import LocalhostCompute
-    from wren_backend_local.pool import WorkerPool, get_pool
     from wren_backend_local.storage import LocalhostStorage
 
-__all__ = ["LocalhostCompute", "LocalhostStorage", "WorkerPool", "__version__", "get_pool"]
+__all__ = ["LocalhostCompute", "LocalhostStorage", "__version__"]
 
 # Imported on first use, so a worker process starting up loads only what it runs.
-_LAZY = {"LocalhostCompute": "compute", "LocalhostStorage": "storage", "WorkerPool": "pool",
-         "get_pool": "pool"}
+_LAZY = {"LocalhostCompute": "compute", "LocalhostStorage": "storage"}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 It connects back to the client that started the container (address and key in its
 environment, see `agent_channel`), says hello with the runtime's facts, and serves tasks with
-the same warm `WorkerPool` the client runs on the host, so a worker that crashes, is killed
+wren's supervised `wren.worker.pool.WorkerPool`, as the client does on the host, so a worker that crashes, is killed
 or overruns its timeout is caught and named by the same code. Statuses and lost calls go back
 over the channel, tagged with the executor (`owner`) they belong to. Messages from the
 client: `("size", n)`, `("limit", owner, n)`, `("profile", id, backend, config)`,
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import pkgutil
-import platform
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,16 +24,13 @@ from wren_backend_local.agent_channel import ADDRESS_ENV, KEY_ENV, Channel, conn
 
 
 def runtime_facts() -> dict[str, Any]:
-    """What a client needs to know about this runtime before sending it functions."""
-    from wren.__about__ import __version__ as wren_version
+    """What a client needs to know about this runtime before sending it functions: wren's
+    runtime metadata document (`wren.worker.metadata`), with this package's version."""
+    from wren.worker.entry import INFO_FIELD, handle
 
     from wren_backend_local.__about__ import __version__ as local_version
 
-    modules = {m.name for m in pkgutil.iter_modules()} | set(sys.builtin_module_names)
-    return {"python_version": ".".join(platform.python_version_tuple()[:2]),
-            "python": platform.python_version(), "wren_version": wren_version,
-            "wren_backend_local_version": local_version, "executable": sys.executable,
-            "preinstalled_modules": sorted(modules)}
+    return handle({INFO_FIELD: True}, wren_backend_local_version=local_version)
 
 
 class _Relay:
@@ -55,8 +50,7 @@ class _Relay:
 def serve(channel: Channel) -> None:
     """Answer the client's messages until it says stop or goes away."""
     from wren.protocol.task import Task
-
-    from wren_backend_local.pool import get_pool
+    from wren.worker.pool import get_pool
 
     pool = get_pool()
     profiles: dict[str, tuple[str, str, dict[str, Any]]] = {}

@@ -10,8 +10,6 @@ engine (`runtimes`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import platform
@@ -31,10 +29,10 @@ from wren.ports import (
 )
 from wren.ports import capabilities as caps
 from wren.protocol.task import Task
+from wren.worker.pool import get_pool, storage_profile
 
 from wren_backend_local import runtimes
 from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir
-from wren_backend_local.pool import get_pool
 
 logger = logging.getLogger("wren")
 
@@ -65,9 +63,7 @@ class LocalhostCompute(ComputeBackend):
             directory.mkdir(parents=True, exist_ok=True)
             storage_config["storage_dir"] = str(directory)
             mounts.append(str(directory))
-        digest = hashlib.sha256(json.dumps([worker_storage.backend, storage_config],
-                                           sort_keys=True, default=str).encode()).hexdigest()
-        self._profile = (digest[:16], worker_storage.backend, storage_config)
+        self._profile = storage_profile(worker_storage.backend, storage_config)
         self._mounts = mounts
         self._pool: Any = None
         self._pool_lock = threading.Lock()
@@ -117,10 +113,7 @@ class LocalhostCompute(ComputeBackend):
     def runtime_info(self) -> RuntimeInfo:
         pool = self._started_pool()
         if self.runtime is not None:
-            facts = pool.facts
-            return RuntimeInfo(self.runtime, str(facts["python_version"]),
-                               str(facts["wren_version"]),
-                               frozenset(facts.get("preinstalled_modules", ())))
+            return RuntimeInfo.from_dict(pool.facts, self.runtime)
         version = ".".join(platform.python_version_tuple()[:2])
         return RuntimeInfo(f"python{version} (this interpreter)", version, wren_version)
 

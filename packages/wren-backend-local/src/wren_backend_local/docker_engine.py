@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wren.containers import ContainerEngineError, discard, engine_address
-
-from wren_backend_local.exits import describe_exit
+from wren.worker.pool import describe_exit
 
 #: Labels on agent containers: the client's host and process id.
 LABEL_AGENT = "org.wren.agent"

@@ -79,7 +79,7 @@ def _build_output(debug: bool, say: Callable[[str], None]) -> Callable[[str], No
 @click.argument("name")
 @click.option("-f", "--file", "dockerfile", type=click.Path(exists=True, dir_okay=False),
               help="Dockerfile to build (its directory is the context). Default: "
-                   "runtimes/<backend>/Dockerfile.")
+                   "the one the backend's package ships (its runtime/ directory).")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
               help="Build argument, e.g. BASE_IMAGE=python:3.11-slim (repeatable).")
 @common_options

@@ -1,8 +1,10 @@
-"""Where the default Dockerfile of a backend's runtime lives: `runtimes/<dir>/`, where `<dir>`
-is the backend's name (`localhost`, `knative`) or its distribution's suffix (`ibmcf` for
-`wren-backend-ibmcf`). The `runtimes` directory is looked for in `WREN_RUNTIMES_DIR`, the
-current directory, and the source checkout wren-cli runs from. In that directory, `Dockerfile.py<major><minor>` for this client's Python wins over
-`Dockerfile`.
+"""Where the default Dockerfile of a backend's runtime lives, and what the runtime installs.
+
+Each backend ships its runtime as package data and says where with the port's
+`ComputeBackend.runtime_dockerfile(python_version)` (by default `<package>/runtime/
+Dockerfile.py<major><minor>` for this client's Python, else `<package>/runtime/Dockerfile`),
+so `wren runtime build` works from a plain `pip install` and a vendor's backend ships its
+own. `WREN_RUNTIMES_DIR` may name a directory of overrides laid out as `<backend>/Dockerfile`.
 """
 
 from __future__ import annotations
@@ -11,20 +13,12 @@ import os
 import platform
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wren import InvalidInputError, plugins
 
-
-def runtimes_roots() -> list[Path]:
-    """Candidate `runtimes` directories, first match wins."""
-    roots = []
-    named = os.environ.get("WREN_RUNTIMES_DIR")
-    if named:
-        roots.append(Path(named).expanduser())
-    roots.append(Path.cwd() / "runtimes")
-    here = Path(__file__).resolve()
-    roots.extend(parent / "runtimes" for parent in here.parents[1:5])  # a source checkout
-    return roots
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 def distribution_of(group: str, name: str) -> str | None:
@@ -45,26 +39,40 @@ def runtime_distributions(compute: str, storage: str) -> list[str]:
     return found
 
 
-def _directory_names(backend: str) -> list[str]:
-    names = [backend]
-    dist = distribution_of(plugins.COMPUTE_GROUP, backend) or ""
-    if dist.startswith("wren-backend-"):
-        names.append(dist[len("wren-backend-"):])
-    return names
+def _override(backend: str, version: str) -> Path | None:
+    named = os.environ.get("WREN_RUNTIMES_DIR")
+    if not named:
+        return None
+    directory = Path(named).expanduser() / backend
+    major, minor = version.split(".")[:2]
+    for candidate in (f"Dockerfile.py{major}{minor}", "Dockerfile"):
+        if (directory / candidate).is_file():
+            return directory / candidate
+    return None
+
+
+def packaged_dockerfile(backend: str, python_version: str | None = None) -> Traversable:
+    """The Dockerfile `backend` ships for this client's Python (or `python_version`)."""
+    version = python_version or ".".join(platform.python_version_tuple()[:2])
+    found = plugins.compute_backend_class(backend).runtime_dockerfile(version)
+    if found is None:
+        raise InvalidInputError(
+            f"no default Dockerfile for backend {backend!r}: its package ships none for "
+            f"Python {version}; pass one with -f Dockerfile")
+    return found
 
 
 def default_dockerfile(backend: str) -> Path:
-    """The Dockerfile `wren runtime build` uses for `backend` when none is given."""
-    major, minor = platform.python_version_tuple()[:2]
-    searched = []
-    for root in runtimes_roots():
-        for name in _directory_names(backend):
-            directory = root / name
-            searched.append(str(directory))
-            for candidate in (f"Dockerfile.py{major}{minor}", "Dockerfile"):
-                if (directory / candidate).is_file():
-                    return directory / candidate
-    raise InvalidInputError(
-        f"no default Dockerfile for backend {backend!r} (looked in {', '.join(searched[:3])}, "
-        "...); pass one with -f Dockerfile, or set WREN_RUNTIMES_DIR to the directory that "
-        f"holds {backend}/Dockerfile")
+    """The Dockerfile `wren runtime build` uses for `backend` when none is given; its
+    directory is the build context."""
+    version = ".".join(platform.python_version_tuple()[:2])
+    override = _override(backend, version)
+    if override is not None:
+        return override
+    found = packaged_dockerfile(backend, version)
+    path = Path(str(found))
+    if not path.is_file():  # e.g. a package imported from a zip file
+        raise InvalidInputError(f"the runtime files of backend {backend!r} are not on the file "
+                                f"system ({found}); install its package unzipped, or pass "
+                                "-f Dockerfile")
+    return path

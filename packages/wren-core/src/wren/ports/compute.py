@@ -20,15 +20,18 @@ Runtime management (`default_runtime_name`, `build_runtime`, `deploy_runtime`,
 `NotSupportedError` naming the backend. The `wren runtime` verbs call them; a runtime name is
 a container image name (`wren.ports.images.check_image_name`), and `default` stands for
 `default_runtime_name()`. `build_runtime` gets an `ImageBuilder` from its caller, so a backend
-never talks to a container engine itself.
+never talks to a container engine itself. A backend ships its runtime's Dockerfiles and
+entry points as package data (`runtime_dockerfile`), so `wren runtime build` needs no
+source checkout.
 """
 
 from __future__ import annotations
 
 import abc
+import importlib.resources
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
@@ -37,7 +40,11 @@ from wren.ports import capabilities
 from wren.ports._port import Port
 from wren.ports.compute_config import COMPUTE_SCHEMA
 from wren.ports.images import ImageBuilder
+from wren.protocol.runtime import RuntimeInfo
 from wren.protocol.task import Task
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 class InvocationListener(Protocol):
@@ -59,16 +66,6 @@ class WorkerStorage:
     backend: str
     config: Mapping[str, Any]
     public_config: Mapping[str, Any]
-
-
-@attrs.frozen
-class RuntimeInfo:
-    """What a runtime offers, as read from the runtime itself."""
-
-    name: str
-    python_version: str
-    wren_version: str
-    preinstalled_modules: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -148,6 +145,24 @@ class ComputeBackend(Port, abc.ABC):
 
     def close(self) -> None:
         """Release resources; in-flight tasks may still finish."""
+
+    @classmethod
+    def runtime_dockerfile(cls, python_version: str) -> Traversable | None:
+        """The Dockerfile `wren runtime build` uses when none is given, for a client running
+        Python `python_version` (`"3.11"`); None when the backend ships none. The files it
+        copies lie beside it: its directory is the build context (plus `wren-wheels/`, the
+        wren wheels the image installs). The default finds them as package data of the
+        distribution that defines the backend class: `<top package>/runtime/Dockerfile.py311`
+        for that Python if there is one, else `<top package>/runtime/Dockerfile`."""
+        try:
+            directory = importlib.resources.files(cls.__module__.split(".")[0]) / "runtime"
+        except (ImportError, TypeError):  # not defined in a package
+            return None
+        major, minor = python_version.split(".")[:2]
+        for name in (f"Dockerfile.py{major}{minor}", "Dockerfile"):
+            if (directory / name).is_file():
+                return directory / name
+        return None
 
     # Runtime management: optional, see `capabilities.RUNTIME_MANAGEMENT`.
     def default_runtime_name(self) -> str:

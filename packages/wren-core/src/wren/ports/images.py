@@ -69,7 +69,7 @@ class ImageBuilder(Protocol):
               buildargs: Mapping[str, str] | None = None) -> str:
         """Build image `name` (checked with `check_image_name`) and return its id.
 
-        `dockerfile` None means the backend's default one from `runtimes/<backend>/`. The
+        `dockerfile` None means the backend's default one (`ComputeBackend.runtime_dockerfile`). The
         build context is the Dockerfile's directory plus `wren-wheels/`, holding the wren
         distributions this client runs and their requirements as wheels, which the
         Dockerfile installs (`pip install --no-index --find-links wren-wheels

@@ -1,7 +1,39 @@
-"""The worker: the same code runs every task on every platform (`run_task`)."""
+"""The worker: the same code runs every task on every platform.
 
-from wren.context import current_storage, current_task, in_worker
-from wren.worker.runner import run_task
-from wren.worker.storage_access import open_storage
+`handle(payload)` is the entry every runtime calls, `run_task` runs one task's calls,
+`runtime_metadata()` describes the runtime, and `wren.worker.pool` is the supervised process
+pool runtimes run tasks in. Names load on first use (PEP 562), so a process that needs only
+the pool or the metadata does not import the task runner.
+"""
 
-__all__ = ["current_storage", "current_task", "in_worker", "open_storage", "run_task"]
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wren.context import current_storage, current_task, in_worker
+    from wren.worker.entry import handle
+    from wren.worker.metadata import runtime_metadata
+    from wren.worker.runner import run_task
+    from wren.worker.storage_access import open_storage
+
+__all__ = ["current_storage", "current_task", "handle", "in_worker", "open_storage",
+           "run_task", "runtime_metadata"]
+
+_LAZY = {"current_storage": "wren.context", "current_task": "wren.context",
+         "handle": "wren.worker.entry", "in_worker": "wren.context",
+         "open_storage": "wren.worker.storage_access", "run_task": "wren.worker.runner",
+         "runtime_metadata": "wren.worker.metadata"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wren.worker' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

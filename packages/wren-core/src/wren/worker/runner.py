@@ -198,11 +198,12 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
 
 
 def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
-             on_call: CallHook | None = None) -> None:
+             on_call: CallHook | None = None, flush_interval: float | None = None) -> None:
     """Run every call of `task`, writing statuses and results to `storage`.
 
     `push` receives each status document as it is written; `on_call(i)` is told the index of
     the call about to start, and `-1` when the task is done (adapters use it to supervise).
+    `flush_interval` overrides the task's (`math.inf`: one flush, at the end).
     """
     worker_start = time.time()
     context.set_current(storage, task)
@@ -224,7 +225,7 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
             return
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            _run_calls(task, batch, invoke, payloads, on_call)
+            _run_calls(task, batch, invoke, payloads, on_call, flush_interval)
     finally:
         if on_call is not None:
             on_call(-1)
@@ -232,8 +233,9 @@ def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
 
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
-               payloads: list[Any], on_call: CallHook | None) -> None:
-    interval = task.options.flush_interval
+               payloads: list[Any], on_call: CallHook | None,
+               flush_interval: float | None = None) -> None:
+    interval = task.options.flush_interval if flush_interval is None else flush_interval
     env = task.extra_env
     clock = time.time
     last_flush = clock()

@@ -8,19 +8,26 @@ watched through a pidfd where Linux offers one, so a death is noticed at once.
 from __future__ import annotations
 
 import collections
+import hashlib
+import json
 import os
 import pickle
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 import attrs
+
 from wren.ports.compute import InvocationListener
 from wren.protocol.task import Task
 
-_BOOT = "from wren_backend_local.worker_main import main; main()"
+_BOOT = "from wren.worker.pool.worker_main import main; main()"
+
+#: `(profile id, storage backend, private storage config)`: how a worker opens storage.
+Profile = tuple[str, str, dict[str, Any]]
 
 
 @attrs.define
@@ -29,9 +36,19 @@ class Assignment:
 
     task: Task
     listener: InvocationListener
-    profile: tuple[str, str, dict[str, Any]]
+    profile: Profile
     owner: int
     flushed: int = 0
+    #: Overrides the task's flush interval (`math.inf`: one status document per task).
+    flush_interval: float | None = None
+
+
+def storage_profile(backend: str, config: Mapping[str, Any]) -> Profile:
+    """The profile of a storage backend and its private config: its id is a digest of both,
+    so workers are sent each distinct profile once and the config is never logged."""
+    digest = hashlib.sha256(json.dumps([backend, dict(config)], sort_keys=True,
+                                       default=str).encode()).hexdigest()
+    return digest[:16], backend, dict(config)
 
 
 class WorkerProcess:
@@ -91,7 +108,7 @@ class WorkerProcess:
             self.assignment = assignment
         task = assignment.task.to_dict(binary=True)
         inline = task.pop("inline_data")
-        self.send(("task", profile_id, task, inline is not None))
+        self.send(("task", profile_id, task, inline is not None, assignment.flush_interval))
         if inline is not None:  # sent as is, not copied into the message's pickle
             self.outbox.send_bytes(inline)
 

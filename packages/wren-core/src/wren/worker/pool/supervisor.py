@@ -1,9 +1,10 @@
-"""`WorkerPool`: the process-wide warm pool behind `localhost` compute.
+"""`WorkerPool`: a warm, supervised pool of worker processes, the one every platform's
+runtime (and a client running calls on its own machine) runs tasks in.
 
-Started once per client process and shared by every executor in it, the pool keeps worker
+Started once per process and shared by every user of it, the pool keeps worker
 processes alive between calls, maps and executors, so no call pays for an interpreter start
 or an import. One dispatcher thread hands queued tasks to idle workers (each executor may
-use at most its `worker_processes` at once), relays pushed statuses, enforces timeouts from
+use at most its limit at once), relays pushed statuses, enforces timeouts from
 the slot table, and turns a worker's death into an error on the call it was running: the
 calls of that task it had not yet reported are queued again, and a new worker takes its
 place.
@@ -23,10 +24,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from wren.ports.compute import InvocationListener
-
-from wren_backend_local.exits import describe_exit
-from wren_backend_local.process import Assignment, WorkerProcess
-from wren_backend_local.slots import SlotTable
+from wren.worker.pool.exits import describe_exit
+from wren.worker.pool.process import Assignment, Profile, WorkerProcess
+from wren.worker.pool.slots import SlotTable
 
 logger = logging.getLogger("wren")
 
@@ -57,7 +57,7 @@ class WorkerPool:
         self._wake_r = Connection(wake_r, writable=False)
         self._wake_w = Connection(wake_w, readable=False)
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="wren-local-pool", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="wren-worker-pool", daemon=True)
         self._thread.start()
 
     # API ----------------------------------------------------------------------------------
@@ -86,9 +86,12 @@ class WorkerPool:
             self._limits.pop(owner, None)
 
     def submit(self, tasks: list[Any], listener: InvocationListener,
-               profile: tuple[str, str, dict[str, Any]], owner: int) -> None:
+               profile: Profile, owner: int, *, flush_interval: float | None = None) -> None:
+        """Queue `tasks` for `owner`; their statuses and lost calls go to `listener`, and
+        `flush_interval` overrides the tasks' own (`math.inf`: one document per task)."""
         with self._lock:
-            self._queue.extend(Assignment(t, listener, profile, owner) for t in tasks)
+            self._queue.extend(Assignment(t, listener, profile, owner,
+                                          flush_interval=flush_interval) for t in tasks)
         # Hand tasks to idle workers from the caller's thread: the dispatcher thread would
         # first have to win the interpreter lock back from a client that is still busy.
         self._assign()
@@ -170,7 +173,7 @@ class WorkerPool:
             try:
                 self._step()
             except Exception:  # the pool must outlive any one failure
-                logger.exception("the localhost worker pool hit an internal error")
+                logger.exception("the worker pool hit an internal error")
                 time.sleep(SUPERVISE_INTERVAL)
 
     def _step(self) -> None:
@@ -263,7 +266,7 @@ class WorkerPool:
         if item is not None:
             self._recover(item, index, worker, code)
         elif not self._stopping and not worker.ready:
-            logger.error("a localhost worker process %s while starting; see its output above",
+            logger.error("a worker process %s while starting; see its output above",
                          describe_exit(code))
         if not self._stopping:
             with self._lock:
@@ -288,7 +291,7 @@ class WorkerPool:
             logger.debug("retrying %d calls of %s/%s after: %s", len(retry), task.job_key,
                          task.task_id, reason)
             again = Assignment(task.subset(retry, f".r{task.attempt + 1}"), item.listener,
-                               item.profile, item.owner)
+                               item.profile, item.owner, flush_interval=item.flush_interval)
             with self._lock:
                 self._queue.appendleft(again)
 

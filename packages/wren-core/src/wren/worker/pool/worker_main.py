@@ -1,10 +1,10 @@
-"""Entry point of a localhost worker process: receive tasks on a pipe, run them, report.
+"""Entry point of a pooled worker process: receive tasks on a pipe, run them, report.
 
 Started once by the pool with `python -c`, it imports wren's worker a single time and then
 serves task after task. Messages are pickled tuples on two pipes: from the pool `("profile",
 id, backend, config)` (storage settings, secrets included, never written anywhere),
-`("task", profile_id, task_dict, has_inline)` (followed by the inline argument bytes as
-a raw message when `has_inline`) and `("stop",)`; to the pool `("ready", pid)`,
+`("task", profile_id, task_dict, has_inline, flush_interval)` (followed by the inline
+argument bytes as a raw message when `has_inline`) and `("stop",)`; to the pool `("ready", pid)`,
 `("status", task_id, calls_flushed, document)`, `("done", task_id)` and
 `("failed", task_id, message)`. It exits when the pool goes away.
 """
@@ -52,7 +52,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
             continue
-        _, profile_id, task_dict, has_inline = message
+        _, profile_id, task_dict, has_inline, flush_interval = message
         if has_inline:
             task_dict["inline_data"] = inbox.recv_bytes()
         task = Task.from_dict(task_dict)
@@ -66,7 +66,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         try:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
-            run_task(task, storage, push=push, on_call=record)
+            run_task(task, storage, push=push, on_call=record, flush_interval=flush_interval)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     for fd in (read_fd, write_fd):
         os.set_inheritable(fd, False)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    from wren_backend_local.slots import SlotTable
+    from wren.worker.pool.slots import SlotTable
 
     slots = SlotTable(slot_path, row + 1)
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), slots, row)

@@ -1,0 +1,33 @@
+"""`wren.worker.pool`: the supervised process pool every runtime runs its tasks in.
+
+A `WorkerPool` keeps warm worker processes (fresh interpreters, never forks), hands them
+tasks, relays the statuses they push, and supervises them: a worker that exits, is killed by
+a signal (a segfault, the kernel's OOM killer), or overruns a call's timeout is reported on
+the call it was running through the listener's `calls_lost`, with the exit code or signal
+named by `describe_exit`, and the calls of its task that never reported are run again. A
+client runs calls on its own machine with `get_pool()`; a runtime process creates its own.
+Modules load on first use, so a worker process imports only what it runs.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wren.worker.pool.exits import describe_exit
+    from wren.worker.pool.process import Assignment, Profile, storage_profile
+    from wren.worker.pool.supervisor import MAX_ATTEMPTS, WorkerPool, get_pool, kill_grace
+
+__all__ = ["MAX_ATTEMPTS", "Assignment", "Profile", "WorkerPool", "describe_exit", "get_pool",
+           "kill_grace", "storage_profile"]
+
+_LAZY = {"Assignment": "process", "MAX_ATTEMPTS": "supervisor", "Profile": "process",
+         "WorkerPool": "supervisor", "describe_exit": "exits", "get_pool": "supervisor",
+         "kill_grace": "supervisor", "storage_profile": "process"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wren.worker.pool' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"wren.worker.pool.{module}"), name)
