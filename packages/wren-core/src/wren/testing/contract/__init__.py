@@ -22,11 +22,12 @@ class TestMyExecutor(ExecutorContract):
 
 `StorageApiContract` and `PartitionerContract` take the storage fixtures;
 `DataProcessingContract`, `WorkerFailureContract` and `ComputeBackendContract` the
-`make_executor` fixture; `SerializerContract` a `serializer`. Every test has a timeout
+`make_executor` fixture; `SerializerContract` a `serializer`. A binding lists the tests its
+adapter is known to fail in `known_gaps` (name -> reason): they run as strict xfails. Every test has a timeout
 (pytest-timeout) and every wait in it passes one, so a broken adapter fails, never hangs.
 """
 
-from wren.testing.contract._binding import ContractBindingError, MakeExecutor
+from wren.testing.contract._binding import ContractBindingError, KnownGaps, MakeExecutor
 from wren.testing.contract.compute import ComputeBackendContract
 from wren.testing.contract.compute_harness import ComputeHarness, RecordingListener
 from wren.testing.contract.data import DataProcessingContract
@@ -43,6 +44,7 @@ __all__ = [
     "ContractBindingError",
     "DataProcessingContract",
     "ExecutorContract",
+    "KnownGaps",
     "MakeExecutor",
     "PartitionerContract",
     "RecordingListener",

@@ -8,8 +8,8 @@ forgotten binding fails with a sentence naming the fixture instead of a pytest l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Mapping
+from typing import ClassVar, NoReturn
 
 import pytest
 
@@ -36,7 +36,21 @@ def override_me(fixture: str, what: str) -> NoReturn:
         "docs/writing-a-backend.md")
 
 
-class StorageBinding:
+class KnownGaps:
+    """Lets a binding name the contract tests its adapter is known to fail, with the reason
+    (`known_gaps = {"test_name": "why"}`): each runs as a strict xfail, so the suite stays
+    green, the gap stays visible, and fixing it fails the run until the entry is removed."""
+
+    known_gaps: ClassVar[Mapping[str, str]] = {}
+
+    @pytest.fixture(autouse=True)
+    def _known_gaps(self, request: pytest.FixtureRequest) -> None:
+        reason = self.known_gaps.get(request.function.__name__)
+        if reason is not None:
+            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+class StorageBinding(KnownGaps):
     """The fixtures of the suites that run on a storage adapter: `storage` and `bucket`."""
 
     @pytest.fixture
@@ -50,7 +64,7 @@ class StorageBinding:
         override_me("bucket", "the name of an existing bucket")
 
 
-class ExecutorBinding:
+class ExecutorBinding(KnownGaps):
     """The fixtures of the suites that run on a compute + storage pair: `make_executor`,
     and `fexec`, one executor from it that the test's end closes."""
 

@@ -22,7 +22,7 @@ import pytest
 from wren import plugins
 from wren.ports.serializer import Serializer
 from wren.testing import functions as fn
-from wren.testing.contract._binding import override_me
+from wren.testing.contract._binding import KnownGaps, override_me
 
 MiB = 1 << 20
 
@@ -74,7 +74,7 @@ def _unpicklable() -> Iterator[tuple[Any, str]]:
 
 
 @pytest.mark.timeout(60)
-class SerializerContract:
+class SerializerContract(KnownGaps):
     """Mixin of `Serializer` tests; bind the fixture `serializer`."""
 
     @pytest.fixture
