@@ -1,9 +1,10 @@
 """The worker-failure contract: a worker that dies, is killed or hangs never hangs the client.
 
-For adapters with the `supervises_calls` capability (they see their workers die). Bind it
-with the same `make_executor` fixture as the executor contract. Each failure must end as an
-error on that call's future that names what happened, within `CRASH_WAIT` seconds, and the
-backend must keep serving.
+Every compute adapter runs it, whoever sees the worker die: the backend itself
+(`supervises_calls`) or its runtime, which reports the calls it lost. Bind it with the same
+`make_executor` fixture as the executor contract. Each failure must end as an error on that
+call's future that names what happened within `CRASH_WAIT` seconds (waiting for the client's
+lost deadline is too late), and the backend must keep serving.
 """
 
 from __future__ import annotations
