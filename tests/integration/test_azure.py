@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import wren
+from wren.ports import RuntimeInfo
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
-from wren.ports import RuntimeInfo
 from wren.testing import functions as fn
 from wren.testing.contract import (
     ComputeBackendContract,
