@@ -21,7 +21,12 @@ from wren.ports import RuntimeInfo
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
 from wren.testing import functions as fn
-from wren.testing.contract import ExecutorContract
+from wren.testing.contract import (
+    ComputeBackendContract,
+    DataProcessingContract,
+    ExecutorContract,
+    WorkerFailureContract,
+)
 from wren_backend_azure import AzureBlobStorage
 from wren_backend_azure.metadata import metadata_key
 from wren_backend_azure.naming import app_name
@@ -50,10 +55,39 @@ def contract_runtime(azurite: Azurite, arm: AzureResourceManagerDouble  # noqa: 
         fleet.stop()
 
 
-class TestAzureExecutor(ExecutorContract):
+class AzureBinding:
+    """Binds the executor suites to the contract runtime and its consumer fleet."""
+
     @pytest.fixture
     def make_executor(self, contract_runtime: Config) -> Callable[..., wren.FunctionExecutor]:
         return lambda **overrides: _executor(contract_runtime, **overrides)
+
+
+class TestAzureExecutor(AzureBinding, ExecutorContract):
+    pass
+
+
+#: Azure's queue consumer runs calls in its own process, unsupervised: a crash kills the
+#: consumer and the task waits for redelivery; a call ignoring its timeout is never killed.
+#: Helper "workerkit" moves the consumer onto the supervised pool; then these entries go
+#: (they are strict xfails: once fixed, they fail the run until removed).
+_WORKERKIT = "azure consumer runs calls unsupervised (fixed by workerkit's supervised pool)"
+
+
+class TestAzureWorkerFailures(AzureBinding, WorkerFailureContract):
+    known_gaps = dict.fromkeys([
+        "test_os_exit_names_the_exit_code", "test_sigkill_names_the_signal",
+        "test_segfault_names_the_signal", "test_call_that_ignores_its_timeout_is_killed",
+        "test_other_calls_of_a_crashed_task_still_complete",
+        "test_crash_in_the_middle_of_a_batch_retries_the_rest"], _WORKERKIT)
+
+
+class TestAzureDataProcessing(AzureBinding, DataProcessingContract):
+    pass
+
+
+class TestAzureCompute(AzureBinding, ComputeBackendContract):
+    pass
 
 
 def test_first_use_deploys_the_runtime_and_reads_its_metadata(

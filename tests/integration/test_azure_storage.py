@@ -1,4 +1,5 @@
-"""The storage contract against `azure_storage` on a real Azurite server."""
+"""The storage, Storage API and partitioner contracts against `azure_storage` on a real
+Azurite server."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 from wren import StorageNoSuchKeyError
-from wren.testing.contract import StorageBackendContract
+from wren.testing.contract import (
+    PartitionerContract,
+    StorageApiContract,
+    StorageBackendContract,
+)
 from wren_backend_azure import AzureBlobStorage
 
 from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
@@ -20,7 +25,9 @@ def blob_storage(azurite: Azurite) -> Iterator[AzureBlobStorage]:  # noqa: F811
     storage.close()
 
 
-class TestAzureStorage(StorageBackendContract):
+class AzureStorageBinding:
+    """Binds the storage suites to one Azurite container."""
+
     @pytest.fixture
     def storage(self, blob_storage: AzureBlobStorage) -> AzureBlobStorage:
         return blob_storage
@@ -28,6 +35,18 @@ class TestAzureStorage(StorageBackendContract):
     @pytest.fixture
     def bucket(self) -> str:
         return "contract"
+
+
+class TestAzureStorage(AzureStorageBinding, StorageBackendContract):
+    pass
+
+
+class TestAzureStorageApi(AzureStorageBinding, StorageApiContract):
+    pass
+
+
+class TestAzurePartitioner(AzureStorageBinding, PartitionerContract):
+    pass
 
 
 def test_stream_fetches_chunks_only_as_they_are_read(blob_storage: AzureBlobStorage) -> None:

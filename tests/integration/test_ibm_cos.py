@@ -51,15 +51,27 @@ def bucket(storage: IbmCosStorage) -> str:
     return BUCKET
 
 
-class TestIbmCosStorage(StorageBackendContract):
+class CosBinding:
+    """Binds the storage suites to this module's `storage` and `bucket` fixtures."""
+
+    @pytest.fixture
+    def storage(self, storage: IbmCosStorage) -> IbmCosStorage:
+        return storage
+
+    @pytest.fixture
+    def bucket(self, bucket: str) -> str:
+        return bucket
+
+
+class TestIbmCosStorage(CosBinding, StorageBackendContract):
     pass
 
 
-class TestIbmCosStorageApi(StorageApiContract):
+class TestIbmCosStorageApi(CosBinding, StorageApiContract):
     pass
 
 
-class TestIbmCosPartitioner(PartitionerContract):
+class TestIbmCosPartitioner(CosBinding, PartitionerContract):
     pass
 
 

@@ -19,6 +19,7 @@ from wren.client.futures import futures_of
 from wren.protocol.task import JobKind
 from wren.testing import functions as fn
 from wren.testing.contract import (
+    ComputeBackendContract,
     DataProcessingContract,
     ExecutorContract,
     WorkerFailureContract,
@@ -45,15 +46,28 @@ def make_executor(knative_cluster: KnativeCluster, azurite: Azurite
     return make
 
 
-class TestKnativeExecutor(ExecutorContract):
+class KnativeBinding:
+    """Binds the executor suites to this module's `make_executor` fixture."""
+
+    @pytest.fixture
+    def make_executor(self, make_executor: Callable[..., wren.FunctionExecutor]
+                      ) -> Callable[..., wren.FunctionExecutor]:
+        return make_executor
+
+
+class TestKnativeExecutor(KnativeBinding, ExecutorContract):
     pass
 
 
-class TestKnativeWorkerFailures(WorkerFailureContract):
+class TestKnativeWorkerFailures(KnativeBinding, WorkerFailureContract):
     pass
 
 
-class TestKnativeDataProcessing(DataProcessingContract):
+class TestKnativeDataProcessing(KnativeBinding, DataProcessingContract):
+    pass
+
+
+class TestKnativeCompute(KnativeBinding, ComputeBackendContract):
     pass
 
 

@@ -69,7 +69,9 @@ def make_executor(container_cluster: KnativeCluster, knative_image: str, azurite
 
 
 class TestKnativeContainerExecutor(ExecutorContract):
-    pass
+    @pytest.fixture
+    def make_executor(self, make_executor: Callable[..., wren.FunctionExecutor]) -> Callable[..., wren.FunctionExecutor]:
+        return make_executor  # this module's fixture
 
 
 def test_calls_run_in_the_container(make_executor: Callable[..., wren.FunctionExecutor],

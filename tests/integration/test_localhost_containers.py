@@ -76,11 +76,17 @@ def make_executor(runtime_image: str, container_storage: Path,
     return make
 
 
-class TestContainerExecutor(ExecutorContract):
+class ContainerBinding:
+    @pytest.fixture
+    def make_executor(self, make_executor: Callable[..., wren.FunctionExecutor]) -> Callable[..., wren.FunctionExecutor]:
+        return make_executor  # this module's fixture
+
+
+class TestContainerExecutor(ContainerBinding, ExecutorContract):
     pass
 
 
-class TestContainerWorkerFailures(WorkerFailureContract):
+class TestContainerWorkerFailures(ContainerBinding, WorkerFailureContract):
     pass
 
 

@@ -45,7 +45,9 @@ def make_executor(tmp_path: Path, rabbitmq_server: RabbitMQServer) -> MakeExecut
 
 
 class TestExecutorWithRabbitMQMonitor(ExecutorContract):
-    pass
+    @pytest.fixture
+    def make_executor(self, make_executor: MakeExecutor) -> MakeExecutor:
+        return make_executor  # this module's fixture
 
 
 def _queue_exists(server: RabbitMQServer, queue: str) -> bool:

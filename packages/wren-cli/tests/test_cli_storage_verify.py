@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 Run = Callable[..., Result]
@@ -86,3 +87,26 @@ def test_verify_reports_when_nothing_matches(storage_config: Path, tmp_path: Pat
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "wren: error: no contract test matched -k no_such_test_anywhere")
+
+
+def test_verify_runs_every_suite(storage_config: Path, tmp_path: Path) -> None:
+    """One test of each suite, so a suite that is not bound (or not found) shows."""
+    picks = ["test_put_then_get_returns_the_same_bytes", "test_head_list_and_delete",
+             "test_chunk_n_and_empty_objects", "test_name_is_the_registered_name",
+             "test_call_async_returns_one_value", "test_max_workers_and_plan_chunksize",
+             "test_map_over_a_list_of_keys", "test_os_exit_names_the_exit_code"]
+    result = _verify("-c", str(storage_config), "-k", " or ".join(picks), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 passed" in result.stdout, result.stdout  # each name is in exactly one suite
+
+
+@pytest.mark.parametrize("module", ["hypothesis", "pytest_timeout"])
+def test_verify_without_the_testing_extra_names_the_extra(
+        wren_cli: Run, storage_config: Path, monkeypatch: pytest.MonkeyPatch,
+        module: str) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    result = wren_cli("verify", "-c", str(storage_config))
+    assert result.exit_code == 1
+    assert result.stderr == (f"wren: error: wren verify needs wren-core's testing extra "
+                             f"(missing: {module}): pip install 'wren-core[testing]'\n")
+    assert "No module named" not in result.output

@@ -7,23 +7,25 @@ from wren.testing import MemoryStorage
 from wren.testing.contract import PartitionerContract, StorageApiContract, StorageBackendContract
 
 
-@pytest.fixture
-def storage() -> MemoryStorage:
-    return MemoryStorage()
+class MemoryBinding:
+    """The storage suites' fixtures: a fresh in-memory storage and its bucket."""
+
+    @pytest.fixture
+    def storage(self) -> MemoryStorage:
+        return MemoryStorage()
+
+    @pytest.fixture
+    def bucket(self) -> str:
+        return "contract"
 
 
-@pytest.fixture
-def bucket() -> str:
-    return "contract"
-
-
-class TestMemoryStorage(StorageBackendContract):
+class TestMemoryStorage(MemoryBinding, StorageBackendContract):
     pass
 
 
-class TestMemoryStorageApi(StorageApiContract):
+class TestMemoryStorageApi(MemoryBinding, StorageApiContract):
     pass
 
 
-class TestMemoryPartitioner(PartitionerContract):
+class TestMemoryPartitioner(MemoryBinding, PartitionerContract):
     pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -10,26 +11,46 @@ import click
 
 from wren_cli.options import Target, common_options, fail
 
-_SUITES = {"storage": "TestStorage", "executor": "TestExecutor", "failures": "TestWorkerFailures"}
+_SUITES = {"storage": "TestStorage", "storage-api": "TestStorageApi",
+           "partitioner": "TestPartitioner", "serializer": "TestSerializer",
+           "executor": "TestExecutor", "compute": "TestCompute", "data": "TestDataProcessing",
+           "failures": "TestWorkerFailures"}
+#: What the contract suites import: the `testing` extra of wren-core.
+_TESTING_MODULES = ("pytest", "pytest_timeout", "hypothesis")
+TESTING_EXTRA = "pip install 'wren-core[testing]'"
+
+
+def missing_testing_modules() -> list[str]:
+    """The modules of wren-core's `testing` extra that cannot be imported here."""
+    missing = []
+    for name in _TESTING_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 @click.command()
 @click.option("--suite", "suites", multiple=True, type=click.Choice(sorted(_SUITES)),
-              help="Run only this suite (repeatable). Default: all three.")
+              help="Run only this suite (repeatable). Default: all of them.")
 @click.option("-k", "expression", help="Only tests matching this pytest -k expression.")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failure.")
 @common_options
 def verify(target: Target, suites: tuple[str, ...], expression: str | None,
            exitfirst: bool) -> None:
-    """Check that the configured compute and storage backends keep wren's contract: run the
-    storage, executor and worker-failure suites against them (needs pytest).
+    """Check that the configured compute and storage backends keep wren's contract: run every
+    contract suite (storage, Storage API, partitioner, serializer, executor, compute, data
+    processing, worker failures) against them. Needs the extra: pip install 'wren-core[testing]'.
 
     Example: wren verify -b localhost -s localhost --suite executor
     """
-    try:
-        import pytest
-    except ImportError:
-        fail("wren verify needs pytest: pip install 'wren-core[testing]'")
+    missing = missing_testing_modules()
+    if missing:
+        fail(f"wren verify needs wren-core's testing extra (missing: {', '.join(missing)}): "
+             f"{TESTING_EXTRA}")
+    import pytest
+
     from wren_cli import contract_suite
 
     config = target.config()  # a bad config is one clear line, not a pytest error

@@ -12,28 +12,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import wren
 from wren.ports import capabilities
 from wren.testing import functions as fn
+from wren.testing.contract._binding import WAIT, ExecutorBinding
 from wren.testing.textdata import make_text, split_lines
 
 MiB = 1 << 20
 
 
-class DataProcessingContract:
-    """Mixin of data-processing tests; needs the fixture `make_executor`."""
+#: What the `data` fixture gives: a storage client, the bucket and a fresh prefix.
+Data = tuple[wren.Storage, str, str]
+
+
+@pytest.mark.timeout(180)
+class DataProcessingContract(ExecutorBinding):
+    """Mixin of data-processing tests; bind the fixture `make_executor`."""
 
     @pytest.fixture
-    def fexec(self, make_executor: Any) -> Any:
-        with make_executor() as executor:
-            yield executor
-
-    @pytest.fixture
-    def data(self, fexec: wren.FunctionExecutor) -> Iterator[tuple[wren.Storage, str, str]]:
+    def data(self, fexec: wren.FunctionExecutor) -> Iterator[Data]:
         """`(storage client, bucket, prefix)`: a fresh prefix in the executor's bucket."""
         storage = wren.Storage.from_backend(fexec.storage)
         prefix = f"wren-data-contract/{uuid.uuid4().hex}/"
@@ -46,45 +46,48 @@ class DataProcessingContract:
 
     # Inputs -------------------------------------------------------------------------------
     def test_map_over_a_prefix_gives_one_call_per_object_in_key_order(
-            self, fexec: wren.FunctionExecutor, data: Any) -> None:
+            self, fexec: wren.FunctionExecutor, data: Data) -> None:
         storage, bucket, prefix = data
         for name in ("b.txt", "a.txt", "sub/c.txt"):
             storage.put_object(bucket, prefix + name, f"{name}\nline 2\n")
         futures = fexec.map(fn.chunk_info, self._uri(fexec, bucket, prefix))
-        infos = fexec.get_result(futures)
+        infos = fexec.get_result(futures, timeout=WAIT)
         assert [i["key"] for i in infos] == [prefix + k for k in ("a.txt", "b.txt", "sub/c.txt")]
         assert all(i["bucket"] == bucket and (i["part"], i["total_parts"]) == (0, 1)
                    for i in infos)
-        assert fexec.get_result(fexec.map(fn.chunk_bytes, f"{bucket}/{prefix}sub/")) == [
-            b"sub/c.txt\nline 2\n"]
+        futures = fexec.map(fn.chunk_bytes, f"{bucket}/{prefix}sub/")
+        assert fexec.get_result(futures, timeout=WAIT) == [b"sub/c.txt\nline 2\n"]
 
     def test_map_over_a_list_of_keys_with_extra_arguments(self, fexec: wren.FunctionExecutor,
-                                                           data: Any) -> None:
+                                                           data: Data) -> None:
         storage, bucket, prefix = data
         storage.put_object(bucket, prefix + "one", b"1\n")
         storage.put_object(bucket, prefix + "two", b"2\n")
         futures = fexec.map(fn.chunk_key_and_tag, [
             {"obj": f"{bucket}/{prefix}two", "tag": "x"},
             {"obj": self._uri(fexec, bucket, prefix + "one"), "tag": "y"}])
-        assert fexec.get_result(futures) == [(prefix + "two", "x"), (prefix + "one", "y")]
+        assert fexec.get_result(futures, timeout=WAIT) == [(prefix + "two", "x"),
+                                                           (prefix + "one", "y")]
 
     def test_cloudobjects_from_one_map_feed_the_next(self, fexec: wren.FunctionExecutor,
-                                                     data: Any) -> None:
+                                                     data: Data) -> None:
         storage = data[0]
-        objects = fexec.get_result(fexec.map(fn.store_text, ["first\n", "second\n"]))
+        objects = fexec.get_result(fexec.map(fn.store_text, ["first\n", "second\n"]),
+                                   timeout=WAIT)
         try:
             assert all(isinstance(o, wren.CloudObject) for o in objects)
-            assert fexec.get_result(fexec.map(fn.chunk_bytes, objects)) == [b"first\n",
-                                                                            b"second\n"]
+            assert fexec.get_result(fexec.map(fn.chunk_bytes, objects), timeout=WAIT) == [
+                b"first\n", b"second\n"]
             assert storage.get_cloudobject(objects[1]) == b"second\n"
         finally:
             storage.delete_cloudobjects(objects)
 
     def test_storage_parameter_receives_a_storage_client(self, fexec: wren.FunctionExecutor,
-                                                         data: Any) -> None:
+                                                         data: Data) -> None:
         storage, bucket, prefix = data
         storage.put_object(bucket, prefix + "s", b"whole object\n")
-        result = fexec.get_result(fexec.map(fn.chunk_with_storage, [f"{bucket}/{prefix}s"]))
+        futures = fexec.map(fn.chunk_with_storage, [f"{bucket}/{prefix}s"])
+        result = fexec.get_result(futures, timeout=WAIT)
         assert result == [("Storage", b"whole object\n")]
 
     def test_local_paths_where_workers_share_this_machine(self, fexec: wren.FunctionExecutor,
@@ -97,41 +100,41 @@ class DataProcessingContract:
                 fexec.map(fn.chunk_lines, str(tmp_path / "dir"))
             return
         futures = fexec.map(fn.chunk_lines, [tmp_path / "dir", str(tmp_path / "dir/y.txt")])
-        assert fexec.get_result(futures) == [[b"x1\n", b"x2\n"], [b"y1\n"], [b"y1\n"]]
+        assert fexec.get_result(futures, timeout=WAIT) == [[b"x1\n", b"x2\n"], [b"y1\n"], [b"y1\n"]]
 
     # Chunking -----------------------------------------------------------------------------
     def test_chunk_size_gives_exactly_the_object_lines(self, fexec: wren.FunctionExecutor,
-                                                       data: Any) -> None:
+                                                       data: Data) -> None:
         storage, bucket, prefix = data
         text = make_text(3 * MiB + 12345, seed=11, long_line=MiB + MiB // 2)
         storage.put_object(bucket, prefix + "big.txt", text)
         futures = fexec.map(fn.chunk_lines, [f"{bucket}/{prefix}big.txt"], chunk_size=MiB)
-        chunks = fexec.get_result(futures)
+        chunks = fexec.get_result(futures, timeout=WAIT)
         assert len(chunks) == 4
         assert [line for chunk in chunks for line in chunk] == split_lines(text)
         infos = fexec.get_result(fexec.map(fn.chunk_info, [f"{bucket}/{prefix}big.txt"],
-                                           obj_chunk_size=MiB))
+                                           obj_chunk_size=MiB), timeout=WAIT)
         assert [i["data_byte_range"] for i in infos] == [
             (0, MiB), (MiB, 2 * MiB), (2 * MiB, 3 * MiB), (3 * MiB, len(text))]
         assert [(i["part"], i["total_parts"], i["chunk_size"]) for i in infos[:2]] == [
             (0, 4, MiB), (1, 4, MiB)]
 
     def test_chunk_n_wins_and_newline_none_gives_exact_ranges(
-            self, fexec: wren.FunctionExecutor, data: Any) -> None:
+            self, fexec: wren.FunctionExecutor, data: Data) -> None:
         storage, bucket, prefix = data
         text = make_text(200_000, seed=13, newline=b"\r\n", final_newline=False)
         storage.put_object(bucket, prefix + "crlf.txt", text)
         source = f"{bucket}/{prefix}crlf.txt"
         chunks = fexec.get_result(fexec.map(fn.chunk_lines, source, chunk_n=5,
-                                            chunk_size=MiB))
+                                            chunk_size=MiB), timeout=WAIT)
         assert len(chunks) == 5
         assert [line for chunk in chunks for line in chunk] == split_lines(text)
         pieces = fexec.get_result(fexec.map(fn.chunk_bytes, source, obj_chunk_number=3,
-                                            obj_newline=None))
+                                            obj_newline=None), timeout=WAIT)
         assert len(pieces) == 3 and b"".join(pieces) == text
         assert len(pieces[0]) == len(text) // 3
 
-    def test_reducer_one_per_object(self, fexec: wren.FunctionExecutor, data: Any) -> None:
+    def test_reducer_one_per_object(self, fexec: wren.FunctionExecutor, data: Data) -> None:
         storage, bucket, prefix = data
         texts = {"p/a": make_text(2 * MiB + 100, seed=1), "p/b": make_text(5000, seed=2)}
         for name, text in texts.items():
@@ -142,17 +145,18 @@ class DataProcessingContract:
                                        reducer_one_per_object=True,
                                        reducer_wait_local=wait_local)
             assert len(futures) == 3 + 1 + 2
-            assert fexec.get_result(futures) == [text.count(b"\n") for text in
+            assert fexec.get_result(futures, timeout=WAIT) == [text.count(b"\n") for text in
                                                  texts.values()]
         futures = fexec.map_reduce(fn.chunk_lines, source, fn.concat, chunk_n=2,
                                    obj_reduce_by_key=True)
-        assert fexec.get_result(futures) == [split_lines(t) for t in texts.values()]
+        assert fexec.get_result(futures, timeout=WAIT) == [split_lines(t) for t in texts.values()]
         futures = fexec.map_reduce(fn.count_lines, source, fn.total, chunk_size=MiB)
-        assert fexec.get_result(futures) == sum(t.count(b"\n") for t in texts.values())
+        assert fexec.get_result(futures, timeout=WAIT) == sum(t.count(b"\n")
+                                                              for t in texts.values())
 
     # Bad input ----------------------------------------------------------------------------
     def test_bad_data_input_fails_before_anything_runs(self, fexec: wren.FunctionExecutor,
-                                                       data: Any) -> None:
+                                                       data: Data) -> None:
         storage, bucket, prefix = data
         storage.put_object(bucket, prefix + "k", b"k\n")
         good = f"{bucket}/{prefix}k"

@@ -2,7 +2,8 @@
 
 Bind it with a `make_executor` fixture: a callable that takes keyword overrides and returns a
 `FunctionExecutor` configured for the adapter under test (the test closes it). The functions
-it runs live in `wren.testing.functions`, importable by any runtime.
+it runs live in `wren.testing.functions`, importable by any runtime. Every test has its own
+timeout and every wait passes one, so a lost call fails its test instead of hanging the run.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,7 @@ import pytest
 import wren
 from wren.protocol import keys
 from wren.testing import functions as fn
-
-MakeExecutor = Callable[..., wren.FunctionExecutor]
+from wren.testing.contract._binding import WAIT, ExecutorBinding, MakeExecutor
 
 
 def _job_keys(fexec: wren.FunctionExecutor, future: wren.ResponseFuture) -> list[str]:
@@ -38,64 +37,62 @@ def _eventually_empty(fexec: wren.FunctionExecutor, future: wren.ResponseFuture,
     return True
 
 
-class ExecutorContract:
-    """Mixin of executor tests; needs the fixture `make_executor`."""
-
-    @pytest.fixture
-    def fexec(self, make_executor: MakeExecutor) -> Any:
-        with make_executor() as executor:
-            yield executor
+@pytest.mark.timeout(180)
+class ExecutorContract(ExecutorBinding):
+    """Mixin of executor tests; bind the fixture `make_executor`."""
 
     # call_async and get_result ------------------------------------------------------------
     def test_call_async_returns_one_value(self, fexec: wren.FunctionExecutor) -> None:
         future = fexec.call_async(fn.add, (2, 3))
-        assert fexec.get_result() == 5
+        assert fexec.get_result(timeout=WAIT) == 5
         assert future.done() and future.success and not future.error
-        assert future.result() == 5
+        assert future.result(timeout=WAIT) == 5
 
     def test_call_async_binds_values_tuples_and_dicts(self, fexec: wren.FunctionExecutor
                                                       ) -> None:
         futures = [fexec.call_async(fn.add, 4), fexec.call_async(fn.add, (4, 5)),
                    fexec.call_async(fn.add, {"x": 1, "y": 2})]
-        assert fexec.get_result(futures) == [4, 9, 3]
+        assert fexec.get_result(futures, timeout=WAIT) == [4, 9, 3]
 
     # map ----------------------------------------------------------------------------------
     def test_map_returns_results_in_call_order(self, fexec: wren.FunctionExecutor) -> None:
         futures = fexec.map(fn.sleep_then, [((5 - i) * 0.02, i) for i in range(6)])
         assert [f.call_id for f in futures] == [f"{i:05d}" for i in range(6)]
-        assert fexec.get_result() == list(range(6))
+        assert fexec.get_result(timeout=WAIT) == list(range(6))
 
     def test_map_binding_rules_extra_params_and_id(self, fexec: wren.FunctionExecutor
                                                    ) -> None:
-        assert fexec.get_result(fexec.map(fn.add, [1, 2, 3])) == [1, 2, 3]
-        assert fexec.get_result(fexec.map(fn.add, [(1, 2), [3, 4]])) == [3, 7]
-        assert fexec.get_result(fexec.map(fn.add, [{"x": 1, "y": 10}])) == [11]
-        assert fexec.get_result(fexec.map(fn.add, [1, 2], extra_params={"y": 100})) == [101,
-                                                                                      102]
-        assert fexec.get_result(fexec.map(fn.add, [1, 2], extra_args=(5,))) == [6, 7]
-        assert fexec.get_result(fexec.map(fn.with_id, [7, 8, 9])) == [(7, 0), (8, 1), (9, 2)]
-        assert fexec.get_result(fexec.map(fn.id_first, [7, 8])) == [(0, 7), (1, 8)]
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return fexec.get_result(fexec.map(*args, **kwargs), timeout=WAIT)
+
+        assert run(fn.add, [1, 2, 3]) == [1, 2, 3]
+        assert run(fn.add, [(1, 2), [3, 4]]) == [3, 7]
+        assert run(fn.add, [{"x": 1, "y": 10}]) == [11]
+        assert run(fn.add, [1, 2], extra_params={"y": 100}) == [101, 102]
+        assert run(fn.add, [1, 2], extra_args=(5,)) == [6, 7]
+        assert run(fn.with_id, [7, 8, 9]) == [(7, 0), (8, 1), (9, 2)]
+        assert run(fn.id_first, [7, 8]) == [(0, 7), (1, 8)]
 
     def test_map_with_chunksize_runs_every_call_once(self, fexec: wren.FunctionExecutor
                                                      ) -> None:
         futures = fexec.map(fn.double, range(50), chunksize=7)
-        assert fexec.get_result(futures) == [2 * i for i in range(50)]
+        assert fexec.get_result(futures, timeout=WAIT) == [2 * i for i in range(50)]
 
     def test_map_of_nothing_returns_nothing(self, fexec: wren.FunctionExecutor) -> None:
         assert fexec.map(fn.double, []) == []
-        assert fexec.get_result([]) == []
+        assert fexec.get_result([], timeout=WAIT) == []
 
     def test_large_arguments_and_results(self, fexec: wren.FunctionExecutor) -> None:
         size = 3 * 1024 * 1024
         futures = fexec.map(fn.payload_size, [b"a" * size, b"b" * size])
-        assert fexec.get_result(futures) == [size, size]
-        assert fexec.get_result(fexec.map(fn.make_bytes, [size])) == [b"x" * size]
+        assert fexec.get_result(futures, timeout=WAIT) == [size, size]
+        assert fexec.get_result(fexec.map(fn.make_bytes, [size]), timeout=WAIT) == [b"x" * size]
 
     def test_extra_env_reaches_the_function_only(self, fexec: wren.FunctionExecutor) -> None:
         with_env = fexec.call_async(fn.read_env, "WREN_CONTRACT_VAR",
                                     extra_env={"WREN_CONTRACT_VAR": "set"})
-        assert with_env.result() == "set"
-        assert fexec.call_async(fn.read_env, "WREN_CONTRACT_VAR").result() is None
+        assert with_env.result(timeout=WAIT) == "set"
+        assert fexec.call_async(fn.read_env, "WREN_CONTRACT_VAR").result(timeout=WAIT) is None
 
     # map_reduce ---------------------------------------------------------------------------
     @pytest.mark.parametrize("wait_local", [False, True])
@@ -104,24 +101,24 @@ class ExecutorContract:
         futures = fexec.map_reduce(fn.sleep_then, [((4 - i) * 0.02, i) for i in range(5)],
                                    fn.ordered, reducer_wait_local=wait_local)
         assert len(futures) == 6
-        assert fexec.get_result(futures) == [0, 1, 2, 3, 4]
+        assert fexec.get_result(futures, timeout=WAIT) == [0, 1, 2, 3, 4]
 
     def test_map_reduce_returns_only_the_reducer_result(self, fexec: wren.FunctionExecutor
                                                         ) -> None:
         fexec.map_reduce(fn.double, range(10), fn.total, spawn_reducer=0)
-        assert fexec.get_result() == 90
+        assert fexec.get_result(timeout=WAIT) == 90
 
     def test_map_reduce_reports_a_failed_map_call(self, fexec: wren.FunctionExecutor) -> None:
         fexec.map_reduce(fn.fail_on, [(i, 2) for i in range(4)], fn.total)
         with pytest.raises(KeyError, match="call 2 is the bad one"):
-            fexec.get_result()
+            fexec.get_result(timeout=WAIT)
 
     # Errors -------------------------------------------------------------------------------
     def test_remote_exception_keeps_type_message_and_traceback(
             self, fexec: wren.FunctionExecutor) -> None:
         future = fexec.call_async(fn.fail_with, "broken on purpose")
         with pytest.raises(ValueError, match="broken on purpose") as caught:
-            future.result()
+            future.result(timeout=WAIT)
         cause = caught.value.__cause__
         assert isinstance(cause, wren.RemoteTraceback)
         assert "fail_with" in str(cause) and "raise ValueError" in str(cause)
@@ -130,21 +127,21 @@ class ExecutorContract:
     def test_throw_except_false_returns_what_succeeded(self, fexec: wren.FunctionExecutor
                                                        ) -> None:
         futures = fexec.map(fn.fail_on, [(i, 3) for i in range(6)])
-        assert fexec.get_result(futures, throw_except=False) == [0, 1, 2, 4, 5]
+        assert fexec.get_result(futures, throw_except=False, timeout=WAIT) == [0, 1, 2, 4, 5]
         assert [f.error for f in futures] == [False, False, False, True, False, False]
-        assert isinstance(futures[3].exception(), KeyError)
-        assert futures[3].result(throw_except=False) is None
+        assert isinstance(futures[3].exception(timeout=WAIT), KeyError)
+        assert futures[3].result(throw_except=False, timeout=WAIT) is None
 
     def test_get_result_raises_the_first_failure(self, fexec: wren.FunctionExecutor) -> None:
         fexec.map(fn.fail_on, [(i, 1) for i in range(3)])
         with pytest.raises(KeyError):
-            fexec.get_result()
+            fexec.get_result(timeout=WAIT)
 
     def test_unserializable_result_is_a_clear_error(self, fexec: wren.FunctionExecutor
                                                     ) -> None:
         futures = fexec.map(fn.unpicklable_result, [1])
         with pytest.raises(wren.RemoteError, match="cannot be serialized"):
-            fexec.get_result(futures)
+            fexec.get_result(futures, timeout=WAIT)
 
     def test_bad_input_fails_before_anything_runs(self, fexec: wren.FunctionExecutor) -> None:
         with pytest.raises(wren.InvalidInputError, match="does not fit"):
@@ -162,27 +159,27 @@ class ExecutorContract:
         started = time.monotonic()
         future = fexec.call_async(fn.sleep_for, 30, timeout=1)
         with pytest.raises(wren.FunctionTimeoutError, match="exceeded its 1 s timeout"):
-            future.result()
+            future.result(timeout=WAIT)
         assert time.monotonic() - started < 20
 
     # wait ---------------------------------------------------------------------------------
     def test_wait_modes(self, fexec: wren.FunctionExecutor) -> None:
         futures = fexec.map(fn.sleep_then, [(0.0, 0), (3.0, 1)])
-        done, not_done = fexec.wait(futures, return_when=wren.ANY_COMPLETED)
+        done, not_done = fexec.wait(futures, return_when=wren.ANY_COMPLETED, timeout=WAIT)
         assert futures[0] in done and len(done) >= 1
-        done, not_done = fexec.wait(futures, return_when=wren.ALWAYS)
+        done, not_done = fexec.wait(futures, return_when=wren.ALWAYS, timeout=WAIT)
         assert len(done) + len(not_done) == 2
         done, not_done = fexec.wait(futures, timeout=0.01)
         assert len(done) + len(not_done) == 2
-        done, not_done = fexec.wait(futures, download_results=True)
-        assert not not_done and [f.result() for f in done] == [0, 1]
+        done, not_done = fexec.wait(futures, download_results=True, timeout=WAIT)
+        assert not not_done and [f.result(timeout=WAIT) for f in done] == [0, 1]
 
     def test_wait_works_from_another_thread(self, fexec: wren.FunctionExecutor) -> None:
         import threading
 
         futures = fexec.map(fn.double, range(4))
         box: list[Any] = []
-        thread = threading.Thread(target=lambda: box.append(fexec.wait(futures)))
+        thread = threading.Thread(target=lambda: box.append(fexec.wait(futures, timeout=WAIT)))
         thread.start()
         thread.join(60)
         assert box and len(box[0][0]) == 4
@@ -192,12 +189,12 @@ class ExecutorContract:
         futures = fexec.map(fn.sleep_then, [(2.0, "late")])
         with pytest.raises(wren.WaitTimeoutError):
             fexec.get_result(futures, timeout=0.1)
-        assert fexec.get_result(futures) == ["late"]
+        assert fexec.get_result(futures, timeout=WAIT) == ["late"]
 
     # Futures ------------------------------------------------------------------------------
     def test_future_identity_and_stats(self, fexec: wren.FunctionExecutor) -> None:
         future = fexec.call_async(fn.sleep_for, 0.05)
-        future.result()
+        future.result(timeout=WAIT)
         assert future.executor_id == fexec.executor_id
         assert future.job_id and future.call_id == "00000"
         stats = future.stats
@@ -210,7 +207,7 @@ class ExecutorContract:
 
     def test_what_each_call_prints_is_kept(self, fexec: wren.FunctionExecutor) -> None:
         futures = fexec.map(fn.talk, [0, 1, 22], chunksize=3)
-        assert fexec.get_result(futures) == [0, 1, 22]
+        assert fexec.get_result(futures, timeout=WAIT) == [0, 1, 22]
         assert [f.logs for f in futures] == ["", "out 1\nerr 1\n", "out 22\nerr 22\n"]
         assert [f.stats["worker_log_bytes"] for f in futures] == [0, 12, 14]
 
@@ -220,15 +217,15 @@ class ExecutorContract:
             return set(fexec.storage.list_keys(fexec.bucket, keys.FUNCS_PREFIX))
 
         before = blobs()
-        fexec.get_result(fexec.map(fn.double, [1]))
+        fexec.get_result(fexec.map(fn.double, [1]), timeout=WAIT)
         first = blobs()
-        fexec.get_result(fexec.map(fn.double, [2]))
+        fexec.get_result(fexec.map(fn.double, [2]), timeout=WAIT)
         assert blobs() == first and len(first - before) <= 1
         assert any(k.endswith(".fn") for k in first)
 
     def test_lambda_and_closure_run_remotely(self, fexec: wren.FunctionExecutor) -> None:
         offset = 10
-        assert fexec.get_result(fexec.map(lambda x: x + offset, [1, 2])) == [11, 12]
+        assert fexec.get_result(fexec.map(lambda x: x + offset, [1, 2]), timeout=WAIT) == [11, 12]
 
     def test_user_module_the_worker_cannot_import_is_shipped(
             self, fexec: wren.FunctionExecutor, tmp_path: Path) -> None:
@@ -246,7 +243,7 @@ class ExecutorContract:
             import wren_contract_userpkg
 
             futures = fexec.map(wren_contract_userpkg.triple, [1, 2])
-            assert fexec.get_result(futures) == [3, 6]
+            assert fexec.get_result(futures, timeout=WAIT) == [3, 6]
         finally:
             sys.path.remove(str(tmp_path))
             for name in ("wren_contract_userpkg", "wren_contract_userpkg.helpers",
@@ -256,14 +253,14 @@ class ExecutorContract:
     # Cleaning -----------------------------------------------------------------------------
     def test_get_result_cleans_job_data(self, fexec: wren.FunctionExecutor) -> None:
         future = fexec.call_async(fn.double, 21)
-        assert fexec.get_result() == 42
+        assert fexec.get_result(timeout=WAIT) == 42
         assert _eventually_empty(fexec, future)
 
     def test_clean_removes_data_when_cleaner_is_off(self, make_executor: MakeExecutor
                                                     ) -> None:
         with make_executor(data_cleaner=False) as fexec:
             futures = fexec.map(fn.make_bytes, [10, 20])
-            assert fexec.get_result(futures) == [b"x" * 10, b"x" * 20]
+            assert fexec.get_result(futures, timeout=WAIT) == [b"x" * 10, b"x" * 20]
             assert _job_keys(fexec, futures[0]) != []
             fexec.clean(futures)
             assert _job_keys(fexec, futures[0]) == []

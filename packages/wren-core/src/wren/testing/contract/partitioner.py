@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import IO
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from wren import plugins
 from wren.ports.partitioner import Partition
+from wren.ports.storage import StorageBackend
+from wren.testing.contract._binding import StorageBinding
 from wren.testing.textdata import make_text, split_lines
 
 #: Runs of these pieces make the random files: newline-dense, with stray \r and \n.
@@ -36,20 +38,21 @@ _SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                                             HealthCheck.too_slow])
 
 
-class PartitionerContract:
-    """Mixin of partitioner tests; needs fixtures `storage` and `bucket`."""
+@pytest.mark.timeout(600)
+class PartitionerContract(StorageBinding):
+    """Mixin of partitioner tests; bind the fixtures `storage` and `bucket`."""
 
     @pytest.fixture
     def partitioner_name(self) -> str:
         return "lines"
 
     @pytest.fixture
-    def data_prefix(self, storage: Any, bucket: str) -> Iterator[str]:
+    def data_prefix(self, storage: StorageBackend, bucket: str) -> Iterator[str]:
         prefix = f"wren-contract/{uuid.uuid4().hex}/"
         yield prefix
         storage.delete_objects(bucket, storage.list_keys(bucket, prefix))
 
-    def _chunks(self, storage: Any, bucket: str, key: str, data: bytes, name: str,
+    def _chunks(self, storage: StorageBackend, bucket: str, key: str, data: bytes, name: str,
                 newline: bytes, chunk_size: int | None = None,
                 chunk_n: int | None = None) -> tuple[list[Partition], list[bytes]]:
         storage.put_object(bucket, key, data)
@@ -57,7 +60,7 @@ class PartitionerContract:
         partitioner = plugins.partitioner_class(name)(newline=newline)
         parts = partitioner.plan(key, size, chunk_size, chunk_n)
 
-        def open_range(start: int, end: int) -> Any:
+        def open_range(start: int, end: int) -> IO[bytes]:
             return storage.get_object_stream(bucket, key, (start, end))
 
         chunks = []
@@ -78,9 +81,10 @@ class PartitionerContract:
 
     @_SETTINGS
     @given(data=_FILES, chunking=_CHUNKING, newline=st.sampled_from([b"\n", b"\r\n"]))
-    def test_chunks_hold_exactly_the_object_lines(self, storage: Any, bucket: str,
+    def test_chunks_hold_exactly_the_object_lines(self, storage: StorageBackend, bucket: str,
                                                   data_prefix: str, partitioner_name: str,
-                                                  data: bytes, chunking: tuple[Any, Any],
+                                                  data: bytes,
+                                                  chunking: tuple[int | None, int | None],
                                                   newline: bytes) -> None:
         key = data_prefix + uuid.uuid4().hex
         chunk_size, chunk_n = chunking
@@ -93,7 +97,7 @@ class PartitionerContract:
         self._assert_exact_lines(data, chunks, newline)
         storage.delete_object(bucket, key)
 
-    def test_a_line_longer_than_several_chunks(self, storage: Any, bucket: str,
+    def test_a_line_longer_than_several_chunks(self, storage: StorageBackend, bucket: str,
                                                data_prefix: str, partitioner_name: str) -> None:
         data = make_text(6 << 20, seed=3, long_line=5 << 20)
         _, chunks = self._chunks(storage, bucket, data_prefix + "long", data,
@@ -103,7 +107,7 @@ class PartitionerContract:
         self._assert_exact_lines(data, chunks, b"\n")
 
     @pytest.mark.parametrize("final_newline", [True, False])
-    def test_crlf_files_with_and_without_final_newline(self, storage: Any, bucket: str,
+    def test_crlf_files_with_and_without_final_newline(self, storage: StorageBackend, bucket: str,
                                                        data_prefix: str,
                                                        partitioner_name: str,
                                                        final_newline: bool) -> None:
@@ -114,7 +118,7 @@ class PartitionerContract:
             self._assert_exact_lines(data, chunks, newline)
             assert len(chunks) == 4 and all(c.endswith(b"\r\n") for c in chunks[:2])
 
-    def test_chunk_n_and_empty_objects(self, storage: Any, bucket: str, data_prefix: str,
+    def test_chunk_n_and_empty_objects(self, storage: StorageBackend, bucket: str, data_prefix: str,
                                        partitioner_name: str) -> None:
         data = make_text(100_000, seed=7)
         parts, chunks = self._chunks(storage, bucket, data_prefix + "n", data,
@@ -125,7 +129,7 @@ class PartitionerContract:
                                      partitioner_name, b"\n", chunk_n=4)
         assert len(parts) == 1 and chunks == [b""]
 
-    def test_exact_byte_ranges_without_newline(self, storage: Any, bucket: str,
+    def test_exact_byte_ranges_without_newline(self, storage: StorageBackend, bucket: str,
                                                data_prefix: str) -> None:
         data = make_text(300_000, seed=9)
         key = data_prefix + "bytes"

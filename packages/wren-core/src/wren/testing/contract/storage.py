@@ -13,29 +13,31 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from wren import StorageNoSuchKeyError
+from wren.ports.storage import StorageBackend
+from wren.testing.contract._binding import StorageBinding
 
 
-class StorageBackendContract:
-    """Mixin of storage tests; needs fixtures `storage` and `bucket`."""
+@pytest.mark.timeout(120)
+class StorageBackendContract(StorageBinding):
+    """Mixin of storage tests; bind the fixtures `storage` and `bucket`."""
 
     @pytest.fixture
-    def prefix(self, storage: Any, bucket: str) -> Iterator[str]:
+    def prefix(self, storage: StorageBackend, bucket: str) -> Iterator[str]:
         prefix = f"wren-contract/{uuid.uuid4().hex}/"
         yield prefix
         storage.delete_objects(bucket, storage.list_keys(bucket, prefix))
 
-    def test_put_then_get_returns_the_same_bytes(self, storage: Any, bucket: str,
+    def test_put_then_get_returns_the_same_bytes(self, storage: StorageBackend, bucket: str,
                                                  prefix: str) -> None:
         body = os.urandom(1000)
         storage.put_object(bucket, prefix + "a", body)
         assert storage.get_object(bucket, prefix + "a") == body
 
-    def test_put_accepts_bytearray_memoryview_and_files(self, storage: Any, bucket: str,
+    def test_put_accepts_bytearray_memoryview_and_files(self, storage: StorageBackend, bucket: str,
                                                         prefix: str) -> None:
         storage.put_object(bucket, prefix + "ba", bytearray(b"abc"))
         storage.put_object(bucket, prefix + "mv", memoryview(b"def"))
@@ -43,12 +45,12 @@ class StorageBackendContract:
         assert [storage.get_object(bucket, prefix + k) for k in ("ba", "mv", "file")] == [
             b"abc", b"def", b"ghi"]
 
-    def test_empty_object(self, storage: Any, bucket: str, prefix: str) -> None:
+    def test_empty_object(self, storage: StorageBackend, bucket: str, prefix: str) -> None:
         storage.put_object(bucket, prefix + "empty", b"")
         assert storage.get_object(bucket, prefix + "empty") == b""
         assert storage.head_object(bucket, prefix + "empty").size == 0
 
-    def test_put_replaces_an_existing_object(self, storage: Any, bucket: str,
+    def test_put_replaces_an_existing_object(self, storage: StorageBackend, bucket: str,
                                              prefix: str) -> None:
         storage.put_object(bucket, prefix + "k", b"old value that is longer")
         storage.put_object(bucket, prefix + "k", b"new")
@@ -58,7 +60,7 @@ class StorageBackendContract:
         ((0, 1), b"0"), ((0, 10), b"0123456789"), ((3, 7), b"3456"), ((9, 10), b"9"),
         ((8, 100), b"89"), ((10, 20), b""), ((50, 60), b""), ((5, 5), b""),
     ])
-    def test_ranged_get_is_half_open_and_clipped(self, storage: Any, bucket: str,
+    def test_ranged_get_is_half_open_and_clipped(self, storage: StorageBackend, bucket: str,
                                                  prefix: str, byte_range: tuple[int, int],
                                                  expected: bytes) -> None:
         storage.put_object(bucket, prefix + "digits", b"0123456789")
@@ -68,14 +70,14 @@ class StorageBackendContract:
         ((0, 1), b"0"), ((3, 7), b"3456"), ((9, 10), b"9"), ((8, 100), b"89"),
         ((10, 20), b""), ((50, 60), b""), ((5, 5), b""),
     ])
-    def test_ranged_stream_is_half_open_and_clipped(self, storage: Any, bucket: str,
+    def test_ranged_stream_is_half_open_and_clipped(self, storage: StorageBackend, bucket: str,
                                                     prefix: str, byte_range: tuple[int, int],
                                                     expected: bytes) -> None:
         storage.put_object(bucket, prefix + "digits", b"0123456789")
         with storage.get_object_stream(bucket, prefix + "digits", byte_range) as stream:
             assert stream.read() == expected
 
-    def test_stream_reads_the_object_and_ranges(self, storage: Any, bucket: str,
+    def test_stream_reads_the_object_and_ranges(self, storage: StorageBackend, bucket: str,
                                                 prefix: str) -> None:
         body = os.urandom(3 * 1024 * 1024 + 7)
         storage.put_object(bucket, prefix + "big", body)
@@ -87,13 +89,13 @@ class StorageBackendContract:
         with storage.get_object_stream(bucket, prefix + "big", (10, 20)) as stream:
             assert stream.read() == body[10:20]
 
-    def test_head_reports_size(self, storage: Any, bucket: str, prefix: str) -> None:
+    def test_head_reports_size(self, storage: StorageBackend, bucket: str, prefix: str) -> None:
         storage.put_object(bucket, prefix + "h", b"x" * 1234)
         info = storage.head_object(bucket, prefix + "h")
         assert (info.key, info.size) == (prefix + "h", 1234)
 
     def test_missing_key_raises_no_such_key_naming_bucket_and_key(
-            self, storage: Any, bucket: str, prefix: str) -> None:
+            self, storage: StorageBackend, bucket: str, prefix: str) -> None:
         key = prefix + "missing"
         for call in (lambda: storage.get_object(bucket, key),
                      lambda: storage.head_object(bucket, key),
@@ -105,7 +107,7 @@ class StorageBackendContract:
             assert isinstance(caught.value, KeyError)
         assert storage.exists(bucket, key) is False
 
-    def test_list_returns_keys_under_prefix_in_order(self, storage: Any, bucket: str,
+    def test_list_returns_keys_under_prefix_in_order(self, storage: StorageBackend, bucket: str,
                                                      prefix: str) -> None:
         keys = ["b/2", "a", "b/1", "c.txt", "b/10", "ab"]
         for key in keys:
@@ -118,7 +120,7 @@ class StorageBackendContract:
         assert infos == {prefix + "b/1": 3, prefix + "b/10": 4}
         assert storage.list_keys(bucket, prefix + "nothing-here/") == []
 
-    def test_listing_pages_past_a_thousand_keys(self, storage: Any, bucket: str,
+    def test_listing_pages_past_a_thousand_keys(self, storage: StorageBackend, bucket: str,
                                                 prefix: str) -> None:
         keys = [f"{prefix}many/{i:05d}" for i in range(1100)]
         with ThreadPoolExecutor(16) as pool:
@@ -127,7 +129,7 @@ class StorageBackendContract:
         storage.delete_objects(bucket, keys)
         assert storage.list_keys(bucket, prefix + "many/") == []
 
-    def test_delete_objects_ignores_missing_keys(self, storage: Any, bucket: str,
+    def test_delete_objects_ignores_missing_keys(self, storage: StorageBackend, bucket: str,
                                                  prefix: str) -> None:
         storage.put_object(bucket, prefix + "x", b"1")
         storage.put_object(bucket, prefix + "y", b"2")
@@ -137,7 +139,8 @@ class StorageBackendContract:
         storage.delete_object(bucket, prefix + "y")
         assert storage.list_keys(bucket, prefix) == []
 
-    def test_large_object_round_trip(self, storage: Any, bucket: str, prefix: str) -> None:
+    def test_large_object_round_trip(self, storage: StorageBackend, bucket: str,
+                                     prefix: str) -> None:
         body = os.urandom(24 * 1024 * 1024 + 3)
         storage.put_object(bucket, prefix + "large", io.BytesIO(body))
         assert storage.head_object(bucket, prefix + "large").size == len(body)
@@ -145,7 +148,7 @@ class StorageBackendContract:
         assert storage.get_object(bucket, prefix + "large", (len(body) - 10, len(body) + 10)) \
             == body[-10:]
 
-    def test_concurrent_writers_leave_one_whole_body(self, storage: Any, bucket: str,
+    def test_concurrent_writers_leave_one_whole_body(self, storage: StorageBackend, bucket: str,
                                                      prefix: str) -> None:
         bodies = [bytes([i]) * (512 * 1024) for i in range(8)]
         seen: list[bytes] = []
@@ -169,7 +172,7 @@ class StorageBackendContract:
         assert storage.get_object(bucket, prefix + "race") in bodies
         assert all(body in bodies for body in seen), "a reader saw a mixed or partial object"
 
-    def test_keys_with_unusual_characters(self, storage: Any, bucket: str,
+    def test_keys_with_unusual_characters(self, storage: StorageBackend, bucket: str,
                                           prefix: str) -> None:
         key = prefix + "dir with space/ünïcode+plus=eq%pct.csv"
         storage.put_object(bucket, key, b"ok")

@@ -13,18 +13,20 @@ import pickle
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import wren
+from wren.ports.storage import StorageBackend
+from wren.testing.contract._binding import StorageBinding
 
 
-class StorageApiContract:
-    """Mixin of `wren.Storage` tests; needs fixtures `storage` and `bucket`."""
+@pytest.mark.timeout(120)
+class StorageApiContract(StorageBinding):
+    """Mixin of `wren.Storage` tests; bind the fixtures `storage` and `bucket`."""
 
     @pytest.fixture
-    def client(self, storage: Any) -> wren.Storage:
+    def client(self, storage: StorageBackend) -> wren.Storage:
         return wren.Storage.from_backend(storage)
 
     @pytest.fixture
