@@ -40,7 +40,7 @@ class _Sink:
         return len(data)
 
 
-class _RecordingPickler(cloudpickle.Pickler):  # type: ignore[misc]
+class _RecordingPickler(cloudpickle.Pickler):
     def __init__(self) -> None:
         super().__init__(_Sink(), protocol=_PROTOCOL, buffer_callback=lambda _: False)
         self.named: set[str] = set()
