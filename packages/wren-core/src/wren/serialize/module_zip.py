@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import io
-import zipfile
 from pathlib import Path
 
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -45,6 +44,8 @@ def zip_modules(modules: dict[str, Path]) -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _zip(contents: tuple[tuple[str, bytes], ...]) -> bytes:
+    import zipfile  # only jobs that ship modules pay for it
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for arcname, data in contents:

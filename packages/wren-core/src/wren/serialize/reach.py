@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-import attrs
 import cloudpickle
 
 from wren.serialize.imports import ImportRef, code_imports
@@ -26,8 +25,7 @@ from wren.serialize.imports import ImportRef, code_imports
 _PROTOCOL = 5
 
 
-@attrs.frozen
-class Reach:
+class Reach(NamedTuple):
     """Modules a pickled function names (dotted), and imports its by-value code runs as
     `(package, ref)` pairs."""
 
