@@ -175,3 +175,32 @@ def test_unpicklable_reach_ships_nothing_with_a_warning(project: Path,
     with caplog.at_level(logging.WARNING, logger="wren"):
         assert find_user_modules(holds_lock) == {}
     assert "cannot work out the user modules" in caplog.text
+
+
+WORKER = """
+import pickle, sys
+from pathlib import Path
+from wren.serialize.function_blob import split_blob
+from wren.worker import module_installer
+
+data = Path(sys.argv[1]).read_bytes()
+pickled, archive = split_blob(data)
+module_installer.activate(archive, "digest", Path(sys.argv[2]))
+print(pickle.loads(pickled)(1))
+"""
+
+
+def test_a_partly_shipped_package_runs_where_the_project_is_absent(project: Path,
+                                                                     tmp_path_factory:
+                                                                     pytest.TempPathFactory
+                                                                     ) -> None:
+    import shippkg.used
+
+    blob = pack_function(shippkg.used.fn, CloudpickleSerializer())
+    elsewhere = tmp_path_factory.mktemp("worker")
+    (elsewhere / "fn.blob").write_bytes(blob.data)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p != str(project))}
+    out = subprocess.run([sys.executable, "-c", WORKER, str(elsewhere / "fn.blob"),
+                          str(elsewhere / "cache")], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "1101"
