@@ -42,7 +42,8 @@ def test_user_modules_are_found_through_globals_and_imports(user_modules: Path) 
     import blobpkg
 
     found = find_user_modules(blobpkg.work)
-    assert found == {"blobpkg": user_modules / "blobpkg",
+    assert found == {"blobpkg": user_modules / "blobpkg" / "__init__.py",
+                     "blobpkg.core": user_modules / "blobpkg" / "core.py",
                      "blobhelper": user_modules / "blobhelper.py",
                      "blobonly_inside": user_modules / "blobonly_inside.py"}
 
@@ -53,7 +54,7 @@ def test_include_and_exclude(user_modules: Path) -> None:
     assert find_user_modules(blobpkg.work, include=None) == {}
     assert set(find_user_modules(blobpkg.work, include=["blobhelper"])) == {"blobhelper"}
     assert set(find_user_modules(blobpkg.work, exclude=["blobhelper"])) == {
-        "blobpkg", "blobonly_inside"}
+        "blobpkg", "blobpkg.core", "blobonly_inside"}
 
 
 def test_stdlib_installed_and_wren_modules_are_not_shipped() -> None:

@@ -28,7 +28,8 @@ WREN_SECTION = ConfigSchema("wren", (
     ConfigKey("execution_timeout", float, 1800.0,
               "seconds a single call may run before it is stopped", minimum=1),
     ConfigKey("include_modules", list, [],
-              "user modules to ship with functions; [] = all detected, null = none",
+              "user modules to ship with functions, whole (data files too); [] = the "
+              "modules each function reaches, null = none",
               nullable=True),
     ConfigKey("exclude_modules", list, [], "user modules never to ship"),
     ConfigKey("monitoring", str, "storage",

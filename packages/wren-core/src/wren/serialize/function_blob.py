@@ -2,7 +2,9 @@
 
 Layout: the magic `WRENFN1\n`, the pickle's length as 8 big-endian bytes, the pickle, then
 the zip (possibly empty). The blob is stored under its SHA-256 (`wren.funcs/<sha>.fn`), so a
-function already uploaded by any earlier job is never uploaded again.
+function already uploaded by any earlier job is never uploaded again. The modules shipped are
+logged at INFO once per blob and process, with a warning when their zip passes
+`WARN_MODULE_BYTES`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ logger = logging.getLogger("wren")
 
 MAGIC = b"WRENFN1\n"
 _HEADER = struct.Struct(">Q")
+#: Shipped modules above this many (zipped) bytes are worth a warning: every cold worker
+#: downloads and extracts them.
+WARN_MODULE_BYTES = 10 * 2**20
+_logged: set[str] = set()
 
 
 @attrs.frozen
@@ -38,12 +44,12 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     """Pickle `func` and zip the user modules it needs into one content-addressed blob."""
     import hashlib
 
-    from wren.serialize.modules import find_user_modules, zip_modules
+    from wren.serialize.module_zip import zip_modules
+    from wren.serialize.modules import find_user_modules
 
     if not callable(func):
         raise SerializationError(f"expected a function, got {type(func).__name__}: "
                                  f"{func!r:.80}")
-    modules = find_user_modules(func, include, exclude, preinstalled)
     try:
         pickled = serializer.dumps_function(func)
     except Exception as exc:
@@ -52,12 +58,28 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
             f"function {name} cannot be serialized: {type(exc).__name__}: {exc}. Functions "
             "must not capture open files, locks, sockets or similar objects; create them "
             "inside the function instead") from exc
+    modules = find_user_modules(func, include, exclude, preinstalled)
     archive = zip_modules(modules)
     data = MAGIC + _HEADER.pack(len(pickled)) + pickled + archive
-    if modules:
-        logger.debug("shipping modules %s (%d bytes) with %s", sorted(modules), len(archive),
-                     getattr(func, "__qualname__", func))
-    return FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
+    blob = FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
+    if modules and blob.digest not in _logged:
+        _logged.add(blob.digest)
+        _log_modules(blob, len(archive), getattr(func, "__qualname__", repr(func)))
+    return blob
+
+
+def _log_modules(blob: FunctionBlob, size: int, func_name: str) -> None:
+    logger.info("shipping %d user module(s) with %s (%s zipped): %s", len(blob.modules),
+                func_name, _megabytes(size), ", ".join(blob.modules))
+    if size > WARN_MODULE_BYTES:
+        logger.warning("the user modules shipped with %s are %s zipped (above %s); every cold "
+                       "worker downloads them. Name only what it needs with include_modules, "
+                       "drop the rest with exclude_modules, or install them in the runtime",
+                       func_name, _megabytes(size), _megabytes(WARN_MODULE_BYTES))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 1024:.1f} KB"
 
 
 def split_blob(data: bytes) -> tuple[bytes, bytes]:

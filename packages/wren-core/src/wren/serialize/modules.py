@@ -1,34 +1,32 @@
-"""Find the user's own modules that a function needs, and zip them for shipping.
+"""Find the user's own modules that a function needs.
 
-A function pickled by reference (`mymod.f`) only loads where `mymod` can be imported. wren
-ships the modules that belong to the user, not to Python or an installed distribution: it
-walks the function's globals, closures and referenced functions and classes, then the import
-statements of every user module it meets (and of the `__main__` script), and zips each
-top-level module or package it finds. The zip is deterministic, so the same sources give the
-same content hash and are uploaded once.
+A function pickled by reference (`mymod.f`) only loads where `mymod` can be imported, so wren
+ships the modules that belong to the user, not to Python or an installed distribution, and
+only those the function reaches: `wren.serialize.reach` pickles the function with a recording
+pickler (every module the pickle names, every import its by-value code runs), then the import
+statements of each reached user module's source are followed (`ast`, relative imports
+resolved, conditional and function-level imports included), adding the `__init__.py` of every
+package on the way, until nothing new is found. A module `__main__` imported but the function
+never touches is not shipped. `include_modules` bypasses the search and ships the named
+modules whole (a package with its data files); `exclude_modules` always wins.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import importlib.util
-import io
 import logging
 import os
 import site
 import sys
 import sysconfig
-import types
-import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("wren")
+from wren.serialize.imports import candidates, file_imports
 
-_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
-_SKIP_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".tox", ".venv", "node_modules"}
+logger = logging.getLogger("wren")
 
 
 @functools.cache
@@ -89,142 +87,117 @@ def is_user_module(name: str) -> bool:
     return name not in _distribution_modules()
 
 
-def _static_imports(path: Path) -> set[str]:
-    files = [path] if path.is_file() else [p for p in path.rglob("*.py")
-                                           if not _SKIP_DIRS.intersection(p.parts)]
-    names: set[str] = set()
-    for file in files:
-        try:
-            stat = file.stat()
-        except OSError:
-            continue
-        names |= _file_imports(str(file), stat.st_mtime_ns, stat.st_size)
-    return names
+def source_of(name: str) -> Path | None:
+    """The `.py` source of a dotted user module (`__init__.py` for a package), or None."""
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None) if module is not None else None
+    if file is None:
+        top, *rest = name.split(".")
+        root = module_path(top)
+        if root is None:
+            return None
+        if not root.is_dir():
+            file = root if not rest else None
+        else:
+            base = root.joinpath(*rest)
+            file = base.with_name(base.name + ".py") if rest and \
+                base.with_name(base.name + ".py").is_file() else base / "__init__.py"
+    path = Path(file) if file else None
+    return path if path is not None and path.suffix == ".py" and path.is_file() else None
 
 
-@functools.lru_cache(maxsize=1024)
-def _file_imports(path: str, mtime_ns: int, size: int) -> frozenset[str]:
-    """Top-level names a source file imports (cached until the file changes)."""
-    try:
-        tree = ast.parse(Path(path).read_bytes(), filename=path)
-    except (SyntaxError, OSError, ValueError):
-        return frozenset()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return frozenset(names)
+def _package_of(name: str, source: Path) -> str:
+    return name if source.name == "__init__.py" else name.rpartition(".")[0]
 
 
-def _referenced_modules(root: Any) -> tuple[set[str], bool]:
-    """Top-level module names reachable from a callable; and whether `__main__` is used."""
-    names: set[str] = set()
-    uses_main = False
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen:
+class _Selection:
+    """Which dotted names may ship: user modules, not excluded, not preinstalled."""
+
+    def __init__(self, exclude: Iterable[str], preinstalled: frozenset[str]) -> None:
+        self.exclude = tuple(exclude)
+        self.preinstalled = preinstalled
+        self._tops: dict[str, bool] = {}
+
+    def excluded(self, name: str) -> bool:
+        return name.partition(".")[0] in self.preinstalled or any(
+            name == e or name.startswith(e + ".") for e in self.exclude)
+
+    def allows(self, name: str) -> bool:
+        if self.excluded(name):
+            return False
+        top = name.partition(".")[0]
+        if top not in self._tops:
+            self._tops[top] = is_user_module(top)
+        return self._tops[top]
+
+
+def _explicit(include: list[str], selection: _Selection) -> dict[str, Path]:
+    """`include_modules` as given: each name whole (a package with its data files), plus the
+    `__init__.py` of the packages above it."""
+    found: dict[str, Path] = {}
+    missing = []
+    for name in include:
+        if selection.excluded(name):
             continue
-        seen.add(id(obj))
-        if isinstance(obj, types.ModuleType):
-            names.add(obj.__name__.split(".")[0])
+        source = source_of(name)
+        path = (source.parent if source.name == "__init__.py" else source) if source \
+            else (module_path(name) if "." not in name else None)  # a namespace package
+        if path is None:
+            missing.append(name)
             continue
-        if isinstance(obj, functools.partial):
-            stack.extend([obj.func, *obj.args, *obj.keywords.values()])
-            continue
-        if isinstance(obj, types.MethodType):
-            stack.extend([obj.__func__, obj.__self__])
-            continue
-        module_name = getattr(obj, "__module__", None)
-        if isinstance(module_name, str):
-            if module_name == "__main__":
-                uses_main = True
-            else:
-                names.add(module_name.split(".")[0])
-        if isinstance(obj, types.FunctionType):
-            codes = [obj.__code__]
-            while codes:
-                code = codes.pop()
-                for name in code.co_names:
-                    if name in obj.__globals__:
-                        stack.append(obj.__globals__[name])
-                codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-            for cell in obj.__closure__ or ():
-                try:
-                    stack.append(cell.cell_contents)
-                except ValueError:
-                    pass
-            stack.extend((obj.__defaults__ or ()) + tuple((obj.__kwdefaults__ or {}).values()))
-        elif isinstance(obj, type):
-            stack.extend(v for v in vars(obj).values()
-                         if isinstance(v, (types.FunctionType, classmethod, staticmethod)))
-        elif isinstance(obj, (classmethod, staticmethod)):
-            stack.append(obj.__func__)
-        elif callable(obj) and not isinstance(obj, types.BuiltinFunctionType):
-            stack.append(type(obj))
-            stack.extend(getattr(obj, "__dict__", {}).values())
-    return names, uses_main
+        found[name] = path
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            parent = source_of(".".join(parts[:i]))
+            if parent is not None:
+                found.setdefault(".".join(parts[:i]), parent)
+    if missing:
+        logger.warning("include_modules names modules that cannot be found: %s", missing)
+    return found
 
 
 def find_user_modules(func: Callable[..., Any], include: Iterable[str] | None = (),
                       exclude: Iterable[str] = (),
                       preinstalled: frozenset[str] = frozenset()) -> dict[str, Path]:
-    """Top-level user modules to ship with `func`, as {name: file or package dir}.
+    """User modules to ship with `func`, as {dotted name: source file or package dir}.
 
-    `include=[]` (or `()`) ships every user module found; `include=None` ships none; a
-    non-empty list ships exactly those names. `exclude` always wins.
+    `include=[]` (or `()`) ships the user modules `func` reaches (see `wren.serialize.reach`)
+    and, recursively, the user modules their sources import, each as its `.py` file plus the
+    `__init__.py` of its packages; `include=None` ships none; a non-empty list ships exactly
+    those names, a package as its whole directory (data files included). `exclude` (a name
+    and everything under it) and `preinstalled` (top-level names) always win.
     """
     if include is None:
         return {}
-    include = [name.split(".")[0] for name in include]
-    excluded = {name.split(".")[0] for name in exclude} | set(preinstalled)
+    selection = _Selection(exclude, preinstalled)
+    include = list(include)
     if include:
-        found = {n: p for n in include if n not in excluded and (p := module_path(n))}
-        missing = [n for n in include if n not in found and n not in excluded]
-        if missing:
-            logger.warning("include_modules names modules that cannot be found: %s", missing)
-        return found
-    names, uses_main = _referenced_modules(func)
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if uses_main and main_file and Path(main_file).is_file():
-        names |= _static_imports(Path(main_file))
+        return _explicit(include, selection)
+    from wren.serialize.reach import reach
+
+    try:
+        reached = reach(func)
+    except Exception as exc:  # the serializer managed; cloudpickle's view of it did not
+        logger.warning("cannot work out the user modules %s needs (%s: %s); shipping none. "
+                       "Name them with include_modules", getattr(func, "__qualname__", func),
+                       type(exc).__name__, exc)
+        return {}
+    pending = sorted(reached.named)
+    for package, ref in reached.imports:
+        pending.extend(candidates(ref, package))
     result: dict[str, Path] = {}
-    pending = sorted(names)
+    seen: set[str] = set()
     while pending:
         name = pending.pop()
-        if name in result or name in excluded or not is_user_module(name):
+        if name in seen:
             continue
-        path = module_path(name)
-        assert path is not None
-        result[name] = path
-        pending.extend(sorted(_static_imports(path) - set(result)))
+        seen.add(name)
+        if not selection.allows(name) or (source := source_of(name)) is None:
+            continue
+        result[name] = source
+        parts = name.split(".")
+        pending.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+        package = _package_of(name, source)
+        for ref in file_imports(source):
+            pending.extend(candidates(ref, package))
     return result
-
-
-def _entries(name: str, path: Path) -> list[tuple[str, Path]]:
-    if path.is_file():
-        return [(path.name, path)]
-    out = []
-    for file in sorted(path.rglob("*")):
-        rel = file.relative_to(path.parent)
-        if file.is_file() and not _SKIP_DIRS.intersection(rel.parts) and file.suffix != ".pyc":
-            out.append((rel.as_posix(), file))
-    return out
-
-
-def zip_modules(modules: dict[str, Path]) -> bytes:
-    """A deterministic zip of the modules (empty bytes when there are none)."""
-    if not modules:
-        return b""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(modules):
-            for arcname, file in _entries(name, modules[name]):
-                info = zipfile.ZipInfo(arcname, _ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, file.read_bytes())
-    return buffer.getvalue()
