@@ -67,19 +67,8 @@ class TestAzureExecutor(AzureBinding, ExecutorContract):
     pass
 
 
-#: Azure's queue consumer runs calls in its own process, unsupervised: a crash kills the
-#: consumer and the task waits for redelivery; a call ignoring its timeout is never killed.
-#: Helper "workerkit" moves the consumer onto the supervised pool; then these entries go
-#: (they are strict xfails: once fixed, they fail the run until removed).
-_WORKERKIT = "azure consumer runs calls unsupervised (fixed by workerkit's supervised pool)"
-
-
 class TestAzureWorkerFailures(AzureBinding, WorkerFailureContract):
-    known_gaps = dict.fromkeys([
-        "test_os_exit_names_the_exit_code", "test_sigkill_names_the_signal",
-        "test_segfault_names_the_signal", "test_call_that_ignores_its_timeout_is_killed",
-        "test_other_calls_of_a_crashed_task_still_complete",
-        "test_crash_in_the_middle_of_a_batch_retries_the_rest"], _WORKERKIT)
+    pass
 
 
 class TestAzureDataProcessing(AzureBinding, DataProcessingContract):
