@@ -17,6 +17,7 @@ from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
 from wren.serialize import CloudpickleSerializer
+from wren.testing import TEST_KEY
 from wren.testing import functions as fn
 from wren.worker.fanout import FanoutRequest, run_fanout, stage_fanout
 
@@ -48,7 +49,7 @@ def shared_storage() -> Any:
 def build(items: list[Any]) -> list[Task]:
     storage = shared_storage()
     compute = plugins.compute_backend_class("threads")({"max_workers": 1}, WORKER_STORAGE)
-    builder = JobBuilder("exec-0", storage, BUCKET, CloudpickleSerializer(), compute)
+    builder = JobBuilder("exec-0", storage, BUCKET, CloudpickleSerializer(), compute, TEST_KEY)
     bound = ArgumentBinder(fn.double).bind_all(items)
     return builder.build(JobSpec(fn.double, bound, "M000", 60.0, chunksize=1))
 
@@ -62,7 +63,7 @@ def collect(job_key: str, n: int) -> dict[int, tuple[Any, dict[str, str] | None]
             document = StatusDocument.decode(storage.get_object(BUCKET, key))
             blob = storage.get_object(BUCKET, document.result_key) if document.result_key \
                 else b""
-            values = load_document_values(document, blob, CloudpickleSerializer())
+            values = load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)
             for position, index in enumerate(document.indices):
                 found[index] = (values[position], document.errors.get(position))
         time.sleep(0.02)

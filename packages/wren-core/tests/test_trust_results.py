@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_runner import build, outcomes, storage  # noqa: F401 (a fixture)
 from wren import RemoteBaseException, RemoteError, TamperedDataError
 from wren.protocol import keys
 from wren.protocol.results import load_document_values
 from wren.protocol.signing import check_digest, new_key, open_sealed, seal
 from wren.serialize import CloudpickleSerializer
 from wren.serialize.function_blob import pack_function
-from wren.testing import MemoryStorage
+from wren.testing import TEST_KEY, MemoryStorage
 from wren.worker import run_task
-
-from test_runner import build, outcomes, storage  # noqa: F401 (a fixture)
 
 
 def exits(x: int) -> int:
@@ -33,7 +32,7 @@ def interrupts(x: int) -> int:
 
 def test_system_exit_in_a_call_is_data_on_that_call(storage: MemoryStorage) -> None:
     (task,) = build(storage, exits, [0, 1, 2])
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, task)
     assert values[0] == 0 and values[2] == 2
     assert isinstance(values[1], RemoteBaseException) and not isinstance(values[1], SystemExit)
@@ -42,7 +41,7 @@ def test_system_exit_in_a_call_is_data_on_that_call(storage: MemoryStorage) -> N
 
 def test_keyboard_interrupt_never_interrupts_the_client(storage: MemoryStorage) -> None:
     (task,) = build(storage, interrupts, [0])
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(_, [value])] = outcomes(storage, task)
     assert isinstance(value, RemoteBaseException) and "KeyboardInterrupt" in str(value)
 
@@ -59,7 +58,7 @@ def test_an_exception_class_the_client_lacks_spoils_only_its_call(
             return x * 10
 
         (task,) = build(storage, picky, [0, 1, 2])
-        run_task(task, storage)
+        run_task(task, storage, key=TEST_KEY)
     finally:
         del sys.modules[module.__name__]  # the client cannot import it
     [(document, values)] = outcomes(storage, task)
@@ -79,7 +78,7 @@ def test_a_replaced_function_blob_is_refused_by_the_worker(storage: MemoryStorag
 
     evil = pack_function(attacker, CloudpickleSerializer(), None, (), frozenset())
     storage.put_object("b", task.func_key, evil.data)  # same key, other content
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, _)] = outcomes(storage, task)
     assert not canary.exists()
     assert "not what wren wrote" in document.errors[0]["message"]
@@ -93,7 +92,7 @@ def test_the_client_uploads_again_over_a_replaced_blob(storage: MemoryStorage,
     (again,) = build(storage, exits, [5])  # a new builder checks what it finds
     check_digest(again.func_key, storage.get_object("b", again.func_key),
                  keys.func_digest(again.func_key))
-    run_task(again, storage)
+    run_task(again, storage, key=TEST_KEY)
     [(_, values)] = outcomes(storage, again)
     assert values == [5]
 

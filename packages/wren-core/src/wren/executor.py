@@ -45,6 +45,7 @@ from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.protocol.invocation import Invocation
 from wren.protocol.signing import new_key
 from wren.protocol.task import JobKind, Task
 
@@ -213,7 +214,8 @@ class FunctionExecutor:
             if deadline is not None:
                 job.deadlines.append((deadline, list(task.call_indices)))
         if tasks:
-            self.compute.invoke(tasks, self._monitor)
+            self.compute.invoke([Invocation(task, self._key) for task in tasks],
+                                self._monitor)
         logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, job.size,
                      len(tasks))
 

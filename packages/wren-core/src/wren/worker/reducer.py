@@ -27,7 +27,6 @@ from wren.protocol import keys
 from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
 
-
 logger = logging.getLogger("wren")
 
 
