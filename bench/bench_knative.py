@@ -35,6 +35,7 @@ import requests  # noqa: E402
 import wren  # noqa: E402
 from wren.client.futures import futures_of  # noqa: E402
 from wren.dispatch import Dispatcher  # noqa: E402
+from wren.protocol.invocation import Invocation  # noqa: E402
 from wren.protocol.task import JobKind  # noqa: E402
 from wren_backend_knative.delivery import HttpDeliverer  # noqa: E402
 from wren_backend_knative.ingress import Route  # noqa: E402
@@ -95,7 +96,7 @@ def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
                 job, tasks = fexec._prepare(noop, range(calls), JobKind.MAP, chunksize=1)
                 listener = Listener()
                 started = time.perf_counter()
-                dispatcher.submit(tasks, listener)
+                dispatcher.submit([Invocation(t, fexec._key) for t in tasks], listener)
                 dispatcher.wait()
                 sent = time.perf_counter() - started
                 assert listener.lost == 0

@@ -190,7 +190,8 @@ def test_killed_consumers_lose_nothing_and_duplicate_nothing(
             killer.join()
             status_keys = fexec.storage.list_keys(fexec.bucket,
                                                   keys.status_prefix(futures[0].job_key))
-            documents = [StatusDocument.decode(fexec.storage.get_object(fexec.bucket, key))
+            documents = [StatusDocument.open(fexec.storage.get_object(fexec.bucket, key),
+                                             fexec._key)
                          for key in status_keys]
             result_keys = fexec.storage.list_keys(
                 fexec.bucket, keys.job_prefix(futures[0].job_key) + "result/")

@@ -18,7 +18,9 @@ import pytest
 import wren
 from kubernetes import client
 from wren.dispatch import Dispatcher
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
+from wren.testing import TEST_KEY
 from wren.testing import functions as fn
 from wren_backend_knative import KnativeError
 from wren_backend_knative.delivery import HttpDeliverer
@@ -146,7 +148,7 @@ def test_wrong_host_is_reported_without_retrying(knative_cluster: KnativeCluster
                 "wren")
     recorder = Recorder()
     started = time.monotonic()
-    dispatcher.submit([task], recorder)
+    dispatcher.submit([Invocation(task, TEST_KEY)], recorder)
     assert dispatcher.wait(30)
     assert time.monotonic() - started < 2  # a 404 is not retried
     [(job_key, indices, reason, kind)] = recorder.lost

@@ -21,6 +21,7 @@ import pytest
 import requests
 import wren
 from wren.client.futures import futures_of
+from wren.protocol.invocation import Invocation
 from wren.protocol.runtime import RUNTIME_PROTOCOL
 from wren.protocol.task import JobKind
 from wren.testing import functions as fn
@@ -79,7 +80,7 @@ def fexec(storage_dir: Path) -> Iterator[wren.FunctionExecutor]:
 
 def tasks_for(fexec: wren.FunctionExecutor, func: Any, items: list[Any]) -> tuple[Any, list[Any]]:
     job, tasks = fexec._prepare(func, items, JobKind.MAP, chunksize=1)
-    return job, [json.dumps(task.to_dict()).encode() for task in tasks]
+    return job, [json.dumps(Invocation(task, fexec._key).to_dict()).encode() for task in tasks]
 
 
 def test_metadata_and_readiness(start_runtime: Runtime) -> None:
@@ -123,13 +124,16 @@ def test_what_is_not_a_task_is_refused(start_runtime: Runtime,
                                        fexec: wren.FunctionExecutor) -> None:
     _, url = start_runtime()
     garbage = requests.post(url + "/", data=b'{"x": 1}', timeout=10)
-    assert garbage.status_code == 400 and "not a wren task" in garbage.json()["error"]
+    assert garbage.status_code == 400 and "runs wren tasks only" in garbage.json()["error"]
     _, bodies = tasks_for(fexec, fn.double, [1])
+    keyless = {"wren_task": json.loads(bodies[0])["wren_task"]}  # issue 12: no key, no run
+    refused = requests.post(url + "/", json=keyless, timeout=10)
+    assert refused.status_code == 400 and "no executor key" in refused.json()["error"]
     foreign = json.loads(bodies[0])
-    foreign["wren_version"] = "9.9.0"
+    foreign["wren_task"].update(protocol=99, wren_version="9.9.0")
     refused = requests.post(url + "/", json=foreign, timeout=10)
     assert refused.status_code == 400
-    assert "comes from wren 9.9.0" in refused.json()["error"]
+    assert "made by wren 9.9.0" in refused.json()["error"]
     assert requests.post(url + "/elsewhere", data=bodies[0], timeout=10).status_code == 404
 
 

@@ -10,8 +10,12 @@ import re
 import pytest
 import wren
 import wren_backend_azure
+from wren import TamperedDataError
 from wren.ports import WorkerStorage
+from wren.protocol.invocation import Invocation, open_sealed_task, sealed_task
+from wren.protocol.signing import new_key
 from wren.protocol.task import Task
+from wren.testing import TEST_KEY
 from wren_backend_azure import ConsumerSettings, naming
 from wren_backend_azure.messages import (
     MAX_MESSAGE_BYTES,
@@ -34,20 +38,27 @@ def _task(**changes: object) -> Task:
 
 
 def test_task_message_round_trip() -> None:
-    task = _task()
-    text = task_message(task)
+    invocation = Invocation(_task(), TEST_KEY)
+    text = task_message(invocation)
     assert text is not None and text.isascii()
     message = decode(text)
-    assert message.kind == "task" and message.task == task
+    assert message.kind == "task" and message.invocation == invocation
 
 
-def test_task_over_the_limit_needs_a_reference() -> None:
+def test_task_over_the_limit_needs_a_reference_and_travels_sealed() -> None:
     task = _task(extra_env={"BIG": "x" * MAX_MESSAGE_BYTES})
-    assert task_message(task) is None
+    assert task_message(Invocation(task, TEST_KEY)) is None
     ref = BlobRef.for_task(task)
     assert ref.key == "wren.jobs/ex-0/M000/tasks/t00003.json"
-    message = decode(ref_message("task", ref))
-    assert message.ref == ref and message.task is None
+    message = decode(ref_message("task", ref, TEST_KEY))
+    assert message.ref == ref and message.invocation is None and message.key == TEST_KEY
+    stored = sealed_task(task, TEST_KEY, ref.key)
+    assert open_sealed_task(stored, TEST_KEY, ref.key) == task
+    forged = sealed_task(task.with_changes(func_key="wren.funcs/evil.fn"), new_key(), ref.key)
+    with pytest.raises(TamperedDataError):
+        open_sealed_task(forged, TEST_KEY, ref.key)
+    with pytest.raises(ValueError, match="without the executor key"):
+        decode(ref_message("task", ref))
 
 
 @pytest.mark.parametrize("text", ["not json", "[]", '{"wren": 99, "kind": "task"}',

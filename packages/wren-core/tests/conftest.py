@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 from wren import plugins
 from wren.ports import ComputeBackend, InvocationListener
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 from wren.testing import MemoryStorage
 from wren.worker import run_task
@@ -37,12 +38,13 @@ class ThreadCompute(ComputeBackend):
     drop: ClassVar[set[str]] = set()
     grace: ClassVar[float] = 0.5
 
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
         storage = SharedMemoryStorage()
-        for task in tasks:
-            if task.task_id in self.drop:
+        for invocation in invocations:
+            if invocation.task.task_id in self.drop:
                 continue
-            threading.Thread(target=run_task, args=(task, storage), daemon=True).start()
+            threading.Thread(target=run_task, args=(invocation.task, storage),
+                             kwargs={"key": invocation.key}, daemon=True).start()
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         return invoked_at + task.timeout * len(task.call_indices) + self.grace

@@ -22,16 +22,19 @@ from wren.dispatch import (
 )
 from wren.ports import WorkerStorage
 from wren.ports import capabilities as caps
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
+from wren.testing import TEST_KEY
 from wren.worker.fanout import FanoutRequest
 
 Script = Callable[[Task, int], None]
 
 
-def make_task(n: int, job_key: str = "exec/M000", calls: int = 2) -> Task:
-    return Task(job_key=job_key, task_id=f"t{n:05d}", func_key="f",
-                call_indices=range(n * calls, (n + 1) * calls), data_range=(0, 0),
-                storage_backend="shared_memory", storage_config={}, bucket="b")
+def make_task(n: int, job_key: str = "exec/M000", calls: int = 2) -> Invocation:
+    return Invocation(Task(job_key=job_key, task_id=f"t{n:05d}", func_key="f",
+                           call_indices=range(n * calls, (n + 1) * calls), data_range=(0, 0),
+                           storage_backend="shared_memory", storage_config={}, bucket="b"),
+                      TEST_KEY)
 
 
 class Recorder:
@@ -60,7 +63,8 @@ class Fake:
         self.busy = self.most_busy = 0
         self._lock = threading.Lock()
 
-    def deliver(self, task: Task) -> None:
+    def deliver(self, invocation: Invocation) -> None:
+        task = invocation.task
         with self._lock:
             attempt = self.attempts[task.task_id] = self.attempts.get(task.task_id, 0) + 1
             self.busy += 1
@@ -251,9 +255,9 @@ class FakeCompute(DeliveringCompute):
     def prepare_delivery(self, tasks: Sequence[Task]) -> None:
         self.prepared.append(len(tasks))
 
-    def deliver(self, task: Task) -> None:
+    def deliver(self, invocation: Invocation) -> None:
         self.gate.wait()
-        self.tasks.append(task.task_id)
+        self.tasks.append(invocation.task.task_id)
 
     def deliver_fanout(self, request: FanoutRequest) -> None:
         self.gate.wait()

@@ -13,10 +13,11 @@ from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.ports import ComputeBackend, InvocationListener, WorkerStorage
 from wren.protocol import keys
+from wren.protocol.invocation import Invocation
 from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
-from wren.protocol.task import Task
 from wren.serialize import CloudpickleSerializer
+from wren.testing import TEST_KEY
 from wren.testing import functions as fn
 from wren.worker.fanout import FanoutRequest, run_fanout, stage_fanout
 
@@ -30,12 +31,14 @@ def refusing(base: type[ComputeBackend]) -> Any:
     class Refusing(base):  # type: ignore[valid-type, misc]
         seen_config: dict[str, Any] = {}
 
-        def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
+        def invoke(self, invocations: Sequence[Invocation],
+                   listener: InvocationListener) -> None:
             Refusing.seen_config = dict(self.config)
-            even = [t for t in tasks if int(t.task_id[1:]) % 2 == 0]
+            even = [i for i in invocations if int(i.task.task_id[1:]) % 2 == 0]
             super().invoke(even, listener)
-            for task in tasks:
-                if task not in even:
+            for invocation in invocations:
+                task = invocation.task
+                if invocation not in even:
                     listener.calls_lost(task.job_key, task.call_indices, "HTTP 403: refused")
 
     return Refusing
@@ -45,12 +48,13 @@ def shared_storage() -> Any:
     return plugins.storage_backend_class("shared_memory")()
 
 
-def build(items: list[Any]) -> list[Task]:
+def build(items: list[Any]) -> list[Invocation]:
     storage = shared_storage()
     compute = plugins.compute_backend_class("threads")({"max_workers": 1}, WORKER_STORAGE)
-    builder = JobBuilder("exec-0", storage, BUCKET, CloudpickleSerializer(), compute)
+    builder = JobBuilder("exec-0", storage, BUCKET, CloudpickleSerializer(), compute, TEST_KEY)
     bound = ArgumentBinder(fn.double).bind_all(items)
-    return builder.build(JobSpec(fn.double, bound, "M000", 60.0, chunksize=1))
+    tasks = builder.build(JobSpec(fn.double, bound, "M000", 60.0, chunksize=1))
+    return [Invocation(task, TEST_KEY) for task in tasks]
 
 
 def collect(job_key: str, n: int) -> dict[int, tuple[Any, dict[str, str] | None]]:
@@ -59,10 +63,10 @@ def collect(job_key: str, n: int) -> dict[int, tuple[Any, dict[str, str] | None]
     deadline = time.monotonic() + 20
     while len(found) < n and time.monotonic() < deadline:
         for key in storage.list_keys(BUCKET, keys.status_prefix(job_key)):
-            document = StatusDocument.decode(storage.get_object(BUCKET, key))
+            document = StatusDocument.open(storage.get_object(BUCKET, key), TEST_KEY)
             blob = storage.get_object(BUCKET, document.result_key) if document.result_key \
                 else b""
-            values = load_document_values(document, blob, CloudpickleSerializer())
+            values = load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)
             for position, index in enumerate(document.indices):
                 found[index] = (values[position], document.errors.get(position))
         time.sleep(0.02)
@@ -72,11 +76,11 @@ def collect(job_key: str, n: int) -> dict[int, tuple[Any, dict[str, str] | None]
 def test_a_worker_invokes_the_staged_tasks(thread_backends: Any) -> None:
     tasks = build(list(range(6)))
     request = stage_fanout(tasks, WORKER_STORAGE, "threads", {"max_workers": 3})
-    assert request.count == 6 and request.key.startswith(keys.job_prefix(tasks[0].job_key))
+    assert request.count == 6 and request.key.startswith(keys.job_prefix(tasks[0].task.job_key))
     assert "s3cret" not in repr(request.to_dict())
     again = FanoutRequest.from_dict(request.to_dict())
     assert run_fanout(again, {"token": "s3cret"}, {"api_key": "k"}) == 6
-    found = collect(tasks[0].job_key, 6)
+    found = collect(tasks[0].task.job_key, 6)
     assert {i: v for i, (v, _) in found.items()} == {i: 2 * i for i in range(6)}
 
 
@@ -93,7 +97,7 @@ def test_undeliverable_tasks_get_an_error_status(thread_backends: Any,
     # The inner compute got the private settings and does not fan out again.
     assert compute.seen_config["api_key"] == "k"
     assert compute.seen_config["remote_invoker"] is False
-    found = collect(tasks[0].job_key, 4)
+    found = collect(tasks[0].task.job_key, 4)
     assert [found[i][0] for i in (0, 2)] == [0, 4]
     for index in (1, 3):
         _value, error = found[index]
@@ -103,7 +107,7 @@ def test_undeliverable_tasks_get_an_error_status(thread_backends: Any,
 
 def test_one_job_per_fanout(thread_backends: Any) -> None:
     tasks = build([1, 2])
-    other = build([3])[0].with_changes(job_key="exec-0/M001")
+    other = Invocation(build([3])[0].task.with_changes(job_key="exec-0/M001"), TEST_KEY)
     with pytest.raises(ValueError, match="one job"):
         stage_fanout([*tasks, other], WORKER_STORAGE, "threads", {})
     with pytest.raises(ValueError, match="at least one"):

@@ -16,6 +16,7 @@ from wren.client.monitor import JobMonitor
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import JobKind
+from wren.testing import TEST_KEY
 from wren_backend_local import LocalhostStorage
 
 BUCKET = "b"
@@ -54,7 +55,7 @@ def make_monitor(storage: LocalhostStorage) -> Iterator[Callable[..., JobMonitor
     made: list[JobMonitor] = []
 
     def make(**options: Any) -> JobMonitor:
-        monitor = JobMonitor(storage, BUCKET, threading.Condition(), **options)
+        monitor = JobMonitor(storage, BUCKET, threading.Condition(), TEST_KEY, **options)
         made.append(monitor)
         return monitor
 
@@ -65,7 +66,7 @@ def make_monitor(storage: LocalhostStorage) -> Iterator[Callable[..., JobMonitor
 
 def _store(storage: LocalhostStorage, document: StatusDocument) -> None:
     storage.put_object(BUCKET, keys.status_key(document.job_key, document.task_id,
-                                               document.part), document.encode())
+                                               document.part), document.seal(TEST_KEY))
 
 
 def test_polling_backs_off_while_nothing_changes(make_monitor: Callable[..., JobMonitor]
@@ -109,7 +110,7 @@ def test_an_idle_monitor_waits_at_the_longest_interval(make_monitor: Callable[..
     monitor = make_monitor(poll_min=0.01, poll_max=0.3)
     job = _job(calls=1)
     monitor.track(job)
-    monitor.status_pushed(_document(job, 0).encode())
+    monitor.status_pushed(_document(job, 0).seal(TEST_KEY))
     assert job.finished
     wait_until(lambda: monitor.interval == 0.3, timeout=2.0)
     polls = monitor.polls
@@ -141,9 +142,9 @@ def test_adapter_pushes_can_be_declined(make_monitor: Callable[..., JobMonitor])
     monitor = make_monitor(adapter_pushes=False, poll_min=30.0, poll_max=30.0)
     job = _job(calls=2)
     monitor.track(job)
-    monitor.status_pushed(_document(job, 0).encode())
+    monitor.status_pushed(_document(job, 0).seal(TEST_KEY))
     assert job.pending == 2 and monitor.arrivals["adapter-ignored"] == 1
-    monitor.status_received(_document(job, 0).encode(), "rabbitmq")
+    monitor.status_received(_document(job, 0).seal(TEST_KEY), "rabbitmq")
     assert job.pending == 1 and monitor.arrivals["rabbitmq"] == 1
     monitor.calls_lost(job.job_key, [1], "the worker was killed")
     assert job.finished, "lost calls are applied whatever the channel"

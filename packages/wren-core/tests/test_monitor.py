@@ -14,7 +14,7 @@ from wren.client.monitor import JobMonitor
 from wren.protocol import keys
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import JobKind
-from wren.testing import MemoryStorage
+from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 
 
@@ -60,7 +60,7 @@ def test_monitor_thread_stops_with_its_executor() -> None:
 def test_polling_backs_off_while_nothing_changes() -> None:
     storage = MemoryStorage()
     condition = threading.Condition()
-    monitor = JobMonitor(storage, "b", condition, poll_min=0.01, poll_max=0.2)
+    monitor = JobMonitor(storage, "b", condition, TEST_KEY, poll_min=0.01, poll_max=0.2)
     job = JobState(None, "e", JobKind.MAP, 0, 1)  # type: ignore[arg-type]
     monitor.track(job)
     time.sleep(1.0)

@@ -15,7 +15,7 @@ from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task, TaskOptions
 from wren.serialize import CloudpickleSerializer
-from wren.testing import MemoryStorage
+from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 from wren.worker import run_task
 
@@ -38,7 +38,7 @@ def storage() -> MemoryStorage:
 def build(storage: MemoryStorage, func: Callable[..., Any], items: list[Any],
           chunksize: int | None = None, **spec: Any) -> list[Task]:
     compute = PlanOnly({"max_workers": 1}, WorkerStorage("memory", {}, {}))
-    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute)
+    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute, TEST_KEY)
     bound = ArgumentBinder(func).bind_all(items)
     return builder.build(JobSpec(func, bound, "M000", spec.pop("timeout", 60.0),
                                  chunksize=chunksize, **spec))
@@ -47,16 +47,16 @@ def build(storage: MemoryStorage, func: Callable[..., Any], items: list[Any],
 def outcomes(storage: MemoryStorage, task: Task) -> list[tuple[StatusDocument, list[Any]]]:
     found = []
     for key in storage.list_keys("b", keys.status_prefix(task.job_key)):
-        document = StatusDocument.decode(storage.get_object("b", key))
+        document = StatusDocument.open(storage.get_object("b", key), TEST_KEY)
         blob = storage.get_object("b", document.result_key) if document.result_key else b""
-        found.append((document, load_document_values(document, blob, CloudpickleSerializer())))
+        found.append((document, load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)))
     return found
 
 
 def test_a_task_writes_one_status_and_one_result_object(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.double, list(range(100)))
     pushed: list[StatusDocument] = []
-    run_task(task, storage, push=lambda document, encoded: pushed.append(document))
+    run_task(task, storage, key=TEST_KEY, push=lambda document, encoded: pushed.append(document))
     [(document, values)] = outcomes(storage, task)
     assert values == [2 * i for i in range(100)]
     assert list(document.indices) == list(range(100)) and not document.errors
@@ -66,7 +66,7 @@ def test_a_task_writes_one_status_and_one_result_object(storage: MemoryStorage) 
 
 def test_errors_keep_type_message_and_traceback(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.fail_on, [(0, 1), (1, 1), (2, 1)])
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, task)
     assert values[0] == 0 and values[2] == 2
     error = document.errors[1]
@@ -83,7 +83,7 @@ def test_unserializable_result_becomes_an_error_for_that_call_only(storage: Memo
         return threading.Lock() if x == 1 else x
 
     (task,) = build(storage, maybe_lock, [0, 1, 2])
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, task)
     assert list(document.errors) == [1] and "cannot be serialized" in \
         document.errors[1]["message"]
@@ -94,7 +94,7 @@ def test_a_missing_function_fails_every_call_clearly(storage: MemoryStorage) -> 
     marker = object()
     (task,) = build(storage, lambda x: (x, marker) and x, [1, 2])
     storage.delete_object("b", task.func_key)
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, _)] = outcomes(storage, task)
     assert sorted(document.errors) == [0, 1]
     assert "could not load the job" in document.errors[0]["message"]
@@ -103,7 +103,7 @@ def test_a_missing_function_fails_every_call_clearly(storage: MemoryStorage) -> 
 def test_long_tasks_flush_in_parts(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.sleep_then, [(0.06, i) for i in range(4)],
                     options=TaskOptions(flush_interval=0.1))
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     found = outcomes(storage, task)
     assert len(found) >= 2
     assert sorted(v for _, values in found for v in values) == [0, 1, 2, 3]
@@ -111,7 +111,7 @@ def test_long_tasks_flush_in_parts(storage: MemoryStorage) -> None:
 
 def test_timeouts_interrupt_the_call(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.sleep_then, [(5, "slow"), (0, "fast")], timeout=0.3)
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, task)
     assert document.errors[0]["kind"] == "timeout"
     assert "exceeded its 0.3 s timeout" in document.errors[0]["message"]
@@ -121,7 +121,7 @@ def test_timeouts_interrupt_the_call(storage: MemoryStorage) -> None:
 def test_retried_subset_runs_only_its_positions(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.double, [10, 11, 12, 13])
     retry = task.subset([1, 3], ".r1")
-    run_task(retry, storage)
+    run_task(retry, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, retry)
     assert (list(document.indices), values) == ([1, 3], [22, 26])
 
@@ -129,7 +129,7 @@ def test_retried_subset_runs_only_its_positions(storage: MemoryStorage) -> None:
 def test_extra_env_is_set_during_the_call_and_restored(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.read_env, ["WREN_RUNNER_TEST"],
                     extra_env={"WREN_RUNNER_TEST": "on"})
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(_, values)] = outcomes(storage, task)
     assert values == ["on"] and "WREN_RUNNER_TEST" not in os.environ
 
@@ -138,5 +138,5 @@ def test_large_argument_data_goes_to_a_data_object(storage: MemoryStorage) -> No
     tasks = build(storage, fn.payload_size, [b"x" * 1_500_000, b"y" * 1_500_000], chunksize=1)
     assert all(t.inline_data is None and t.data_key for t in tasks)
     for task in tasks:
-        run_task(task, storage)
+        run_task(task, storage, key=TEST_KEY)
     assert [outcomes(storage, t)[0][1] for t in tasks] == [[1_500_000], [1_500_000]]

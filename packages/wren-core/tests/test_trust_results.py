@@ -16,7 +16,7 @@ from wren.protocol.results import load_document_values
 from wren.protocol.signing import check_digest, new_key, open_sealed, seal
 from wren.serialize import CloudpickleSerializer
 from wren.serialize.function_blob import pack_function
-from wren.testing import MemoryStorage
+from wren.testing import TEST_KEY, MemoryStorage
 from wren.worker import run_task
 
 
@@ -37,7 +37,7 @@ def interrupts(x: int) -> int:
 
 def test_system_exit_in_a_call_is_data_on_that_call(storage: MemoryStorage) -> None:
     (task,) = build(storage, exits, [0, 1, 2])
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(_, values)] = outcomes(storage, task)
     assert values[0] == 0 and values[2] == 2
     assert isinstance(values[1], RemoteBaseException) and not isinstance(values[1], SystemExit)
@@ -46,7 +46,7 @@ def test_system_exit_in_a_call_is_data_on_that_call(storage: MemoryStorage) -> N
 
 def test_keyboard_interrupt_never_interrupts_the_client(storage: MemoryStorage) -> None:
     (task,) = build(storage, interrupts, [0])
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(_, [value])] = outcomes(storage, task)
     assert isinstance(value, RemoteBaseException) and "KeyboardInterrupt" in str(value)
 
@@ -63,7 +63,7 @@ def test_an_exception_class_the_client_lacks_spoils_only_its_call(
             return x * 10
 
         (task,) = build(storage, picky, [0, 1, 2])
-        run_task(task, storage)
+        run_task(task, storage, key=TEST_KEY)
     finally:
         del sys.modules[module.__name__]  # the client cannot import it
     [(_, values)] = outcomes(storage, task)
@@ -83,7 +83,7 @@ def test_a_replaced_function_blob_is_refused_by_the_worker(storage: MemoryStorag
 
     evil = pack_function(attacker, CloudpickleSerializer(), None, (), frozenset())
     storage.put_object("b", task.func_key, evil.data)  # same key, other content
-    run_task(task, storage)
+    run_task(task, storage, key=TEST_KEY)
     [(document, _)] = outcomes(storage, task)
     assert not canary.exists()
     assert "not what wren wrote" in document.errors[0]["message"]
@@ -97,7 +97,7 @@ def test_the_client_uploads_again_over_a_replaced_blob(storage: MemoryStorage,
     (again,) = build(storage, exits, [5])  # a new builder checks what it finds
     check_digest(again.func_key, storage.get_object("b", again.func_key),
                  keys.func_digest(again.func_key))
-    run_task(again, storage)
+    run_task(again, storage, key=TEST_KEY)
     [(_, values)] = outcomes(storage, again)
     assert values == [5]
 
@@ -122,9 +122,25 @@ def test_results_that_are_not_a_list_of_the_right_size_are_errors() -> None:
     from wren.protocol.status import StatusDocument
 
     document = StatusDocument("e/M000", "t0", 0, "r", {}, range(2), [0.0, 0.0], [0.0, 0.0])
-    values = load_document_values(document, CloudpickleSerializer().dumps([1]),
-                                  CloudpickleSerializer())
+    blob = seal(TEST_KEY, "r", CloudpickleSerializer().dumps([1]))
+    values = load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)
     assert all(isinstance(v, Exception) for v in values)
+
+
+def test_a_result_object_someone_replaced_is_never_unpickled(tmp_path: Path) -> None:
+    from wren.protocol.status import StatusDocument
+
+    canary = tmp_path / "canary"
+
+    class Payload:
+        def __reduce__(self) -> Any:
+            return (Path.write_text, (canary, "pwned"))
+
+    document = StatusDocument("e/M000", "t0", 0, "r", {}, range(1), [0.0], [0.0])
+    evil = CloudpickleSerializer().dumps([Payload()])
+    for blob in (evil, seal(new_key(), "r", evil), seal(TEST_KEY, "elsewhere", evil)):
+        [value] = load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)
+        assert isinstance(value, TamperedDataError) and not canary.exists()
 
 
 def test_a_python_mismatch_on_a_backend_without_builds_names_no_build_command(

@@ -22,6 +22,7 @@ from wren import ConfigError, StorageNoSuchKeyError, WrenError, plugins
 from wren.dispatch import DeliveringCompute, Refused
 from wren.ports import RuntimeEntry, RuntimeInfo, StorageBackend, WorkerStorage
 from wren.ports import capabilities as caps
+from wren.protocol.invocation import Invocation, sealed_task
 from wren.protocol.task import Task
 
 from wren_backend_azure import metadata, naming
@@ -37,7 +38,6 @@ from wren_backend_azure.messages import (
     BlobRef,
     ref_message,
     task_message,
-    task_payload,
     visibility_for,
 )
 from wren_backend_azure.settings import ConsumerSettings
@@ -105,15 +105,17 @@ class AzureContainersCompute(DeliveringCompute):
             if memory != self.memory:
                 self._ensure_deployed(self.runtime, memory)
 
-    def deliver(self, task: Task) -> None:
+    def deliver(self, invocation: Invocation) -> None:
         """Put one task on its runtime's queue (the SDK retries transient failures)."""
+        task = invocation.task
         app = naming.app_name(self.runtime, task.runtime_memory or self.memory)
         try:
-            text = task_message(task)
+            text = task_message(invocation)
             if text is None:
                 ref = BlobRef.for_task(task)
-                self.storage().put_object(ref.bucket, ref.key, task_payload(task).encode())
-                text = ref_message("task", ref)
+                self.storage().put_object(ref.bucket, ref.key,
+                                          sealed_task(task, invocation.key, ref.key))
+                text = ref_message("task", ref, invocation.key)
             self._send_text(app, text)
         except Exception as exc:
             raise Refused(f"the task could not be put on the Azure queue {app!r}: "

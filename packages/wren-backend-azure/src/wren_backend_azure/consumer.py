@@ -30,17 +30,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+from wren._errors import MalformedDocumentError, TamperedDataError
 from wren.ports import StorageBackend
 from wren.protocol import keys
+from wren.protocol.invocation import Invocation, open_sealed_task
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.status import StatusDocument
-from wren.protocol.task import Task
 from wren.worker import open_storage
 from wren.worker.entry import INFO_FIELD, handle
 from wren.worker.pool import WorkerPool, storage_profile
 
 from wren_backend_azure.clients import ensure_queue, queue_client
-from wren_backend_azure.messages import BlobRef, Message, decode, visibility_for
+from wren_backend_azure.messages import Message, decode, visibility_for
 from wren_backend_azure.settings import ConsumerSettings
 
 logger = logging.getLogger("wren.azure.consumer")
@@ -53,11 +54,11 @@ _RETRY_DELAY = 5
 class _Delivery:
     """One message's task in the pool: counts its calls as they report (pool thread)."""
 
-    def __init__(self, consumer: Consumer, message: Any, receipt: str, task: Task,
-                 storage: StorageBackend) -> None:
+    def __init__(self, consumer: Consumer, message: Any, receipt: str,
+                 invocation: Invocation, storage: StorageBackend) -> None:
         self.consumer, self.message, self.receipt = consumer, message, receipt
-        self.task, self.storage = task, storage
-        self.remaining = len(task.call_indices)
+        self.task, self.key, self.storage = invocation.task, invocation.key, storage
+        self.remaining = len(self.task.call_indices)
         self.retry_later = False
         self.started = time.monotonic()
         self._lock = threading.Lock()
@@ -70,7 +71,7 @@ class _Delivery:
             self.consumer.finished.put(self)
 
     def status_pushed(self, document: bytes) -> None:
-        self._reported(len(StatusDocument.decode(document)))
+        self._reported(len(StatusDocument.peek(document)))  # from our own workers
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
@@ -82,7 +83,7 @@ class _Delivery:
             document = lost_calls_document(job_key, call_indices, reason, kind,
                                            host=self.consumer.host)
             try:
-                store_status(self.storage, self.task.bucket, document)
+                store_status(self.storage, self.task.bucket, document, self.key)
             except Exception:  # not safe yet: the message is delivered again
                 logger.exception("could not store the error status of %d calls of %s",
                                  len(call_indices), job_key)
@@ -182,41 +183,51 @@ class Consumer:
         if decoded.kind == "metadata":
             self._describe(decoded, message)
             return
-        task = decoded.task or self._load_task(decoded.ref)
-        if task is None:  # its job was cleaned: nothing is waiting for it any more
+        try:
+            invocation = decoded.invocation or self._load_invocation(decoded)
+        except (TamperedDataError, MalformedDocumentError) as exc:
+            logger.error("dropping message %s: %s", message.id, exc)
             self._delete(message, message.pop_receipt)
             return
+        if invocation is None:  # its job was cleaned: nothing is waiting for it any more
+            self._delete(message, message.pop_receipt)
+            return
+        task = invocation.task
         storage = self.storage(task.storage_backend, task.storage_config)
         if storage.exists(task.bucket, keys.status_key(task.job_key, task.task_id, 0)):
             self._delete(message, message.pop_receipt)  # an earlier delivery completed it
             return
         if message.dequeue_count > self.settings.max_dequeue_count:
-            self._give_up(task, storage, message)
+            self._give_up(invocation, storage, message)
             return
-        self._run(task, storage, message)
+        self._run(invocation, storage, message)
 
     # Steps ------------------------------------------------------------------------------
-    def _run(self, task: Task, storage: StorageBackend, message: Any) -> None:
+    def _run(self, invocation: Invocation, storage: StorageBackend, message: Any) -> None:
+        task = invocation.task
         task = attrs.evolve(task, timeout=min(task.timeout, self.settings.runtime_timeout),
                             attempt=message.dequeue_count - 1)
+        invocation = Invocation(task, invocation.key)
         budget = visibility_for(task, self.settings.visibility_margin)
         receipt = self.queue.update_message(message.id, message.pop_receipt,
                                             visibility_timeout=budget).pop_receipt
-        delivery = _Delivery(self, message, receipt, task, storage)
+        delivery = _Delivery(self, message, receipt, invocation, storage)
         self.in_flight += 1
         if delivery.remaining == 0:
             self.finished.put(delivery)
             return
-        self.pool.submit([task], delivery, self._profile, id(self), flush_interval=math.inf)
+        self.pool.submit([invocation], delivery, self._profile, id(self),
+                         flush_interval=math.inf)
 
-    def _give_up(self, task: Task, storage: StorageBackend, message: Any) -> None:
+    def _give_up(self, invocation: Invocation, storage: StorageBackend, message: Any) -> None:
+        task = invocation.task
         tries = message.dequeue_count - 1
         reason = (f"the task was delivered {tries} times and never completed: each time its "
                   "container was lost (killed, out of memory, crashed) or ran past the "
                   f"task's time budget; wren stops after max_dequeue_count={tries}")
         document = lost_calls_document(task.job_key, task.call_indices, reason,
                                        task_id=task.task_id, host=self.host)
-        store_status(storage, task.bucket, document)
+        store_status(storage, task.bucket, document, invocation.key)
         logger.error("task %s of %s: %s", task.task_id, task.job_key, reason)
         self._delete(message, message.pop_receipt)
 
@@ -229,15 +240,17 @@ class Consumer:
                                                          json.dumps(info).encode())
         self._delete(message, message.pop_receipt)
 
-    def _load_task(self, ref: BlobRef | None) -> Task | None:
+    def _load_invocation(self, decoded: Message) -> Invocation | None:
+        """The task a message names by reference, checked with the message's key."""
         from wren import StorageNoSuchKeyError
 
-        assert ref is not None
+        ref, key = decoded.ref, decoded.key
+        assert ref is not None and key is not None
         try:
             raw = self.storage(ref.backend, ref.config).get_object(ref.bucket, ref.key)
         except StorageNoSuchKeyError:
             return None
-        return Task.from_dict(json.loads(raw))
+        return Invocation(open_sealed_task(raw, key, ref.key), key)
 
     def _hide(self, message_id: str, receipt: str, seconds: int) -> None:
         try:

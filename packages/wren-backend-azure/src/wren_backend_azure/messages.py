@@ -1,8 +1,10 @@
 """The queue messages between the `azure_containers` client and its consumers.
 
 Each message is one JSON object (ASCII, so its size is its length): a `task` message carries
-the `Task` itself, or, when that would pass the queue's 64 KiB message limit, a reference to
-a blob under the job's prefix that holds it (deleted with the job's other data by `clean`);
+the invocation (the `Task` and the executor's key) itself, or, when that would pass the
+queue's 64 KiB message limit, the key and a reference to a blob under the job's prefix that
+holds the task sealed with that key (so whoever can write the bucket cannot change it; the
+blob is deleted with the job's other data by `clean`);
 a `metadata` message asks a consumer to describe its runtime into a blob. References name
 the storage backend, its public settings and the bucket: credentials never travel here,
 consumers have their own from the Container App's secrets.
@@ -17,6 +19,13 @@ from typing import Any
 
 import attrs
 from wren.protocol import keys
+from wren.protocol.invocation import (
+    KEY_FIELD,
+    TASK_FIELD,
+    Invocation,
+    decode_key,
+    encode_key,
+)
 from wren.protocol.task import Task
 
 FORMAT = 1
@@ -53,27 +62,27 @@ class Message:
     """A decoded message: a task (inline or by reference) or a metadata request."""
 
     kind: str
-    task: Task | None = None
+    invocation: Invocation | None = None
     ref: BlobRef | None = None
+    key: bytes | None = attrs.field(default=None, repr=False)
 
 
 def _dump(body: dict[str, Any]) -> str:
     return json.dumps({"wren": FORMAT, **body}, separators=(",", ":"))
 
 
-def task_payload(task: Task) -> str:
-    """The JSON form of a task, as stored in a blob when it is too large for a message."""
-    return json.dumps(task.to_dict(), separators=(",", ":"))
-
-
-def task_message(task: Task) -> str | None:
-    """The message that carries `task`, or None when it is over the queue's limit."""
-    text = _dump({"kind": "task", "task": task.to_dict()})
+def task_message(invocation: Invocation) -> str | None:
+    """The message that carries `invocation`, or None when it is over the queue's limit."""
+    text = _dump({"kind": "task", **invocation.to_dict()})
     return text if len(text) <= MAX_MESSAGE_BYTES else None
 
 
-def ref_message(kind: str, ref: BlobRef) -> str:
-    return _dump({"kind": kind, "ref": attrs.asdict(ref)})
+def ref_message(kind: str, ref: BlobRef, key: bytes | None = None) -> str:
+    """A message naming a blob (for a task: the sealed task, with the key to open it)."""
+    body: dict[str, Any] = {"kind": kind, "ref": attrs.asdict(ref)}
+    if key is not None:
+        body[KEY_FIELD] = encode_key(key)
+    return _dump(body)
 
 
 def decode(text: str) -> Message:
@@ -88,8 +97,11 @@ def decode(text: str) -> Message:
     kind = body.get("kind")
     if kind not in ("task", "metadata"):
         raise ValueError(f"unknown wren message kind {kind!r}")
-    task = Task.from_dict(body["task"]) if "task" in body else None
+    invocation = Invocation.from_dict(body) if TASK_FIELD in body else None
     ref = BlobRef(**body["ref"]) if "ref" in body else None
-    if task is None and ref is None:
+    if invocation is None and ref is None:
         raise ValueError(f"a {kind} message without a task or a reference")
-    return Message(kind, task, ref)
+    key = decode_key(body[KEY_FIELD]) if invocation is None and KEY_FIELD in body else None
+    if kind == "task" and invocation is None and key is None:
+        raise ValueError("a task message by reference without the executor key")
+    return Message(kind, invocation, ref, key)

@@ -16,7 +16,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from wren.worker.entry import INFO_FIELD, TASK_FIELD, PayloadError, handle
+from wren.protocol.invocation import TASK_FIELD
+from wren.worker.entry import INFO_FIELD, PayloadError, handle
 from wren.worker.storage_access import private_config_from_env
 
 __all__ = ["COMPUTE_PARAM", "INFO_FIELD", "STORAGE_PARAM", "TASK_FIELD", "main"]

@@ -23,10 +23,11 @@ from wren.dispatch import DeliveringCompute, DispatchSettings
 from wren.ports import RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 from wren.worker.fanout import FANOUT_FIELD, FanoutRequest
 
-from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM, TASK_FIELD
+from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 from wren_backend_ibmcf.bundle import build_bundle
 from wren_backend_ibmcf.config import IBM_CF_SCHEMA, OPENWHISK_SCHEMA, default_runtime
@@ -111,9 +112,9 @@ class OpenWhiskCompute(DeliveringCompute):
         if self.remote_invoker:
             self._action(self.memory)
 
-    def deliver(self, task: Task) -> None:
-        action = self._action(task.runtime_memory)
-        self._post(action, json.dumps({TASK_FIELD: task.to_dict()}).encode())
+    def deliver(self, invocation: Invocation) -> None:
+        action = self._action(invocation.task.runtime_memory)
+        self._post(action, json.dumps(invocation.to_dict()).encode())
 
     def deliver_fanout(self, request: FanoutRequest) -> None:
         action = self._action(self.memory)

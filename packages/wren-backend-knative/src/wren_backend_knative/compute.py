@@ -22,6 +22,7 @@ from wren.ports import RuntimeEntry, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import WorkerStorage
 from wren.ports.images import ImageBuilder, check_image_name, image_registry
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 
 from wren_backend_knative.cluster import Cluster
@@ -146,8 +147,8 @@ class KnativeCompute(DeliveringCompute):
         for memory in {self._memory(task.runtime_memory) for task in tasks}:
             self.route(memory)
 
-    def deliver(self, task: Task) -> None:
-        self.http.deliver(task)
+    def deliver(self, invocation: Invocation) -> None:
+        self.http.deliver(invocation)
 
     def close(self) -> None:
         super().close()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import requests
 from requests.adapters import HTTPAdapter
 from wren.dispatch import Refused, Throttled, Unavailable, parse_retry_after
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 
 from wren_backend_knative.ingress import Route
@@ -46,8 +47,9 @@ class HttpDeliverer:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def deliver(self, task: Task) -> None:
-        self.post(self.route_for(task), json.dumps(task.to_dict()).encode(),
+    def deliver(self, invocation: Invocation) -> None:
+        task = invocation.task
+        self.post(self.route_for(task), json.dumps(invocation.to_dict()).encode(),
                   f"task {task.task_id}")
 
     def _template(self, route: Route) -> tuple[requests.PreparedRequest, dict[str, str]]:

@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from wren.__about__ import __version__ as wren_version
-from wren.worker.entry import INFO_FIELD, TASK_FIELD, PayloadError, handle
+from wren.worker.entry import INFO_FIELD, PayloadError, handle
 
 from wren_backend_knative.runtime_tasks import Draining, TaskRunner
 
@@ -79,9 +79,9 @@ class RuntimeHandler(BaseHTTPRequestHandler):
             self._reply(404, {"error": f"no such path {self.path!r}: tasks go to POST /"})
             return
         try:
-            body = json.loads(raw)
-            payload = body if isinstance(body, dict) and TASK_FIELD in body else {
-                TASK_FIELD: body}
+            payload = json.loads(raw)
+            if not isinstance(payload, dict):
+                raise PayloadError("the body is not a JSON object")
             answer = handle(payload, run=self.server.runner.admit)
         except Draining:
             self._reply(503, {"error": "this runtime is shutting down; retry"},

@@ -20,9 +20,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from wren.protocol.invocation import Invocation
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.status import StatusDocument
-from wren.protocol.task import Task
 from wren.worker import open_storage
 from wren.worker.pool import WorkerPool, storage_profile
 from wren.worker.storage_access import private_config_from_env
@@ -37,9 +37,9 @@ class Draining(Exception):
 class _TaskListener:
     """Counts the calls of one task as they are reported; writes lost calls to storage."""
 
-    def __init__(self, runner: TaskRunner, task: Task) -> None:
-        self.runner, self.task = runner, task
-        self.remaining = len(task.call_indices)
+    def __init__(self, runner: TaskRunner, invocation: Invocation) -> None:
+        self.runner, self.task, self.key = runner, invocation.task, invocation.key
+        self.remaining = len(self.task.call_indices)
         self._lock = threading.Lock()
 
     def _reported(self, count: int) -> None:
@@ -50,7 +50,7 @@ class _TaskListener:
             self.runner.release(self)
 
     def status_pushed(self, document: bytes) -> None:
-        self._reported(len(StatusDocument.decode(document)))
+        self._reported(len(StatusDocument.peek(document)))  # from our own workers
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
@@ -59,7 +59,7 @@ class _TaskListener:
                                        host=self.runner.host)
         try:
             store_status(open_storage(task.storage_backend, task.storage_config), task.bucket,
-                         document)
+                         document, self.key)
         except Exception:  # the client's deadline still ends these calls
             logger.exception("could not store the error status of %d lost calls of %s",
                              len(call_indices), job_key)
@@ -87,9 +87,11 @@ class TaskRunner:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def admit(self, task: Task) -> None:
-        """Hand `task` to the pool once there is room; raise `Draining` when shutting down."""
-        listener = _TaskListener(self, task)
+    def admit(self, invocation: Invocation) -> None:
+        """Hand the invocation's task to the pool once there is room; raise `Draining` when
+        shutting down."""
+        task = invocation.task
+        listener = _TaskListener(self, invocation)
         with self._room:
             while len(self._in_flight) >= self.capacity and not self.draining:
                 self._room.wait()
@@ -104,7 +106,7 @@ class TaskRunner:
         profile = self._profiles.get(backend)
         if profile is None:
             profile = self._profiles[backend] = storage_profile(backend, self._private)
-        self.pool.submit([task], listener, profile, id(self))
+        self.pool.submit([invocation], listener, profile, id(self))
 
     def release(self, listener: _TaskListener) -> None:
         with self._room:

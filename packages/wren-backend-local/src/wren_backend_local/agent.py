@@ -49,7 +49,7 @@ class _Relay:
 
 def serve(channel: Channel) -> None:
     """Answer the client's messages until it says stop or goes away."""
-    from wren.protocol.task import Task
+    from wren.protocol.invocation import Invocation
     from wren.worker.pool import get_pool
 
     pool = get_pool()
@@ -74,8 +74,8 @@ def serve(channel: Channel) -> None:
             elif kind == "tasks":
                 _, owner, profile_id, dicts = message
                 relay = relays.setdefault(owner, _Relay(channel, owner))
-                pool.submit([Task.from_dict(d) for d in dicts], relay, profiles[profile_id],
-                            owner)
+                pool.submit([Invocation.from_dict(d) for d in dicts], relay,
+                            profiles[profile_id], owner)
     finally:
         pool.shutdown()
 

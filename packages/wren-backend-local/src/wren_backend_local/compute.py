@@ -28,7 +28,7 @@ from wren.ports import (
     WorkerStorage,
 )
 from wren.ports import capabilities as caps
-from wren.protocol.task import Task
+from wren.protocol.invocation import Invocation
 from wren.worker.pool import get_pool, storage_profile
 
 from wren_backend_local import runtimes
@@ -107,8 +107,8 @@ class LocalhostCompute(ComputeBackend):
     def max_workers(self) -> int:
         return self.processes
 
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        self._started_pool().submit(list(tasks), listener, self._profile, id(self))
+    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
+        self._started_pool().submit(list(invocations), listener, self._profile, id(self))
 
     def runtime_info(self) -> RuntimeInfo:
         pool = self._started_pool()

@@ -24,8 +24,8 @@ from typing import Any
 
 from wren.containers import ContainerEngineError, discard, docker_client
 from wren.ports.compute import InvocationListener
+from wren.protocol.invocation import Invocation
 from wren.protocol.status import StatusDocument
-from wren.protocol.task import Task
 
 from wren_backend_local.agent_channel import ADDRESS_ENV, KEY_ENV, AgentListener, Channel
 from wren_backend_local.docker_engine import (
@@ -57,7 +57,7 @@ class ContainerPool:
         self._size = 0
         self._sent_profiles: set[str] = set()
         self._outstanding: dict[tuple[int, str], set[int]] = {}
-        self._pending: list[tuple[int, Profile, list[Task]]] = []
+        self._pending: list[tuple[int, Profile, list[Invocation]]] = []
         self._channel: Channel | None = None
         self._container: Any = None
         self._starting = False
@@ -90,8 +90,8 @@ class ContainerPool:
             channel.send(("size", self._size))
             for owner, limit in self._limits.items():
                 channel.send(("limit", owner, limit))
-            for owner, profile, tasks in self._pending:
-                self._send(channel, owner, profile, tasks)
+            for owner, profile, invocations in self._pending:
+                self._send(channel, owner, profile, invocations)
             self._pending = []
         threading.Thread(target=self._read, args=(channel, container), daemon=True,
                          name="wren-container-reader").start()
@@ -126,9 +126,9 @@ class ContainerPool:
         """End the calls of tasks no container will run, with `reason`."""
         with self._lock:
             failed, self._pending = self._pending, []
-        for owner, _, tasks in failed:
+        for owner, _, invocations in failed:
             listener = self._listeners.get(owner)
-            for task in tasks:
+            for task in (invocation.task for invocation in invocations):
                 self._settle(owner, task.job_key, task.call_indices)
                 if listener is not None:
                     listener.calls_lost(task.job_key, list(task.call_indices), reason, "system")
@@ -148,17 +148,18 @@ class ContainerPool:
                 self._idle = None
             self._tell(("limit", owner, limit))
 
-    def submit(self, tasks: list[Task], listener: InvocationListener, profile: Profile,
-               owner: int) -> None:
+    def submit(self, invocations: list[Invocation], listener: InvocationListener,
+               profile: Profile, owner: int) -> None:
         with self._lock:
             self._listeners[owner] = listener
-            for task in tasks:
+            for invocation in invocations:
+                task = invocation.task
                 self._outstanding.setdefault((owner, task.job_key), set()).update(
                     task.call_indices)
             if self._channel is not None:
-                self._send(self._channel, owner, profile, tasks)
+                self._send(self._channel, owner, profile, invocations)
                 return
-            self._pending.append((owner, profile, tasks))
+            self._pending.append((owner, profile, invocations))
             start = not (self._starting or self._closed)
             self._starting = self._starting or start
             closed = self._closed
@@ -210,14 +211,16 @@ class ContainerPool:
             with contextlib.suppress(OSError):  # the reader reports the agent's end
                 self._channel.send(message)
 
-    def _send(self, channel: Channel, owner: int, profile: Profile, tasks: list[Task]) -> None:
+    def _send(self, channel: Channel, owner: int, profile: Profile,
+              invocations: list[Invocation]) -> None:
         """Send under the lock; a broken channel is left to the reader, which reports the
         outstanding calls once the container's exit is known."""
         try:
             if profile[0] not in self._sent_profiles:
                 channel.send(("profile", *profile))
                 self._sent_profiles.add(profile[0])
-            channel.send(("tasks", owner, profile[0], [t.to_dict(binary=True) for t in tasks]))
+            channel.send(("tasks", owner, profile[0],
+                          [i.to_dict(binary=True) for i in invocations]))
         except OSError:
             pass
 
@@ -252,7 +255,7 @@ class ContainerPool:
         kind, owner = message[0], message[1]
         listener = self._listeners.get(owner)
         if kind == "status":
-            document = StatusDocument.decode(message[2])
+            document = StatusDocument.peek(message[2])  # the listener checks the seal
             self._settle(owner, document.job_key, document.indices)
             if listener is not None:
                 listener.status_pushed(message[2])

@@ -20,9 +20,19 @@ def in_worker() -> bool:
     return os.environ.get(WORKER_ENV) == "1" or getattr(_local, "storage", None) is not None
 
 
-def set_current(storage: Any, task: Any) -> None:
+def set_current(storage: Any, task: Any, key: bytes | None = None) -> None:
     _local.storage = storage
     _local.task = task
+    _local.key = key
+
+
+def current_key() -> bytes:
+    """The executor key of the task this thread is running (for wren's own helpers that
+    read the job's sealed objects, such as the remote reducer)."""
+    key = getattr(_local, "key", None)
+    if key is None:
+        raise RuntimeError("current_key() is only available inside a wren worker")
+    return key
 
 
 def current_storage() -> Any:

@@ -45,6 +45,8 @@ from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.protocol.invocation import Invocation
+from wren.protocol.signing import new_key
 from wren.protocol.task import JobKind, Task
 
 if TYPE_CHECKING:
@@ -88,8 +90,9 @@ class FunctionExecutor:
         compute_cls = plugins.compute_backend_class(self.backend)
         self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
         self._condition = threading.Condition()
+        self._key = new_key()  # authenticates this executor's pickles; never stored
         self._monitor = open_monitor(self._monitoring, self.storage, self.bucket,
-                                     self._condition, compute_cls)
+                                     self._condition, compute_cls, self._key)
         try:
             self.compute: ComputeBackend = open_compute(self.config, workers)
             self.compute.warm_up()
@@ -101,7 +104,8 @@ class FunctionExecutor:
                                       self.config.wren["progress"])
         self._runtime: RuntimeInfo | None = None
         self._builder = JobBuilder(self.executor_id, self.storage, self.bucket,
-                                   self.serializer, self.compute, self._preinstalled)
+                                   self.serializer, self.compute, self._key,
+                                   self._preinstalled)
         self._cleaner = Cleaner(self.storage, self.bucket)
         self._jobs: list[JobState] = []
         self._unread: list[JobState] = []
@@ -210,7 +214,8 @@ class FunctionExecutor:
             if deadline is not None:
                 job.deadlines.append((deadline, list(task.call_indices)))
         if tasks:
-            self.compute.invoke(tasks, self._monitor)
+            self.compute.invoke([Invocation(task, self._key) for task in tasks],
+                                self._monitor)
         logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, job.size,
                      len(tasks))
 

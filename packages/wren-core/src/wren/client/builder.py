@@ -1,6 +1,8 @@
 """Build a job: pack and upload the function once, serialize the arguments, cut tasks.
 
-Each task's arguments are one pickled list, and the lists are laid end to end in one blob.
+Each task's arguments are one pickled list, sealed with the executor's key and bound to the
+job and the chunk's first call (`Task.args_context`), and the lists are laid end to end in
+one blob.
 When every task's list fits the compute backend's payload limit it travels inline; otherwise
 the blob is uploaded as the job's data object and each task reads its own byte range of it.
 """
@@ -22,7 +24,7 @@ from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
-from wren.protocol.signing import check_digest
+from wren.protocol.signing import check_digest, seal
 from wren.protocol.task import Task, TaskOptions
 from wren.serialize.function_blob import pack_function
 
@@ -62,9 +64,10 @@ class JobBuilder:
     """Turns a `JobSpec` into tasks for one executor's storage and compute backend."""
 
     def __init__(self, executor_id: str, storage: StorageBackend, bucket: str,
-                 serializer: Serializer, compute: ComputeBackend,
+                 serializer: Serializer, compute: ComputeBackend, key: bytes,
                  preinstalled: Callable[[], frozenset[str]] = frozenset) -> None:
         self.executor_id, self.storage, self.bucket = executor_id, storage, bucket
+        self.key = key
         self.serializer, self.compute, self.preinstalled = serializer, compute, preinstalled
         self._uploaded: set[str] = set()
         self._lock = threading.Lock()
@@ -118,7 +121,8 @@ class JobBuilder:
         size = spec.chunksize or min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
             payloads))
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-        chunks = self.serialize_chunks(payloads, bounds)
+        chunks = [seal(self.key, f"{job_key}/args/{lo}", chunk) for (lo, _), chunk in
+                  zip(bounds, self.serialize_chunks(payloads, bounds))]
         inline = max(map(len, chunks), default=0) <= self.compute.max_payload_bytes
         ranges: list[tuple[int, int]] = []
         data_key = None

@@ -59,6 +59,8 @@ class JobState:
         self.result_times: dict[str, float] = {}
         self.runtime_memory: int | None = None
         self.cleaned = False
+        #: Status documents about this job that were refused (forged, tampered, malformed).
+        self.rejected_statuses = 0
 
     @property
     def finished(self) -> bool:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from wren._errors import MalformedDocumentError, ProtocolVersionError, TamperedDataError
 from wren.client.job import JobState
 from wren.client.logs import announce_logs
 from wren.ports.storage import StorageBackend
@@ -43,9 +44,10 @@ class JobMonitor:
     """
 
     def __init__(self, storage: StorageBackend, bucket: str, condition: threading.Condition,
-                 *, poll_min: float = 0.05, poll_max: float = 2.0,
+                 key: bytes, *, poll_min: float = 0.05, poll_max: float = 2.0,
                  adapter_pushes: bool = True) -> None:
         self.storage, self.bucket, self.condition = storage, bucket, condition
+        self.key = key
         self.poll_min, self.poll_max = poll_min, poll_max
         self.adapter_pushes = adapter_pushes
         self.jobs: dict[str, JobState] = {}
@@ -57,6 +59,9 @@ class JobMonitor:
         self.polls = 0
         self.interval = poll_min
         self.arrivals: collections.Counter[str] = collections.Counter()
+        #: Status documents refused (forged, tampered, malformed, another wren's), by source.
+        self.rejected: collections.Counter[str] = collections.Counter()
+        self._refused_keys: set[str] = set()
 
     # Lifecycle ----------------------------------------------------------------------------
     def track(self, job: JobState) -> None:
@@ -109,18 +114,43 @@ class JobMonitor:
     def status_received(self, document: bytes, source: str) -> None:
         """Apply an encoded status document that arrived through `source`."""
         self.arrivals[source] += 1
-        self._apply([StatusDocument.decode(document)])
+        found = self._open(document, source)
+        if found is not None:
+            self._apply([found])
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
         document = lost_calls_document(job_key, call_indices, reason, kind)
         try:
-            store_status(self.storage, self.bucket, document)
+            store_status(self.storage, self.bucket, document, self.key)
         except Exception as exc:  # the client still learns; only remote readers miss it
             logger.warning("could not store the error status of lost calls: %s", exc)
         self._apply([document])
 
     # Internals ----------------------------------------------------------------------------
+    def _open(self, raw: bytes, source: str, job: JobState | None = None
+              ) -> StatusDocument | None:
+        """The status document in `raw`, or None (with one warning) when it is not one this
+        executor's workers wrote: it then executes nothing and completes no call."""
+        try:
+            document = StatusDocument.open(raw, self.key)
+        except (MalformedDocumentError, TamperedDataError, ProtocolVersionError) as exc:
+            self.rejected[source] += 1
+            if job is None:
+                job = self._job_named_in(raw)
+            if job is not None:
+                job.rejected_statuses += 1
+            logger.warning("ignored a status document from %s: %s", source, exc)
+            return None
+        return document
+
+    def _job_named_in(self, raw: bytes) -> JobState | None:
+        """The tracked job a rejected pushed document claims to be about, if any."""
+        for job_key in list(self.jobs):
+            if job_key.encode() in raw:
+                return self.jobs[job_key]
+        return None
+
     def _apply(self, documents: list[StatusDocument]) -> int:
         hooks = []
         finished = []
@@ -156,13 +186,14 @@ class JobMonitor:
         for job in self._active_jobs():
             for info in self.storage.list_objects(self.bucket, keys.status_prefix(job.job_key)):
                 name = info.key.rsplit("/", 1)[-1].removesuffix(".status")
-                if job.seen(name):
+                if job.seen(name) or info.key in self._refused_keys:
                     continue
-                try:
-                    documents.append(StatusDocument.decode(
-                        self.storage.get_object(self.bucket, info.key)))
-                except Exception as exc:
-                    logger.debug("status %s not readable yet: %s", info.key, exc)
+                found = self._open(self.storage.get_object(self.bucket, info.key), info.key,
+                                   job)
+                if found is not None:
+                    documents.append(found)
+                else:
+                    self._refused_keys.add(info.key)
         self.arrivals["storage"] += len(documents)
         completed = self._apply(documents) if documents else 0
         self._check_deadlines()

@@ -26,13 +26,13 @@ _PARALLEL_BYTES = 1024 * 1024
 
 
 def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: StorageBackend,
-                    bucket: str, serializer: Serializer) -> None:
+                    bucket: str, serializer: Serializer, key: bytes) -> None:
     """Download the results of these documents into their jobs' columns."""
 
     def _load(pair: tuple[JobState, StatusDocument]) -> None:
         job, document = pair
         blob = storage.get_object(bucket, document.result_key) if document.result_key else b""
-        values = load_document_values(document, blob, serializer)
+        values = load_document_values(document, blob, serializer, key)
         indices = document.indices
         if isinstance(indices, range) and indices.step == 1:
             job.values[indices.start:indices.stop] = values

@@ -113,10 +113,12 @@ class ClientSession:
         return done_list, not_done
 
     def fetch(self, futures: Sequence[ResponseFuture]) -> None:
-        fetch_documents(missing_documents(futures), self.storage, self.bucket, self.serializer)
+        fetch_documents(missing_documents(futures), self.storage, self.bucket, self.serializer,
+                        self.monitor.key)
 
     def fetch_jobs(self, jobs: Sequence[JobState]) -> None:
-        fetch_documents(job_documents(jobs), self.storage, self.bucket, self.serializer)
+        fetch_documents(job_documents(jobs), self.storage, self.bucket, self.serializer,
+                        self.monitor.key)
 
     def wait_and_fetch(self, futures: Sequence[ResponseFuture],
                        timeout: float | None = None) -> None:

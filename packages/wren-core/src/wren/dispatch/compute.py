@@ -25,6 +25,7 @@ import attrs
 from wren.dispatch.dispatcher import Dispatcher
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, InvocationListener, WorkerStorage
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 from wren.worker.fanout import FanoutRequest, stage_fanout
 
@@ -50,8 +51,9 @@ class DeliveringCompute(ComputeBackend):
 
     # What the adapter writes ------------------------------------------------------------
     @abc.abstractmethod
-    def deliver(self, task: Task) -> None:
-        """Hand one task to the platform, or raise `Throttled`, `Unavailable` or `Refused`
+    def deliver(self, invocation: Invocation) -> None:
+        """Hand one invocation (`invocation.to_dict()`: the task and the executor's key) to
+        the platform's invocation channel, or raise `Throttled`, `Unavailable` or `Refused`
         (called from the dispatcher's threads, several at once)."""
 
     def deliver_fanout(self, request: FanoutRequest) -> None:
@@ -90,21 +92,21 @@ class DeliveringCompute(ComputeBackend):
         return self.supports(capabilities.REMOTE_INVOKER) and bool(
             self.config.get("remote_invoker"))
 
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        """Queue the tasks for delivery and return at once."""
-        if not tasks:
+    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
+        """Queue the invocations for delivery and return at once."""
+        if not invocations:
             return
-        self.prepare_delivery(tasks)
-        if not (self.remote_invoker and len(tasks) > 1):
-            self.dispatcher.submit(tasks, listener)
+        self.prepare_delivery([invocation.task for invocation in invocations])
+        if not (self.remote_invoker and len(invocations) > 1):
+            self.dispatcher.submit(invocations, listener)
             return
-        jobs: dict[str, list[Task]] = {}
-        for task in tasks:
-            jobs.setdefault(task.job_key, []).append(task)
-        for job_tasks in jobs.values():
-            request = stage_fanout(job_tasks, self.worker_storage, self.name,
+        jobs: dict[str, list[Invocation]] = {}
+        for invocation in invocations:
+            jobs.setdefault(invocation.task.job_key, []).append(invocation)
+        for job in jobs.values():
+            request = stage_fanout(job, self.worker_storage, self.name,
                                    self.config_schema.public(self.config))
-            self.dispatcher.submit_fanout(request, job_tasks, listener)
+            self.dispatcher.submit_fanout(request, [i.task for i in job], listener)
 
     def wait_dispatched(self, timeout: float | None = None) -> bool:
         """Block until every task given to `invoke` was accepted by the platform or

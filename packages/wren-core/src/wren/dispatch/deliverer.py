@@ -1,6 +1,7 @@
 """The `Deliverer` interface: the one thing an adapter writes to get tasks onto its platform.
 
-`deliver(task)` sends one task (`task.to_dict()` is its wire form) and returns once the
+`deliver(invocation)` sends one task with the executor's key (`invocation.to_dict()` is its
+wire form, for the platform's invocation channel only) and returns once the
 platform accepted it, or raises an outcome of `wren.dispatch.outcomes` for the `Dispatcher` to
 act on. It is called from the dispatcher's threads, several at once, so it must be thread-safe;
 it is never called from `invoke`'s caller. Recoveries that only the adapter knows (renew a
@@ -14,16 +15,16 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from wren.protocol.task import Task
+from wren.protocol.invocation import Invocation
 from wren.worker.fanout import FanoutRequest
 
 
 @runtime_checkable
 class Deliverer(Protocol):
-    """Sends one task to the platform, or raises `Throttled`, `Unavailable` or `Refused`."""
+    """Sends one invocation to the platform, or raises `Throttled`, `Unavailable` or `Refused`."""
 
-    def deliver(self, task: Task) -> None:
-        """Hand `task` to the platform; return when it was accepted."""
+    def deliver(self, invocation: Invocation) -> None:
+        """Hand `invocation` to the platform; return when it was accepted."""
 
 
 @runtime_checkable

@@ -26,6 +26,7 @@ from wren.dispatch.backoff import backoff
 from wren.dispatch.deliverer import Deliverer, FanoutDeliverer
 from wren.dispatch.outcomes import Refused, Throttled, Unavailable
 from wren.ports.compute import InvocationListener
+from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 from wren.worker.fanout import FanoutRequest
 
@@ -41,14 +42,14 @@ _live: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
 class _Parcel:
     """One delivery: a task, or a fan-out request standing for `tasks`."""
 
-    item: Task | FanoutRequest
+    item: Invocation | FanoutRequest
     tasks: tuple[Task, ...]
     listener: InvocationListener
     prefix: str = ""
 
     def describe(self) -> str:
-        if isinstance(self.item, Task):
-            return f"task {self.item.task_id} of {self.item.job_key}"
+        if isinstance(self.item, Invocation):
+            return f"task {self.item.task.task_id} of {self.item.task.job_key}"
         return f"the fan-out of {len(self.tasks)} tasks of {self.item.job_key}"
 
 
@@ -77,9 +78,9 @@ class Dispatcher:
         _live.add(self)
 
     # Submitting -------------------------------------------------------------------------
-    def submit(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        """Queue one delivery per task; return at once."""
-        self._enqueue([_Parcel(task, (task,), listener) for task in tasks])
+    def submit(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
+        """Queue one delivery per invocation; return at once."""
+        self._enqueue([_Parcel(inv, (inv.task,), listener) for inv in invocations])
 
     def submit_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
                       listener: InvocationListener) -> None:
@@ -153,7 +154,7 @@ class Dispatcher:
                         self._condition.notify_all()
 
     def _send(self, parcel: _Parcel) -> None:
-        if isinstance(parcel.item, Task):
+        if isinstance(parcel.item, Invocation):
             self.deliverer.deliver(parcel.item)
         else:
             self.deliverer.deliver_fanout(parcel.item)  # type: ignore[attr-defined]

@@ -29,17 +29,18 @@ RABBITMQ_SWEEP = 30.0
 
 
 def open_monitor(plan: MonitoringPlan, storage: StorageBackend, bucket: str,
-                 condition: threading.Condition, compute_cls: Any) -> JobMonitor:
-    """The monitor for one executor; raises `MonitoringError` if its broker is unreachable."""
+                 condition: threading.Condition, compute_cls: Any, key: bytes) -> JobMonitor:
+    """The monitor for one executor (whose key authenticates the statuses it accepts);
+    raises `MonitoringError` if its broker is unreachable."""
     if plan.kind != "rabbitmq":
         pushes = capabilities.PUSH_STATUS in compute_cls.capabilities
         poll_min, poll_max = PUSHED_PACE if pushes else STORAGE_PACE
-        return JobMonitor(storage, bucket, condition, poll_min=poll_min, poll_max=poll_max)
+        return JobMonitor(storage, bucket, condition, key, poll_min=poll_min, poll_max=poll_max)
     from wren.monitoring.listener import RabbitMQStatusListener
 
     assert plan.amqp_url is not None and plan.status_queue is not None
     listener = RabbitMQStatusListener(plan.amqp_url, plan.status_queue)
-    monitor = JobMonitor(storage, bucket, condition, poll_min=RABBITMQ_SWEEP,
+    monitor = JobMonitor(storage, bucket, condition, key, poll_min=RABBITMQ_SWEEP,
                          poll_max=RABBITMQ_SWEEP, adapter_pushes=False)
     monitor.attach(listener)
     listener.start(monitor, STORAGE_PACE)

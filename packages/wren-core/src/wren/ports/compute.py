@@ -40,6 +40,7 @@ from wren.ports import capabilities
 from wren.ports._port import Port
 from wren.ports.compute_config import COMPUTE_SCHEMA
 from wren.ports.images import ImageBuilder
+from wren.protocol.invocation import Invocation
 from wren.protocol.runtime import RuntimeInfo
 from wren.protocol.task import Task
 
@@ -107,11 +108,16 @@ class ComputeBackend(Port, abc.ABC):
         return max(1, math.ceil(n_calls / slots))
 
     @abc.abstractmethod
-    def invoke(self, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        """Start the tasks; return without waiting for them to run (nor for them to reach
-        the platform: an adapter that sends each task over the network subclasses
-        `wren.dispatch.DeliveringCompute` and writes only `deliver(task)`). A task that
-        cannot be started is reported through `listener.calls_lost`, never dropped."""
+    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
+        """Start the invocations' tasks; return without waiting for them to run (nor for them
+        to reach the platform: an adapter that sends each task over the network subclasses
+        `wren.dispatch.DeliveringCompute` and writes only `deliver(invocation)`). A task that
+        cannot be started is reported through `listener.calls_lost`, never dropped.
+
+        Each `Invocation` is a task plus the executor's key; deliver `invocation.to_dict()`
+        (its wire form) through the platform's invocation channel, and never write the key to
+        storage or logs (an adapter that must park a task in storage stores
+        `wren.protocol.invocation.sealed_task` there and sends the key in the message)."""
 
     def runtime_info(self) -> RuntimeInfo:
         """Python and wren versions of the configured runtime (read from the runtime)."""

@@ -39,9 +39,11 @@ def lost_calls_document(job_key: str, call_indices: Sequence[int], reason: str,
     return document
 
 
-def store_status(storage: _Writable, bucket: str, document: StatusDocument) -> bytes:
-    """Write `document` where workers write theirs; return its encoded form."""
-    encoded = document.encode()
+def store_status(storage: _Writable, bucket: str, document: StatusDocument,
+                 key: bytes) -> bytes:
+    """Write `document`, sealed with the executor's `key`, where workers write theirs; return
+    what was written."""
+    encoded = document.seal(key)
     storage.put_object(bucket, keys.status_key(document.job_key, document.task_id,
                                                document.part), encoded)
     return encoded

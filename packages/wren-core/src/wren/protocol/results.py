@@ -19,9 +19,11 @@ from wren._errors import (
     RemoteBaseException,
     RemoteError,
     RemoteTraceback,
+    TamperedDataError,
     WorkerLostError,
     WrenError,
 )
+from wren.protocol.signing import open_sealed
 from wren.protocol.status import StatusDocument
 
 #: Exceptions outside `Exception` a function may raise; never re-raised as themselves.
@@ -63,10 +65,21 @@ def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
     return exc
 
 
-def load_document_values(document: StatusDocument, blob: bytes,
-                         serializer: _Loader) -> list[Any]:
-    """Every call's value (or rebuilt exception) of one document, in its column order."""
+def load_document_values(document: StatusDocument, blob: bytes | memoryview,
+                         serializer: _Loader, key: bytes) -> list[Any]:
+    """Every call's value (or rebuilt exception) of one document, in its column order.
+
+    `blob` is the sealed result object the document names: it is checked with the executor's
+    `key` before anything is unpickled, and each call fails with `TamperedDataError` if not."""
     size = len(document)
+    if document.result_key is not None:
+        try:
+            blob = open_sealed(key, document.result_key, blob)
+        except TamperedDataError as exc:
+            for position in range(size):
+                document.errors[position] = {"type": "TamperedDataError", "message": str(exc),
+                                             "traceback": "", "kind": "system"}
+            return [exc] * size
     try:
         values = serializer.loads(blob) if blob else [None] * size
         if not isinstance(values, list) or len(values) != size:

@@ -51,6 +51,15 @@ def open_sealed(key: bytes, context: str, blob: bytes | memoryview) -> memoryvie
     return data
 
 
+def unverified_data(blob: bytes | memoryview) -> memoryview:
+    """The data of a sealed `blob` without checking it (for bookkeeping only: never
+    unpickle what this returns)."""
+    view = memoryview(blob)
+    if len(view) < HEADER_BYTES or view[:len(_MAGIC)] != _MAGIC:
+        raise TamperedDataError("a pushed document", "it carries no wren signature")
+    return view[HEADER_BYTES:]
+
+
 def check_digest(name: str, data: bytes | memoryview, sha256_hex: str) -> None:
     """Raise `TamperedDataError` unless `data` hashes to `sha256_hex` (content-addressed
     objects: a function and its shipped modules)."""

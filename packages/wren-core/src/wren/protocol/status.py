@@ -19,7 +19,11 @@ from typing import Any
 import attrs
 
 from wren.protocol.fields import decode_indices, encode_indices, integer, mapping, numbers, text
+from wren.protocol.signing import open_sealed, seal, unverified_data
 from wren.protocol.version import MalformedDocumentError, check, stamp
+
+#: What a status document's seal is bound to (its job is inside the authenticated data).
+STATUS_CONTEXT = "status"
 
 #: What `errors[i]["kind"]` may say, see `error_info`.
 ERROR_KINDS = ("exception", "lost", "timeout", "system")
@@ -114,6 +118,27 @@ class StatusDocument:
                 not 0 <= position < n for position in (*document.errors, *document.extra)):
             raise MalformedDocumentError("a status document's columns do not line up")
         return document
+
+
+    def seal(self, key: bytes) -> bytes:
+        """The encoded document, sealed with the executor's key (what workers store and push):
+        a reader ignores any status it cannot authenticate, so nobody who can write the
+        bucket or the broker can mark a call done."""
+        return seal(key, STATUS_CONTEXT, self.encode())
+
+    @classmethod
+    def open(cls, raw: bytes | memoryview, key: bytes) -> StatusDocument:
+        """Check and decode a sealed document (`TamperedDataError`, `MalformedDocumentError`
+        or `ProtocolVersionError` when it is not one this executor's workers wrote)."""
+        return cls.decode(bytes(open_sealed(key, STATUS_CONTEXT, raw)))
+
+
+    @classmethod
+    def peek(cls, raw: bytes | memoryview) -> StatusDocument:
+        """Decode a sealed document WITHOUT checking its seal: only for bookkeeping (which
+        calls reported) by a runtime that got it from its own workers over a private channel.
+        Decoding is data-only either way; whoever applies results must use `open`."""
+        return cls.decode(bytes(unverified_data(raw)))
 
 
 def _jsonable(value: Any) -> Any:

@@ -91,6 +91,18 @@ class Task:
     def job_id(self) -> str:
         return self.job_key.split("/", 1)[1]
 
+    @property
+    def chunk_start(self) -> int:
+        """The index of the first call of the chunk of arguments this task reads: a retried
+        subset still reads its parent's chunk, at `positions`."""
+        if not self.call_indices:
+            return 0
+        return self.call_indices[0] - (self.positions[0] if self.positions else 0)
+
+    def args_context(self) -> str:
+        """What the task's sealed arguments are bound to (see `wren.protocol.signing`)."""
+        return f"{self.job_key}/args/{self.chunk_start}"
+
     def subset(self, call_indices: Sequence[int], suffix: str) -> Task:
         """A task for some of these calls (to retry them elsewhere), with its own id."""
         own = list(self.call_indices)

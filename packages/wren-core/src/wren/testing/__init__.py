@@ -4,4 +4,7 @@
 
 from wren.testing.memory import MemoryStorage
 
-__all__ = ["MemoryStorage"]
+#: An executor key for tests that run workers directly (never use a fixed key elsewhere).
+TEST_KEY = b"wren-test-key-0123456789abcdef!!"
+
+__all__ = ["TEST_KEY", "MemoryStorage"]

@@ -2,13 +2,13 @@
 
 A runtime receives a payload from the client (an activation's arguments, an HTTP body, a
 queue message) and hands it here. The payload names what is asked with one field:
-`wren_task` (a task's dict: run it), `wren_fanout` (a `FanoutRequest`: invoke the tasks it
+`wren_task` with `wren_key` (an `Invocation`: run the task with the executor's key), `wren_fanout` (a `FanoutRequest`: invoke the tasks it
 names from here, see `wren.worker.fanout`) or `wren_runtime_info` (answer this runtime's
 metadata, `wren.worker.metadata`). The answer is a JSON-ready dict. Credentials never come
 from the payload: the entry point passes what its platform gave it (parameters bound at
 deploy, a secret in the environment); without them the storage settings are read from
 `WREN_STORAGE_CONFIG`. A runtime that runs tasks elsewhere than on the calling thread (a
-supervised pool) passes `run`, which takes the task and returns once it is accepted.
+supervised pool) passes `run`, which takes the invocation and returns once it is accepted.
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from wren._errors import InvalidInputError, ProtocolVersionError
-from wren.protocol.task import Task
+from wren.protocol.invocation import TASK_FIELD, Invocation
 from wren.worker.fanout import FANOUT_FIELD, FanoutRequest, run_fanout
 from wren.worker.metadata import runtime_metadata
 from wren.worker.storage_access import open_storage, private_config_from_env
 
-#: The payload field of a task to run (`Task.to_dict()`).
-TASK_FIELD = "wren_task"
 #: The payload field asking for the runtime's metadata (any true value).
 INFO_FIELD = "wren_runtime_info"
 
@@ -33,11 +31,11 @@ class PayloadError(InvalidInputError):
     """The payload asks for nothing this runtime does, or comes from an incompatible wren."""
 
 
-def decode_task(data: Any) -> Task:
-    """The task of a payload, or a `PayloadError` saying why it is none (another wren's
+def decode_invocation(data: Mapping[str, Any]) -> Invocation:
+    """The invocation of a payload, or a `PayloadError` saying why it is none (another wren's
     protocol is named with both versions, see `wren.protocol.version`)."""
     try:
-        return Task.from_dict(data)
+        return Invocation.from_dict(data)
     except ProtocolVersionError as exc:
         raise PayloadError(str(exc)) from exc
     except Exception as exc:
@@ -47,7 +45,7 @@ def decode_task(data: Any) -> Task:
 
 def handle(payload: Mapping[str, Any], *, storage_config: Mapping[str, Any] | None = None,
            compute_config: Mapping[str, Any] | None = None, deadline: float | None = None,
-           runtime_name: str = "", run: Callable[[Task], None] | None = None,
+           runtime_name: str = "", run: Callable[[Invocation], None] | None = None,
            **facts: Any) -> dict[str, Any]:
     """Do what `payload` asks; `storage_config` and `compute_config` are the private settings
     the platform gave this runtime, `deadline` the seconds a fan-out may take, `runtime_name`
@@ -63,11 +61,13 @@ def handle(payload: Mapping[str, Any], *, storage_config: Mapping[str, Any] | No
     if TASK_FIELD not in payload:
         raise PayloadError(f"the payload has none of {TASK_FIELD!r}, {FANOUT_FIELD!r}, "
                            f"{INFO_FIELD!r}: this runtime runs wren tasks only")
-    task = decode_task(payload[TASK_FIELD])
+    invocation = decode_invocation(payload)
+    task = invocation.task
     if run is not None:
-        run(task)
+        run(invocation)
         return {"accepted": task.task_id, "job": task.job_key}
     from wren.worker.runner import run_task
 
-    run_task(task, open_storage(task.storage_backend, task.storage_config, private))
+    run_task(task, open_storage(task.storage_backend, task.storage_config, private),
+             key=invocation.key)
     return {"job_key": task.job_key, "task_id": task.task_id, "calls": len(task.call_indices)}

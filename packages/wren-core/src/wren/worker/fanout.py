@@ -1,7 +1,8 @@
 """The remote invoker: one invocation fans out a job's tasks from inside the platform.
 
 With `remote_invoker`, a compute adapter stages the tasks of an `invoke` in storage
-(`stage_fanout`) and sends a single invocation carrying the small `FanoutRequest` instead of
+(`stage_fanout`, sealed with the executor's key: whoever can write the bucket cannot change
+what the fan-out invokes) and sends a single invocation carrying the small `FanoutRequest` instead of
 one invocation per task. The worker that receives it (`run_fanout`) reads the tasks back and
 invokes them through the same compute port, built from the request's public settings and the
 compute credentials the platform gave that worker, so the client's uplink carries one request
@@ -12,8 +13,8 @@ whatever the job's size. A task the worker cannot deliver gets an error status i
 
 from __future__ import annotations
 
+import json
 import logging
-import pickle
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,7 +25,9 @@ from wren import plugins
 from wren.ports.compute import WorkerStorage
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.protocol.invocation import Invocation, decode_key, encode_key
 from wren.protocol.lost import lost_calls_document, store_status
+from wren.protocol.signing import open_sealed, seal
 from wren.protocol.task import Task
 from wren.worker.storage_access import open_storage
 
@@ -47,22 +50,28 @@ class FanoutRequest:
     storage_config: Mapping[str, Any]
     compute_backend: str
     compute_config: Mapping[str, Any]
+    #: The executor's key: the request travels only in the invocation channel.
+    executor_key: bytes = attrs.field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        out = attrs.asdict(self)
+        out["executor_key"] = encode_key(self.executor_key)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FanoutRequest:
         known = {f.name for f in attrs.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["executor_key"] = decode_key(fields.get("executor_key"))
+        return cls(**fields)
 
 
 class StorageListener:
     """An `InvocationListener` for a worker: lost calls get an error status in storage,
     where the client's monitor (and a remote reducer) will find it."""
 
-    def __init__(self, storage: StorageBackend, bucket: str) -> None:
-        self.storage, self.bucket = storage, bucket
+    def __init__(self, storage: StorageBackend, bucket: str, key: bytes) -> None:
+        self.storage, self.bucket, self.key = storage, bucket, key
         self.lost = 0
 
     def status_pushed(self, document: bytes) -> None:
@@ -71,27 +80,30 @@ class StorageListener:
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
         document = lost_calls_document(job_key, call_indices, reason, kind, host="fan-out")
-        store_status(self.storage, self.bucket, document)
+        store_status(self.storage, self.bucket, document, self.key)
         self.lost += len(call_indices)
 
 
-def stage_fanout(tasks: Sequence[Task], worker_storage: WorkerStorage, compute_backend: str,
-                 compute_public: Mapping[str, Any]) -> FanoutRequest:
-    """Store the tasks under their job's prefix (deleted with the job) and return the
-    request a fan-out worker needs. All tasks must belong to one job."""
-    if not tasks:
+def stage_fanout(invocations: Sequence[Invocation], worker_storage: WorkerStorage,
+                 compute_backend: str, compute_public: Mapping[str, Any]) -> FanoutRequest:
+    """Store the tasks under their job's prefix (deleted with the job), sealed with the
+    executor's key, and return the request a fan-out worker needs. All tasks must belong to
+    one job."""
+    if not invocations:
         raise ValueError("a fan-out needs at least one task")
+    tasks = [invocation.task for invocation in invocations]
+    executor_key = invocations[0].key
     job_key, bucket = tasks[0].job_key, tasks[0].bucket
     if any(t.job_key != job_key for t in tasks):
         raise ValueError("a fan-out carries the tasks of one job only")
     storage = open_storage(worker_storage.backend, worker_storage.public_config,
                            worker_storage.config)
     key = f"{keys.job_prefix(job_key)}fanout/{uuid.uuid4().hex[:12]}.tasks"
-    body = pickle.dumps([task.to_dict(binary=True) for task in tasks], protocol=5)
-    storage.put_object(bucket, key, body)
+    body = json.dumps([task.to_dict() for task in tasks]).encode()
+    storage.put_object(bucket, key, seal(executor_key, f"fanout:{key}", body))
     return FanoutRequest(job_key, bucket, key, len(tasks), worker_storage.backend,
                          dict(worker_storage.public_config), compute_backend,
-                         dict(compute_public))
+                         dict(compute_public), executor_key)
 
 
 def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
@@ -102,18 +114,20 @@ def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
     platform gave the worker (never part of the request)."""
     storage = open_storage(request.storage_backend, request.storage_config, storage_private)
     raw = storage.get_object(request.bucket, request.key)
-    tasks = [Task.from_dict(data) for data in pickle.loads(raw)]
+    executor_key = request.executor_key
+    staged = json.loads(bytes(open_sealed(executor_key, f"fanout:{request.key}", raw)))
+    invocations = [Invocation(Task.from_dict(data), executor_key) for data in staged]
     worker_storage = WorkerStorage(request.storage_backend,
                                    {**request.storage_config, **storage_private},
                                    dict(request.storage_config))
     config = {**request.compute_config, **compute_private, "remote_invoker": False}
     compute = plugins.compute_backend_class(request.compute_backend)(config, worker_storage)
-    listener = StorageListener(storage, request.bucket)
+    listener = StorageListener(storage, request.bucket, executor_key)
     try:
-        compute.invoke(tasks, listener)
+        compute.invoke(invocations, listener)
         if not compute.wait_dispatched(timeout):
             logger.warning("fan-out of %s: not every task was delivered within %s s",
                            request.job_key, timeout)
     finally:
         compute.close()
-    return len(tasks) - listener.lost
+    return len(invocations) - listener.lost

@@ -10,16 +10,24 @@ exception as the cause.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from wren import plugins
-from wren._errors import WrenError
-from wren.context import current_storage, current_task
+from wren._errors import (
+    MalformedDocumentError,
+    ProtocolVersionError,
+    TamperedDataError,
+    WrenError,
+)
+from wren.context import current_key, current_storage, current_task
 from wren.protocol import keys
 from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
+
+logger = logging.getLogger("wren")
 
 
 class MapCallFailedError(WrenError):
@@ -27,7 +35,7 @@ class MapCallFailedError(WrenError):
 
 
 def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
-             poll: float) -> dict[int, tuple[StatusDocument, int]]:
+             poll: float, key: bytes) -> dict[int, tuple[StatusDocument, int]]:
     found: dict[int, tuple[StatusDocument, int]] = {}
     missing = set(wanted)
     seen: set[str] = set()
@@ -38,7 +46,11 @@ def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
             if info.key in seen:
                 continue
             seen.add(info.key)
-            document = StatusDocument.decode(storage.get_object(bucket, info.key))
+            try:
+                document = StatusDocument.open(storage.get_object(bucket, info.key), key)
+            except (MalformedDocumentError, TamperedDataError, ProtocolVersionError) as exc:
+                logger.warning("ignoring %s: %s", info.key, exc)
+                continue
             for position, index in enumerate(document.indices):
                 found.setdefault(index, (document, position))
                 missing.discard(index)
@@ -76,7 +88,8 @@ def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls
     bucket = current_task().bucket
     serializer = plugins.serializer_class(serializer_name)()
     wanted = range(n_calls) if isinstance(n_calls, int) else n_calls
-    found = _collect(storage, bucket, map_job_key, wanted, poll)
+    key = current_key()
+    found = _collect(storage, bucket, map_job_key, wanted, poll, key)
     loaded: dict[int, list[Any]] = {}
     results = []
     for index in wanted:
@@ -84,7 +97,7 @@ def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls
         if id(document) not in loaded:
             blob = storage.get_object(bucket, document.result_key) if document.result_key \
                 else b""
-            loaded[id(document)] = load_document_values(document, blob, serializer)
+            loaded[id(document)] = load_document_values(document, blob, serializer, key)
         value = loaded[id(document)][position]
         if not document.ok(position):
             raise MapCallFailedError(f"map call {index} failed, so the reducer cannot run: "

@@ -26,7 +26,7 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.binding import CallMode
-from wren.protocol.signing import check_digest
+from wren.protocol.signing import check_digest, open_sealed, seal
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
 from wren.serialize.function_blob import split_blob
@@ -44,7 +44,7 @@ _PYTHON = ".".join(map(str, sys.version_info[:3]))
 _task_numbers = itertools.count()
 
 CallHook = Callable[[int], None]
-#: Receives each status document as written, decoded and encoded.
+#: Receives each status document as written: decoded, and sealed as stored.
 Pusher = Callable[[StatusDocument, bytes], None]
 
 
@@ -72,15 +72,17 @@ def _load_function(task: Task, storage: StorageBackend, serializer: Serializer) 
     return func
 
 
-def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer) -> list[Any]:
-    """The payloads of the task's calls, in `call_indices` order."""
+def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer,
+                    key: bytes) -> list[Any]:
+    """The payloads of the task's calls, in `call_indices` order (checked before unpickling:
+    they are sealed with the executor's key)."""
     start, end = task.data_range
     if task.inline_data is not None:
         raw: bytes | memoryview = memoryview(task.inline_data)[start:end]
     else:
         assert task.data_key is not None
         raw = storage.get_object(task.bucket, task.data_key, (start, end))
-    payloads = serializer.loads(raw)
+    payloads = serializer.loads(open_sealed(key, task.args_context(), raw))
     if task.positions is not None:
         payloads = [payloads[p] for p in task.positions]
     return payloads
@@ -127,8 +129,9 @@ class _Batch:
     """Outcomes and results not yet written to storage."""
 
     def __init__(self, task: Task, storage: StorageBackend, serializer: Serializer,
-                 push: Pusher | None, worker_start: float) -> None:
+                 push: Pusher | None, worker_start: float, key: bytes) -> None:
         self.task, self.storage, self.serializer, self.push = task, storage, serializer, push
+        self.key = key
         self.worker = {"start": worker_start, "host": _HOST, "pid": os.getpid(),
                        "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
@@ -172,13 +175,13 @@ class _Batch:
         if not document.indices:
             return
         task = self.task
-        blob = self._serialize_values()
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
+        blob = seal(self.key, document.result_key, self._serialize_values())
         self.storage.put_object(task.bucket, document.result_key, blob)
         document.worker = {**self.worker, "end": time.time(), "result_bytes": len(blob)}
         if self.output is not None and self.output.pending:
             self.output.store(self.storage, task, self.part, document)
-        encoded = document.encode()
+        encoded = document.seal(self.key)
         self.storage.put_object(task.bucket, keys.status_key(task.job_key, task.task_id,
                                                              self.part), encoded)
         if self.push is not None:
@@ -197,24 +200,25 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
         return None
 
 
-def run_task(task: Task, storage: StorageBackend, *, push: Pusher | None = None,
+def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | None = None,
              on_call: CallHook | None = None, flush_interval: float | None = None) -> None:
     """Run every call of `task`, writing statuses and results to `storage`.
 
-    `push` receives each status document as it is written; `on_call(i)` is told the index of
+    `key` is the executor's key that came with the invocation: the arguments are checked
+    with it, and results and statuses sealed with it. `push` receives each status document as it is written; `on_call(i)` is told the index of
     the call about to start, and `-1` when the task is done (adapters use it to supervise).
     `flush_interval` overrides the task's (`math.inf`: one flush, at the end).
     """
     worker_start = time.time()
-    context.set_current(storage, task)
+    context.set_current(storage, task, key)
     try:
         serializer = plugins.serializer_class(task.serializer)()
         batch = _Batch(task, storage, serializer, with_monitor_push(task, storage, push),
-                       worker_start)
+                       worker_start, key)
         batch.worker["cold_start"] = next(_task_numbers) == 0
         try:
             func = _load_function(task, storage, serializer)
-            payloads = _load_arguments(task, storage, serializer)
+            payloads = _load_arguments(task, storage, serializer, key)
             invoke = _invoker(func, task, storage)
         except Exception as exc:
             error = describe(exc, "system", skip=0)

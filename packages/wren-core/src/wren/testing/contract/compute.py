@@ -30,7 +30,7 @@ from wren.ports.compute import RuntimeInfo
 from wren.ports.images import check_image_name
 from wren.testing import functions as fn
 from wren.testing.contract._binding import WAIT, ExecutorBinding, MakeExecutor
-from wren.testing.contract.compute_harness import ComputeHarness, RecordingListener
+from wren.testing.contract.compute_harness import ComputeHarness
 from wren.testing.contract.failures import CRASH_WAIT
 
 #: How long the call behind the "invoke returns promptly" check sleeps; `invoke` must return
@@ -64,18 +64,18 @@ class ComputeBackendContract(ExecutorBinding):
 
     def _warm(self, harness: ComputeHarness) -> None:
         """One full round trip, so a runtime deployed on first use is deployed."""
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(fn.double, [1])
-        harness.compute.invoke(tasks, listener)
+        harness.compute.invoke(harness.invocations(tasks), listener)
         harness.await_reports(tasks, listener, WAIT)
 
     # invoke --------------------------------------------------------------------------------
     def test_invoke_returns_while_the_tasks_still_run(self, harness: ComputeHarness) -> None:
         self._warm(harness)
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(fn.sleep_for, [SLOW_CALL])
         started = time.monotonic()
-        harness.compute.invoke(tasks, listener)
+        harness.compute.invoke(harness.invocations(tasks), listener)
         took = time.monotonic() - started
         assert took < SLOW_CALL / 2, (
             f"invoke took {took:.1f} s for a call that sleeps {SLOW_CALL} s: it must hand the "
@@ -84,10 +84,10 @@ class ComputeBackendContract(ExecutorBinding):
         assert reports.error(tasks[0].job_key, 0) is None
 
     def test_every_call_of_every_task_reports(self, harness: ComputeHarness) -> None:
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(fn.fail_on, [(i, 4) for i in range(10)], chunksize=3)
         assert len(tasks) == 4
-        harness.compute.invoke(tasks, listener)
+        harness.compute.invoke(harness.invocations(tasks), listener)
         reports = harness.await_reports(tasks, listener, WAIT)
         job_key = tasks[0].job_key
         errors = {i: reports.error(job_key, i) for i in range(10)}
@@ -102,9 +102,9 @@ class ComputeBackendContract(ExecutorBinding):
     def test_wait_dispatched_is_true_once_everything_is_handed_over(
             self, harness: ComputeHarness) -> None:
         assert harness.compute.wait_dispatched(timeout=5) is True, "nothing was invoked yet"
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(fn.double, range(6), chunksize=1)
-        harness.compute.invoke(tasks, listener)
+        harness.compute.invoke(harness.invocations(tasks), listener)
         assert harness.compute.wait_dispatched(timeout=WAIT) is True
         harness.await_reports(tasks, listener, WAIT)
         assert harness.compute.wait_dispatched(timeout=5) is True
@@ -154,9 +154,9 @@ class ComputeBackendContract(ExecutorBinding):
     def test_pushed_statuses_cover_every_call(self, harness: ComputeHarness) -> None:
         if not harness.compute.supports(caps.PUSH_STATUS):
             pytest.skip(f"{harness.compute.name} does not declare push_status")
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(fn.double, range(8), chunksize=3)
-        harness.compute.invoke(tasks, listener)
+        harness.compute.invoke(harness.invocations(tasks), listener)
         harness.await_reports(tasks, listener, WAIT)
         deadline = time.monotonic() + 5
         while True:
@@ -171,9 +171,9 @@ class ComputeBackendContract(ExecutorBinding):
         if not harness.compute.supports(caps.SHARED_FILESYSTEM):
             pytest.skip(f"{harness.compute.name} does not declare shared_filesystem")
         (tmp_path / "local.bin").write_bytes(b"x" * 123)
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(_read_file, [str(tmp_path / "local.bin")])
-        harness.compute.invoke(tasks, listener)
+        harness.compute.invoke(harness.invocations(tasks), listener)
         reports = harness.await_reports(tasks, listener, WAIT)
         assert reports.error(tasks[0].job_key, 0) is None
 
@@ -185,9 +185,9 @@ class ComputeBackendContract(ExecutorBinding):
             assert deadline is not None and deadline > 1000.0, (
                 "a backend that does not supervise its calls must give the client a deadline")
             return
-        listener = RecordingListener()
+        listener = harness.listener()
         tasks = harness.tasks(fn.kill_self, [int(signal.SIGKILL)])
-        compute.invoke(tasks, listener)
+        compute.invoke(harness.invocations(tasks), listener)
         reports = harness.await_reports(tasks, listener, CRASH_WAIT)
         lost = [r for r in reports.lost if 0 in r.call_indices]
         assert lost, "a supervising backend reports a killed worker through calls_lost"

@@ -28,6 +28,8 @@ from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.protocol.invocation import Invocation
+from wren.protocol.signing import new_key
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
 
@@ -45,13 +47,14 @@ class LostReport:
 class RecordingListener:
     """An `InvocationListener` that keeps everything it is told (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes) -> None:
+        self.key = key
         self._lock = threading.Lock()
         self.pushed: list[StatusDocument] = []
         self.lost: list[LostReport] = []
 
     def status_pushed(self, document: bytes) -> None:
-        decoded = StatusDocument.decode(document)
+        decoded = StatusDocument.open(document, self.key)
         with self._lock:
             self.pushed.append(decoded)
 
@@ -102,6 +105,7 @@ class ComputeHarness:
     bucket: str
     serializer: Serializer
     executor_id: str = attrs.field(factory=lambda: f"{uuid.uuid4().hex[:6]}-contract")
+    key: bytes = attrs.field(factory=new_key, repr=False)
     _jobs: list[str] = attrs.field(factory=list)
 
     @classmethod
@@ -119,16 +123,24 @@ class ComputeHarness:
         job_id = f"M{len(self._jobs):03d}"
         self._jobs.append(f"{self.executor_id}/{job_id}")
         builder = JobBuilder(self.executor_id, self.storage, self.bucket, self.serializer,
-                             self.compute)
+                             self.compute, self.key)
         return builder.build(JobSpec(func=func, calls=ArgumentBinder(func).bind_all(items),
                                      job_id=job_id, timeout=timeout, chunksize=chunksize))
+
+    def invocations(self, tasks: Iterable[Task]) -> list[Invocation]:
+        """What `invoke` takes: each task with this harness's executor key."""
+        return [Invocation(task, self.key) for task in tasks]
+
+    def listener(self) -> RecordingListener:
+        return RecordingListener(self.key)
 
     def stored_documents(self, job_keys: Iterable[str]) -> list[StatusDocument]:
         """The status documents in storage under these jobs."""
         found = []
         for job_key in sorted(set(job_keys)):
             for key in self.storage.list_keys(self.bucket, keys.status_prefix(job_key)):
-                found.append(StatusDocument.decode(self.storage.get_object(self.bucket, key)))
+                found.append(StatusDocument.open(self.storage.get_object(self.bucket, key),
+                                                 self.key))
         return found
 
     def await_reports(self, tasks: Sequence[Task], listener: RecordingListener,

@@ -38,6 +38,8 @@ class Assignment:
     listener: InvocationListener
     profile: Profile
     owner: int
+    #: The executor's key, sent with the task over the worker's private pipe.
+    key: bytes = attrs.field(repr=False)
     flushed: int = 0
     #: Overrides the task's flush interval (`math.inf`: one status document per task).
     flush_interval: float | None = None
@@ -108,7 +110,8 @@ class WorkerProcess:
             self.assignment = assignment
         task = assignment.task.to_dict(binary=True)
         inline = task.pop("inline_data")
-        self.send(("task", profile_id, task, inline is not None, assignment.flush_interval))
+        self.send(("task", profile_id, task, inline is not None, assignment.flush_interval,
+                   assignment.key))
         if inline is not None:  # sent as is, not copied into the message's pickle
             self.outbox.send_bytes(inline)
 

@@ -20,10 +20,12 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from wren.ports.compute import InvocationListener
+from wren.protocol.invocation import Invocation
 from wren.worker.pool.exits import describe_exit
 from wren.worker.pool.process import Assignment, Profile, WorkerProcess
 from wren.worker.pool.slots import SlotTable
@@ -85,13 +87,13 @@ class WorkerPool:
         with self._lock:
             self._limits.pop(owner, None)
 
-    def submit(self, tasks: list[Any], listener: InvocationListener,
+    def submit(self, invocations: Sequence[Invocation], listener: InvocationListener,
                profile: Profile, owner: int, *, flush_interval: float | None = None) -> None:
-        """Queue `tasks` for `owner`; their statuses and lost calls go to `listener`, and
+        """Queue the invocations for `owner`; their statuses and lost calls go to `listener`, and
         `flush_interval` overrides the tasks' own (`math.inf`: one document per task)."""
         with self._lock:
-            self._queue.extend(Assignment(t, listener, profile, owner,
-                                          flush_interval=flush_interval) for t in tasks)
+            self._queue.extend(Assignment(i.task, listener, profile, owner, i.key,
+                                          flush_interval=flush_interval) for i in invocations)
         # Hand tasks to idle workers from the caller's thread: the dispatcher thread would
         # first have to win the interpreter lock back from a client that is still busy.
         self._assign()
@@ -291,7 +293,8 @@ class WorkerPool:
             logger.debug("retrying %d calls of %s/%s after: %s", len(retry), task.job_key,
                          task.task_id, reason)
             again = Assignment(task.subset(retry, f".r{task.attempt + 1}"), item.listener,
-                               item.profile, item.owner, flush_interval=item.flush_interval)
+                               item.profile, item.owner, item.key,
+                               flush_interval=item.flush_interval)
             with self._lock:
                 self._queue.appendleft(again)
 

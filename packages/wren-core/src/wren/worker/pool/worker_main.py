@@ -52,7 +52,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
             continue
-        _, profile_id, task_dict, has_inline, flush_interval = message
+        _, profile_id, task_dict, has_inline, flush_interval, key = message
         if has_inline:
             task_dict["inline_data"] = inbox.recv_bytes()
         task = Task.from_dict(task_dict)
@@ -66,7 +66,8 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         try:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
-            run_task(task, storage, push=push, on_call=record, flush_interval=flush_interval)
+            run_task(task, storage, key=key, push=push, on_call=record,
+                     flush_interval=flush_interval)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue
