@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import wren
 from wren.ports import InvocationListener
-from wren.protocol.task import Task
+from wren.protocol.invocation import Invocation
 from wren.testing.contract import (
     ComputeBackendContract,
     ComputeHarness,
@@ -17,7 +17,6 @@ from wren.testing.contract import (
     ExecutorContract,
     MakeExecutor,
     PartitionerContract,
-    RecordingListener,
     StorageApiContract,
     StorageBackendContract,
     WorkerFailureContract,
@@ -90,12 +89,13 @@ def test_the_compute_contract_catches_an_invoke_that_blocks(
     harness = ComputeHarness.open(config)
     invoke = harness.compute.invoke
 
-    def blocking_invoke(tasks: Sequence[Task], listener: InvocationListener) -> None:
-        recorder = RecordingListener()
-        invoke(tasks, recorder)
-        harness.await_reports(tasks, recorder, 60)
+    def blocking_invoke(invocations: Sequence[Invocation],
+                        listener: InvocationListener) -> None:
+        recorder = harness.listener()
+        invoke(invocations, recorder)
+        harness.await_reports([i.task for i in invocations], recorder, 60)
         for document in recorder.pushed:
-            listener.status_pushed(document.encode())
+            listener.status_pushed(document.seal(harness.key))
 
     monkeypatch.setattr(harness.compute, "invoke", blocking_invoke)
     try:
