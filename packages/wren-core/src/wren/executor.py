@@ -196,7 +196,7 @@ class FunctionExecutor:
         with self._condition:
             self._jobs.append(job)
             self._unread.append(job)
-        self._monitor.track(job)
+        self._monitor.track(job, spec.timeout)
         return job, tasks
 
     def _invoke(self, job: JobState, tasks: list[Task]) -> None:
