@@ -109,6 +109,11 @@ class JobMonitor:
             thread.join(timeout)
 
     @property
+    def stopped(self) -> bool:
+        """True once `stop()` was called: no status will be applied any more."""
+        return self._stop.is_set()
+
+    @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
