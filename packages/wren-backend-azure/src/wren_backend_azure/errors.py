@@ -27,8 +27,11 @@ def public_endpoint(url: str) -> str:
 
 def translate(exc: Exception, operation: str, where: str, endpoint: str) -> Exception:
     """The wren error for an exception of the SDK (returned, for the caller to raise)."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, \
-        ServiceResponseError
+    from azure.core.exceptions import (
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         return StorageError(

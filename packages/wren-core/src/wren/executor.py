@@ -413,7 +413,8 @@ class FunctionExecutor:
             raise InvalidInputError(
                 f"these futures come from {len(ids)} executors ({', '.join(ids)}); wait for "
                 "or get the results of each executor's futures through that executor")
-        owner = next(iter(sessions.values())).owner()
+        reference = getattr(next(iter(sessions.values())), "owner", None)
+        owner = reference() if reference is not None else None
         if not isinstance(owner, FunctionExecutor):
             raise InvalidInputError(
                 f"these futures belong to executor {futures[0].executor_id}, which no longer "
