@@ -3,7 +3,10 @@
 Credentials come from a connection string or from account name + key; either way the same
 account serves the blob containers and the queues that feed `azure_containers`. Every client
 shares a connection pool sized for the threads that use it and retries transient failures
-(connection errors, 408/429/5xx) with exponential backoff through the SDK's retry policy.
+(connection errors, 408/429/5xx) with exponential backoff through the storage SDK's own
+`ExponentialRetry` (which ignores azure-core's `retry_backoff_factor`: its defaults wait 15 s
+and more between attempts). Connection failures get at most `_CONNECT_RETRIES` retries, so a
+dead endpoint fails within seconds; throttling and 5xx answers get `retries`.
 `ensure_queue` and `delete_queue` create and remove a runtime's queue, tolerating races.
 """
 
@@ -18,6 +21,12 @@ from wren import ConfigError
 from wren_backend_azure.config import STORAGE_SCHEMA, STORAGE_SECTION
 
 _POOL_SIZE = 64
+#: Retries of a request that could not connect (the server never saw it).
+_CONNECT_RETRIES = 2
+#: The n-th retry (n >= 1) waits `_INITIAL_BACKOFF + _BACKOFF_BASE ** n` seconds.
+_INITIAL_BACKOFF = 0.25
+_BACKOFF_BASE = 1.5
+_JITTER = 0.25
 
 
 def connection_string(config: Mapping[str, Any]) -> str:
@@ -46,29 +55,40 @@ def _transport() -> Any:
     return RequestsTransport(session=session, session_owner=True)
 
 
-def _options(config: Mapping[str, Any]) -> dict[str, Any]:
-    retries = STORAGE_SCHEMA.validate(config)["retries"]
-    return {"retry_total": retries, "retry_backoff_factor": 0.4,
-            "connection_timeout": 20, "read_timeout": 120, "transport": _transport()}
+def retry_policy(retries: int, policy_class: Any) -> Any:
+    """An `ExponentialRetry` of the blob or queue SDK (`policy_class`): `retries` in all, at
+    most `_CONNECT_RETRIES` of them after connection failures, waiting 1.75 s, 2.5 s, 3.6 s,
+    5.3 s, ... (jittered) between attempts."""
+    return policy_class(initial_backoff=_INITIAL_BACKOFF, increment_base=_BACKOFF_BASE,
+                        retry_total=retries, retry_connect=min(retries, _CONNECT_RETRIES),
+                        retry_read=min(retries, 3), retry_status=retries,
+                        random_jitter_range=_JITTER)
+
+
+def _options(config: Mapping[str, Any], policy_class: Any) -> dict[str, Any]:
+    section = STORAGE_SCHEMA.validate(config)
+    return {"retry_policy": retry_policy(section["retries"], policy_class),
+            "connection_timeout": section["connect_timeout"],
+            "read_timeout": section["read_timeout"], "transport": _transport()}
 
 
 def blob_service(config: Mapping[str, Any], chunk_size: int = 4 * 1024 * 1024) -> Any:
     """A `BlobServiceClient`; gets read the first `chunk_size` bytes in one request and the
     rest in chunks of that size, so a stream never holds more than a chunk."""
-    from azure.storage.blob import BlobServiceClient
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
     return BlobServiceClient.from_connection_string(
         connection_string(config), max_single_get_size=chunk_size,
         max_chunk_get_size=chunk_size, max_single_put_size=8 * 1024 * 1024,
-        max_block_size=8 * 1024 * 1024, **_options(config))
+        max_block_size=8 * 1024 * 1024, **_options(config, ExponentialRetry))
 
 
 def queue_client(config: Mapping[str, Any], queue: str) -> Any:
     """A `QueueClient` for `queue` in the account of `config`."""
-    from azure.storage.queue import QueueClient
+    from azure.storage.queue import ExponentialRetry, QueueClient
 
     return QueueClient.from_connection_string(connection_string(config), queue,
-                                              **_options(config))
+                                              **_options(config, ExponentialRetry))
 
 
 def ensure_queue(queue: Any) -> None:

@@ -38,6 +38,8 @@ STORAGE_SCHEMA = ConfigSchema(STORAGE_SECTION, (
     ConfigKey("region", str, None, "accepted for Lithops compatibility; not needed"),
     ConfigKey("max_concurrency", int, 4, "parallel connections per large transfer", minimum=1),
     ConfigKey("retries", int, 5, "retries with exponential backoff per request", minimum=0),
+    ConfigKey("connect_timeout", float, 5.0, "seconds to connect to the service", minimum=0.1),
+    ConfigKey("read_timeout", float, 120.0, "seconds to wait for data", minimum=0.1),
 ))
 
 COMPUTE_SCHEMA = PORT_SCHEMA.extend(COMPUTE_SECTION, (

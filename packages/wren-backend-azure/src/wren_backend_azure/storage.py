@@ -4,7 +4,8 @@ Puts replace blobs atomically (a single put, or staged blocks committed at once)
 half-open byte range with one ranged request, large objects in parallel chunks; streams read
 chunk by chunk as the caller consumes them, never the whole object first; listing pages
 through the service's results; deletes go out as blob batches of up to 256 keys. The
-container named by `storage_bucket` is created on first use.
+container named by `storage_bucket` is created on first use. A service that cannot be
+reached, or keeps failing, is a `StorageError` naming the operation, object and endpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from wren.ports.storage import Body
 
 from wren_backend_azure.clients import blob_service
 from wren_backend_azure.config import STORAGE_SCHEMA
+from wren_backend_azure.errors import public_endpoint, translated
 from wren_backend_azure.streams import ChunkReader
 
 _BATCH = 256
@@ -50,7 +52,13 @@ class AzureBlobStorage(StorageBackend):
         super().__init__(STORAGE_SCHEMA.validate(config))
         self.service = blob_service(self.config)
         self.concurrency = self.config["max_concurrency"]
+        self.endpoint = public_endpoint(self.service.url)
         self._checked: set[str] = set()
+
+    def _failing(self, operation: str, bucket: str, key: str | None = None
+                 ) -> contextlib.AbstractContextManager[None]:
+        where = f"{bucket}/{key}" if key is not None else bucket
+        return translated(operation, where, self.endpoint)
 
     # Names ------------------------------------------------------------------------------
     def _container(self, bucket: str) -> Any:
@@ -67,20 +75,24 @@ class AzureBlobStorage(StorageBackend):
     def put_object(self, bucket: str, key: str, body: Body) -> None:
         data: Any = bytes(body) if isinstance(body, (bytearray, memoryview)) else body
         container = self._container(bucket)
-        try:
-            container.upload_blob(key, data, overwrite=True, max_concurrency=self.concurrency)
-        except Exception as exc:
-            if not (_is_not_found(exc) and bucket == self.config.get("storage_bucket")):
-                raise
-            self.create_bucket(bucket)
-            if hasattr(data, "seek"):
-                data.seek(0)
-            container.upload_blob(key, data, overwrite=True, max_concurrency=self.concurrency)
+        with self._failing("put", bucket, key):
+            try:
+                container.upload_blob(key, data, overwrite=True,
+                                      max_concurrency=self.concurrency)
+            except Exception as exc:
+                if not (_is_not_found(exc) and bucket == self.config.get("storage_bucket")):
+                    raise
+                self.create_bucket(bucket)
+                if hasattr(data, "seek"):
+                    data.seek(0)
+                container.upload_blob(key, data, overwrite=True,
+                                      max_concurrency=self.concurrency)
 
     def create_bucket(self, bucket: str) -> None:
         from azure.core.exceptions import ResourceExistsError
 
-        with contextlib.suppress(ResourceExistsError):
+        with self._failing("create container", bucket), \
+                contextlib.suppress(ResourceExistsError):
             self._container(bucket).create_container()
 
     def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
@@ -94,14 +106,14 @@ class AzureBlobStorage(StorageBackend):
         if batch:
             self._delete_batch(container, bucket, batch)
 
-    @staticmethod
-    def _delete_batch(container: Any, bucket: str, keys: list[str]) -> None:
-        try:
-            responses = list(container.delete_blobs(*keys, raise_on_any_failure=False))
-        except Exception as exc:
-            if _is_not_found(exc):  # the container itself is gone: nothing to delete
-                return
-            raise
+    def _delete_batch(self, container: Any, bucket: str, keys: list[str]) -> None:
+        with self._failing(f"delete {len(keys)} objects, e.g.", bucket, keys[0]):
+            try:
+                responses = list(container.delete_blobs(*keys, raise_on_any_failure=False))
+            except Exception as exc:
+                if _is_not_found(exc):  # the container itself is gone: nothing to delete
+                    return
+                raise
         failed = [(key, r.status_code) for key, r in zip(keys, responses, strict=True)
                   if r.status_code not in (200, 202, 404)]
         if failed:
@@ -120,20 +132,25 @@ class AzureBlobStorage(StorageBackend):
                 self.head_object(bucket, key)
                 return None
             offset, length = start, end - start
-        try:
-            return container.download_blob(key, offset=offset, length=length,
-                                           max_concurrency=concurrency)
-        except Exception as exc:
-            if _is_not_found(exc):
-                raise StorageNoSuchKeyError(bucket, key) from None
-            if _is_invalid_range(exc):  # starts at or past the end: clipped to nothing
-                return None
-            raise
+        with self._failing("get", bucket, key):
+            try:
+                return container.download_blob(key, offset=offset, length=length,
+                                               max_concurrency=concurrency)
+            except Exception as exc:
+                if _is_not_found(exc):
+                    raise StorageNoSuchKeyError(bucket, key) from None
+                if _is_invalid_range(exc):  # starts at or past the end: clipped to nothing
+                    return None
+                raise
 
     def get_object(self, bucket: str, key: str,
                    byte_range: tuple[int, int] | None = None) -> bytes:
         downloader = self._download(bucket, key, byte_range, self.concurrency)
-        return b"" if downloader is None else downloader.readall()
+        if downloader is None:
+            return b""
+        with self._failing("get", bucket, key):
+            data: bytes = downloader.readall()
+        return data
 
     def get_object_stream(self, bucket: str, key: str,
                           byte_range: tuple[int, int] | None = None) -> IO[bytes]:
@@ -143,25 +160,27 @@ class AzureBlobStorage(StorageBackend):
         return io.BufferedReader(ChunkReader(downloader.chunks()), buffer_size=1 << 20)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        try:
-            props = self._container(bucket).get_blob_client(key).get_blob_properties()
-        except Exception as exc:
-            if _is_not_found(exc):
-                raise StorageNoSuchKeyError(bucket, key) from None
-            raise
+        with self._failing("head", bucket, key):
+            try:
+                props = self._container(bucket).get_blob_client(key).get_blob_properties()
+            except Exception as exc:
+                if _is_not_found(exc):
+                    raise StorageNoSuchKeyError(bucket, key) from None
+                raise
         modified = props.last_modified.timestamp() if props.last_modified else None
         return ObjectInfo(key, int(props.size), modified, props.etag)
 
     def list_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         pages = self._container(bucket).list_blobs(name_starts_with=prefix or None,
                                                    results_per_page=_PAGE)
-        try:
-            for blob in pages:
-                modified = blob.last_modified.timestamp() if blob.last_modified else None
-                yield ObjectInfo(blob.name, int(blob.size), modified, blob.etag)
-        except Exception as exc:
-            if not _is_not_found(exc):  # a missing container lists nothing
-                raise
+        with self._failing("list", bucket, f"{prefix}*"):
+            try:
+                for blob in pages:
+                    modified = blob.last_modified.timestamp() if blob.last_modified else None
+                    yield ObjectInfo(blob.name, int(blob.size), modified, blob.etag)
+            except Exception as exc:
+                if not _is_not_found(exc):  # a missing container lists nothing
+                    raise
 
     def close(self) -> None:
         self.service.close()

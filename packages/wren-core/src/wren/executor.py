@@ -102,6 +102,7 @@ class FunctionExecutor:
         self._session = ClientSession(self.storage, self.bucket, self.serializer,
                                       self._monitor, self._condition,
                                       self.config.wren["progress"])
+        self._session.owner = weakref.ref(self)
         self._runtime: RuntimeInfo | None = None
         self._builder = JobBuilder(self.executor_id, self.storage, self.bucket,
                                    self.serializer, self.compute, self._key,
@@ -204,7 +205,7 @@ class FunctionExecutor:
         with self._condition:
             self._jobs.append(job)
             self._unread.append(job)
-        self._monitor.track(job)
+        self._monitor.track(job, spec.timeout)
         return job, tasks
 
     def _invoke(self, job: JobState, tasks: list[Task]) -> None:
@@ -360,8 +361,12 @@ class FunctionExecutor:
              return_when: str = ALL_COMPLETED, download_results: bool = False,
              timeout: float | None = None) -> tuple[list[ResponseFuture],
                                                      list[ResponseFuture]]:
-        """Wait for futures (default: all of this executor's); return `(done, not_done)`."""
+        """Wait for futures (default: all of this executor's); return `(done, not_done)`.
+        Futures of another executor are waited for by that executor."""
         futures = _as_list(fs) if fs is not None else self.futures
+        owner = self._owner_of(futures)
+        if owner is not self:
+            return owner.wait(futures, throw_except, return_when, download_results, timeout)
         return self._session.wait(futures, return_when, timeout, throw_except,
                                   download_results)
 
@@ -380,6 +385,9 @@ class FunctionExecutor:
                        if whole or not job.read[f.index]]
         else:
             futures = _as_list(fs)
+            owner = self._owner_of(futures)
+            if owner is not self:
+                return owner.get_result(fs, throw_except, timeout)
             jobs = jobs_of(futures)
             whole = covers_whole_jobs(futures, jobs)
         single = wants_single_value(fs, jobs)
@@ -403,6 +411,24 @@ class FunctionExecutor:
         if whole:
             return collect_jobs(jobs, throw_except, single)
         return collect_futures(futures, throw_except, single)
+
+    def _owner_of(self, futures: Sequence[ResponseFuture]) -> FunctionExecutor:
+        """The executor that made all of `futures` (this one when there are none)."""
+        sessions = {id(f.job.executor_services): f.job.executor_services for f in futures}
+        if not sessions or list(sessions.values()) == [self._session]:
+            return self
+        if len(sessions) > 1:
+            ids = sorted({f.executor_id for f in futures})
+            raise InvalidInputError(
+                f"these futures come from {len(ids)} executors ({', '.join(ids)}); wait for "
+                "or get the results of each executor's futures through that executor")
+        reference = getattr(next(iter(sessions.values())), "owner", None)
+        owner = reference() if reference is not None else None
+        if not isinstance(owner, FunctionExecutor):
+            raise InvalidInputError(
+                f"these futures belong to executor {futures[0].executor_id}, which no longer "
+                "exists; keep a reference to an executor while you use its futures")
+        return owner
 
     # Seeing what ran ----------------------------------------------------------------------
     def create_execution_plots(self, dst_dir: str | os.PathLike[str], dst_name: str,

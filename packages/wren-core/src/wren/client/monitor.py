@@ -8,6 +8,12 @@ adapter, `status_received` from a feed such as the RabbitMQ listener) and lost c
 the way they came. Lost calls also get an error status written to storage, so a remote
 reducer waiting on the job sees them. `stop()` ends the thread and every attached feed; an
 executor always stops its monitor.
+
+A storage that stops answering never leaves futures waiting forever: task deadlines are
+checked whether or not polling works, and once an outage (`wren.client.outage`) outlasts a
+job's call timeout plus a grace period, its pending calls fail with a `WorkerLostError` that
+names the storage, how long it was unreachable and its last error. Error statuses that could
+not be stored during an outage are written once the storage answers again.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Protocol
 from wren._errors import MalformedDocumentError, ProtocolVersionError, TamperedDataError
 from wren.client.job import JobState
 from wren.client.logs import announce_logs
+from wren.client.outage import OUTAGE_GRACE, StorageOutage
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.lost import lost_calls_document, store_status
@@ -45,7 +52,7 @@ class JobMonitor:
 
     def __init__(self, storage: StorageBackend, bucket: str, condition: threading.Condition,
                  key: bytes, *, poll_min: float = 0.05, poll_max: float = 2.0,
-                 adapter_pushes: bool = True) -> None:
+                 adapter_pushes: bool = True, outage_grace: float = OUTAGE_GRACE) -> None:
         self.storage, self.bucket, self.condition = storage, bucket, condition
         self.key = key
         self.poll_min, self.poll_max = poll_min, poll_max
@@ -62,11 +69,17 @@ class JobMonitor:
         #: Status documents refused (forged, tampered, malformed, another wren's), by source.
         self.rejected: collections.Counter[str] = collections.Counter()
         self._refused_keys: set[str] = set()
+        self.outage = StorageOutage(getattr(storage, "name", type(storage).__name__),
+                                    outage_grace)
+        self._call_timeouts: dict[str, float] = {}
+        self._unstored: collections.deque[StatusDocument] = collections.deque()
 
     # Lifecycle ----------------------------------------------------------------------------
-    def track(self, job: JobState) -> None:
+    def track(self, job: JobState, call_timeout: float = 0.0) -> None:
+        """Watch `job`, whose calls may each run `call_timeout` seconds."""
         with self.condition:
             self.jobs[job.job_key] = job
+            self._call_timeouts[job.job_key] = call_timeout
         if self._thread is None and not self._stop.is_set():
             self._thread = threading.Thread(target=self._run, name="wren-monitor", daemon=True)
             self._thread.start()
@@ -101,6 +114,11 @@ class JobMonitor:
             thread.join(timeout)
 
     @property
+    def stopped(self) -> bool:
+        """True once `stop()` was called: no status will be applied any more."""
+        return self._stop.is_set()
+
+    @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -121,11 +139,28 @@ class JobMonitor:
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
         document = lost_calls_document(job_key, call_indices, reason, kind)
+        if self.outage.active:  # don't wait on a dead storage: store it when it is back
+            self._unstored.append(document)
+        else:
+            self._store(document)
+        self._apply([document])
+
+    def _store(self, document: StatusDocument) -> bool:
         try:
             store_status(self.storage, self.bucket, document, self.key)
         except Exception as exc:  # the client still learns; only remote readers miss it
-            logger.warning("could not store the error status of lost calls: %s", exc)
-        self._apply([document])
+            logger.warning("could not store the error status of lost calls (will retry "
+                           "when the storage answers): %s", exc)
+            self.outage.failed(exc)
+            self._unstored.append(document)
+            return False
+        return True
+
+    def _store_pending(self) -> None:
+        """Write the error statuses an outage kept from storage."""
+        while self._unstored and not self.outage.active:
+            if not self._store(self._unstored.popleft()):
+                return
 
     # Internals ----------------------------------------------------------------------------
     def _open(self, raw: bytes, source: str, job: JobState | None = None
@@ -201,14 +236,21 @@ class JobMonitor:
 
     def _check_deadlines(self) -> None:
         now = time.time()
+        outage = self.outage
         for job in self._active_jobs():
+            timeout = self._call_timeouts.get(job.job_key, 0.0)
             with self.condition:
                 late = job.overdue(now)
+                cut_off = [] if late else outage.overdue(job, timeout, now)
             if late:
+                cause = (f"; meanwhile {outage.reason(timeout, now)}" if outage.active else
+                         "; the worker was lost: killed, out of memory, or dropped by the "
+                         "platform")
                 self.calls_lost(job.job_key, late,
                                 "no status arrived from the worker before the call's deadline "
-                                "(its timeout plus a grace period); the worker was lost: "
-                                "killed, out of memory, or dropped by the platform")
+                                "(its timeout plus a grace period)" + cause)
+            elif cut_off:
+                self.calls_lost(job.job_key, cut_off, outage.reason(timeout, now))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -228,7 +270,12 @@ class JobMonitor:
             try:
                 changed = self.poll_once()
             except Exception as exc:
-                logger.warning("polling job status failed (will retry): %s", exc)
+                self.outage.failed(exc)
+                logger.debug("polling job status failed (will retry): %s", exc)
                 changed = 0
+                self._check_deadlines()
+            else:
+                self.outage.succeeded()
+                self._store_pending()
             self.interval = self.poll_min if changed else min(self.interval * 1.5,
                                                               self.poll_max)

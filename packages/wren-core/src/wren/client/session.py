@@ -3,13 +3,17 @@
 Waiting sleeps on one condition variable that the monitor notifies whenever calls complete,
 so `wait` works from any thread (no signals) and wakes the moment a status is applied.
 Futures that make up whole jobs are counted through the jobs' counters, not one by one.
+A session knows the executor that owns it (`owner`), so futures handed to another executor
+are waited for by their own; waiting on a session whose monitor stopped (its executor was
+closed) raises at once instead of waiting for statuses that can no longer arrive.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
 from wren._errors import InvalidInputError, WaitTimeoutError
@@ -57,6 +61,8 @@ class ClientSession:
                  monitor: JobMonitor, condition: threading.Condition, progress: bool) -> None:
         self.storage, self.bucket, self.serializer = storage, bucket, serializer
         self.monitor, self.condition, self.progress = monitor, condition, progress
+        #: A weak reference to the executor that owns this session (set by it).
+        self.owner: Callable[[], Any] = lambda: None
 
     def wait(self, futures: Sequence[ResponseFuture], return_when: str = ALL_COMPLETED,
              timeout: float | None = None, throw_except: bool = True,
@@ -87,6 +93,11 @@ class ClientSession:
                     wait_for = None if deadline is None else deadline - time.monotonic()
                     if wait_for is not None and wait_for <= 0:
                         break
+                    if self.monitor.stopped:
+                        raise InvalidInputError(
+                            f"{progress.total - done} of {progress.total} calls had not "
+                            "finished when their executor was closed; nothing watches them "
+                            "any more. Wait for the futures before closing their executor")
                     if bar is not None:
                         wait_for = _PROGRESS_REFRESH if wait_for is None \
                             else min(wait_for, _PROGRESS_REFRESH)
