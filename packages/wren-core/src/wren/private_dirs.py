@@ -73,8 +73,7 @@ def ensure_private_dir(path: str | os.PathLike[str], *, fix: str) -> Path:
     path = Path(path)
     home = user_dir()
     if home in path.parents:
-        _ensure(home, f"remove {str(home)!r} (wren creates it again, private to you)",
-                tighten=True)
+        _ensure(home, fix, tighten=True)
     return _ensure(path, fix, tighten=path == home)
 
 
