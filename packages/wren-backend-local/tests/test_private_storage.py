@@ -148,10 +148,10 @@ def test_a_storage_directory_someone_else_prepared_is_refused(
         _chown_tree(shared, ATTACKER_UID)
         storage_dir, refused, found = str(shared), shared, f"owned by uid {ATTACKER_UID}"
 
-    with wren.FunctionExecutor(backend="localhost", storage="localhost",
-                               storage_dir=storage_dir, worker_processes=1) as fexec:
-        with pytest.raises(StorageError) as caught:
-            fexec.call_async(double, 21)
+    with (wren.FunctionExecutor(backend="localhost", storage="localhost",
+                                storage_dir=storage_dir, worker_processes=1) as fexec,
+          pytest.raises(StorageError) as caught):
+        fexec.call_async(double, 21)
     message = str(caught.value)
     assert str(refused) in message and found in message
     assert "localhost.storage_dir" in message and "remove" in message
