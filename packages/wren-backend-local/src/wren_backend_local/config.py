@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from wren.config import ConfigKey, ConfigSchema
-from wren.private_dirs import ensure_private_dir, user_dir
 from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
+from wren.private_dirs import ensure_private_dir, user_dir
 
 SECTION = "localhost"
 

@@ -21,6 +21,7 @@ from wren._errors import StorageError
 __all__ = ["ensure_private_dir", "make_private_dirs", "user_dir"]
 
 PRIVATE_MODE = 0o700
+_ATTEMPTS = 10
 
 
 def _uid() -> int | None:
@@ -50,18 +51,25 @@ def _problem(path: Path, uid: int) -> str | None:
 
 def make_private_dirs(path: Path) -> None:
     """Create `path` and its missing parents, each 0700 (a parent made by someone else
-    meanwhile is left as it is; the caller checks `path` itself). Raises the `OSError` of a
-    part of the path that is not a directory."""
-    missing: list[Path] = []
-    current = path
-    while not os.path.lexists(current) and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for directory in reversed(missing):
+    meanwhile is left as it is; the caller checks `path` itself). A parent removed meanwhile
+    (an empty prefix directory another process deleted) is made again. Raises the `OSError`
+    of a part of the path that is not a directory."""
+    for attempt in range(_ATTEMPTS):
+        missing: list[Path] = []
+        current = path
+        while not os.path.lexists(current) and current != current.parent:
+            missing.append(current)
+            current = current.parent
         try:
-            os.mkdir(directory, PRIVATE_MODE)
-        except FileExistsError:
-            pass
+            for directory in reversed(missing):
+                try:
+                    os.mkdir(directory, PRIVATE_MODE)
+                except FileExistsError:
+                    pass
+            return
+        except FileNotFoundError:
+            if attempt == _ATTEMPTS - 1:
+                raise
 
 
 def ensure_private_dir(path: str | os.PathLike[str], *, fix: str) -> Path:
