@@ -15,7 +15,6 @@ import os
 import platform
 import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
@@ -32,7 +31,7 @@ from wren.protocol.invocation import Invocation
 from wren.worker.pool import get_pool, storage_profile
 
 from wren_backend_local import runtimes
-from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir
+from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir, prepare_storage_dir
 
 logger = logging.getLogger("wren")
 
@@ -58,9 +57,8 @@ class LocalhostCompute(ComputeBackend):
         mounts: list[str] = []
         if runtime and worker_storage.backend == "localhost":
             # The container sees the storage directory at the same, absolute, path.
-            directory = Path(str(storage_config.get("storage_dir") or default_storage_dir()))
-            directory = directory.expanduser().resolve()
-            directory.mkdir(parents=True, exist_ok=True)
+            directory = prepare_storage_dir(str(storage_config.get("storage_dir")
+                                                or default_storage_dir())).resolve()
             storage_config["storage_dir"] = str(directory)
             mounts.append(str(directory))
         self._profile = storage_profile(worker_storage.backend, storage_config)

@@ -6,22 +6,35 @@ localhost:
   storage_dir: /data/wren      # default: <tmp>/wren-<uid>/storage
   storage_bucket: wren         # a directory under storage_dir
 ```
+
+The storage directory is private: wren creates it (and `<tmp>/wren-<uid>`) 0700 and refuses
+one that is a symbolic link, belongs to another user or is writable by others
+(`prepare_storage_dir`).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+from pathlib import Path
 
 from wren.config import ConfigKey, ConfigSchema
 from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
+from wren.private_dirs import ensure_private_dir, user_dir
 
 SECTION = "localhost"
 
 
+STORAGE_DIR_FIX = ("remove it, or set localhost.storage_dir to a directory you own that "
+                   "only you can write")
+
+
 def default_storage_dir() -> str:
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return os.path.join(tempfile.gettempdir(), f"wren-{uid}", "storage")
+    return str(user_dir() / "storage")
+
+
+def prepare_storage_dir(directory: str | Path) -> Path:
+    """The storage directory, created 0700 (with `<tmp>/wren-<uid>` when it lies there) or
+    checked to be private; `wren.StorageError` names the path and the fix otherwise."""
+    return ensure_private_dir(Path(directory).expanduser(), fix=STORAGE_DIR_FIX)
 
 
 COMPUTE_SCHEMA = PORT_SCHEMA.extend(

@@ -5,6 +5,10 @@ directory by hand is readable by wren and the other way round. Writes go to a hi
 file in the same directory and are renamed into place, so concurrent writers and readers
 never see a partial object. Because keys are paths, `a` and `a/b` cannot both be objects;
 a key ending in `/` creates the "directory" only and is never listed.
+
+Everything is private to the user: the storage directory is checked (or created 0700) before
+the first object is read or written, bucket and prefix directories are created 0700 and
+objects 0600 (opened with `O_EXCL | O_NOFOLLOW`, so nothing planted can redirect a write).
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from typing import IO, Any, ClassVar
 from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
+from wren.private_dirs import make_private_dirs
 from wren.streams import LimitedRaw
 
-from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir
+from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir, prepare_storage_dir
 
 TEMP_PREFIX = ".wren-tmp-"
 _COPY_BLOCK = 1 << 20
+OBJECT_MODE = 0o600
+_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 
 
 class LocalhostStorage(StorageBackend):
@@ -39,12 +47,28 @@ class LocalhostStorage(StorageBackend):
         super().__init__(config)
         self.root = Path(str(self.config.get("storage_dir") or
                              default_storage_dir())).expanduser()
+        self._checked = False
 
     def _bucket_dir(self, bucket: str) -> Path:
         if not bucket or "/" in bucket or bucket in (".", "..") or "\0" in bucket:
             raise InvalidInputError(f"invalid bucket name {bucket!r}: use a plain directory "
                                     "name without '/'")
+        if not self._checked:  # once: nobody else can change a private directory
+            prepare_storage_dir(self.root)
+            self._checked = True
         return self.root / bucket
+
+    @staticmethod
+    def _make_dirs(directory: Path, bucket: str, key: str) -> None:
+        try:
+            make_private_dirs(directory)
+            made = directory.is_dir()
+        except (FileExistsError, NotADirectoryError):
+            made = False
+        if not made:
+            raise StorageError(f"cannot store {key!r} in bucket {bucket!r}: a part of its path "
+                               "is already an object (localhost storage keeps keys as file "
+                               "paths)")
 
     def _path(self, bucket: str, key: str) -> Path:
         parts = key.split("/")
@@ -58,17 +82,12 @@ class LocalhostStorage(StorageBackend):
 
     def put_object(self, bucket: str, key: str, body: Body) -> None:
         path = self._path(bucket, key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError) as exc:
-            raise StorageError(f"cannot store {key!r} in bucket {bucket!r}: a part of its path "
-                               "is already an object (localhost storage keeps keys as file "
-                               "paths)") from exc
+        self._make_dirs(path.parent, bucket, key)
         if key.endswith("/"):
             return
         temp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         try:
-            with open(temp, "wb") as out:
+            with os.fdopen(os.open(temp, _CREATE_FLAGS, OBJECT_MODE), "wb") as out:
                 if isinstance(body, (bytes, bytearray, memoryview)):
                     out.write(body)
                 else:
@@ -155,4 +174,7 @@ class LocalhostStorage(StorageBackend):
                 parent = parent.parent
 
     def create_bucket(self, bucket: str) -> None:
-        self._bucket_dir(bucket).mkdir(parents=True, exist_ok=True)
+        directory = self._bucket_dir(bucket)
+        make_private_dirs(directory)
+        if not directory.is_dir():
+            raise StorageError(f"cannot create bucket {bucket!r}: {str(directory)!r} is a file")

@@ -4,6 +4,11 @@ Each function blob's zip is extracted once into `<cache>/<digest>/` (atomically,
 concurrent workers on one machine share it). Activating it puts that directory first on
 `sys.path` and forgets any previously imported module of the same top-level name, so a warm
 worker that ran an older version of `mymod` imports the new one.
+
+The cache is code this worker will import, so it must be private: `<tmp>/wren-<uid>/modules`
+is created 0700 and an existing one (or the per-user directory above it) that is a symbolic
+link, belongs to another user or is writable by others is refused before anything in it is
+trusted (`wren.private_dirs`).
 """
 
 from __future__ import annotations
@@ -16,20 +21,23 @@ import tempfile
 import threading
 from pathlib import Path
 
+from wren.private_dirs import ensure_private_dir, user_dir
+
 _lock = threading.Lock()
 _active: dict[str, str] = {}
 
 
+_FIX = "remove it (wren creates it again, private to you)"
+
+
 def default_cache_dir() -> Path:
-    return Path(tempfile.gettempdir()) / f"wren-{os.getuid() if hasattr(os, 'getuid') else 0}" \
-        / "modules"
+    return user_dir() / "modules"
 
 
 def _extract(archive: bytes, digest: str, cache_dir: Path) -> Path:
-    target = cache_dir / digest
+    target = ensure_private_dir(cache_dir, fix=_FIX) / digest
     if target.is_dir():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
     import zipfile
 
     staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=cache_dir))

@@ -8,6 +8,9 @@ use at most its limit at once), relays pushed statuses, enforces timeouts from
 the slot table, and turns a worker's death into an error on the call it was running: the
 calls of that task it had not yet reported are queued again, and a new worker takes its
 place.
+
+Its runtime directory (`<tmp>/wren-pool-*`, 0700 from `mkdtemp`, holding the slot table) is
+removed when the pool shuts down, which `get_pool` arranges for interpreter exit.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import collections
 import itertools
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -115,6 +119,8 @@ class WorkerPool:
             except Exception:
                 worker.proc.kill()
         self._wake()
+        # The slot table stays mapped for the dispatcher thread; only its name goes.
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     # Internals ----------------------------------------------------------------------------
     def _wake(self) -> None:

@@ -1,0 +1,107 @@
+"""Private local directories: the per-user directory `<tmp>/wren-<uid>` and everything wren
+keeps below it (localhost storage, the worker's module cache).
+
+A directory that anyone else could have created or can write into is a way to run code as
+the user (a planted status document, function blob or shipped module is loaded from it),
+so wren creates its directories 0700 and refuses an existing one that is a symbolic link,
+is owned by another user (root excepted) or is group- or world-writable, with an error that
+names the path, what was found and the fix. The per-user directory, which only wren uses, is
+tightened to 0700 when it is merely readable by others (as older versions left it).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from wren._errors import StorageError
+
+__all__ = ["ensure_private_dir", "make_private_dirs", "user_dir"]
+
+PRIVATE_MODE = 0o700
+_ATTEMPTS = 10
+
+
+def _uid() -> int | None:
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def user_dir() -> Path:
+    """`<tmp>/wren-<uid>`: this user's directory for wren's local files (not created)."""
+    return Path(tempfile.gettempdir()) / f"wren-{_uid() or 0}"
+
+
+def _problem(path: Path, uid: int) -> str | None:
+    """Why `path` is not safe to use, or None when it is (an existing directory)."""
+    info = os.lstat(path)
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        return f"is a symbolic link (to {os.readlink(path)!r}, owned by uid {info.st_uid})"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"is not a directory (owner uid {info.st_uid}, mode {mode:04o})"
+    if info.st_uid not in (uid, 0):
+        return (f"is owned by uid {info.st_uid}, not by you (uid {uid}), mode {mode:04o}")
+    if mode & 0o022:
+        return (f"is writable by other users (owner uid {info.st_uid}, mode {mode:04o}; "
+                "it must not be group- or world-writable)")
+    return None
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create `path` and its missing parents, each 0700 (a parent made by someone else
+    meanwhile is left as it is; the caller checks `path` itself). A parent removed meanwhile
+    (an empty prefix directory another process deleted) is made again. Raises the `OSError`
+    of a part of the path that is not a directory."""
+    for attempt in range(_ATTEMPTS):
+        missing: list[Path] = []
+        current = path
+        while not os.path.lexists(current) and current != current.parent:
+            missing.append(current)
+            current = current.parent
+        try:
+            for directory in reversed(missing):
+                try:
+                    os.mkdir(directory, PRIVATE_MODE)
+                except FileExistsError:
+                    pass
+            return
+        except FileNotFoundError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+
+
+def ensure_private_dir(path: str | os.PathLike[str], *, fix: str) -> Path:
+    """Create `path` (and missing parents) 0700, or check the existing directory there is
+    safe: not a symbolic link, owned by this user (or root), not group- or world-writable.
+    A path inside the per-user directory checks that one first (and tightens it to 0700).
+    Raises `StorageError` naming the path, what was found and `fix` (the remedy, e.g.
+    "remove it")."""
+    path = Path(path)
+    home = user_dir()
+    if home in path.parents:
+        _ensure(home, fix, tighten=True)
+    return _ensure(path, fix, tighten=path == home)
+
+
+def _ensure(path: Path, fix: str, *, tighten: bool) -> Path:
+    uid = _uid()
+    if uid is None:  # no POSIX ownership to check (Windows): just make it
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    try:
+        make_private_dirs(path)
+        problem = _problem(path, uid)
+    except OSError as exc:
+        raise StorageError(f"wren cannot create the directory {str(path)!r}: {exc}. To fix "
+                           f"it: {fix}") from exc
+    if problem is not None:
+        raise StorageError(
+            f"wren refuses to use the directory {str(path)!r}: it {problem}, so someone else "
+            f"could plant files there that wren would load and run as you. To fix it: {fix}")
+    if tighten:
+        info = os.lstat(path)
+        if info.st_uid == uid and stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(path, PRIVATE_MODE)
+    return path
