@@ -15,6 +15,7 @@ from wren.ports import WorkerStorage
 from wren.protocol.invocation import Invocation, open_sealed_task, sealed_task
 from wren.protocol.signing import new_key
 from wren.protocol.task import Task
+from wren.streams import ChunkRaw
 from wren.testing import TEST_KEY
 from wren_backend_azure import ConsumerSettings, naming
 from wren_backend_azure.messages import (
@@ -25,7 +26,6 @@ from wren_backend_azure.messages import (
     task_message,
     visibility_for,
 )
-from wren_backend_azure.streams import ChunkReader
 
 
 def _task(**changes: object) -> Task:
@@ -110,7 +110,7 @@ def test_consumer_settings_travel_through_the_environment() -> None:
 
 def test_chunk_reader_reads_across_chunks() -> None:
     chunks = [b"abc", b"", b"defg", b"h"]
-    reader = io.BufferedReader(ChunkReader(iter(chunks)), buffer_size=2)
+    reader = io.BufferedReader(ChunkRaw(iter(chunks)), buffer_size=2)
     assert reader.read(2) == b"ab"
     assert reader.read(4) == b"cdef"
     assert reader.read() == b"gh"

@@ -19,11 +19,11 @@ from typing import IO, Any, ClassVar
 from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
+from wren.streams import ChunkRaw
 
 from wren_backend_azure.clients import blob_service
 from wren_backend_azure.config import STORAGE_SCHEMA
 from wren_backend_azure.errors import public_endpoint, translated
-from wren_backend_azure.streams import ChunkReader
 
 _BATCH = 256
 _PAGE = 5000
@@ -157,7 +157,7 @@ class AzureBlobStorage(StorageBackend):
         downloader = self._download(bucket, key, byte_range, 1)
         if downloader is None:
             return io.BytesIO(b"")
-        return io.BufferedReader(ChunkReader(downloader.chunks()), buffer_size=1 << 20)
+        return io.BufferedReader(ChunkRaw(downloader.chunks()), buffer_size=1 << 20)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         with self._failing("head", bucket, key):

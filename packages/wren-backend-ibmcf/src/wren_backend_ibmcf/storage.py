@@ -18,11 +18,11 @@ from typing import IO, Any, ClassVar, TypeVar
 from wren import StorageError
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
+from wren.streams import unlimited
 
 from wren_backend_ibmcf import multipart
 from wren_backend_ibmcf.config import IBM_COS_SCHEMA
 from wren_backend_ibmcf.cos_client import error_code, make_client, resolve_endpoint, translate
-from wren_backend_ibmcf.streams import BodyReader
 
 DELETE_BATCH = 1000
 _STREAM_BUFFER = 1 << 16
@@ -119,7 +119,7 @@ class IbmCosStorage(StorageBackend):
         response = self._get(bucket, key, byte_range)
         if response is None:
             return io.BytesIO(b"")
-        return io.BufferedReader(BodyReader(response["Body"]), _STREAM_BUFFER)
+        return io.BufferedReader(unlimited(response["Body"]), _STREAM_BUFFER)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         try:

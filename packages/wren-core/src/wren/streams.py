@@ -1,11 +1,15 @@
-"""Readable files over part of another stream: a byte range of a local file (localhost
-storage and local inputs), and the body of an HTTP response (skipping to the start when a
-server answers a ranged request with the whole object). A light module on purpose: storage
-adapters import it in every worker."""
+"""Readable raw files over other sources, shared by every storage adapter: part of another
+stream (a byte range of a local file, the body of an HTTP or SDK response, skipping to the
+start when a server answers a ranged request with the whole object), and an iterator of byte
+chunks read only as fast as it is consumed. Wrap them in `io.BufferedReader` for
+`readline` and line iteration. A light module on purpose: storage adapters import it in
+every worker."""
 
 from __future__ import annotations
 
 import io
+import sys
+from collections.abc import Iterator
 from typing import IO, Any
 
 _SKIP_BLOCK = 1 << 20
@@ -37,6 +41,42 @@ class LimitedRaw(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._source.close()
+        super().close()
+
+
+def unlimited(source: Any) -> LimitedRaw:
+    """All of `source` (a response body with `read`), closed with the reader."""
+    return LimitedRaw(source, sys.maxsize)
+
+
+class ChunkRaw(io.RawIOBase):
+    """Read-only, forward-only file over an iterator of byte chunks: one chunk is held at a
+    time and the next is asked for only when the last one was read; closing closes the
+    iterator when it can be closed."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._current = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._current:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._current = memoryview(chunk)
+        count = min(len(buffer), len(self._current))
+        memoryview(buffer).cast("B")[:count] = self._current[:count]
+        self._current = self._current[count:]
+        return count
+
+    def close(self) -> None:
+        self._current = memoryview(b"")
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
         super().close()
 
 

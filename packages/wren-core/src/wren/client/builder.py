@@ -24,7 +24,7 @@ from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
-from wren.protocol.signing import check_digest, seal
+from wren.protocol.signing import check_digest, seal_header
 from wren.protocol.task import Task, TaskOptions
 from wren.serialize.function_blob import pack_function
 
@@ -121,20 +121,25 @@ class JobBuilder:
         size = spec.chunksize or min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
             payloads))
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-        chunks = [seal(self.key, f"{job_key}/args/{lo}", chunk) for (lo, _), chunk in
-                  zip(bounds, self.serialize_chunks(payloads, bounds))]
-        inline = max(map(len, chunks), default=0) <= self.compute.max_payload_bytes
+        pickled = self.serialize_chunks(payloads, bounds)
+        headers = [seal_header(self.key, f"{job_key}/args/{lo}", chunk)
+                   for (lo, _), chunk in zip(bounds, pickled)]
+        sizes = [len(header) + len(chunk) for header, chunk in zip(headers, pickled)]
+        inline = max(sizes, default=0) <= self.compute.max_payload_bytes
         ranges: list[tuple[int, int]] = []
         data_key = None
         if inline:
-            ranges = [(0, len(chunk)) for chunk in chunks]
-        else:
+            chunks: list[bytes | None] = [h + c for h, c in zip(headers, pickled)]
+            ranges = [(0, size) for size in sizes]
+        else:  # one object, copied once: header, chunk, header, chunk, ...
+            chunks = [None] * len(pickled)
             data_key = keys.data_key(job_key)
             position = 0
-            for chunk in chunks:
-                ranges.append((position, position + len(chunk)))
-                position += len(chunk)
-            self.storage.put_object(self.bucket, data_key, b"".join(chunks))
+            for size in sizes:
+                ranges.append((position, position + size))
+                position += size
+            self.storage.put_object(self.bucket, data_key, b"".join(
+                part for pair in zip(headers, pickled) for part in pair))
         worker_storage = self.compute.worker_storage
         now = time.time()
         tasks = []
@@ -146,7 +151,7 @@ class JobBuilder:
                 storage_config=dict(worker_storage.public_config), bucket=self.bucket,
                 serializer=self.serializer.name, binding=spec.calls.binding,
                 data_key=data_key,
-                inline_data=chunk if inline else None,
+                inline_data=chunk,
                 timeout=spec.timeout, runtime_memory=spec.runtime_memory,
                 extra_env=dict(spec.extra_env), host_submit_time=now, options=spec.options))
         return tasks

@@ -35,9 +35,15 @@ def _tag(key: bytes, context: str, data: bytes | memoryview) -> bytes:
     return mac.digest()
 
 
+def seal_header(key: bytes, context: str, data: bytes | memoryview) -> bytes:
+    """The header that, put in front of `data`, seals it (for writers that concatenate
+    anyway and would otherwise copy big data twice)."""
+    return _MAGIC + _tag(key, context, data)
+
+
 def seal(key: bytes, context: str, data: bytes) -> bytes:
     """`data` with a header that authenticates it for `context` under `key`."""
-    return _MAGIC + _tag(key, context, data) + data
+    return seal_header(key, context, data) + data
 
 
 def open_sealed(key: bytes, context: str, blob: bytes | memoryview) -> memoryview:
