@@ -27,7 +27,8 @@ CALL_COLUMNS = [field.name for field in STATS_FIELDS] + ["cost_usd"]
 JOB_COLUMNS = ["executor_id", "job_id", "calls", "calls_done", "calls_failed",
                "host_submit_tstamp", "first_worker_start_tstamp", "last_func_end_tstamp",
                "last_status_done_tstamp", "wall_time", "func_time_total", "func_time_max",
-               "args_bytes", "result_bytes", "log_bytes", "runtime_memory", "cost_usd"]
+               "args_bytes", "result_bytes", "log_bytes", "runtime_memory", "cost_usd",
+               "rejected_statuses"]
 
 
 def _cost(stats: Mapping[str, Any], memory: int | None, price: Pricer) -> float | None:
@@ -64,6 +65,7 @@ def _job_row(job: JobState, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "log_bytes": sum(r.get("worker_log_bytes") or 0 for r in done),
         "runtime_memory": job.runtime_memory,
         "cost_usd": sum(costs) if costs and None not in costs else None,
+        "rejected_statuses": job.rejected_statuses,
     }
 
 
