@@ -84,6 +84,11 @@ def exit_process(code: int) -> None:
     os._exit(code)
 
 
+def raise_system_exit(code: int) -> None:
+    """A function that calls `sys.exit`: its `SystemExit` must stay data on its future."""
+    raise SystemExit(code)
+
+
 def kill_self(signal_number: int) -> None:
     os.kill(os.getpid(), signal_number)
 

@@ -47,6 +47,16 @@ class WorkerFailureContract(ExecutorBinding):
             future.result(timeout=CRASH_WAIT)
         self._assert_still_serving(fexec)
 
+    def test_system_exit_in_a_call_is_data_and_never_exits_the_client(
+            self, fexec: wren.FunctionExecutor) -> None:
+        futures = fexec.map(fn.raise_system_exit, [0, 3])
+        for future, code in zip(futures, (0, 3)):
+            with pytest.raises(wren.RemoteBaseException, match=rf"SystemExit\({code}\)"):
+                future.result(timeout=CRASH_WAIT)
+        with pytest.raises(wren.RemoteBaseException):
+            fexec.get_result(futures, timeout=CRASH_WAIT)
+        self._assert_still_serving(fexec)
+
     def test_memory_error_is_an_error_on_the_future(self, fexec: wren.FunctionExecutor
                                                     ) -> None:
         future = fexec.call_async(fn.raise_memory_error)
