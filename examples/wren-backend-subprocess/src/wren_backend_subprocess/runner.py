@@ -19,9 +19,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from wren.protocol.invocation import Invocation
-from wren.protocol.lost import lost_calls_document, store_status
-from wren.protocol.status import StatusDocument
+from wren.protocol import Invocation, StatusDocument, lost_calls_document, store_status
 from wren.worker import handle, open_storage
 from wren.worker.pool import WorkerPool, storage_profile
 from wren.worker.storage_access import private_config_from_env
