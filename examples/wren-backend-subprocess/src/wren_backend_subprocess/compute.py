@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 from wren.config.schema import ConfigKey
 from wren.dispatch import DeliveringCompute, Refused, Unavailable
-from wren.ports import COMPUTE_SCHEMA, Invocation, RuntimeInfo
+from wren.ports import Invocation, RuntimeInfo
 from wren.ports import capabilities as caps
+from wren.ports.compute_config import COMPUTE_SCHEMA
 from wren.worker.storage_access import STORAGE_CONFIG_ENV
 
 #: The runtime's entry point, run as `python -m RUNNER`.

@@ -2,10 +2,10 @@
 
 `ComputeBackend` and `StorageBackend` (plus `Serializer` and `Partitioner`) are registered
 through the entry-point groups `wren.compute_backends` and `wren.storage_backends` (...), each
-with a `name`, a `capabilities` set (`wren.ports.capabilities`) and a `config_schema`
-(compute sections extend `COMPUTE_SCHEMA`). The protocol objects an adapter handles
-(`Invocation`, `Task`, `StatusDocument`, `RuntimeInfo`) are re-exported here. The guide is
-docs/writing-a-backend.md.
+with a `name`, a `capabilities` set (`wren.ports.capabilities`) and a `config_schema` (a
+compute section extends `wren.ports.compute_config.COMPUTE_SCHEMA`). The protocol objects an
+adapter handles (`Invocation`, `Task`, `StatusDocument`, `RuntimeInfo`) are re-exported
+here. The guide is docs/writing-a-backend.md.
 """
 
 from wren.ports import capabilities
@@ -16,7 +16,6 @@ from wren.ports.compute import (
     RuntimeInfo,
     WorkerStorage,
 )
-from wren.ports.compute_config import COMPUTE_SCHEMA
 from wren.ports.images import ImageBuilder, check_image_name, image_registry
 from wren.ports.partitioner import Partition, Partitioner, RangeOpener, RangeReader
 from wren.ports.serializer import Serializer
@@ -27,7 +26,6 @@ from wren.protocol.task import Task
 
 __all__ = [
     "Body",
-    "COMPUTE_SCHEMA",
     "ComputeBackend",
     "ImageBuilder",
     "Invocation",
