@@ -1,4 +1,12 @@
-"""The ports of wren's hexagon: what an adapter implements to plug a platform in."""
+"""The ports of wren's hexagon: what an adapter implements to plug a platform in.
+
+`ComputeBackend` and `StorageBackend` (plus `Serializer` and `Partitioner`) are registered
+through the entry-point groups `wren.compute_backends` and `wren.storage_backends` (...), each
+with a `name`, a `capabilities` set (`wren.ports.capabilities`) and a `config_schema` (a
+compute section extends `wren.ports.compute_config.COMPUTE_SCHEMA`). The protocol objects an
+adapter handles (`Invocation`, `Task`, `StatusDocument`, `RuntimeInfo`) are re-exported
+here. The guide is docs/writing-a-backend.md.
+"""
 
 from wren.ports import capabilities
 from wren.ports.compute import (
@@ -12,11 +20,15 @@ from wren.ports.images import ImageBuilder, check_image_name, image_registry
 from wren.ports.partitioner import Partition, Partitioner, RangeOpener, RangeReader
 from wren.ports.serializer import Serializer
 from wren.ports.storage import Body, ObjectInfo, StorageBackend
+from wren.protocol.invocation import Invocation
+from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 
 __all__ = [
     "Body",
     "ComputeBackend",
     "ImageBuilder",
+    "Invocation",
     "InvocationListener",
     "ObjectInfo",
     "Partition",
@@ -26,7 +38,9 @@ __all__ = [
     "RuntimeEntry",
     "RuntimeInfo",
     "Serializer",
+    "StatusDocument",
     "StorageBackend",
+    "Task",
     "WorkerStorage",
     "capabilities",
     "check_image_name",

@@ -1,8 +1,10 @@
 """The `ComputeBackend` port: run tasks on some platform and report what happened.
 
-An adapter receives `Task` payloads through `invoke` and must get each task to a worker
-running `wren.worker.run_task` (the same code on every platform). It must return from
-`invoke` quickly: the run itself is asynchronous. Workers write status documents and results
+An adapter receives `Invocation`s (a `Task` plus the executor's key) through `invoke` and must
+get each to a runtime whose entry point hands the payload to `wren.worker.handle` (which runs
+`wren.worker.run_task`, the same code on every platform). It must return from `invoke`
+quickly: the run itself is asynchronous. `Task`, `StatusDocument` and `Invocation` are
+re-exported from `wren.ports`; the rest of the wire protocol is `wren.protocol`. Workers write status documents and results
 to storage; an adapter with the `push_status` capability also hands each status document to
 the `InvocationListener` as it is written, and one with `supervises_calls` reports calls whose
 worker died, was killed or timed out through `calls_lost`, with a reason a user can act on.
@@ -12,6 +14,16 @@ secrets included) at construction and delivers it to its workers through the pla
 secret mechanism. It must never copy it into a task payload. It delivers `config` whole: the
 client may add the secrets of its other services there (under `wren_services`, such as the
 AMQP URL of a RabbitMQ status monitor), which the worker's `open_storage` takes out.
+
+Configuration: `config` is the adapter's validated section (`config_schema`), a flat mapping.
+Users write it in their config file's section or pass its keys as flat keywords
+(`FunctionExecutor(backend="foo", my_key=1)`): a keyword goes to the section whose schema
+declares it, so an adapter's own keys must not collide with the storage section's.
+
+Timeouts: `run_task` enforces a call's `timeout` only when it runs on a main thread (a signal
+interrupts the call, `wren.worker.timeouts`); a runtime that runs tasks on other threads
+relies on its platform's limit. A call stuck in C is not interrupted at all: only a
+supervisor outside the process (`wren.worker.pool.WorkerPool`) can kill it.
 
 `call_cost` optionally prices a finished call (for `job_summary`); the default cannot.
 
@@ -49,14 +61,33 @@ if TYPE_CHECKING:
 
 
 class InvocationListener(Protocol):
-    """Where an adapter reports what it learns about running tasks (thread-safe)."""
+    """Where an adapter reports what it learns about running tasks (thread-safe; call it
+    from any thread). Every call of every task ends with exactly one report: a status
+    document (stored by the worker, and pushed here by `push_status` adapters) or
+    `calls_lost`. A runtime with nobody listening (a remote container) implements this
+    protocol itself and stores what it is told: `wren.protocol.lost_calls_document` +
+    `store_status` for lost calls, sealed with the invocation's key."""
 
     def status_pushed(self, document: bytes) -> None:
-        """A status document a worker wrote to storage (or would have written)."""
+        """A status document a worker wrote to storage, as the sealed bytes it wrote (not
+        decoded: the client checks the seal). `run_task(push=...)` hands its pusher
+        `(StatusDocument, bytes)`; forward only the bytes. `StatusDocument.peek(bytes)`
+        tells which calls it covers without the key, for bookkeeping."""
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
-        """These calls will never report: `reason` says why (exit code, signal, timeout)."""
+        """These calls will never report: `reason` says why in words a user can act on
+        (word exits with `wren.worker.pool.describe_exit(returncode)` and overruns with
+        `wren.worker.timeout_message(seconds)`: the worker-failure contract matches their
+        wording). `kind` is one of `"lost"` (the worker died, was killed or vanished:
+        `WorkerLostError` on each future), `"timeout"` (the call overran its timeout and was
+        killed: `FunctionTimeoutError`) or `"system"` (the runtime could not run the task at
+        all, e.g. storage or the function unreadable: `WorkerLostError` whose error kind is
+        `system`). Report only the calls that truly will not run: after a worker crash,
+        report the call it was running, and run the calls of its task that never reported
+        again (`task.subset(indices, suffix)`), since status documents cover the task's
+        `call_indices` in order, the calls after the last pushed document's are the
+        unreported ones. `wren.worker.pool.WorkerPool` does all of this for you."""
 
 
 @attrs.frozen
@@ -94,6 +125,9 @@ class ComputeBackend(Port, abc.ABC):
     max_payload_bytes: ClassVar[int] = 256 * 1024
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
+        """`config`: this adapter's section, validated against `config_schema` (flat keys;
+        defaults are filled in here). `worker_storage`: what its workers need to open
+        storage, secrets included: deliver it through the platform's secret mechanism."""
         self.config = self.config_schema.with_defaults(config)
         self.worker_storage = worker_storage
 
@@ -120,12 +154,19 @@ class ComputeBackend(Port, abc.ABC):
         `wren.protocol.invocation.sealed_task` there and sends the key in the message)."""
 
     def runtime_info(self) -> RuntimeInfo:
-        """Python and wren versions of the configured runtime (read from the runtime)."""
+        """Python and wren versions of the configured runtime, read from the runtime itself:
+        ask it to answer `wren.worker.handle({"wren_runtime_info": True})` (which is
+        `wren.worker.runtime_metadata().to_dict()`) and decode that with
+        `RuntimeInfo.from_dict`. `python_version` is `"MAJOR.MINOR"` (`"3.11"`, never
+        `"3.11.4"`), `wren_version` wren's full version."""
         self.unsupported("runtime_info")
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """When the client may give up on a task that never reported (None = never:
-        the adapter supervises its calls itself)."""
+        the adapter supervises its calls itself). A backend without `supervises_calls` gets
+        its task's `timeout` for each of its calls plus a grace of max(30 s, 10 % of the
+        timeout) after `invoked_at`; then the client reports the calls lost itself. A
+        runtime that reports its lost calls through storage ends them much sooner."""
         if self.supports(capabilities.SUPERVISES_CALLS):
             return None
         grace = max(30.0, 0.1 * task.timeout)

@@ -14,14 +14,16 @@ if TYPE_CHECKING:
     from wren.worker.metadata import runtime_metadata
     from wren.worker.runner import run_task
     from wren.worker.storage_access import open_storage
+    from wren.worker.timeouts import timeout_message
 
 __all__ = ["current_storage", "current_task", "handle", "in_worker", "open_storage",
-           "run_task", "runtime_metadata"]
+           "run_task", "runtime_metadata", "timeout_message"]
 
 _LAZY = {"current_storage": "wren.context", "current_task": "wren.context",
          "handle": "wren.worker.entry", "in_worker": "wren.context",
          "open_storage": "wren.worker.storage_access", "run_task": "wren.worker.runner",
-         "runtime_metadata": "wren.worker.metadata"}
+         "runtime_metadata": "wren.worker.metadata",
+         "timeout_message": "wren.worker.timeouts"}
 
 
 def __getattr__(name: str) -> Any:
