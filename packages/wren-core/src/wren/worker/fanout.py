@@ -24,7 +24,6 @@ import attrs
 
 from wren import plugins
 from wren.ports.compute import WorkerStorage
-from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation, decode_key, encode_key
 from wren.protocol.signing import open_sealed, seal

@@ -37,7 +37,12 @@ class LostCallsWriter:
 
     def __init__(self, storage: StorageBackend | Callable[[], StorageBackend], bucket: str,
                  key: bytes, host: str) -> None:
-        self._storage, self._open = (None, storage) if callable(storage) else (storage, None)
+        self._storage: StorageBackend | None = None
+        self._open: Callable[[], StorageBackend] | None = None
+        if callable(storage):
+            self._open = storage
+        else:
+            self._storage = storage
         self.bucket, self.key, self.host = bucket, key, host
         #: Calls written as lost so far.
         self.lost = 0
