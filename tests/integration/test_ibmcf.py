@@ -88,19 +88,8 @@ class TestIbmCfExecutor(IbmCfBinding, ExecutorContract):
     pass
 
 
-#: `ibm_cf` runs calls inside the action process (wren_backend_ibmcf/action.py) and invokes
-#: fire-and-forget, so nothing sees a call kill its process or ignore its timeout: the
-#: client learns it only at `lost_deadline` (runtime_timeout + 30 s), not in seconds.
-_UNSUPERVISED = ("ibm_cf action runs calls unsupervised: a crash is noticed only at the "
-                 "lost deadline (runtime_timeout + 30 s)")
-
-
 class TestIbmCfWorkerFailures(IbmCfBinding, WorkerFailureContract):
-    known_gaps = dict.fromkeys([
-        "test_os_exit_names_the_exit_code", "test_sigkill_names_the_signal",
-        "test_segfault_names_the_signal", "test_call_that_ignores_its_timeout_is_killed",
-        "test_other_calls_of_a_crashed_task_still_complete",
-        "test_crash_in_the_middle_of_a_batch_retries_the_rest"], _UNSUPERVISED)
+    pass
 
 
 class TestIbmCfDataProcessing(IbmCfBinding, DataProcessingContract):

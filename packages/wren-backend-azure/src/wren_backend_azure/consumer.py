@@ -35,10 +35,10 @@ from wren.ports import StorageBackend
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation, open_sealed_task
 from wren.protocol.lost import lost_calls_document, store_status
-from wren.protocol.status import StatusDocument
 from wren.worker import open_storage
 from wren.worker.entry import INFO_FIELD, handle
 from wren.worker.pool import WorkerPool, storage_profile
+from wren.worker.reports import TaskReports
 
 from wren_backend_azure.clients import ensure_queue, queue_client
 from wren_backend_azure.messages import Message, decode, visibility_for
@@ -51,44 +51,29 @@ _IDLE_MIN, _IDLE_MAX = 0.05, 1.0
 _RETRY_DELAY = 5
 
 
-class _Delivery:
-    """One message's task in the pool: counts its calls as they report (pool thread)."""
+class _Delivery(TaskReports):
+    """One message's task in the pool: its calls' reports (pool thread), and whether the
+    message must be delivered again instead of deleted."""
 
     def __init__(self, consumer: Consumer, message: Any, receipt: str,
                  invocation: Invocation, storage: StorageBackend) -> None:
-        self.consumer, self.message, self.receipt = consumer, message, receipt
-        self.task, self.key, self.storage = invocation.task, invocation.key, storage
-        self.remaining = len(self.task.call_indices)
+        super().__init__(invocation, consumer.host, storage=storage,
+                         on_done=consumer.finished.put)
+        self.message, self.receipt = message, receipt
         self.retry_later = False
         self.started = time.monotonic()
-        self._lock = threading.Lock()
 
-    def _reported(self, count: int) -> None:
-        with self._lock:
-            self.remaining -= count
-            finished = self.remaining <= 0
-        if finished:
-            self.consumer.finished.put(self)
-
-    def status_pushed(self, document: bytes) -> None:
-        self._reported(len(StatusDocument.peek(document)))  # from our own workers
-
-    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
-                   kind: str = "lost") -> None:
+    def record_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
+                    kind: str) -> bool:
         if kind == "system":  # wren could not run the task (storage down): try again later
             logger.error("task %s of %s could not run (%s); retrying in %d s",
                          self.task.task_id, job_key, reason, _RETRY_DELAY)
             self.retry_later = True
-        else:
-            document = lost_calls_document(job_key, call_indices, reason, kind,
-                                           host=self.consumer.host)
-            try:
-                store_status(self.storage, self.task.bucket, document, self.key)
-            except Exception:  # not safe yet: the message is delivered again
-                logger.exception("could not store the error status of %d calls of %s",
-                                 len(call_indices), job_key)
-                self.retry_later = True
-        self._reported(len(call_indices))
+            return False
+        if not super().record_lost(job_key, call_indices, reason, kind):
+            self.retry_later = True  # not safe yet: the message is delivered again
+            return False
+        return True
 
 
 class Consumer:
@@ -102,7 +87,7 @@ class Consumer:
         self.host = socket.gethostname()
         self.handled = 0
         self.processes = max(1, settings.processes)
-        self.finished: queue.Queue[_Delivery] = queue.Queue()
+        self.finished: queue.Queue[TaskReports] = queue.Queue()
         self.in_flight = 0
         self._pool: WorkerPool | None = None
         self._profile = storage_profile(settings.storage_backend, settings.storage_config)
@@ -163,7 +148,8 @@ class Consumer:
             self.in_flight -= 1
             self._complete(delivery)
 
-    def _complete(self, delivery: _Delivery) -> None:
+    def _complete(self, delivery: TaskReports) -> None:
+        assert isinstance(delivery, _Delivery)
         task, message = delivery.task, delivery.message
         if delivery.retry_later:
             self._hide(message.id, delivery.receipt, _RETRY_DELAY)
@@ -214,7 +200,7 @@ class Consumer:
         delivery = _Delivery(self, message, receipt, invocation, storage)
         self.in_flight += 1
         if delivery.remaining == 0:
-            self.finished.put(delivery)
+            delivery.check_done()
             return
         self.pool.submit([invocation], delivery, self._profile, id(self),
                          flush_interval=math.inf)

@@ -1,12 +1,13 @@
 """Running wren tasks in the background of the Knative runtime (`runtime_server`), supervised.
 
 Tasks run in wren's warm, supervised pool of worker processes (`wren.worker.pool`, the one
-every runtime uses: each worker runs `wren.worker.run_task` on its main thread, so call timeouts work,
-and a worker that exits, is killed, segfaults or ignores its timeout is reported on the call
-it was running while the rest of its task is retried). Here nobody listens on a pipe, so a
-task's listener writes those reports to storage as status documents, where the client's
-monitor reads them like any other. Storage credentials come from this container's
-environment (`WREN_STORAGE_CONFIG`, filled from a Kubernetes Secret), never from a task.
+every runtime uses: each worker runs `wren.worker.run_task` on its main thread, so call
+timeouts work, and a worker that exits, is killed, segfaults or ignores its timeout is
+reported on the call it was running while the rest of its task is retried). Here nobody
+listens on a pipe, so a task's listener (`wren.worker.reports.TaskReports`) writes those
+reports to storage as status documents, where the client's monitor reads them like any
+other. Storage credentials come from this container's environment (`WREN_STORAGE_CONFIG`,
+filled from a Kubernetes Secret), never from a task.
 
 Admission: `admit` returns once the task has a worker slot (or a place in a short queue of
 `queued` tasks), so Knative sees demand as in-flight requests while a pod is saturated.
@@ -14,56 +15,18 @@ Admission: `admit` returns once the task has a worker slot (or a place in a shor
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from wren.protocol.invocation import Invocation
-from wren.protocol.lost import lost_calls_document, store_status
-from wren.protocol.status import StatusDocument
-from wren.worker import open_storage
 from wren.worker.pool import WorkerPool, storage_profile
+from wren.worker.reports import TaskReports
 from wren.worker.storage_access import private_config_from_env
-
-logger = logging.getLogger("wren.runtime")
 
 
 class Draining(Exception):
     """The runtime is shutting down and takes no new tasks."""
-
-
-class _TaskListener:
-    """Counts the calls of one task as they are reported; writes lost calls to storage."""
-
-    def __init__(self, runner: TaskRunner, invocation: Invocation) -> None:
-        self.runner, self.task, self.key = runner, invocation.task, invocation.key
-        self.remaining = len(self.task.call_indices)
-        self._lock = threading.Lock()
-
-    def _reported(self, count: int) -> None:
-        with self._lock:
-            self.remaining -= count
-            finished = self.remaining <= 0
-        if finished:
-            self.runner.release(self)
-
-    def status_pushed(self, document: bytes) -> None:
-        self._reported(len(StatusDocument.peek(document)))  # from our own workers
-
-    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
-                   kind: str = "lost") -> None:
-        task = self.task
-        document = lost_calls_document(job_key, call_indices, reason, kind,
-                                       host=self.runner.host)
-        try:
-            store_status(open_storage(task.storage_backend, task.storage_config), task.bucket,
-                         document, self.key)
-        except Exception:  # the client's deadline still ends these calls
-            logger.exception("could not store the error status of %d lost calls of %s",
-                             len(call_indices), job_key)
-        self._reported(len(call_indices))
 
 
 class TaskRunner:
@@ -79,7 +42,7 @@ class TaskRunner:
         lock = threading.Lock()
         self._room = threading.Condition(lock)  # a slot freed: wakes one waiting request
         self._idle = threading.Condition(lock)  # nothing in flight: wakes the drain
-        self._in_flight: set[_TaskListener] = set()
+        self._in_flight: set[TaskReports] = set()
         self.draining = False
         self.accepted = 0
 
@@ -91,7 +54,8 @@ class TaskRunner:
         """Hand the invocation's task to the pool once there is room; raise `Draining` when
         shutting down."""
         task = invocation.task
-        listener = _TaskListener(self, invocation)
+        listener = TaskReports(invocation, self.host, private=self._private,
+                               on_done=self.release)
         with self._room:
             while len(self._in_flight) >= self.capacity and not self.draining:
                 self._room.wait()
@@ -100,7 +64,7 @@ class TaskRunner:
             self._in_flight.add(listener)
             self.accepted += 1
         if listener.remaining == 0:
-            self.release(listener)
+            listener.check_done()
             return
         backend = task.storage_backend
         profile = self._profiles.get(backend)
@@ -108,7 +72,7 @@ class TaskRunner:
             profile = self._profiles[backend] = storage_profile(backend, self._private)
         self.pool.submit([invocation], listener, profile, id(self))
 
-    def release(self, listener: _TaskListener) -> None:
+    def release(self, listener: TaskReports) -> None:
         with self._room:
             self._in_flight.discard(listener)
             self._room.notify()

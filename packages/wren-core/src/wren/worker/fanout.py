@@ -2,13 +2,14 @@
 
 With `remote_invoker`, a compute adapter stages the tasks of an `invoke` in storage
 (`stage_fanout`, sealed with the executor's key: whoever can write the bucket cannot change
-what the fan-out invokes) and sends a single invocation carrying the small `FanoutRequest` instead of
-one invocation per task. The worker that receives it (`run_fanout`) reads the tasks back and
-invokes them through the same compute port, built from the request's public settings and the
-compute credentials the platform gave that worker, so the client's uplink carries one request
-whatever the job's size. A task the worker cannot deliver gets an error status in storage
-(`StorageListener`), so the client reports it instead of waiting. Any adapter that declares
-`capabilities.REMOTE_INVOKER` can use it; the inner compute runs with `remote_invoker` off.
+what the fan-out invokes) and sends a single invocation carrying the small `FanoutRequest`
+instead of one invocation per task. The worker that receives it (`run_fanout`) reads the
+tasks back and invokes them through the same compute port, built from the request's public
+settings and the compute credentials the platform gave that worker, so the client's uplink
+carries one request whatever the job's size. A task the worker cannot deliver gets an error
+status in storage (`wren.worker.reports.LostCallsWriter`), so the client reports it instead
+of waiting. Any adapter that declares `capabilities.REMOTE_INVOKER` can use it; the inner
+compute runs with `remote_invoker` off.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ import attrs
 
 from wren import plugins
 from wren.ports.compute import WorkerStorage
-from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation, decode_key, encode_key
-from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.signing import open_sealed, seal
 from wren.protocol.task import Task
+from wren.worker.reports import LostCallsWriter
 from wren.worker.storage_access import open_storage
 
 logger = logging.getLogger("wren")
@@ -64,24 +64,6 @@ class FanoutRequest:
         fields = {k: v for k, v in data.items() if k in known}
         fields["executor_key"] = decode_key(fields.get("executor_key"))
         return cls(**fields)
-
-
-class StorageListener:
-    """An `InvocationListener` for a worker: lost calls get an error status in storage,
-    where the client's monitor (and a remote reducer) will find it."""
-
-    def __init__(self, storage: StorageBackend, bucket: str, key: bytes) -> None:
-        self.storage, self.bucket, self.key = storage, bucket, key
-        self.lost = 0
-
-    def status_pushed(self, document: bytes) -> None:
-        """Workers already wrote the document to storage; nothing to do."""
-
-    def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
-                   kind: str = "lost") -> None:
-        document = lost_calls_document(job_key, call_indices, reason, kind, host="fan-out")
-        store_status(self.storage, self.bucket, document, self.key)
-        self.lost += len(call_indices)
 
 
 def stage_fanout(invocations: Sequence[Invocation], worker_storage: WorkerStorage,
@@ -122,7 +104,7 @@ def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
                                    dict(request.storage_config))
     config = {**request.compute_config, **compute_private, "remote_invoker": False}
     compute = plugins.compute_backend_class(request.compute_backend)(config, worker_storage)
-    listener = StorageListener(storage, request.bucket, executor_key)
+    listener = LostCallsWriter(storage, request.bucket, executor_key, host="fan-out")
     try:
         compute.invoke(invocations, listener)
         if not compute.wait_dispatched(timeout):

@@ -84,6 +84,8 @@ class WorkerProcess:
         self.profiles: set[str] = set()
         self.kill_reason: str | None = None
         self.kill_kind = "lost"
+        #: Killed by `WorkerPool.cancel`: its calls are lost, not run again.
+        self.cancelled = False
         self.seen_count = 0
         self.seen_since = 0.0
         self.started = time.monotonic()

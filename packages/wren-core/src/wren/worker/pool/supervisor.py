@@ -103,6 +103,22 @@ class WorkerPool:
         self._assign()
         self._wake()
 
+    def cancel(self, owner: int, reason: str, kind: str = "timeout") -> None:
+        """Stop `owner`'s tasks: its queued ones are dropped and the workers running them
+        killed; every call of them that did not report is lost with `reason` (no retry)."""
+        with self._lock:
+            dropped = [item for item in self._queue if item.owner == owner]
+            self._queue = collections.deque(i for i in self._queue if i.owner != owner)
+            running = [w for w in self._workers if any(
+                item.owner == owner for item in (w.assignment, *w.prefetched) if item)]
+        for item in dropped:
+            item.listener.calls_lost(item.task.job_key, item.task.call_indices[item.flushed:],
+                                     reason, kind)
+        for worker in running:
+            worker.cancelled = True
+            worker.kill(reason, kind)
+        self._wake()
+
     def shutdown(self) -> None:
         self._stopping = True
         with self._lock:
@@ -267,6 +283,11 @@ class WorkerPool:
         index, _ = self._slots.read(worker.row)
         worker.close()
         item = worker.assignment
+        if worker.prefetched and worker.cancelled:
+            for ahead in worker.prefetched:
+                ahead.listener.calls_lost(ahead.task.job_key, ahead.task.call_indices,
+                                          worker.kill_reason or "cancelled", worker.kill_kind)
+            worker.prefetched.clear()
         if worker.prefetched:  # never started: run them elsewhere, unchanged
             with self._lock:
                 self._queue.extendleft(reversed(worker.prefetched))
@@ -291,7 +312,7 @@ class WorkerPool:
             else f"the worker process {describe_exit(code)} between calls")
         lost = [index] if index in unreported else []
         retry = [i for i in unreported if i not in lost]
-        if retry and task.attempt + 1 >= MAX_ATTEMPTS:
+        if retry and (worker.cancelled or task.attempt + 1 >= MAX_ATTEMPTS):
             lost, retry = unreported, []
         if lost:
             item.listener.calls_lost(task.job_key, lost, reason, worker.kill_kind)
