@@ -233,6 +233,11 @@ def test_the_token_is_checked_before_the_body_is_read(
         assert time.monotonic() - started < 3
     # with the token the runtime does wait for the body, which is what the 401 skipped
     assert _raw_post(url, AUTH, bodies[0][:200], huge, wait=1.5) == b""
+    # a caller that asks first is refused instead of being told to send its body
+    asked = _raw_post(url, {"Expect": "100-continue"}, b"", huge, wait=10)
+    assert asked.startswith(b"HTTP/1.1 401 "), asked
+    asked = _raw_post(url, {"Expect": "100-continue", **AUTH}, b"", huge, wait=10)
+    assert asked.startswith(b"HTTP/1.1 100 "), asked
     assert not canary.exists()
 
 

@@ -84,6 +84,11 @@ class RuntimeHandler(BaseHTTPRequestHandler):
                     {"WWW-Authenticate": 'Bearer realm="wren"', "Connection": "close"})
         return False
 
+    def handle_expect_100(self) -> bool:
+        """A caller that asks before sending its body (`Expect: 100-continue`) is refused
+        before it is told to go on."""
+        return self._authorized() and super().handle_expect_100()
+
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
         runner = self.server.runner
