@@ -39,6 +39,7 @@ from wren.protocol.invocation import Invocation  # noqa: E402
 from wren.protocol.task import JobKind  # noqa: E402
 from wren_backend_knative.delivery import HttpDeliverer  # noqa: E402
 from wren_backend_knative.ingress import Route  # noqa: E402
+from wren_backend_knative.runtime_auth import new_token  # noqa: E402
 
 from tests.doubles.knative_serving import RUNTIME_ENTRY  # noqa: E402
 from tests.servers.knative_cluster import start_cluster, stop_cluster  # noqa: E402
@@ -66,10 +67,15 @@ class Listener:
         print("lost:", reason, file=sys.stderr)
 
 
+#: The direct runtime's bearer token (it refuses to start without one).
+BENCH_TOKEN = new_token()
+
+
 def start_runtime(storage_dir: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     env = {"PATH": os.environ["PATH"], "PORT": str(port), "WREN_LISTEN_HOST": "127.0.0.1",
            "WREN_WORKER_PROCESSES": "2", "WREN_QUEUED_TASKS": "1000000",
-           "WREN_STORAGE_CONFIG": json.dumps({"storage_dir": storage_dir})}
+           "WREN_STORAGE_CONFIG": json.dumps({"storage_dir": storage_dir}),
+           "WREN_RUNTIME_TOKEN": BENCH_TOKEN}
     process = subprocess.Popen([sys.executable, str(RUNTIME_ENTRY)], env=env, cwd=workdir)
     for _ in range(300):
         try:
@@ -88,7 +94,8 @@ def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
     try:
         with wren.FunctionExecutor(backend="localhost", storage_dir=storage_dir,
                                    worker_processes=1) as fexec:
-            route = Route("bench", f"http://127.0.0.1:{port}", "bench.example.com")
+            route = Route("bench", f"http://127.0.0.1:{port}", "bench.example.com",
+                          token=BENCH_TOKEN)
             dispatcher = Dispatcher(HttpDeliverer(lambda task: route, threads=THREADS,
                                                   read_timeout=600),
                                     threads=THREADS, retries=5)

@@ -35,6 +35,7 @@ from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
 KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
                 has_status=True)
 SECRET = Kind("", "v1", "secrets", "Secret")
+VISIBILITY_LABEL = "networking.knative.dev/visibility"
 RUNTIME_ENTRY = Path(str(files("wren_backend_knative") / "runtime" / "entry_point.py"))
 #: What a container runs for an image whose entry point fails at once.
 CRASHING_COMMAND = [sys.executable, "-c", "import sys; print('cannot start: no entry point'); "
@@ -210,9 +211,12 @@ class KnativeServing:
         env = {**self._container_env(meta["namespace"], container),
                "K_SERVICE": meta["name"], "K_REVISION": revision_name,
                "K_CONFIGURATION": meta["name"], **LOOPBACK_ENV}
+        # A cluster-local Service answers only to its cluster-local name, as Knative does.
+        local = (meta.get("labels") or {}).get(VISIBILITY_LABEL) == "cluster-local"
         labels = {"namespace": meta["namespace"], "service": meta["name"],
                   "revision": revision_name,
-                  "host": f"{meta['name']}.{meta['namespace']}.{self.domain}"}
+                  "host": f"{meta['name']}.{meta['namespace']}."
+                          f"{'svc.cluster.local' if local else self.domain}"}
         probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
         if pulled:
             revision = podman_container(labels, image, env, self.workdir, probe)

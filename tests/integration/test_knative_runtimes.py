@@ -12,7 +12,6 @@ import base64
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +30,14 @@ from tests.servers.knative_cluster import (
     PYTHON38_IMAGE,
     RUNTIME_IMAGE,
     KnativeCluster,
+    api,
     knative_cluster,
+    read_service,
+    secret_data,
     storage_config,
 )
 
-__all__ = ["knative_cluster", "storage_config"]
-
-
-@pytest.fixture
-def api(knative_cluster: KnativeCluster) -> Iterator[client.ApiClient]:
-    with knative_cluster.api_client() as api_client:
-        yield api_client
-
-
-def read_service(api: client.ApiClient, name: str) -> dict[str, Any]:
-    found = client.CustomObjectsApi(api).get_namespaced_custom_object(
-        "serving.knative.dev", "v1", NAMESPACE, "services", name)
-    assert isinstance(found, dict)
-    return found
-
-
-def secret_data(api: client.ApiClient, name: str) -> dict[str, str]:
-    secret = client.CoreV1Api(api).read_namespaced_secret(name, NAMESPACE)
-    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+__all__ = ["api", "knative_cluster", "storage_config"]
 
 
 # Deploy, list, update, delete ---------------------------------------------------------------

@@ -9,6 +9,7 @@ tests that need it fail with its output; they never skip.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -172,3 +173,28 @@ def running_cluster(workdir: Path, **options: Any) -> Iterator[KnativeCluster]:
 def knative_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnativeCluster]:
     with running_cluster(tmp_path_factory.mktemp("knative-cluster")) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def api(knative_cluster: KnativeCluster) -> Iterator[Any]:
+    """A `kubernetes.client.ApiClient` for the session's cluster."""
+    with knative_cluster.api_client() as api_client:
+        yield api_client
+
+
+def read_service(api: Any, name: str) -> dict[str, Any]:
+    """The Knative Service `name` of the test namespace, as the API returns it."""
+    from kubernetes import client
+
+    found = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "serving.knative.dev", "v1", NAMESPACE, "services", name)
+    assert isinstance(found, dict)
+    return found
+
+
+def secret_data(api: Any, name: str) -> dict[str, str]:
+    """The decoded data of Secret `name` of the test namespace."""
+    from kubernetes import client
+
+    secret = client.CoreV1Api(api).read_namespaced_secret(name, NAMESPACE)
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}

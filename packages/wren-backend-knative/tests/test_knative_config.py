@@ -27,6 +27,13 @@ def test_config_errors_name_the_key() -> None:
         SCHEMA.validate({"kubecfg_pth": "x"})
     with pytest.raises(ConfigError, match="allowed values: 'kourier', 'istio'"):
         SCHEMA.validate({"networking_layer": "contour"})
+    with pytest.raises(ConfigError, match="allowed values: 'external', 'cluster-local'"):
+        SCHEMA.validate({"visibility": "private"})
+
+
+def test_visibility_defaults_to_external() -> None:
+    assert SCHEMA.validate({})["visibility"] == "external"
+    assert SCHEMA.validate({"visibility": "cluster-local"})["visibility"] == "cluster-local"
 
 
 def test_executor_overrides_reach_the_knative_section() -> None:

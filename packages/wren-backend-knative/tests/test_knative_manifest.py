@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from wren.ports.compute import RuntimeEntry
 from wren_backend_knative.manifest import (
     RUNTIME_SELECTOR,
+    VISIBILITY_LABEL,
     RuntimeSpec,
     cpu_quantity,
+    is_current,
     label_value,
     runtime_entry,
     service_manifest,
@@ -57,11 +60,32 @@ def test_manifest_carries_the_runtime_settings() -> None:
     assert env["WREN_WORKER_PROCESSES"]["value"] == "4"
     assert env["WREN_STORAGE_CONFIG"]["valueFrom"]["secretKeyRef"] == {
         "name": f"{SPEC.name}-storage", "key": "storage-config"}
+    # issue 12: the callers' token comes from the same Secret, never as a value
+    assert env["WREN_RUNTIME_TOKEN"] == {"name": "WREN_RUNTIME_TOKEN", "valueFrom": {
+        "secretKeyRef": {"name": f"{SPEC.name}-storage", "key": "runtime-token"}}}
     assert storage_digest_of(manifest) == "abc"
     labels = manifest["metadata"]["labels"]
     for term in RUNTIME_SELECTOR.split(","):
         key, value = term.split("=")
         assert labels[key] == value
+    assert VISIBILITY_LABEL not in labels
+
+
+def test_a_cluster_local_runtime_is_labelled_so() -> None:
+    local = attrs.evolve(SPEC, cluster_local=True)
+    manifest = service_manifest(local)
+    assert manifest["metadata"]["labels"][VISIBILITY_LABEL] == "cluster-local"
+    assert manifest["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "wren"
+    assert is_current(manifest, local) and not is_current(manifest, SPEC)
+    assert not is_current(service_manifest(SPEC), local)
+
+
+def test_a_service_that_does_not_read_the_token_is_not_current() -> None:
+    manifest = service_manifest(SPEC)
+    assert is_current(manifest, SPEC)
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != "WREN_RUNTIME_TOKEN"]
+    assert not is_current(manifest, SPEC)
 
 
 def test_no_pull_secret_without_a_registry_login() -> None:

@@ -2,10 +2,11 @@
 
 Before the first call the adapter makes sure the runtime (`runtime` image at
 `runtime_memory`, or per job `runtime_memory`) is deployed and Ready, deploying it when
-missing, and reads its metadata (`GET /metadata`) so wren-core can check the Python
-version. `invoke` queues the tasks and returns; each task is one request to the ingress
-gateway with the Service's `Host`. Workers report through storage, which the
-client polls. Runtime management (`deploy_runtime`, `update_runtime`, `delete_runtime`,
+missing, reads the runtime's bearer token from its Secret, and reads its metadata (`GET
+/metadata`) so wren-core can check the Python version. `invoke` queues the tasks and
+returns; each task is one request to the ingress gateway (a `cluster-local` runtime: to its
+cluster-local address) with the Service's `Host` and the token. Workers report through
+storage, which the client polls. Runtime management (`deploy_runtime`, `update_runtime`, `delete_runtime`,
 `list_runtimes`) works on the Services labelled as wren runtimes in the namespace.
 """
 
@@ -29,8 +30,15 @@ from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.config import SCHEMA, default_image
 from wren_backend_knative.delivery import HttpDeliverer
 from wren_backend_knative.errors import KnativeError
-from wren_backend_knative.ingress import Route, check_endpoint, discover_endpoint, service_host
+from wren_backend_knative.ingress import (
+    Route,
+    check_endpoint,
+    cluster_local_endpoint,
+    discover_endpoint,
+    service_host,
+)
 from wren_backend_knative.manifest import runtime_entry
+from wren_backend_knative.runtime_auth import authorization
 from wren_backend_knative.runtimes import RuntimeManager
 
 logger = logging.getLogger("wren")
@@ -91,11 +99,16 @@ class KnativeCompute(DeliveringCompute):
         manager = self.manager
         spec = manager.spec(image, memory)
         service = manager.ensure(spec)
+        token = manager.token(spec)
         with self._lock:
-            if self._endpoint is None:
-                self._endpoint = discover_endpoint(manager.cluster,
-                                                   self.config["networking_layer"])
-            route = Route(spec.name, self._endpoint, service_host(service), memory)
+            if spec.cluster_local:
+                endpoint = self._endpoint or cluster_local_endpoint(service)
+            else:
+                if self._endpoint is None:
+                    self._endpoint = discover_endpoint(manager.cluster,
+                                                       self.config["networking_layer"])
+                endpoint = self._endpoint
+            route = Route(spec.name, endpoint, service_host(service), memory, token)
             self._routes[memory] = route
         logger.debug("knative: runtime %s reached at %s with Host %s", spec.image,
                      route.endpoint, route.host)
@@ -103,7 +116,8 @@ class KnativeCompute(DeliveringCompute):
 
     def reroute(self, stale: Route) -> Route | None:
         """A fresh route after the gateway answered 404 for `stale` (the Service was
-        deleted or replaced): the runtime is ensured again, deploying it if it is gone."""
+        deleted or replaced) or the runtime 401 (its token changed): the runtime is ensured
+        again, deploying it if it is gone, and its token read again."""
         with self._reroute_lock:
             current = self._routes.get(stale.memory)
             if current is not None and current != stale:
@@ -125,8 +139,8 @@ class KnativeCompute(DeliveringCompute):
         if self._info is None:
             route = self.route()
             try:
-                answer = requests.get(route.endpoint + "/metadata", headers={"Host": route.host},
-                                      timeout=(10, 60))
+                answer = requests.get(route.endpoint + "/metadata", timeout=(10, 60),
+                                      headers={"Host": route.host, **authorization(route.token)})
                 answer.raise_for_status()
                 data = answer.json()
             except (requests.RequestException, ValueError) as exc:

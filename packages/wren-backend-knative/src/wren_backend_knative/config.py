@@ -7,6 +7,7 @@ knative:
   namespace: default               # default: the context's namespace, else `default`
   networking_layer: kourier        # or istio: where to find the ingress gateway
   ingress_endpoint: http://1.2.3.4:80   # skip discovery, send requests here
+  visibility: external             # or cluster-local: no public route (client in the cluster)
   docker_server: docker.io         # registry of the runtime images
   docker_user: me                  # with docker_password: an image-pull secret is made
   docker_password: <token>
@@ -29,6 +30,7 @@ from wren.ports.compute_config import COMPUTE_SCHEMA
 
 SECTION = "knative"
 NETWORKING_LAYERS = ("kourier", "istio")
+VISIBILITIES = ("external", "cluster-local")
 
 SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
     ConfigKey("kubecfg_path", str, None,
@@ -41,6 +43,10 @@ SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
     ConfigKey("ingress_endpoint", str, None,
               "URL of the ingress gateway (e.g. http://127.0.0.1:80); default: discovered"),
     ConfigKey("istio_endpoint", str, None, "older name of ingress_endpoint (Lithops)"),
+    ConfigKey("visibility", str, "external", "`cluster-local` labels the runtime Services "
+              "networking.knative.dev/visibility=cluster-local (no public route) and sends "
+              "requests to their cluster-local address, or to ingress_endpoint when set",
+              choices=VISIBILITIES),
     ConfigKey("docker_server", str, "docker.io", "container registry of the runtime images"),
     ConfigKey("docker_user", str, None, "registry user; with docker_password the cluster "
               "pulls runtime images through an image-pull secret"),

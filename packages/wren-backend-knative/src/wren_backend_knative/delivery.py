@@ -1,12 +1,13 @@
 """`HttpDeliverer`: posts tasks to runtimes over one pooled HTTP session (a wren `Deliverer`).
 
-Each task is one `POST /` of its JSON form to the ingress gateway with the runtime's `Host`;
-the runtime answers 202 as soon as a worker slot takes it. 429 is `Throttled`; other 5xx
-answers (the gateway's 502/503/504, a runtime that is shutting down), 408 and connection
+Each task is one `POST /` of its JSON form to the ingress gateway with the runtime's `Host`
+and `Authorization: Bearer <the route's token>`; the runtime answers 202 as soon as a
+worker slot takes it. 429 is `Throttled`; other 5xx answers (the gateway's 502/503/504, a runtime that is shutting down), 408 and connection
 errors are `Unavailable`, honouring `Retry-After`; wren's dispatcher retries both. A 404 means
 the gateway knows no Service for that `Host` (the runtime was deleted meanwhile): `reroute` is
 asked once for a fresh route (the backend deploys the runtime again) and the task is posted
-there. Any other answer is `Refused`, naming the runtime and the answer.
+there; a 401 (the runtime takes another token) is asked the same way, since a fresh route
+reads the token again. Any other answer is `Refused`, naming the runtime and the answer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 
 from wren_backend_knative.ingress import Route
+from wren_backend_knative.runtime_auth import authorization
 
 CONNECT_TIMEOUT = 10.0
 
@@ -57,7 +59,8 @@ class HttpDeliverer:
         found = self._templates.get(route)
         if found is None:
             request = requests.Request("POST", route.url, data=b"", headers={
-                "Host": route.host, "Content-Type": "application/json"})
+                "Host": route.host, "Content-Type": "application/json",
+                **authorization(route.token)})
             found = (self.session.prepare_request(request),
                      requests.utils.get_environ_proxies(route.url))
             self._templates[route] = found
@@ -80,7 +83,11 @@ class HttpDeliverer:
             if 200 <= status < 300:
                 return
             last = f"HTTP {status} {answer.reason}: {answer.text[:500]}"
-            if status == 404 and self.reroute is not None and not rerouted:
+            if status == 401:
+                last += ("; the runtime does not take this client's token (its Secret was "
+                         "changed after it started?): deploy it again with `wren runtime "
+                         "update <image> -b knative`")
+            if status in (401, 404) and self.reroute is not None and not rerouted:
                 fresh = self.reroute(route)
                 if fresh is not None:
                     rerouted, route = True, fresh

@@ -5,7 +5,10 @@ names the Service in `Host` (from the Service's `status.url`). The gateway is th
 `ingress_endpoint`, or is found from the cluster: Kourier's `kourier` Service in
 `kourier-system`, or Istio's `istio-ingressgateway` in `istio-system`. A load-balancer
 address wins; without one, the gateway's node port on a node's address is used (minikube,
-kind, bare metal).
+kind, bare metal). A `cluster-local` Service has no public route: requests go to its
+cluster-local address (`status.address.url`, `<name>.<namespace>.svc.cluster.local`, served
+by Knative's local gateway), unless `ingress_endpoint` names another way in. Each route
+carries the runtime's bearer token (never shown in its repr).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Route:
     endpoint: str
     host: str
     memory: int = 0
+    token: str = attrs.field(default="", repr=False)
 
     @property
     def url(self) -> str:
@@ -78,6 +82,18 @@ def discover_endpoint(cluster: Cluster, layer: str) -> str:
                 return f"http://{found[kind]}:{port.node_port}"
     raise KnativeError(f"the {layer} gateway {namespace}/{name} has no load-balancer address "
                        f"and no node port to reach it by; {hint}")
+
+
+def cluster_local_endpoint(service: Mapping[str, Any]) -> str:
+    """The URL a `cluster-local` Service is reached at from inside the cluster."""
+    status = service.get("status") or {}
+    url = (status.get("address") or {}).get("url") or status.get("url")
+    parsed = urlparse(url) if url else None
+    if parsed is None or not parsed.netloc:
+        name = (service.get("metadata") or {}).get("name")
+        raise KnativeError(f"the cluster-local Knative Service {name!r} is ready but has no "
+                           "address in its status; check the cluster's Knative setup")
+    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 def service_host(service: Mapping[str, Any]) -> str:

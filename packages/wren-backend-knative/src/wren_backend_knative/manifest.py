@@ -5,8 +5,10 @@ readable slug of the image, a short hash of it, and the memory), always a valid 
 short enough for Knative's revision names. Labels mark wren's runtimes so they can be listed
 with a label selector; the exact image is kept in an annotation, because label values cannot
 hold it. The template carries the pod's resources, `containerConcurrency`, the autoscaling
-annotations, the storage Secret as environment, and the digest of the storage settings, so a
-new storage config rolls out a new revision.
+annotations, the runtime's Secret as environment (storage settings and the callers' bearer
+token, see `runtime_auth`), and the digest of the storage settings, so a new storage config
+rolls out a new revision. A `cluster-local` runtime carries Knative's visibility label, so
+it gets no public route.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import attrs
 from wren.__about__ import __version__ as wren_version
 from wren.ports.compute import RuntimeEntry
 
+from wren_backend_knative.runtime_auth import TOKEN_ENV, TOKEN_KEY
+
 MANAGED_BY = "app.kubernetes.io/managed-by"
 RUNTIME_LABEL = "wren.dev/runtime"
 MEMORY_LABEL = "wren.dev/runtime-memory"
 VERSION_LABEL = "wren.dev/wren-version"
 IMAGE_ANNOTATION = "wren.dev/runtime-image"
 STORAGE_ANNOTATION = "wren.dev/storage-digest"
+#: Knative's label that keeps a Service off the public ingress (`cluster-local`).
+VISIBILITY_LABEL = "networking.knative.dev/visibility"
+CLUSTER_LOCAL = "cluster-local"
 #: Selects every wren runtime Service in a namespace.
 RUNTIME_SELECTOR = f"{MANAGED_BY}=wren,{RUNTIME_LABEL}=knative"
 STORAGE_KEY = "storage-config"
@@ -67,6 +74,7 @@ class RuntimeSpec:
     min_instances: int = 0
     storage_digest: str = ""
     pull_secret: str | None = None
+    cluster_local: bool = False
 
     @property
     def name(self) -> str:
@@ -91,7 +99,12 @@ def service_manifest(spec: RuntimeSpec) -> dict[str, Any]:
         {"name": "WREN_DRAIN_SECONDS", "value": str(max(1, spec.timeout - 10))},
         {"name": "WREN_STORAGE_CONFIG", "valueFrom": {"secretKeyRef": {
             "name": storage_secret_name(spec.name), "key": STORAGE_KEY}}},
+        {"name": TOKEN_ENV, "valueFrom": {"secretKeyRef": {
+            "name": storage_secret_name(spec.name), "key": TOKEN_KEY}}},
     ]
+    service_labels = spec.labels()
+    if spec.cluster_local:
+        service_labels[VISIBILITY_LABEL] = CLUSTER_LOCAL
     pod: dict[str, Any] = {
         "containerConcurrency": spec.concurrency,
         "timeoutSeconds": spec.timeout,
@@ -109,7 +122,7 @@ def service_manifest(spec: RuntimeSpec) -> dict[str, Any]:
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
-        "metadata": {"name": spec.name, "labels": spec.labels(),
+        "metadata": {"name": spec.name, "labels": service_labels,
                      "annotations": {IMAGE_ANNOTATION: spec.image}},
         "spec": {"template": {
             "metadata": {
@@ -135,6 +148,18 @@ def runtime_entry(service: dict[str, Any]) -> RuntimeEntry:
                         memory=int(memory) if memory and memory.isdigit() else None,
                         wren_version=labels.get(VERSION_LABEL, "?"),
                         worker_name=meta.get("name", "?"))
+
+
+def is_current(service: dict[str, Any], spec: RuntimeSpec) -> bool:
+    """Whether a deployed Service is what `spec` would deploy in the ways wren must keep:
+    its container reads the callers' token from the Secret (Services deployed by a wren
+    before runtimes authenticated callers do not), and its visibility is `spec`'s."""
+    template = ((service.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = template.get("containers") or [{}]
+    names = {item.get("name") for item in containers[0].get("env") or []}
+    labels = (service.get("metadata") or {}).get("labels") or {}
+    return TOKEN_ENV in names and \
+        (labels.get(VISIBILITY_LABEL) == CLUSTER_LOCAL) == spec.cluster_local
 
 
 def storage_digest_of(service: dict[str, Any]) -> str | None:

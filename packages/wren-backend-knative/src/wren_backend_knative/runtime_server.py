@@ -1,7 +1,7 @@
 """The HTTP server of wren's Knative runtime: tasks in, 202 out, work in the background.
 
-The runtime's entry point (runtime/entry_point.py, package data) runs `main()`; Knative Serving starts the container with
-`PORT` set and routes requests to it:
+The runtime's entry point (runtime/entry_point.py, package data) runs `main()`; Knative
+Serving starts the container with `PORT` set and routes requests to it:
 
 Every request goes to wren's worker entry, `wren.worker.handle`.
 
@@ -13,13 +13,22 @@ Every request goes to wren's worker entry, `wren.worker.handle`.
 - `GET /metadata` answers the runtime's metadata (`wren.protocol.runtime.RuntimeInfo`: Python
   and wren versions, installed top-level modules), which the client reads before shipping
   functions.
-- `GET /healthz` is the readiness probe.
+- `GET /healthz` is the readiness probe: open to anyone, it answers only whether the runtime
+  takes tasks (its counters need the token).
+
+Every other request must carry `Authorization: Bearer <token>`, the token the runtime got in
+`WREN_RUNTIME_TOKEN` (from the runtime's Kubernetes Secret, which the client reads too). The
+header is compared in constant time before a byte of the body is read; a request without it,
+or with another token, gets 401 and the connection is closed. A runtime started without a
+token (or with one too short to be secret) refuses to start, so it never runs open.
 
 On SIGTERM (Knative scaling a pod down) it stops taking tasks and lets those in flight finish,
 for up to `WREN_DRAIN_SECONDS` (default: just under the pod's grace period, 600 s), then exits.
 Settings come from the environment: `WREN_WORKER_PROCESSES` (calls at once, default 1),
 `WREN_QUEUED_TASKS` (tasks that may wait for a slot, default as many as processes),
-`WREN_STORAGE_CONFIG` (private storage settings, from a Kubernetes Secret), and
+`WREN_STORAGE_CONFIG` (private storage settings, from a Kubernetes Secret), `WREN_RUNTIME_TOKEN`
+(the callers' bearer token, from the same Secret; taken out of the environment before any
+worker starts), and
 `WREN_LISTEN_HOST` (default 0.0.0.0, the pod's own network).
 """
 
@@ -30,6 +39,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,6 +47,7 @@ from typing import Any
 from wren.__about__ import __version__ as wren_version
 from wren.worker.entry import INFO_FIELD, PayloadError, handle
 
+from wren_backend_knative.runtime_auth import MissingTokenError, is_authorized, runtime_token
 from wren_backend_knative.runtime_tasks import Draining, TaskRunner
 
 logger = logging.getLogger("wren.runtime")
@@ -62,17 +73,40 @@ class RuntimeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _authorized(self) -> bool:
+        """Whether the request carries the token; if not, answer 401 and drop the
+        connection (its body, if any, is never read)."""
+        if is_authorized(self.headers.get("Authorization"), self.server.token):
+            return True
+        self.close_connection = True
+        self._reply(401, {"error": "this runtime runs tasks only for its owner: send "
+                                   "`Authorization: Bearer <token>`"},
+                    {"WWW-Authenticate": 'Bearer realm="wren"', "Connection": "close"})
+        return False
+
+    def handle_expect_100(self) -> bool:
+        """A caller that asks before sending its body (`Expect: 100-continue`) is refused
+        before it is told to go on."""
+        return self._authorized() and super().handle_expect_100()
+
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
+        runner = self.server.runner
+        if path == "/healthz" and "Authorization" not in self.headers:
+            self._reply(503 if runner.draining else 200, {"ready": not runner.draining})
+            return
+        if not self._authorized():
+            return
         if path == "/metadata":
             self._reply(200, self.server.metadata())
         elif path == "/healthz":
-            runner = self.server.runner
             self._reply(503 if runner.draining else 200, runner.stats())
         else:
             self._reply(404, {"error": f"no such path {path!r}: use POST / or GET /metadata"})
 
     def do_POST(self) -> None:
+        if not self._authorized():  # before a byte of the body is read
+            return
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if self.path.split("?")[0] != "/":
@@ -97,9 +131,9 @@ class RuntimeServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, host: str, port: int, runner: TaskRunner) -> None:
+    def __init__(self, host: str, port: int, runner: TaskRunner, token: str) -> None:
         super().__init__((host, port), RuntimeHandler)
-        self.runner = runner
+        self.runner, self.token = runner, token
         self._metadata: dict[str, Any] | None = None
 
     def metadata(self) -> dict[str, Any]:
@@ -113,12 +147,16 @@ class RuntimeServer(ThreadingHTTPServer):
 def main() -> None:
     logging.basicConfig(level=os.environ.get("WREN_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+    try:
+        token = runtime_token()
+    except MissingTokenError as exc:
+        sys.exit(f"wren runtime: {exc}")
     processes = max(1, int(os.environ.get("WREN_WORKER_PROCESSES") or 1))
     queued = max(0, int(os.environ.get("WREN_QUEUED_TASKS") or processes))
     drain_seconds = float(os.environ.get("WREN_DRAIN_SECONDS") or 590)
     runner = TaskRunner(processes, queued, os.environ.get("K_REVISION") or socket.gethostname())
     server = RuntimeServer(os.environ.get("WREN_LISTEN_HOST") or "0.0.0.0",
-                           int(os.environ.get("PORT") or 8080), runner)
+                           int(os.environ.get("PORT") or 8080), runner, token)
 
     def stop() -> None:
         if not runner.drain(drain_seconds):

@@ -1,11 +1,13 @@
 """`RuntimeManager`: deploy, update, delete and list wren runtimes as Knative Services.
 
-Deploying writes the storage Secret the runtime reads its credentials from (and an image-pull
-Secret when a registry login is configured), creates or replaces the Service, and waits until
+Deploying writes the runtime's Secret, which holds its storage credentials and the bearer
+token its callers must show (made once, then kept: running pods hold it), and an image-pull
+Secret when a registry login is configured; creates or replaces the Service, and waits until
 Knative reports it `Ready`; a Service that reports `Ready: False`, or is not ready in time, is
 an error quoting its conditions. `ensure` is what a client does before running calls: it
-deploys a missing runtime, rolls out a new revision when the storage settings changed, and
-otherwise only checks readiness.
+deploys a missing runtime, deploys again one that does not read the token or has another
+visibility, rolls out a new revision when the storage settings changed, and otherwise only
+checks readiness; `token` reads the token back from the Secret.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from wren.ports.compute import RuntimeEntry, WorkerStorage
 from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.errors import KnativeError, RuntimeDeployError
 from wren_backend_knative.manifest import (
+    CLUSTER_LOCAL,
     IMAGE_ANNOTATION,
     MANAGED_BY,
     MEMORY_LABEL,
@@ -30,11 +33,13 @@ from wren_backend_knative.manifest import (
     STORAGE_ANNOTATION,
     STORAGE_KEY,
     RuntimeSpec,
+    is_current,
     runtime_entry,
     service_manifest,
     storage_digest_of,
     storage_secret_name,
 )
+from wren_backend_knative.runtime_auth import TOKEN_KEY, new_token
 
 logger = logging.getLogger("wren")
 
@@ -61,6 +66,12 @@ def conditions_text(service: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "no conditions reported yet"
 
 
+def _secret_value(secret: Any, key: str) -> str | None:
+    """`key` of a Secret read from the API (None when the Secret or the key is missing)."""
+    value = ((secret.data if secret is not None else None) or {}).get(key)
+    return base64.b64decode(value).decode() if value else None
+
+
 class RuntimeManager:
     """Runtime Services of one namespace, deployed with one client's settings."""
 
@@ -79,7 +90,8 @@ class RuntimeManager:
             timeout=int(timeout or config["runtime_timeout"]), concurrency=concurrency,
             max_workers=int(config["max_workers"]),
             min_instances=int(config["runtime_min_instances"]),
-            storage_digest=self.storage_digest, pull_secret=self._pull_secret_name())
+            storage_digest=self.storage_digest, pull_secret=self._pull_secret_name(),
+            cluster_local=config.get("visibility") == CLUSTER_LOCAL)
 
     # Secrets ------------------------------------------------------------------------------
     def _pull_secret_name(self) -> str | None:
@@ -88,12 +100,14 @@ class RuntimeManager:
             return None
         return f"wren-registry-{digest([self.config.get('docker_server'), user])[:10]}"
 
-    def _apply_secret(self, name: str, kind: str, string_data: dict[str, str]) -> None:
+    def _apply_secret(self, name: str, kind: str, string_data: dict[str, str],
+                      found: Any) -> None:
+        """Write Secret `name` unless `found` (its current state, or None) already holds
+        `string_data`."""
         wanted = digest([kind, string_data])
         meta: dict[str, Any] = {"name": name, "labels": {MANAGED_BY: "wren"},
                                 "annotations": {DIGEST_ANNOTATION: wanted}}
         body = {"metadata": meta, "type": kind, "stringData": string_data}
-        found = self.cluster.get_secret(name)
         if found is None:
             self.cluster.create_secret(body)
         elif ((found.metadata.annotations or {}).get(DIGEST_ANNOTATION)) != wanted:
@@ -102,7 +116,10 @@ class RuntimeManager:
 
     def _apply_secrets(self, spec: RuntimeSpec) -> None:
         config = json.dumps(dict(self.storage.config), default=str)
-        self._apply_secret(storage_secret_name(spec.name), "Opaque", {STORAGE_KEY: config})
+        name = storage_secret_name(spec.name)
+        found = self.cluster.get_secret(name)
+        token = _secret_value(found, TOKEN_KEY) or new_token()
+        self._apply_secret(name, "Opaque", {STORAGE_KEY: config, TOKEN_KEY: token}, found)
         if spec.pull_secret:
             server = str(self.config.get("docker_server") or "docker.io")
             user, password = self.config["docker_user"], self.config["docker_password"]
@@ -112,7 +129,19 @@ class RuntimeManager:
             login = {"auths": {registry: {"username": user, "password": password,
                                           "auth": auth}}}
             self._apply_secret(spec.pull_secret, "kubernetes.io/dockerconfigjson",
-                               {".dockerconfigjson": json.dumps(login)})
+                               {".dockerconfigjson": json.dumps(login)},
+                               self.cluster.get_secret(spec.pull_secret))
+
+    def token(self, spec: RuntimeSpec) -> str:
+        """The bearer token of `spec`'s runtime, read from its Secret."""
+        name = storage_secret_name(spec.name)
+        token = _secret_value(self.cluster.get_secret(name), TOKEN_KEY)
+        if not token:
+            raise KnativeError(
+                f"the Secret {self.cluster.namespace}/{name} of runtime {spec.image!r} holds "
+                f"no `{TOKEN_KEY}`, so wren cannot authenticate to the runtime; deploy it "
+                f"again: wren runtime update {spec.image} -b knative")
+        return token
 
     # Services -----------------------------------------------------------------------------
     def deploy(self, spec: RuntimeSpec) -> dict[str, Any]:
@@ -138,7 +167,7 @@ class RuntimeManager:
         """The runtime's Ready Service: deployed if missing, rolled out again if the storage
         settings changed, else only checked."""
         existing = self.cluster.get_service(spec.name)
-        if existing is None:
+        if existing is None or not is_current(existing, spec):
             return self.deploy(spec)
         if storage_digest_of(existing) != spec.storage_digest:
             self._apply_secrets(spec)
