@@ -256,6 +256,7 @@ class HostileStorageContract(_Attacker):
         for future in futures:
             with pytest.raises(wren.WrenError, match=re.escape(attacked[0])) as caught:
                 future.result(timeout=WAIT)
+            assert "TamperedDataError" in str(caught.value)
             assert "not what wren wrote" in str(caught.value)
         assert not canary.exists()
 
