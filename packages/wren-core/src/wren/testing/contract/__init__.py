@@ -35,7 +35,11 @@ from wren.testing.contract.compute_harness import ComputeHarness, RecordingListe
 from wren.testing.contract.data import DataProcessingContract
 from wren.testing.contract.executor import ExecutorContract
 from wren.testing.contract.failures import WorkerFailureContract
-from wren.testing.contract.hostile import HostileMonitorContract, HostileStorageContract, PublishStatus
+from wren.testing.contract.hostile import (
+    HostileMonitorContract,
+    HostileStorageContract,
+    PublishStatus,
+)
 from wren.testing.contract.partitioner import PartitionerContract
 from wren.testing.contract.serializer import SerializerContract
 from wren.testing.contract.storage import StorageBackendContract
