@@ -25,6 +25,7 @@ from wren.testing.contract import (
     ComputeBackendContract,
     DataProcessingContract,
     ExecutorContract,
+    HostileStorageContract,
     WorkerFailureContract,
 )
 from wren_backend_azure import AzureBlobStorage
@@ -77,6 +78,10 @@ class TestAzureDataProcessing(AzureBinding, DataProcessingContract):
 
 class TestAzureCompute(AzureBinding, ComputeBackendContract):
     pass
+
+
+class TestAzureHostileStorage(AzureBinding, HostileStorageContract):
+    """An attacker with write access to the Azurite container (`azure_storage`)."""
 
 
 def test_first_use_deploys_the_runtime_and_reads_its_metadata(

@@ -21,6 +21,7 @@ from wren.testing.contract import (
     ComputeBackendContract,
     DataProcessingContract,
     ExecutorContract,
+    HostileStorageContract,
     WorkerFailureContract,
 )
 from wren_backend_ibmcf import IbmCosStorage
@@ -398,3 +399,7 @@ def test_the_wren_runtime_verbs_on_ibm_cf(openwhisk_double: OpenWhiskDouble,
     assert "384" not in wren_cli("runtime", "list")
     wren_cli("clean", "--all")  # every runtime and, with the last one, the package
     assert "no runtimes deployed on backend 'ibm_cf'" in wren_cli("runtime", "list")
+
+
+class TestIbmCfHostileStorage(IbmCfBinding, HostileStorageContract):
+    """An attacker with write access to the Ceph bucket (`ibm_cos`)."""

@@ -15,6 +15,7 @@ from wren.testing.contract import (
     ComputeHarness,
     DataProcessingContract,
     ExecutorContract,
+    HostileStorageContract,
     MakeExecutor,
     PartitionerContract,
     StorageApiContract,
@@ -76,6 +77,11 @@ class TestLocalhostDataProcessing(LocalExecutor, DataProcessingContract):
 
 class TestLocalhostCompute(LocalExecutor, ComputeBackendContract):
     pass
+
+
+class TestLocalhostHostileStorage(LocalExecutor, HostileStorageContract):
+    """A pre-created foreign storage directory: packages/wren-backend-local/tests/
+    test_private_storage.py."""
 
 
 @pytest.mark.timeout(120)

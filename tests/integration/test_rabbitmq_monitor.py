@@ -18,7 +18,12 @@ import pika
 import pytest
 import wren
 from wren.testing import functions as fn
-from wren.testing.contract import ExecutorContract
+from wren.testing.contract import (
+    ExecutorContract,
+    HostileMonitorContract,
+    HostileStorageContract,
+    PublishStatus,
+)
 
 from tests.servers.rabbitmq import RabbitMQServer, rabbitmq_server  # noqa: F401
 
@@ -48,6 +53,27 @@ class TestExecutorWithRabbitMQMonitor(ExecutorContract):
     @pytest.fixture
     def make_executor(self, make_executor: MakeExecutor) -> MakeExecutor:
         return make_executor  # this module's fixture
+
+
+class TestRabbitMQMonitorUnderAttack(HostileStorageContract, HostileMonitorContract):
+    """An attacker who can write the bucket and publish to the broker."""
+
+    @pytest.fixture
+    def make_executor(self, make_executor: MakeExecutor) -> MakeExecutor:
+        return make_executor
+
+    @pytest.fixture
+    def publish_status(self, rabbitmq_server: RabbitMQServer  # noqa: F811
+                       ) -> PublishStatus:
+        def publish(fexec: wren.FunctionExecutor, body: bytes) -> None:
+            connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_server.url))
+            try:
+                connection.channel().basic_publish(
+                    "", fexec._monitoring.status_queue, body)
+            finally:
+                connection.close()
+
+        return publish
 
 
 def _queue_exists(server: RabbitMQServer, queue: str) -> bool:

@@ -30,11 +30,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from wren._errors import MalformedDocumentError, TamperedDataError
+from wren._errors import (
+    MalformedDocumentError,
+    ProtocolVersionError,
+    StorageNoSuchKeyError,
+    TamperedDataError,
+)
 from wren.ports import StorageBackend
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation, open_sealed_task
 from wren.protocol.lost import lost_calls_document, store_status
+from wren.protocol.status import StatusDocument
 from wren.worker import open_storage
 from wren.worker.entry import INFO_FIELD, handle
 from wren.worker.pool import WorkerPool, storage_profile
@@ -49,6 +55,23 @@ logger = logging.getLogger("wren.azure.consumer")
 _IDLE_MIN, _IDLE_MAX = 0.05, 1.0
 #: Seconds before a task that failed for wren's own reasons (storage down) is tried again.
 _RETRY_DELAY = 5
+
+
+def _completed_before(invocation: Invocation, storage: StorageBackend) -> bool:
+    """True when an earlier delivery stored the task's first status. It is checked with the
+    executor's key: a status someone else wrote there must not stop the task."""
+    task = invocation.task
+    key = keys.status_key(task.job_key, task.task_id, 0)
+    try:
+        raw = storage.get_object(task.bucket, key)
+    except StorageNoSuchKeyError:
+        return False
+    try:
+        StatusDocument.open(raw, invocation.key, key)
+    except (MalformedDocumentError, TamperedDataError, ProtocolVersionError) as exc:
+        logger.warning("running task %s of %s anyway: %s", task.task_id, task.job_key, exc)
+        return False
+    return True
 
 
 class _Delivery(TaskReports):
@@ -180,8 +203,8 @@ class Consumer:
             return
         task = invocation.task
         storage = self.storage(task.storage_backend, task.storage_config)
-        if storage.exists(task.bucket, keys.status_key(task.job_key, task.task_id, 0)):
-            self._delete(message, message.pop_receipt)  # an earlier delivery completed it
+        if _completed_before(invocation, storage):
+            self._delete(message, message.pop_receipt)
             return
         if message.dequeue_count > self.settings.max_dequeue_count:
             self._give_up(invocation, storage, message)

@@ -68,7 +68,9 @@ class JobMonitor:
         self.arrivals: collections.Counter[str] = collections.Counter()
         #: Status documents refused (forged, tampered, malformed, another wren's), by source.
         self.rejected: collections.Counter[str] = collections.Counter()
-        self._refused_keys: set[str] = set()
+        #: Refused stored documents, by key: what their listing said (a worker may still
+        #: write its real document over a forged one, which must then be read).
+        self._refused: dict[str, tuple[int, float | None, str | None]] = {}
         self.outage = StorageOutage(getattr(storage, "name", type(storage).__name__),
                                     outage_grace)
         self._call_timeouts: dict[str, float] = {}
@@ -168,7 +170,7 @@ class JobMonitor:
         """The status document in `raw`, or None (with one warning) when it is not one this
         executor's workers wrote: it then executes nothing and completes no call."""
         try:
-            document = StatusDocument.open(raw, self.key)
+            document = StatusDocument.open(raw, self.key, source)
         except (MalformedDocumentError, TamperedDataError, ProtocolVersionError) as exc:
             self.rejected[source] += 1
             if job is None:
@@ -221,14 +223,15 @@ class JobMonitor:
         for job in self._active_jobs():
             for info in self.storage.list_objects(self.bucket, keys.status_prefix(job.job_key)):
                 name = info.key.rsplit("/", 1)[-1].removesuffix(".status")
-                if job.seen(name) or info.key in self._refused_keys:
+                version = (info.size, info.last_modified, info.etag)
+                if job.seen(name) or self._refused.get(info.key) == version:
                     continue
                 found = self._open(self.storage.get_object(self.bucket, info.key), info.key,
                                    job)
                 if found is not None:
                     documents.append(found)
                 else:
-                    self._refused_keys.add(info.key)
+                    self._refused[info.key] = version
         self.arrivals["storage"] += len(documents)
         completed = self._apply(documents) if documents else 0
         self._check_deadlines()

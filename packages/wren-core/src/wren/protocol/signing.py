@@ -46,14 +46,16 @@ def seal(key: bytes, context: str, data: bytes) -> bytes:
     return seal_header(key, context, data) + data
 
 
-def open_sealed(key: bytes, context: str, blob: bytes | memoryview) -> memoryview:
-    """The data of a sealed `blob` after checking it (`TamperedDataError` if it fails)."""
+def open_sealed(key: bytes, context: str, blob: bytes | memoryview,
+                name: str | None = None) -> memoryview:
+    """The data of a sealed `blob` after checking it (`TamperedDataError` naming `name`, by
+    default the context, if it fails)."""
     view = memoryview(blob)
     if len(view) < HEADER_BYTES or view[:len(_MAGIC)] != _MAGIC:
-        raise TamperedDataError(context, "it carries no wren signature")
+        raise TamperedDataError(name or context, "it carries no wren signature")
     data = view[HEADER_BYTES:]
     if not hmac.compare_digest(bytes(view[len(_MAGIC):HEADER_BYTES]), _tag(key, context, data)):
-        raise TamperedDataError(context)
+        raise TamperedDataError(name or context)
     return data
 
 

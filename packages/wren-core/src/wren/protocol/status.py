@@ -127,10 +127,12 @@ class StatusDocument:
         return seal(key, STATUS_CONTEXT, self.encode())
 
     @classmethod
-    def open(cls, raw: bytes | memoryview, key: bytes) -> StatusDocument:
-        """Check and decode a sealed document (`TamperedDataError`, `MalformedDocumentError`
-        or `ProtocolVersionError` when it is not one this executor's workers wrote)."""
-        return cls.decode(bytes(open_sealed(key, STATUS_CONTEXT, raw)))
+    def open(cls, raw: bytes | memoryview, key: bytes, name: str | None = None
+             ) -> StatusDocument:
+        """Check and decode a sealed document (`TamperedDataError` naming `name`, where it
+        came from, `MalformedDocumentError` or `ProtocolVersionError` when it is not one this
+        executor's workers wrote)."""
+        return cls.decode(bytes(open_sealed(key, STATUS_CONTEXT, raw, name)))
 
 
     @classmethod

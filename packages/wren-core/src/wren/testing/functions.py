@@ -50,6 +50,21 @@ def sleep_then(seconds: float, value: Any) -> Any:
     return value
 
 
+def wait_for_object(bucket: str, key: str, value: Any, storage: Any,
+                    timeout: float = 120.0) -> Any:
+    """Return `value` once object `key` exists in `bucket` (a gate the test opens by writing
+    it, from any machine): holds a call running for as long as a test needs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            storage.head_object(bucket, key)
+            return value
+        except Exception:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the gate object {key!r} did not appear") from None
+            time.sleep(0.05)
+
+
 def fail_with(message: str) -> None:
     raise ValueError(message)
 

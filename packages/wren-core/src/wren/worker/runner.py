@@ -77,12 +77,14 @@ def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer,
     """The payloads of the task's calls, in `call_indices` order (checked before unpickling:
     they are sealed with the executor's key)."""
     start, end = task.data_range
+    name = None
     if task.inline_data is not None:
         raw: bytes | memoryview = memoryview(task.inline_data)[start:end]
     else:
         assert task.data_key is not None
         raw = storage.get_object(task.bucket, task.data_key, (start, end))
-    payloads = serializer.loads(open_sealed(key, task.args_context(), raw))
+        name = task.data_key  # name the object the user can find, not the context
+    payloads = serializer.loads(open_sealed(key, task.args_context(), raw, name))
     if task.positions is not None:
         payloads = [payloads[p] for p in task.positions]
     return payloads

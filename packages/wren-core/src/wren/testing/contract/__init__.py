@@ -22,7 +22,9 @@ class TestMyExecutor(ExecutorContract):
 
 `StorageApiContract` and `PartitionerContract` take the storage fixtures;
 `DataProcessingContract`, `WorkerFailureContract` and `ComputeBackendContract` the
-`make_executor` fixture; `SerializerContract` a `serializer`. A binding lists the tests its
+`make_executor` fixture; `SerializerContract` a `serializer`. `HostileStorageContract`
+(attacks through the bucket) takes `make_executor`, `HostileMonitorContract` (through a
+status channel) also `publish_status`. A binding lists the tests its
 adapter is known to fail in `known_gaps` (name -> reason): they run as strict xfails. Every test has a timeout
 (pytest-timeout) and every wait in it passes one, so a broken adapter fails, never hangs.
 """
@@ -33,6 +35,11 @@ from wren.testing.contract.compute_harness import ComputeHarness, RecordingListe
 from wren.testing.contract.data import DataProcessingContract
 from wren.testing.contract.executor import ExecutorContract
 from wren.testing.contract.failures import WorkerFailureContract
+from wren.testing.contract.hostile import (
+    HostileMonitorContract,
+    HostileStorageContract,
+    PublishStatus,
+)
 from wren.testing.contract.partitioner import PartitionerContract
 from wren.testing.contract.serializer import SerializerContract
 from wren.testing.contract.storage import StorageBackendContract
@@ -44,9 +51,12 @@ __all__ = [
     "ContractBindingError",
     "DataProcessingContract",
     "ExecutorContract",
+    "HostileMonitorContract",
+    "HostileStorageContract",
     "KnownGaps",
     "MakeExecutor",
     "PartitionerContract",
+    "PublishStatus",
     "RecordingListener",
     "SerializerContract",
     "StorageApiContract",
