@@ -5,7 +5,9 @@ one asynchronous request through the cluster's ingress gateway, and the runtime'
 credentials come from a Kubernetes Secret.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wren._lazy import lazy_exports
 
 from wren_backend_knative.__about__ import __version__
 
@@ -19,14 +21,8 @@ __all__ = ["Cluster", "KnativeCompute", "KnativeError", "RuntimeDeployError", "R
            "__version__"]
 
 # Imported on first use: the kubernetes client is large and only the client side needs it.
-_LAZY = {"Cluster": "cluster", "KnativeCompute": "compute", "KnativeError": "errors",
-         "RuntimeDeployError": "errors", "RuntimeManager": "runtimes"}
+_LAZY = {"Cluster": ".cluster", "KnativeCompute": ".compute", "KnativeError": ".errors",
+         "RuntimeDeployError": ".errors", "RuntimeManager": ".runtimes"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wren_backend_knative' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"wren_backend_knative.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -5,7 +5,7 @@
 Adapters for other platforms are separate distributions found through entry points.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wren.__about__ import __version__
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
@@ -30,6 +30,7 @@ from wren._errors import (
     WorkerLostError,
     WrenError,
 )
+from wren._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wren._aliases import (
@@ -58,19 +59,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wren' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

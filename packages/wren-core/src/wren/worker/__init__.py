@@ -6,7 +6,9 @@ pool runtimes run tasks in. Names load on first use (PEP 562), so a process that
 the pool or the metadata does not import the task runner.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wren._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wren.context import current_storage, current_task, in_worker
@@ -26,16 +28,4 @@ _LAZY = {"current_storage": "wren.context", "current_task": "wren.context",
          "timeout_message": "wren.worker.timeouts"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wren.worker' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -9,7 +9,9 @@ client runs calls on its own machine with `get_pool()`; a runtime process create
 Modules load on first use, so a worker process imports only what it runs.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wren._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wren.worker.pool.exits import describe_exit
@@ -19,15 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["MAX_ATTEMPTS", "Assignment", "Profile", "WorkerPool", "describe_exit", "get_pool",
            "kill_grace", "storage_profile"]
 
-_LAZY = {"Assignment": "process", "MAX_ATTEMPTS": "supervisor", "Profile": "process",
-         "WorkerPool": "supervisor", "describe_exit": "exits", "get_pool": "supervisor",
-         "kill_grace": "supervisor", "storage_profile": "process"}
+_LAZY = {"Assignment": ".process", "MAX_ATTEMPTS": ".supervisor", "Profile": ".process",
+         "WorkerPool": ".supervisor", "describe_exit": ".exits", "get_pool": ".supervisor",
+         "kill_grace": ".supervisor", "storage_profile": ".process"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wren.worker.pool' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"wren.worker.pool.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
