@@ -77,7 +77,10 @@ class TamperedDataError(WrenError):
             f"the object {key!r} is not what wren wrote there ({why}): someone with write "
             "access to the storage changed or replaced it, so wren refused to load it. Check "
             "who can write the bucket, then run the job again")
-        self.key = key
+        self.key, self.detail = key, detail
+
+    def __reduce__(self) -> tuple[type[TamperedDataError], tuple[str, str]]:
+        return type(self), (self.key, self.detail)
 
 
 class WorkerLostError(WrenError):

@@ -48,7 +48,7 @@ def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:
     message = error.get("message", "")
     trace = error.get("traceback", "")
     exc: BaseException
-    if kind == "lost":
+    if kind == "lost" or (rebuilt is None and error.get("type") == "WorkerLostError"):
         exc = WorkerLostError(message)
     elif isinstance(rebuilt, Exception):
         exc = rebuilt

@@ -21,7 +21,7 @@ from typing import Any
 
 from wren import context, plugins
 from wren.__about__ import __version__
-from wren._errors import FunctionTimeoutError
+from wren._errors import FunctionTimeoutError, TamperedDataError
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
@@ -225,8 +225,10 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
         except Exception as exc:
             error = describe(exc, "system", skip=0)
             error["message"] = f"the worker could not load the job: {error['message']}"
+            # A refused (tampered) object travels as itself, so the user can catch it.
+            travels = exc if isinstance(exc, TamperedDataError) else None
             for index in task.call_indices:
-                batch.add_error(index, worker_start, time.time(), dict(error), None)
+                batch.add_error(index, worker_start, time.time(), dict(error), travels)
             batch.flush()
             return
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
