@@ -9,6 +9,7 @@ Each process logs to its own file, shown when a test asks for it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,9 +42,11 @@ class ConsumerFleet:
         env = {**os.environ, **self.environ}
         env.pop("PYTHONPATH", None)  # a runtime imports only what is installed in it
         try:
+            # Its own process group, like a container: `kill` ends the consumer and the
+            # pool workers running its tasks together, as a container kill does.
             return subprocess.Popen([sys.executable, str(ENTRY_POINT)], env=env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=self.logs)
+                                    cwd=self.logs, start_new_session=True)
         finally:
             log.close()
 
@@ -63,10 +66,14 @@ class ConsumerFleet:
                         self.processes[slot] = self._spawn()
 
     def kill(self, slot: int) -> int:
-        """SIGKILL one consumer (it is restarted); return its PID."""
+        """SIGKILL one consumer and its worker processes, as a container is killed (it is
+        restarted); return its PID."""
         with self._lock:
             process = self.processes[slot % len(self.processes)]
-        process.send_signal(signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         return process.pid
 
     def log_text(self, tail: int = 4000) -> str:
@@ -90,3 +97,6 @@ class ConsumerFleet:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+        for process in processes:  # a consumer's workers, should any outlive it
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
