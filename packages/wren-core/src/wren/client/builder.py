@@ -1,8 +1,9 @@
 """Build a job: pack and upload the function once, serialize the arguments, cut tasks.
 
-Each task's arguments are one pickled list, sealed with the executor's key and bound to the
-job and the chunk's first call (`Task.args_context`), and the lists are laid end to end in
-one blob.
+Each task's arguments are one pickled list, and the lists are laid end to end in one blob.
+Inline, they travel inside the invocation, next to the executor's key, so the channel that
+protects the key protects them; in the job's data object (storage) each list is sealed with
+the key and bound to the job and the chunk's first call (`Task.args_context`).
 When every task's list fits the compute backend's payload limit it travels inline; otherwise
 the blob is uploaded as the job's data object and each task reads its own byte range of it.
 """
@@ -122,22 +123,21 @@ class JobBuilder:
             payloads))
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
         pickled = self.serialize_chunks(payloads, bounds)
-        headers = [seal_header(self.key, f"{job_key}/args/{lo}", chunk)
-                   for (lo, _), chunk in zip(bounds, pickled)]
-        sizes = [len(header) + len(chunk) for header, chunk in zip(headers, pickled)]
-        inline = max(sizes, default=0) <= self.compute.max_payload_bytes
+        inline = max(map(len, pickled), default=0) <= self.compute.max_payload_bytes
         ranges: list[tuple[int, int]] = []
         data_key = None
-        if inline:
-            chunks: list[bytes | None] = [h + c for h, c in zip(headers, pickled)]
-            ranges = [(0, size) for size in sizes]
-        else:  # one object, copied once: header, chunk, header, chunk, ...
+        if inline:  # inside the invocation, with the key: the channel itself vouches for them
+            chunks: list[bytes | None] = list(pickled)
+            ranges = [(0, len(chunk)) for chunk in pickled]
+        else:  # in storage: each chunk sealed, one object copied once (header, chunk, ...)
+            headers = [seal_header(self.key, f"{job_key}/args/{lo}", chunk)
+                       for (lo, _), chunk in zip(bounds, pickled)]
             chunks = [None] * len(pickled)
             data_key = keys.data_key(job_key)
             position = 0
-            for size in sizes:
-                ranges.append((position, position + size))
-                position += size
+            for header, chunk in zip(headers, pickled):
+                ranges.append((position, position + len(header) + len(chunk)))
+                position += len(header) + len(chunk)
             self.storage.put_object(self.bucket, data_key, b"".join(
                 part for pair in zip(headers, pickled) for part in pair))
         worker_storage = self.compute.worker_storage

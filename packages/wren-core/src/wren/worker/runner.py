@@ -74,17 +74,18 @@ def _load_function(task: Task, storage: StorageBackend, serializer: Serializer) 
 
 def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer,
                     key: bytes) -> list[Any]:
-    """The payloads of the task's calls, in `call_indices` order (checked before unpickling:
-    they are sealed with the executor's key)."""
+    """The payloads of the task's calls, in `call_indices` order. Inline arguments came in
+    the invocation itself (with the key); arguments read from storage are checked with the
+    key before anything is unpickled."""
     start, end = task.data_range
-    name = None
     if task.inline_data is not None:
         raw: bytes | memoryview = memoryview(task.inline_data)[start:end]
     else:
         assert task.data_key is not None
-        raw = storage.get_object(task.bucket, task.data_key, (start, end))
-        name = task.data_key  # name the object the user can find, not the context
-    payloads = serializer.loads(open_sealed(key, task.args_context(), raw, name))
+        sealed = storage.get_object(task.bucket, task.data_key, (start, end))
+        # name the object the user can find, not the seal's context
+        raw = open_sealed(key, task.args_context(), sealed, task.data_key)
+    payloads = serializer.loads(raw)
     if task.positions is not None:
         payloads = [payloads[p] for p in task.positions]
     return payloads
