@@ -128,16 +128,16 @@ class JobBuilder:
         data_key = None
         if inline:  # inside the invocation, with the key: the channel itself vouches for them
             chunks: list[bytes | None] = list(pickled)
-            ranges = [(0, len(chunk)) for chunk in pickled]
+            ranges = [(0, len(body)) for body in pickled]
         else:  # in storage: each chunk sealed, one object copied once (header, chunk, ...)
             headers = [seal_header(self.key, f"{job_key}/args/{lo}", chunk)
                        for (lo, _), chunk in zip(bounds, pickled)]
             chunks = [None] * len(pickled)
             data_key = keys.data_key(job_key)
             position = 0
-            for header, chunk in zip(headers, pickled):
-                ranges.append((position, position + len(header) + len(chunk)))
-                position += len(header) + len(chunk)
+            for header, body in zip(headers, pickled):
+                ranges.append((position, position + len(header) + len(body)))
+                position += len(header) + len(body)
             self.storage.put_object(self.bucket, data_key, b"".join(
                 part for pair in zip(headers, pickled) for part in pair))
         worker_storage = self.compute.worker_storage
