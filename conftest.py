@@ -3,6 +3,8 @@ configuration (`~/.wren/config`, `WREN_CONFIG_FILE`) or writes into their temp s
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,3 +24,16 @@ def _isolated_wren_environment(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture
 def home_dir() -> Path:
     return Path.home()
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh temp directory standing in for /tmp (sticky, world-writable like it), so the
+    per-user `<tmp>/wren-<uid>` is this test's, under a umask of 022."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    tmp.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    old = os.umask(0o022)
+    yield tmp
+    os.umask(old)

@@ -12,8 +12,6 @@ import stat
 import struct
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,15 +44,9 @@ class _Touch:
 
 
 @pytest.fixture
-def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh temp directory standing in for /tmp, so `<tmp>/wren-<uid>` is this test's."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    tmp.chmod(0o1777)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    old = os.umask(0o022)
-    yield tmp
-    os.umask(old)
+def tmp_home(private_tmp: Path) -> Path:
+    """The repository's `private_tmp`: `<tmp>/wren-<uid>` is this test's."""
+    return private_tmp
 
 
 def test_created_directories_are_0700_and_objects_0600(tmp_home: Path) -> None:

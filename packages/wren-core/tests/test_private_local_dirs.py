@@ -30,15 +30,9 @@ def _mode(path: Path) -> int:
 
 
 @pytest.fixture
-def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh temp directory standing in for /tmp, so `<tmp>/wren-<uid>` is this test's."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    tmp.chmod(0o1777)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    old = os.umask(0o022)
-    yield tmp
-    os.umask(old)
+def tmp_home(private_tmp: Path, tmp_path: Path) -> Iterator[Path]:
+    """The repository's `private_tmp`; afterwards, forget the modules a test planted."""
+    yield private_tmp
     for name in [m for m in sys.modules if m == MODULE]:
         del sys.modules[name]
     module_installer._active.pop(MODULE, None)
