@@ -16,7 +16,14 @@ from wren.protocol.binding import CallBinding, CallMode
 from wren.protocol.invocation import Invocation, open_sealed_task, sealed_task
 from wren.protocol.lost import lost_calls_document, store_status
 from wren.protocol.runtime import RuntimeInfo
-from wren.protocol.signing import KEY_BYTES, check_digest, new_key, open_sealed, seal
+from wren.protocol.signing import (
+    KEY_BYTES,
+    check_digest,
+    derive_key,
+    new_key,
+    open_sealed,
+    seal,
+)
 from wren.protocol.status import ERROR_KINDS, StatusDocument, error_info
 from wren.protocol.task import JobKind, Task, TaskOptions
 from wren.protocol.version import PROTOCOL_VERSION, MalformedDocumentError
@@ -35,6 +42,7 @@ __all__ = [
     "Task",
     "TaskOptions",
     "check_digest",
+    "derive_key",
     "error_info",
     "keys",
     "lost_calls_document",

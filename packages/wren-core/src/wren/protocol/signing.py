@@ -29,6 +29,14 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+def derive_key(key: bytes, label: str) -> bytes:
+    """A key for `label` (a nested executor's id, a queue's name) that whoever holds `key`
+    can recompute, so a derived key never needs to travel or be stored: an executor created
+    inside a worker, or a broker object shared by a job's calls, is authenticated by the
+    parent executor's key without anything new crossing the channel."""
+    return hmac.new(key, b"wren-derive\x00" + label.encode("utf-8"), hashlib.sha256).digest()
+
+
 def _tag(key: bytes, context: str, data: bytes | memoryview) -> bytes:
     mac = hmac.new(key, context.encode("utf-8") + b"\x00", hashlib.sha256)
     mac.update(data)
