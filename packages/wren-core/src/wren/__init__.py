@@ -32,13 +32,21 @@ from wren._errors import (
 )
 from wren._lazy import lazy_exports
 
+# `wren.wait` is the function, as `lithops.wait` is; the module of the same name stays
+# importable (`from wren.wait import ALL_COMPLETED`). It imports the executor only when called.
+from wren.wait import get_result, wait
+
 if TYPE_CHECKING:
     from wren._aliases import (
+        LocalhostExecutor,
+        ServerlessExecutor,
+        StandaloneExecutor,
         docker_executor,
         function_executor,
         ibm_cf_executor,
         knative_executor,
         local_executor,
+        openwhisk_executor,
     )
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
@@ -49,13 +57,17 @@ if TYPE_CHECKING:
 _LAZY = {
     "CloudObject": "wren.storage_api",
     "FunctionExecutor": "wren.executor",
-    "docker_executor": "wren._aliases",
+    "LocalhostExecutor": "wren._aliases",
     "ResponseFuture": "wren.client.futures",
+    "ServerlessExecutor": "wren._aliases",
+    "StandaloneExecutor": "wren._aliases",
     "Storage": "wren.storage_api",
+    "docker_executor": "wren._aliases",
     "function_executor": "wren._aliases",
     "ibm_cf_executor": "wren._aliases",
     "knative_executor": "wren._aliases",
     "local_executor": "wren._aliases",
+    "openwhisk_executor": "wren._aliases",
 }
 
 
@@ -72,6 +84,7 @@ __all__ = [
     "FunctionExecutor",
     "FunctionTimeoutError",
     "InvalidInputError",
+    "LocalhostExecutor",
     "MalformedDocumentError",
     "MonitoringError",
     "NotSupportedError",
@@ -82,6 +95,8 @@ __all__ = [
     "ResponseFuture",
     "RuntimeMismatchError",
     "SerializationError",
+    "ServerlessExecutor",
+    "StandaloneExecutor",
     "Storage",
     "StorageError",
     "StorageNoSuchKeyError",
@@ -92,7 +107,10 @@ __all__ = [
     "__version__",
     "docker_executor",
     "function_executor",
+    "get_result",
     "ibm_cf_executor",
     "knative_executor",
     "local_executor",
+    "openwhisk_executor",
+    "wait",
 ]

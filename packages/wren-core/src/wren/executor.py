@@ -38,8 +38,9 @@ from wren.client.collect import (
 )
 from wren.client.futures import ResponseFuture, futures_of
 from wren.client.job import JobState
+from wren.client.keywords import executor_config
 from wren.client.session import ClientSession
-from wren.config.loader import WrenConfig, load_config
+from wren.config.loader import WrenConfig
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
@@ -72,12 +73,14 @@ class FunctionExecutor:
 
     def __init__(self, backend: str | None = None, storage: str | None = None,
                  config: Mapping[str, Any] | None = None, runtime: str | None = None,
-                 runtime_memory: int | None = None, log_level: str | None = None,
-                 **overrides: Any) -> None:
-        self.config: WrenConfig = load_config(
-            config, backend=backend, storage=storage,
-            overrides={"runtime": runtime, "runtime_memory": runtime_memory,
-                       "log_level": log_level, **overrides})
+                 runtime_memory: int | None = None, log_level: str | bool | None = None,
+                 *, mode: str | None = None, config_file: str | os.PathLike[str] | None = None,
+                 monitoring: str | None = None, **overrides: Any) -> None:
+        # Lithops' keywords (mode, config_file, workers, storage_backend, ...): see keywords
+        self.config: WrenConfig = executor_config(
+            backend, storage, config,
+            {"runtime": runtime, "runtime_memory": runtime_memory, "log_level": log_level,
+             "mode": mode, "config_file": config_file, "monitoring": monitoring}, overrides)
         configure_logging(self.config.wren.get("log_level"))
         self.executor_id = f"{_session_id}-{next(_executor_numbers)}"
         self.backend = self.config.compute_backend
