@@ -39,7 +39,7 @@ def test_inside_a_worker_storage_wraps_the_worker_storage() -> None:
     context.set_current(backend, None)
     try:
         storage = wren.Storage()
-        assert storage.get_client() is backend and storage.backend == "memory"
+        assert storage.storage_handler is backend and storage.backend == "memory"
         cloud_object = storage.put_cloudobject(b"payload")
         assert cloud_object.bucket == "wren" and cloud_object.backend == "memory"
         assert backend.get_object("wren", cloud_object.key) == b"payload"

@@ -95,6 +95,21 @@ class AzureBlobStorage(StorageBackend):
                 contextlib.suppress(ResourceExistsError):
             self._container(bucket).create_container()
 
+    def bucket_exists(self, bucket: str) -> bool:
+        container = self._container(bucket)
+        with self._failing("read container properties of", bucket):
+            try:
+                container.get_container_properties()
+            except Exception as exc:
+                if _is_not_found(exc):
+                    return False
+                raise
+        return True
+
+    def native_client(self) -> Any:
+        """The `azure.storage.blob.BlobServiceClient`."""
+        return self.service
+
     def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
         container = self._container(bucket)
         batch: list[str] = []

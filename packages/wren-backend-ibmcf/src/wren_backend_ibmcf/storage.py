@@ -184,6 +184,19 @@ class IbmCosStorage(StorageBackend):
                 return
             raise translate(exc, "create bucket", bucket, None, self.endpoint) from exc
 
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except Exception as exc:
+            if error_code(exc) in ("404", "NoSuchBucket"):
+                return False
+            raise translate(exc, "head bucket", bucket, None, self.endpoint) from exc
+        return True
+
+    def native_client(self) -> Any:
+        """The `ibm_boto3` S3 client."""
+        return self.client
+
     def close(self) -> None:
         close = getattr(self.client, "close", None)
         if close is not None:

@@ -173,6 +173,9 @@ class LocalhostStorage(StorageBackend):
                     break
                 parent = parent.parent
 
+    def bucket_exists(self, bucket: str) -> bool:
+        return self._bucket_dir(bucket).is_dir()
+
     def create_bucket(self, bucket: str) -> None:
         directory = self._bucket_dir(bucket)
         make_private_dirs(directory)

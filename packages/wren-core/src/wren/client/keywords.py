@@ -32,9 +32,9 @@ RENAMED = {
 #: Keywords wren cannot honour as given, with what to write instead.
 REFUSED = {
     "compute_backend_region": "set `region` in the compute backend's config section, e.g. "
-                              "config={'ibm_cf': {'region': 'us-south'}}",
+                              "config={'<backend>': {'region': '<region>'}}",
     "storage_backend_region": "set `region` in the storage backend's config section, e.g. "
-                              "config={'ibm_cos': {'region': 'us-south'}}",
+                              "config={'<storage>': {'region': '<region>'}}",
 }
 
 #: Lithops' execution modes; wren picks the platform from `backend` alone.
@@ -43,11 +43,12 @@ MODES = ("localhost", "serverless", "standalone")
 
 def standalone_refusal(what: str) -> NotSupportedError:
     """The error for Lithops' standalone (virtual machine) mode, which wren does not have."""
+    names = ", ".join(repr(n) for n in plugins.installed(plugins.COMPUTE_GROUP))
     return NotSupportedError(
         what, "standalone",
         "wren has no standalone (virtual machine) mode: run on a serverless or container "
-        "backend with ServerlessExecutor(backend='knative') or FunctionExecutor("
-        "backend='ibm_cf'), or on this machine with LocalhostExecutor()")
+        f"compute backend with ServerlessExecutor(backend=...) or FunctionExecutor(backend="
+        f"...) (installed: {names or 'none'}), or on this machine with LocalhostExecutor()")
 
 
 def log_level_setting(log_level: Any) -> str | None:

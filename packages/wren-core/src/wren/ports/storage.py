@@ -1,7 +1,8 @@
 """The `StorageBackend` port: a flat object store of buckets and keys.
 
 An adapter implements the five abstract methods; everything else has a working default that
-adapters may override for speed. Semantics every adapter must keep (the storage contract in
+adapters may override for speed, except the bucket operations (`create_bucket`,
+`bucket_exists`), which an adapter offers when its service has buckets to manage. Semantics every adapter must keep (the storage contract in
 `wren.testing.contract` checks them): keys are arbitrary strings with `/` as a conventional
 separator; `byte_range=(start, end)` is half-open like a Python slice and clipped to the
 object (a range starting at or past the end yields `b""`); a missing key raises
@@ -105,8 +106,18 @@ class StorageBackend(Port, abc.ABC):
         return True
 
     def create_bucket(self, bucket: str) -> None:
-        """Create the bucket if the service allows it (optional)."""
+        """Create the bucket if the service allows it (optional); an existing bucket is
+        not an error."""
         self.unsupported("create_bucket")
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """True when the bucket exists and these credentials reach it (optional)."""
+        self.unsupported("bucket_exists")
+
+    def native_client(self) -> Any:
+        """The service's own client (e.g. a boto3 client) for calls wren does not wrap;
+        None when the adapter talks to no such client."""
+        return None
 
     def close(self) -> None:
         """Release connections; the backend is not used afterwards."""

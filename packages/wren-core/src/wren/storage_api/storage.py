@@ -1,10 +1,13 @@
 """`Storage`: the storage client users and workers call, the same over every backend.
 
-It wraps a `StorageBackend` adapter with the Lithops verbs: objects as bytes, str or
-streams, byte ranges (also the `extra_get_args={'Range': ...}` form), listing with paging
-done by the adapter, files, and `CloudObject`s. `Storage()` loads the configuration like
-`FunctionExecutor` (files, then `config=`; `backend=` picks the storage backend); inside a
-worker it wraps the worker's own storage, and a function's `storage` parameter receives one.
+It wraps a `StorageBackend` adapter with Lithops' methods and keywords: objects as bytes,
+str or streams, byte ranges (also the `extra_get_args={'Range': ...}` form), listing with
+paging done by the adapter and Lithops' `match_pattern` globs, buckets, files, and
+`CloudObject`s. `Storage()` loads the configuration like `FunctionExecutor` (files, then
+`config=`; `backend=` picks the storage backend), `Storage(storage_config=...)` takes what
+`get_storage_config()` returned; inside a worker `Storage()` wraps the worker's own storage,
+and a function's `storage` parameter receives one. `get_client()` is the service's own client
+(a boto3-style stand-in where there is none); `storage_handler` is the adapter.
 A missing key raises `wren.StorageNoSuchKeyError` naming bucket and key.
 """
 
@@ -19,37 +22,39 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import IO, Any
 
-from wren import plugins
 from wren._errors import InvalidInputError
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.storage_api.boto_style import BotoStyleClient
+from wren.storage_api.buckets import head_bucket
 from wren.storage_api.cloudobject import CloudObject
+from wren.storage_api.opening import open_backend
+from wren.storage_api.patterns import key_matches
 from wren.storage_api.ranges import range_from_get_args
 
 Body = bytes | bytearray | memoryview | str | IO[bytes]
 _COPY_BLOCK = 1 << 20
 
 
-def _worker_storage() -> StorageBackend | None:
-    from wren.context import current_storage
-
-    try:
-        return current_storage()
-    except RuntimeError:
-        return None
+def _no_transfer_options(operation: str, extra_args: Mapping[str, Any] | None,
+                         config: Any) -> None:
+    """Lithops passes these on to boto3; wren's adapters size their own transfers."""
+    if extra_args:
+        raise InvalidInputError(f"{operation}(extra_args={dict(extra_args)!r}): wren stores "
+                                "no object metadata or ACLs; remove extra_args")
+    if config is not None:
+        raise InvalidInputError(
+            f"{operation}(config=...): wren's storage adapters size multipart transfers from "
+            "their own config section (its multipart or concurrency keys); remove config=")
 
 
 class Storage:
-    """A storage client: `Storage(config=None, backend=None)` or `Storage.from_backend(b)`."""
+    """A storage client: `Storage(config=None, backend=None, storage_config=None)` or
+    `Storage.from_backend(b)`."""
 
-    def __init__(self, config: Mapping[str, Any] | None = None,
-                 backend: str | None = None) -> None:
-        found = _worker_storage() if config is None and backend is None else None
-        if found is None:
-            from wren.config.loader import load_config
-
-            loaded = load_config(config, storage=backend)
-            found = plugins.storage_backend_class(loaded.storage_backend)(loaded.storage)
+    def __init__(self, config: Mapping[str, Any] | None = None, backend: str | None = None,
+                 storage_config: Mapping[str, Any] | None = None) -> None:
+        found = open_backend(config, backend, storage_config)
         self._client: StorageBackend = found
         self.backend: str = found.name or type(found).__name__
 
@@ -69,9 +74,33 @@ class Storage:
         """The configured bucket (`storage_bucket`), where wren keeps its own objects."""
         return self._client.default_bucket
 
-    def get_client(self) -> StorageBackend:
-        """The underlying `StorageBackend` adapter."""
+    @property
+    def storage_handler(self) -> StorageBackend:
+        """The `StorageBackend` adapter this client calls (Lithops' attribute name)."""
         return self._client
+
+    def get_client(self) -> Any:
+        """The storage service's own client (e.g. the boto3 client of `ibm_cos`, the
+        `BlobServiceClient` of `azure_storage`); for a backend without one, a stand-in that
+        answers the common boto3 S3 calls (`BotoStyleClient`)."""
+        return self._client.native_client() or BotoStyleClient(self._client)
+
+    def get_storage_config(self) -> dict[str, Any]:
+        """`{'backend': name, <section>: {...}}`: what `Storage(storage_config=...)` takes.
+        It holds the backend's credentials; keep it out of task arguments."""
+        section = self._client.config_schema.section
+        return {"backend": self.backend, section: dict(self._client.config)}
+
+    # Buckets ------------------------------------------------------------------------------
+    def create_bucket(self, bucket: str) -> None:
+        """Create `bucket` unless it exists (`NotSupportedError` on a backend without
+        buckets to manage)."""
+        self._client.create_bucket(bucket)
+
+    def head_bucket(self, bucket: str) -> dict[str, Any]:
+        """`{'ResponseMetadata': {'HTTPStatusCode': 200}}` when `bucket` exists; a missing
+        bucket raises `wren.StorageNoSuchKeyError`."""
+        return head_bucket(self._client, bucket)
 
     # Objects ------------------------------------------------------------------------------
     def put_object(self, bucket: str, key: str, body: Body) -> None:
@@ -104,12 +133,15 @@ class Storage:
             headers["last-modified"] = formatdate(info.last_modified, usegmt=True)
         return headers
 
-    def list_objects(self, bucket: str, prefix: str | None = None) -> list[dict[str, Any]]:
-        """Every object under `prefix` as `{'Key', 'Size', 'LastModified', 'ETag'}`."""
+    def list_objects(self, bucket: str, prefix: str | None = None,
+                     match_pattern: str | None = None) -> list[dict[str, Any]]:
+        """Every object under `prefix` as `{'Key', 'Size', 'LastModified', 'ETag'}`, in key
+        order; `match_pattern` keeps the keys matching a glob (`*`, `?`, `**` parts)."""
         return [{"Key": info.key, "Size": info.size, "ETag": info.etag,
                  "LastModified": None if info.last_modified is None else
                  datetime.fromtimestamp(info.last_modified, timezone.utc)}
-                for info in self._client.list_objects(bucket, prefix or "")]
+                for info in self._client.list_objects(bucket, prefix or "")
+                if match_pattern is None or key_matches(match_pattern, info.key)]
 
     def list_keys(self, bucket: str, prefix: str | None = None) -> list[str]:
         """Every key under `prefix`, in order."""
@@ -124,16 +156,20 @@ class Storage:
 
     # Files --------------------------------------------------------------------------------
     def upload_file(self, file_name: str | os.PathLike[str], bucket: str,
-                    key: str | None = None) -> bool:
+                    key: str | None = None, extra_args: Mapping[str, Any] | None = None,
+                    config: Any = None) -> bool:
         """Store a local file (streamed) under `key` (default: the file's name)."""
+        _no_transfer_options("upload_file", extra_args, config)
         path = Path(file_name)
         with open(path, "rb") as handle:
             self._client.put_object(bucket, key or path.name, handle)
         return True
 
     def download_file(self, bucket: str, key: str,
-                      file_name: str | os.PathLike[str] | None = None) -> bool:
+                      file_name: str | os.PathLike[str] | None = None,
+                      extra_args: Mapping[str, Any] | None = None, config: Any = None) -> bool:
         """Write an object (streamed) to a local file (default: the key's last part)."""
+        _no_transfer_options("download_file", extra_args, config)
         path = Path(file_name) if file_name is not None else Path(key.rsplit("/", 1)[-1])
         with self._client.get_object_stream(bucket, key) as stream:
             if path.parent != Path(""):

@@ -29,6 +29,7 @@ class MemoryStorage(StorageBackend):
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__({"storage_bucket": "wren", **(config or {})})
         self._objects: dict[tuple[str, str], tuple[bytes, float]] = {}
+        self._buckets = {str(self.config["storage_bucket"])}  # made by writes or create_bucket
         self._lock = threading.Lock()
         self.operations = 0
 
@@ -37,6 +38,7 @@ class MemoryStorage(StorageBackend):
         with self._lock:
             self.operations += 1
             self._objects[(bucket, key)] = (data, time.time())
+            self._buckets.add(bucket)
 
     def _get(self, bucket: str, key: str) -> tuple[bytes, float]:
         with self._lock:
@@ -67,3 +69,11 @@ class MemoryStorage(StorageBackend):
             self.operations += 1
             for key in keys:
                 self._objects.pop((bucket, key), None)
+
+    def create_bucket(self, bucket: str) -> None:
+        with self._lock:
+            self._buckets.add(bucket)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        with self._lock:
+            return bucket in self._buckets

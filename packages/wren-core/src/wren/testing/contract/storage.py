@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from wren import StorageNoSuchKeyError
+from wren import NotSupportedError, StorageNoSuchKeyError
 from wren.ports.storage import StorageBackend
 from wren.testing.contract._binding import StorageBinding
 
@@ -178,3 +178,19 @@ class StorageBackendContract(StorageBinding):
         storage.put_object(bucket, key, b"ok")
         assert storage.get_object(bucket, key) == b"ok"
         assert storage.list_keys(bucket, prefix) == [key]
+
+    def test_buckets_are_created_once_and_seen(self, storage: StorageBackend, bucket: str,
+                                               prefix: str) -> None:
+        storage.put_object(bucket, prefix + "here", b"1")
+        try:
+            assert storage.bucket_exists(bucket) is True
+        except NotSupportedError:
+            pytest.skip("this adapter manages no buckets (bucket_exists is optional)")
+        fresh = f"wren-contract-{uuid.uuid4().hex[:12]}"
+        assert storage.bucket_exists(fresh) is False
+        storage.create_bucket(fresh)
+        storage.create_bucket(fresh)  # an existing bucket is not an error
+        assert storage.bucket_exists(fresh) is True
+        storage.put_object(fresh, "k", b"in the new bucket")
+        assert storage.list_keys(fresh) == ["k"]
+        storage.delete_objects(fresh, ["k"])

@@ -2,7 +2,8 @@
 
 Bind it with the storage contract's fixtures, `storage` (an adapter instance) and `bucket`.
 It checks the Lithops-style verbs end to end on the adapter: bodies of every kind, byte
-ranges in both forms, metadata, listing, files, and `CloudObject`s.
+ranges in both forms, metadata, listing (with `match_pattern`), buckets, files, the service
+client, and `CloudObject`s.
 """
 
 from __future__ import annotations
@@ -116,6 +117,52 @@ class StorageApiContract(StorageBinding):
         with client.get_cloudobject(anonymous, stream=True) as stream:
             assert stream.read() == b"anonymous"
         client.delete_cloudobjects([named, anonymous])
-        assert not client.get_client().exists(anonymous.bucket, anonymous.key)
+        assert not client.storage_handler.exists(anonymous.bucket, anonymous.key)
         with pytest.raises(wren.InvalidInputError, match="lives in storage backend"):
             client.get_cloudobject(wren.CloudObject("elsewhere", bucket, "k"))
+
+    def test_list_objects_match_pattern(self, client: wren.Storage, bucket: str,
+                                        api_prefix: str) -> None:
+        for name in ("a.csv", "a.txt", "d/b.csv", "d/e/c.csv", "d/e/f.txt"):
+            client.put_object(bucket, api_prefix + name, b"x")
+
+        def keys(pattern: str) -> list[str]:
+            found = client.list_objects(bucket, api_prefix, match_pattern=api_prefix + pattern)
+            return [entry["Key"][len(api_prefix):] for entry in found]
+
+        assert keys("*.csv") == ["a.csv"]  # `*` stays inside one part of the key
+        assert keys("**/*.csv") == ["a.csv", "d/b.csv", "d/e/c.csv"]
+        assert keys("d/**") == ["d/b.csv", "d/e/c.csv", "d/e/f.txt"]
+        assert keys("d/?/*.txt") == ["d/e/f.txt"]
+        entry = client.list_objects(bucket, api_prefix + "a.c")[0]
+        assert (entry["Key"], entry["Size"]) == (api_prefix + "a.csv", 1)
+        assert set(entry) >= {"Key", "Size", "LastModified"}
+
+    def test_buckets_as_lithops_has_them(self, client: wren.Storage, bucket: str,
+                                         api_prefix: str) -> None:
+        client.put_object(bucket, api_prefix + "k", b"1")
+        try:
+            answer = client.head_bucket(bucket)
+        except wren.NotSupportedError:
+            pytest.skip("this adapter manages no buckets (bucket_exists is optional)")
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+        fresh = f"wren-api-{uuid.uuid4().hex[:12]}"
+        with pytest.raises(wren.StorageNoSuchKeyError, match=fresh):
+            client.head_bucket(fresh)
+        client.create_bucket(fresh)
+        client.create_bucket(fresh)
+        assert client.head_bucket(fresh)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+    def test_get_client_is_the_service_client(self, client: wren.Storage, bucket: str,
+                                              api_prefix: str) -> None:
+        native = client.storage_handler.native_client()
+        service = client.get_client()
+        if native is not None:
+            assert service is native
+            if not hasattr(service, "list_objects_v2"):
+                return  # not an S3 client: nothing more to check in boto3's terms
+        service.put_object(Bucket=bucket, Key=api_prefix + "b", Body=b"boto style")
+        assert service.get_object(Bucket=bucket, Key=api_prefix + "b")["Body"].read() == (
+            b"boto style")
+        listed = service.list_objects_v2(Bucket=bucket, Prefix=api_prefix)
+        assert [o["Key"] for o in listed["Contents"]] == [api_prefix + "b"]
