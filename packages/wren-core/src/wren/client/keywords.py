@@ -148,7 +148,7 @@ def executor_config(backend: str | None, storage: str | None, config: Any,
     if remote_invoker:
         raise NotSupportedError(
             "remote_invoker=True", loaded.compute_backend,
-            "this backend invokes every call from the client; remove remote_invoker")
+            "This backend invokes every call from the client; remove remote_invoker")
     return loaded  # remote_invoker=False asks for what this backend does anyway
 
 
