@@ -93,6 +93,10 @@ def test_serverless_mode_refuses_a_backend_on_this_machine(private_tmp: Path) ->
         wren.ServerlessExecutor()
     with pytest.raises(wren.ConfigError, match="mode='serverless'"):
         wren.FunctionExecutor(mode="serverless", backend="localhost")
+    with pytest.raises(wren.ConfigError, match="mode='serverless'"):
+        wren.FunctionExecutor("serverless")  # Lithops' first positional is the mode
+    with pytest.raises(wren.InvalidInputError, match="pass config=... by name"):
+        wren.FunctionExecutor("localhost", {"localhost": {}})  # Lithops' second is config
 
 
 def test_standalone_is_refused_naming_the_replacement() -> None:

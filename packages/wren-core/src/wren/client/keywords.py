@@ -126,10 +126,15 @@ def executor_config(backend: str | None, storage: str | None, config: Any,
     config=..., **named, **overrides)`: `named` holds the keywords the executor's signature
     spells out (`runtime`, `runtime_memory`, `log_level`, `mode`, `config_file`,
     `monitoring`), `overrides` the rest, Lithops' names included."""
+    if isinstance(storage, Mapping):
+        raise InvalidInputError("the second argument of FunctionExecutor is the storage "
+                                "backend's name (Lithops' is config): pass config=... by name")
     given = dict(overrides)
     explicit = {"backend": backend, "storage": storage, **named}
     _renamed(given, explicit)
     mode = explicit.pop("mode", None)
+    if mode is None and explicit.get("backend") in ("serverless", "standalone"):
+        mode = explicit.pop("backend")  # Lithops' first positional is `mode`; no backend has it
     source = _config_source(config, explicit.pop("config_file", None))
     compute = _backend_for_mode(mode, explicit.pop("backend", None))
     storage_name = explicit.pop("storage", None)
