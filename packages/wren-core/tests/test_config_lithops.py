@@ -187,6 +187,16 @@ def test_section_of_a_lithops_backend_wren_lacks_is_ignored_with_one_notice(
         "package provides; it is ignored" for name in ("aws", "aws_lambda")]
 
 
+def test_choosing_a_lithops_backend_wren_lacks_says_so() -> None:
+    from wren import BackendNotFoundError
+
+    with pytest.raises(BackendNotFoundError, match="'code_engine' is a Lithops backend; no "
+                                                   "installed wren package provides it"):
+        load_config(config={"lithops": {"backend": "code_engine"}})
+    with pytest.raises(BackendNotFoundError, match="'aws_s3' is a Lithops backend"):
+        load_config(storage="aws_s3")
+
+
 def test_service_sections_are_validated_when_present() -> None:
     with pytest.raises(ConfigError, match="unknown key 'amqp_uri' in section 'rabbitmq'.*"
                                           "Did you mean 'amqp_url'"):
@@ -206,3 +216,18 @@ def test_service_sections_are_validated_when_present() -> None:
 def test_did_you_mean_proposes_only_misspellings(typed: str, valid: list[str],
                                                  proposed: str | None) -> None:
     assert close_key(typed, valid) == proposed
+
+
+# -- through the executor ------------------------------------------------------------------
+
+@pytest.mark.usefixtures("thread_backends")
+def test_executor_takes_a_lithops_yaml_path_and_polls_at_its_interval(tmp_path: Path) -> None:
+    import wren
+    from wren.testing import functions as fn
+
+    path = write(tmp_path / "lithops.yaml",
+                 "lithops:\n  backend: threads\n  storage: shared_memory\n"
+                 "  monitoring_interval: 0.3\n  log_level: null\n")
+    with wren.FunctionExecutor(config=path) as fexec:
+        assert fexec._monitor.poll_max == 0.3
+        assert fexec.get_result(fexec.map(fn.double, [1, 2])) == [2, 4]

@@ -39,7 +39,7 @@ from wren.client.collect import (
 from wren.client.futures import ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.client.session import ClientSession
-from wren.config.loader import WrenConfig, load_config
+from wren.config.loader import ConfigSource, WrenConfig, load_config
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
@@ -71,7 +71,7 @@ class FunctionExecutor:
     storage. Usable as a context manager; `close()` stops its monitor and cleans up."""
 
     def __init__(self, backend: str | None = None, storage: str | None = None,
-                 config: Mapping[str, Any] | None = None, runtime: str | None = None,
+                 config: ConfigSource | None = None, runtime: str | None = None,
                  runtime_memory: int | None = None, log_level: str | None = None,
                  **overrides: Any) -> None:
         self.config: WrenConfig = load_config(

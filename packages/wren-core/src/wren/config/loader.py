@@ -22,10 +22,10 @@ from typing import Any
 import attrs
 
 from wren import plugins
-from wren._errors import ConfigError
+from wren._errors import BackendNotFoundError, ConfigError
 from wren.config.lithops_keys import notice_once
 from wren.config.schema import ConfigSchema, unknown_key_message
-from wren.config.sections import check_sections
+from wren.config.sections import LITHOPS_SECTIONS, check_sections
 from wren.config.wren_section import DEFAULT_BACKEND, DEFAULT_STORAGE, WREN_SECTION
 
 logger = logging.getLogger("wren")
@@ -152,6 +152,18 @@ def _explicit(config: ConfigSource) -> tuple[Mapping[str, Any], tuple[str, ...]]
     return config, ()
 
 
+def _backend_class(group: str, name: str) -> Any:
+    """The adapter class registered as `name`; for a Lithops backend that no installed wren
+    package provides, the error says so."""
+    try:
+        return plugins.load(group, name)
+    except BackendNotFoundError as exc:
+        if name in LITHOPS_SECTIONS and name not in plugins.registered(group):
+            raise BackendNotFoundError(f"{exc}. {name!r} is a Lithops backend; no installed "
+                                       "wren package provides it") from exc
+        raise
+
+
 def load_config(config: ConfigSource | None = None, *, backend: str | None = None,
                 storage: str | None = None, overrides: Mapping[str, Any] | None = None,
                 read_files: bool = True) -> WrenConfig:
@@ -174,8 +186,8 @@ def load_config(config: ConfigSource | None = None, *, backend: str | None = Non
         wren_raw["storage"] = storage
     compute_name = str(wren_raw.get("backend") or DEFAULT_BACKEND)
     storage_name = str(wren_raw.get("storage") or DEFAULT_STORAGE)
-    compute_cls = plugins.compute_backend_class(compute_name)
-    storage_cls = plugins.storage_backend_class(storage_name)
+    compute_cls = _backend_class(plugins.COMPUTE_GROUP, compute_name)
+    storage_cls = _backend_class(plugins.STORAGE_GROUP, storage_name)
     compute_section = compute_cls.config_schema.section
     storage_section = storage_cls.config_schema.section
 
