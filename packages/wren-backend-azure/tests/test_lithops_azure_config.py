@@ -32,6 +32,12 @@ def test_location_is_region(section: str) -> None:
     assert azure({section: {"location": "westus2"}}).compute["region"] == "westus2"
 
 
+def test_own_location_wins_over_the_azure_section() -> None:
+    config = azure({"azure": {"region": "westeurope"},
+                    "azure_containers": {"location": "westus2"}})
+    assert config.compute["region"] == "westus2"
+
+
 def test_region_wins_over_location() -> None:
     config = azure({"azure_containers": {"location": "westus2", "region": "westeurope"}})
     assert config.compute["region"] == "westeurope"

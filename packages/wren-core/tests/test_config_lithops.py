@@ -231,3 +231,11 @@ def test_executor_takes_a_lithops_yaml_path_and_polls_at_its_interval(tmp_path: 
     with wren.FunctionExecutor(config=path) as fexec:
         assert fexec._monitor.poll_max == 0.3
         assert fexec.get_result(fexec.map(fn.double, [1, 2])) == [2, 4]
+
+
+def test_a_section_that_is_not_a_mapping_is_named() -> None:
+    with pytest.raises(ConfigError, match="section 'localhost' must be a mapping of keys to "
+                                          "values, got \\['a'\\]"):
+        load_config(config={"localhost": ["a"]})
+    with pytest.raises(ConfigError, match="section 'wren' must be a mapping"):
+        load_config(config={"lithops": "localhost"})

@@ -152,6 +152,14 @@ def _explicit(config: ConfigSource) -> tuple[Mapping[str, Any], tuple[str, ...]]
     return config, ()
 
 
+def _section_body(name: str, body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"section {name!r} must be a mapping of keys to values, got {body!r}")
+    return dict(body)
+
+
 def _backend_class(group: str, name: str) -> Any:
     """The adapter class registered as `name`; for a Lithops backend that no installed wren
     package provides, the error says so."""
@@ -173,7 +181,7 @@ def load_config(config: ConfigSource | None = None, *, backend: str | None = Non
     if config is not None:
         explicit, named = _explicit(config)
         raw, sources = merge(raw, explicit), sources + named
-    wren_raw = dict(raw.get("wren") or {})
+    wren_raw = _section_body("wren", raw.get("wren"))
     overrides = dict(overrides or {})
     lithops_only = {key.name for key in WREN_SECTION.lithops} - set(WREN_SECTION.key_names())
     for key in lithops_only:  # e.g. FunctionExecutor(rabbitmq_monitor=True), as in Lithops
@@ -191,7 +199,7 @@ def load_config(config: ConfigSource | None = None, *, backend: str | None = Non
     compute_section = compute_cls.config_schema.section
     storage_section = storage_cls.config_schema.section
 
-    sections = check_sections({name: dict(body or {}) for name, body in raw.items()
+    sections = check_sections({name: _section_body(name, body) for name, body in raw.items()
                                if name != "wren"}, (compute_section, storage_section))
     for key, value in overrides.items():
         if value is None:

@@ -140,7 +140,7 @@ class ConfigSchema:
     def with_inherited(self, sections: Mapping[str, Any]) -> dict[str, Any]:
         """This section's raw values, completed from the shared sections it inherits from
         (only keys this schema declares; the section's own values win)."""
-        values = dict(sections.get(self.section) or {})
+        values = self.translate(sections.get(self.section) or {})
         for shared in self.inherit:
             body = sections.get(shared)
             if isinstance(body, Mapping):
