@@ -1,5 +1,7 @@
-"""Test isolation for the whole repository: no test reads the developer's own wren
-configuration (`~/.wren/config`, `WREN_CONFIG_FILE`) or writes into their temp storage."""
+"""Test isolation for the whole repository: no test reads the developer's own wren or Lithops
+configuration (`~/.wren/config`, `WREN_CONFIG_FILE`, `LITHOPS_CONFIG_FILE`,
+`/etc/lithops/config`) or writes into their temp storage, and each test sees the once-per-process
+config notices afresh."""
 
 from __future__ import annotations
 
@@ -17,7 +19,15 @@ def _isolated_wren_environment(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("WREN_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("LITHOPS_CONFIG_FILE", raising=False)
     monkeypatch.chdir(home)
+    try:
+        from wren.config import lithops_keys, loader
+    except ImportError:  # an environment without wren-core
+        pass
+    else:
+        lithops_keys.forget_notices()
+        monkeypatch.setattr(loader, "LITHOPS_GLOBAL_FILE", home / "etc-lithops-config")
     yield
 
 

@@ -16,16 +16,30 @@ azure_containers:
   max_workers: 100                      # replicas at most (the queue scale rule's max)
 ```
 
-The queue that feeds the Container App lives in the `azure_storage` account.
+The queue that feeds the Container App lives in the `azure_storage` account. As in Lithops, an
+`azure:` section gives `resource_group`, `region` and `subscription_id` to `azure_containers`
+(its own values win), and Lithops' `location` is read as `region`.
 """
 
 from __future__ import annotations
 
 from wren.config import ConfigKey, ConfigSchema
+from wren.config.lithops_keys import refused, renamed
 from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
 
 STORAGE_SECTION = "azure_storage"
 COMPUTE_SECTION = "azure_containers"
+SHARED_SECTION = "azure"
+
+#: Lithops keys of `azure:` and `azure_containers:` that wren reads under other names.
+LITHOPS_KEYS = (renamed("location", "region"),)
+
+#: Lithops' `azure:` section, shared by its Azure backends.
+AZURE_SCHEMA = ConfigSchema(SHARED_SECTION, (
+    ConfigKey("subscription_id", str, None, "Azure subscription"),
+    ConfigKey("resource_group", str, None, "resource group"),
+    ConfigKey("region", str, None, "Azure region (location)"),
+), lithops=LITHOPS_KEYS)
 
 STORAGE_SCHEMA = ConfigSchema(STORAGE_SECTION, (
     ConfigKey("storage_account_name", str, None, "storage account name"),
@@ -42,7 +56,13 @@ STORAGE_SCHEMA = ConfigSchema(STORAGE_SECTION, (
     ConfigKey("read_timeout", float, 120.0, "seconds to wait for data", minimum=0.1),
 ))
 
-COMPUTE_SCHEMA = PORT_SCHEMA.extend(COMPUTE_SECTION, (
+COMPUTE_SCHEMA = PORT_SCHEMA.extend(COMPUTE_SECTION, inherit=(SHARED_SECTION,), lithops=(
+    *LITHOPS_KEYS,
+    refused("environment_id", "name the Container Apps environment with `environment` (its "
+                              "last path segment) in the `resource_group` of the section"),
+    refused("trigger", "wren always feeds Container Apps through a storage queue (Lithops' "
+                       "`pub/sub`); remove `trigger`", harmless=("pub/sub",)),
+), keys=(
     ConfigKey("subscription_id", str, None, "Azure subscription; default: AZURE_SUBSCRIPTION_ID"),
     ConfigKey("resource_group", str, None, "resource group of the Container Apps"),
     ConfigKey("region", str, None, "Azure region (location) of new Container Apps"),

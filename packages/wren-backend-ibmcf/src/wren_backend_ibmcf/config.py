@@ -65,6 +65,13 @@ def _runtime_refinements(max_workers: int) -> dict[str, Any]:
     }
 
 
+#: Lithops' `ibm:` section, whose keys `ibm_cf` and `ibm_cos` read when they lack their own.
+IBM_SCHEMA = ConfigSchema("ibm", (
+    ConfigKey("iam_api_key", str, None, "IBM Cloud IAM API key", secret=True),
+    ConfigKey("region", str, None, "IBM Cloud region, e.g. us-south"),
+    ConfigKey("resource_group_id", str, None, "resource group of new namespaces"),
+))
+
 IBM_CF_SCHEMA = COMPUTE_SCHEMA.extend("ibm_cf", (
     ConfigKey("endpoint", str, None,
               "Cloud Functions endpoint; default: https://<region>.functions.cloud.ibm.com"),

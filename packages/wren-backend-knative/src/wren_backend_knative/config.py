@@ -18,6 +18,9 @@ knative:
   concurrency: 1                   # calls one pod runs at once (containerConcurrency)
   max_workers: 100                 # calls at once in all; max-scale = max_workers/concurrency
 ```
+
+Lithops' `git_url` and `git_rev` (its in-cluster image build) have no effect: build the
+runtime image with `wren runtime build`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 
 from wren.__about__ import __version__ as wren_version
 from wren.config import ConfigKey
+from wren.config.lithops_keys import retired
 from wren.ports.compute_config import COMPUTE_SCHEMA
 
 SECTION = "knative"
@@ -70,6 +74,9 @@ SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
                                             "seconds"},
     worker_processes={"doc": "Lithops name of concurrency"},
     max_workers={"default": 100, "doc": "calls running at once in all pods"},
+    lithops=tuple(retired(name, "wren does not build images in the cluster: build the runtime "
+                                "with `wren runtime build` and name it in `runtime`")
+                  for name in ("git_url", "git_rev")),
 )
 
 

@@ -7,6 +7,9 @@ localhost:
   storage_bucket: wren         # a directory under storage_dir
 ```
 
+Lithops' `runtime: python3` (the interpreter's name, or its path) means what `runtime: null`
+does; its `version` key (which of two localhost implementations) has no effect.
+
 The storage directory is private: wren creates it (and `<tmp>/wren-<uid>`) 0700 and refuses
 one that is a symbolic link, belongs to another user or is writable by others
 (`prepare_storage_dir`).
@@ -14,9 +17,13 @@ one that is a symbolic link, belongs to another user or is writable by others
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
+from wren import ConfigError
 from wren.config import ConfigKey, ConfigSchema
+from wren.config.lithops_keys import renamed, retired
 from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
 from wren.private_dirs import ensure_private_dir, user_dir
 
@@ -37,6 +44,36 @@ def prepare_storage_dir(directory: str | Path) -> Path:
     return ensure_private_dir(Path(directory).expanduser(), fix=STORAGE_DIR_FIX)
 
 
+def _is_interpreter(value: str) -> bool:
+    """Whether `value` names a Python interpreter (a path, or a bare `python...` name) rather
+    than a container image (`user/image`, `python:3.12`)."""
+    if value.startswith(("/", "~")):
+        return True
+    return "/" not in value and ":" not in value and value.lower().startswith("python")
+
+
+def _is_this_interpreter(value: str) -> bool:
+    own = Path(sys.executable)
+    if value.startswith(("/", "~")):
+        path = Path(value).expanduser()
+        return path.exists() and path.resolve() == own.resolve()
+    return value in ("python", "python3", own.name,
+                     f"python{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+def lithops_runtime(value: Any) -> Any:
+    """Lithops' localhost `runtime`: this Python's interpreter (by name or path) means plain
+    worker processes (`None`); any other value is a container image, as in wren."""
+    if not isinstance(value, str) or not _is_interpreter(value):
+        return value
+    if _is_this_interpreter(value):
+        return None
+    raise ConfigError(f"key 'runtime' in section {SECTION!r} is {value!r}, another Python "
+                      "interpreter; wren's localhost runs calls with the client's own "
+                      f"({sys.executable}): remove `runtime` (or set it to null), or name a "
+                      "container image")
+
+
 COMPUTE_SCHEMA = PORT_SCHEMA.extend(
     SECTION,
     worker_processes={"doc": "worker processes in the pool; default: one per CPU core"},
@@ -47,6 +84,11 @@ COMPUTE_SCHEMA = PORT_SCHEMA.extend(
     runtime_timeout={"doc": "accepted for compatibility; localhost stops a call after the "
                             "`wren` section's execution_timeout"},
     max_workers={"doc": "alias of worker_processes (Lithops)"},
+    lithops=(
+        renamed("runtime", "runtime", lithops_runtime,
+                note="an interpreter name or path (Lithops' `python3`) is read as null"),
+        retired("version", "wren has one localhost implementation; remove `version`"),
+    ),
 )
 
 STORAGE_SCHEMA = ConfigSchema(SECTION, (

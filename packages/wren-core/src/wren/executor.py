@@ -40,7 +40,7 @@ from wren.client.futures import ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.client.keywords import executor_config
 from wren.client.session import ClientSession
-from wren.config.loader import WrenConfig
+from wren.config.loader import ConfigSource, WrenConfig
 from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
@@ -72,7 +72,7 @@ class FunctionExecutor:
     storage. Usable as a context manager; `close()` stops its monitor and cleans up."""
 
     def __init__(self, backend: str | None = None, storage: str | None = None,
-                 config: Mapping[str, Any] | None = None, runtime: str | None = None,
+                 config: ConfigSource | None = None, runtime: str | None = None,
                  runtime_memory: int | None = None, log_level: str | bool | None = None,
                  *, mode: str | None = None, config_file: str | os.PathLike[str] | None = None,
                  monitoring: str | None = None, **overrides: Any) -> None:

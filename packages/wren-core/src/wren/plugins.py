@@ -21,12 +21,16 @@ COMPUTE_GROUP = "wren.compute_backends"
 STORAGE_GROUP = "wren.storage_backends"
 SERIALIZER_GROUP = "wren.serializers"
 PARTITIONER_GROUP = "wren.partitioners"
+#: Config sections that no backend is named after (shared ones like Lithops' `ibm:`, and
+#: services like `rabbitmq:`): each name registers the section's `ConfigSchema`.
+CONFIG_SECTION_GROUP = "wren.config_sections"
 
 _KINDS = {
     COMPUTE_GROUP: "compute backend",
     STORAGE_GROUP: "storage backend",
     SERIALIZER_GROUP: "serializer",
     PARTITIONER_GROUP: "partitioner",
+    CONFIG_SECTION_GROUP: "config section",
 }
 
 #: Objects wren-core provides itself, resolved without scanning installed distributions
@@ -34,6 +38,7 @@ _KINDS = {
 _BUILTIN = {
     (SERIALIZER_GROUP, "cloudpickle"): "wren.serialize.cloudpickle_serializer:"
                                        "CloudpickleSerializer",
+    (CONFIG_SECTION_GROUP, "rabbitmq"): "wren.monitoring.settings:RABBITMQ_SCHEMA",
 }
 _primed: dict[tuple[str, str], Any] = {}
 
@@ -54,6 +59,12 @@ def prime(group: str, name: str, obj: Any) -> None:
 def installed(group: str) -> list[str]:
     """Names registered in an entry-point group, sorted."""
     return sorted(_scan(group))
+
+
+def registered(group: str) -> list[str]:
+    """Every name `load` resolves in a group: entry points, wren-core's own and primed ones."""
+    own = {name for (g, name) in (*_BUILTIN, *_primed) if g == group}
+    return sorted(own | set(_scan(group)))
 
 
 def distribution_hint(name: str) -> str:

@@ -1,10 +1,14 @@
 """Load, merge and validate configuration.
 
 Sources, lowest priority first: `~/.wren/config`, `./.wren_config`, the file named by
-`WREN_CONFIG_FILE`, then the `config=` mapping and keyword overrides given in code. Sections
-are merged key by key, not replaced. A `lithops:` section is read as `wren:`. The sections of
-the chosen compute and storage backends are validated against the schemas the adapters
-declare; no configuration at all means `localhost` compute and `localhost` storage.
+`WREN_CONFIG_FILE`, then the `config=` mapping (or the YAML file it names) and keyword
+overrides given in code. When none of wren's files exists, Lithops' file is read instead, as
+Lithops finds it (`LITHOPS_CONFIG_FILE`, `./.lithops_config`, `~/.lithops/config`,
+`/etc/lithops/config`), with one notice naming it. Sections are merged key by key, not
+replaced. A `lithops:` section is read as `wren:`. The sections of the chosen compute and
+storage backends are validated against the schemas the adapters declare, other sections are
+checked by `wren.config.sections`; no configuration at all means `localhost` compute and
+`localhost` storage.
 """
 
 from __future__ import annotations
@@ -18,13 +22,18 @@ from typing import Any
 import attrs
 
 from wren import plugins
-from wren._errors import ConfigError
+from wren._errors import BackendNotFoundError, ConfigError
+from wren.config.lithops_keys import notice_once
 from wren.config.schema import ConfigSchema, unknown_key_message
-from wren.config.wren_section import DEFAULT_BACKEND, DEFAULT_STORAGE, RETIRED_KEYS, WREN_SECTION
+from wren.config.sections import LITHOPS_SECTIONS, check_sections
+from wren.config.wren_section import DEFAULT_BACKEND, DEFAULT_STORAGE, WREN_SECTION
 
 logger = logging.getLogger("wren")
 
 ENV_CONFIG_FILE = "WREN_CONFIG_FILE"
+ENV_LITHOPS_CONFIG_FILE = "LITHOPS_CONFIG_FILE"
+#: Lithops' machine-wide config file (read last, as Lithops does).
+LITHOPS_GLOBAL_FILE = Path("/etc/lithops/config")
 
 
 @attrs.frozen
@@ -40,17 +49,45 @@ class WrenConfig:
     sources: tuple[str, ...] = ()
 
 
+def _named_file(variable: str) -> Path | None:
+    named = os.environ.get(variable)
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{variable} names {str(path)!r}, which is not a file; "
+                          f"fix the path or unset {variable}")
+    return path
+
+
+def lithops_config_file() -> Path | None:
+    """The one file Lithops would read: `LITHOPS_CONFIG_FILE`, else the first that exists
+    of `./.lithops_config`, `~/.lithops/config`, `/etc/lithops/config`."""
+    named = _named_file(ENV_LITHOPS_CONFIG_FILE)
+    if named is not None:
+        return named
+    for path in (Path.cwd() / ".lithops_config", Path.home() / ".lithops" / "config",
+                 LITHOPS_GLOBAL_FILE):
+        if path.is_file():
+            return path
+    return None
+
+
 def config_files() -> list[Path]:
-    """Config files in the order they are merged (later ones win)."""
+    """Config files in the order they are merged (later ones win): wren's, or else Lithops'."""
     candidates = [Path.home() / ".wren" / "config", Path.cwd() / ".wren_config"]
-    named = os.environ.get(ENV_CONFIG_FILE)
-    if named:
-        path = Path(named).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"{ENV_CONFIG_FILE} names {str(path)!r}, which is not a file; "
-                              f"fix the path or unset {ENV_CONFIG_FILE}")
-        candidates.append(path)
-    return [p for p in candidates if p.is_file()]
+    named = _named_file(ENV_CONFIG_FILE)
+    if named is not None:
+        candidates.append(named)
+    found = [p for p in candidates if p.is_file()]
+    if found:
+        return found
+    lithops = lithops_config_file()
+    if lithops is None:
+        return []
+    notice_once(("file", str(lithops)), f"no wren config found; reading Lithops config "
+                                         f"{lithops} (its `lithops:` section as `wren:`)")
+    return [lithops]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -98,40 +135,72 @@ def _section_schema(compute_cls: Any, storage_cls: Any, section: str) -> ConfigS
     return schema
 
 
-def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None = None,
+ConfigSource = Mapping[str, Any] | str | os.PathLike[str]
+
+
+def _explicit(config: ConfigSource) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """The `config=` argument as sections: a mapping as it is, a path read as YAML."""
+    if isinstance(config, (str, os.PathLike)):
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config={str(config)!r} names no file; give the path of a YAML "
+                              "config file or a mapping of sections")
+        return _read_yaml(path), (str(path),)
+    if not isinstance(config, Mapping):
+        raise ConfigError("config= must be a mapping of sections, e.g. "
+                          "{'wren': {'backend': 'localhost'}}, or the path of a YAML file")
+    return config, ()
+
+
+def _section_body(name: str, body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"section {name!r} must be a mapping of keys to values, got {body!r}")
+    return dict(body)
+
+
+def _backend_class(group: str, name: str) -> Any:
+    """The adapter class registered as `name`; for a Lithops backend that no installed wren
+    package provides, the error says so."""
+    try:
+        return plugins.load(group, name)
+    except BackendNotFoundError as exc:
+        if name in LITHOPS_SECTIONS and name not in plugins.registered(group):
+            raise BackendNotFoundError(f"{exc}. {name!r} is a Lithops backend; no installed "
+                                       "wren package provides it") from exc
+        raise
+
+
+def load_config(config: ConfigSource | None = None, *, backend: str | None = None,
                 storage: str | None = None, overrides: Mapping[str, Any] | None = None,
                 read_files: bool = True) -> WrenConfig:
-    """Build the validated configuration for one executor."""
+    """Build the validated configuration for one executor (`config`: a mapping of
+    sections or the path of a YAML file, merged over the config files)."""
     raw, sources = read_config_files() if read_files else ({}, ())
-    if config:
-        if not isinstance(config, Mapping):
-            raise ConfigError("config= must be a mapping of sections, e.g. "
-                              "{'wren': {'backend': 'localhost'}}")
-        raw = merge(raw, config)
-    wren_raw = dict(raw.get("wren") or {})
+    if config is not None:
+        explicit, named = _explicit(config)
+        raw, sources = merge(raw, explicit), sources + named
+    wren_raw = _section_body("wren", raw.get("wren"))
     overrides = dict(overrides or {})
-    for key in RETIRED_KEYS:  # e.g. FunctionExecutor(rabbitmq_monitor=True), as in Lithops
+    lithops_only = {key.name for key in WREN_SECTION.lithops} - set(WREN_SECTION.key_names())
+    for key in lithops_only:  # e.g. FunctionExecutor(rabbitmq_monitor=True), as in Lithops
         if overrides.get(key) is not None:
             wren_raw[key] = overrides.pop(key)
-    for key in list(wren_raw):
-        if key in RETIRED_KEYS:
-            logger.warning("config key %r in section 'wren' is retired: %s", key,
-                           RETIRED_KEYS[key])
-            value = wren_raw.pop(key)
-            if key == "rabbitmq_monitor" and value:
-                wren_raw["monitoring"] = "rabbitmq"
+    wren_raw = WREN_SECTION.translate(wren_raw)
     if backend is not None:
         wren_raw["backend"] = backend
     if storage is not None:
         wren_raw["storage"] = storage
     compute_name = str(wren_raw.get("backend") or DEFAULT_BACKEND)
     storage_name = str(wren_raw.get("storage") or DEFAULT_STORAGE)
-    compute_cls = plugins.compute_backend_class(compute_name)
-    storage_cls = plugins.storage_backend_class(storage_name)
+    compute_cls = _backend_class(plugins.COMPUTE_GROUP, compute_name)
+    storage_cls = _backend_class(plugins.STORAGE_GROUP, storage_name)
     compute_section = compute_cls.config_schema.section
     storage_section = storage_cls.config_schema.section
 
-    sections = {name: dict(body or {}) for name, body in raw.items() if name != "wren"}
+    sections = check_sections({name: _section_body(name, body) for name, body in raw.items()
+                               if name != "wren"}, (compute_section, storage_section))
     for key, value in overrides.items():
         if value is None:
             continue
@@ -152,11 +221,6 @@ def load_config(config: Mapping[str, Any] | None = None, *, backend: str | None 
         schema = _section_schema(compute_cls, storage_cls, section)
         assert schema is not None
         validated[section] = schema.validate(schema.with_inherited(sections))
-    installed = set(plugins.installed(plugins.COMPUTE_GROUP)) | set(
-        plugins.installed(plugins.STORAGE_GROUP))
-    for name in sections:
-        if name not in validated and name not in installed:
-            logger.debug("config section %r belongs to no installed backend; ignored", name)
     return WrenConfig(
         wren=wren_settings, compute_backend=compute_name, storage_backend=storage_name,
         compute=validated[compute_section], storage=validated[storage_section],

@@ -3,8 +3,10 @@
 A `ConfigSchema` is the list of keys one section accepts. Each adapter declares the schema of
 its own section (the Lithops habit of a per-backend `config.py` with defaults), extending its
 port's schema (`extend`) so that keys every backend shares are declared once; wren-core
-declares the `wren:` section. Validation applies defaults, checks types, and rejects unknown
-keys with a message that names the key, its section and the closest valid key.
+declares the `wren:` section. A schema also lists how it reads Lithops' keys of other names
+(`lithops`, see `wren.config.lithops_keys`). Validation translates those, applies defaults,
+checks types, and rejects unknown keys with a message that names the key, its section and a
+valid key of the same meaning when one is spelled almost alike.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import attrs
 
 from wren._errors import ConfigError
+from wren.config.lithops_keys import LithopsKey, merge_tables, translate
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                list: "a list", dict: "a mapping"}
@@ -86,6 +89,8 @@ class ConfigSchema:
     #: Shared sections whose values fill this section's keys when it does not set them
     #: (Lithops' `ibm:` section gives `iam_api_key` to both `ibm_cf` and `ibm_cos`).
     inherit: tuple[str, ...] = ()
+    #: Lithops keys this section reads under other names, retires or refuses.
+    lithops: tuple[LithopsKey, ...] = ()
 
     def key_names(self) -> list[str]:
         return sorted(k.name for k in self.keys)
@@ -97,8 +102,10 @@ class ConfigSchema:
         return None
 
     def extend(self, section: str, keys: Iterable[ConfigKey] = (), *,
-               inherit: tuple[str, ...] = (), **refine: Mapping[str, Any]) -> ConfigSchema:
-        """The schema of an adapter's `section`: this (port's) schema's keys, then `keys`.
+               inherit: tuple[str, ...] = (), lithops: Iterable[LithopsKey] = (),
+               **refine: Mapping[str, Any]) -> ConfigSchema:
+        """The schema of an adapter's `section`: this (port's) schema's keys, then `keys`;
+        this schema's Lithops table, then `lithops`.
 
         `refine` changes what the inherited keys say for this adapter: e.g.
         `runtime_memory={"default": 256, "minimum": 128, "doc": "MB per action"}`. A
@@ -120,19 +127,20 @@ class ConfigSchema:
                 raise ValueError(f"key {key.name!r} is declared by the {self.section!r} "
                                  f"schema; refine it instead: {key.name}={{'default': ...}}")
         base = tuple(attrs.evolve(key, **refine.get(key.name, {})) for key in self.keys)
-        return ConfigSchema(section, base + keys, inherit)
+        return ConfigSchema(section, base + keys, inherit, merge_tables(self.lithops, lithops))
 
     def merged_with(self, other: ConfigSchema) -> ConfigSchema:
         """Union of two schemas for one section (e.g. `localhost` compute and storage)."""
         known = {k.name for k in self.keys}
         inherit = self.inherit + tuple(s for s in other.inherit if s not in self.inherit)
         return ConfigSchema(self.section, self.keys + tuple(k for k in other.keys
-                                                            if k.name not in known), inherit)
+                                                            if k.name not in known), inherit,
+                            merge_tables(self.lithops, other.lithops))
 
     def with_inherited(self, sections: Mapping[str, Any]) -> dict[str, Any]:
         """This section's raw values, completed from the shared sections it inherits from
         (only keys this schema declares; the section's own values win)."""
-        values = dict(sections.get(self.section) or {})
+        values = self.translate(sections.get(self.section) or {})
         for shared in self.inherit:
             body = sections.get(shared)
             if isinstance(body, Mapping):
@@ -143,14 +151,20 @@ class ConfigSchema:
 
     def validate(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
         """Return the section with defaults filled in; raise `ConfigError` on any bad key."""
-        values = dict(values or {})
-        if not isinstance(values, dict):
-            raise ConfigError(f"section {self.section!r} must be a mapping of keys to values")
+        if values is not None and not isinstance(values, Mapping):
+            raise ConfigError(f"section {self.section!r} must be a mapping of keys to values, "
+                              f"got {values!r}")
+        values = self.translate(values or {})
         for name in values:
             if self.get(name) is None:
                 raise ConfigError(unknown_key_message(self.section, name, self.key_names()))
         return {key.name: key.check(self.section, values.get(key.name, key.default))
                 for key in self.keys}
+
+    def translate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """`values` with this section's Lithops keys renamed, converted or dropped (raises
+        `ConfigError` for a refused one); unknown keys are left for `validate` to reject."""
+        return translate(self.section, self.lithops, values, lambda n: self.get(n) is not None)
 
     def with_defaults(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
         """`values` with this schema's defaults filled in for missing keys (no checking:
@@ -163,10 +177,24 @@ class ConfigSchema:
         return {name: value for name, value in values.items() if name not in secret}
 
 
+def _words(name: str) -> set[str]:
+    return set(name.lower().split("_"))
+
+
+def close_key(name: str, valid: Iterable[str]) -> str | None:
+    """The valid key `name` is a misspelling of, if any: spelled almost alike, and not a key
+    that merely shares or drops a word (`namespace` is no spelling of `docker_namespace`)."""
+    for candidate in difflib.get_close_matches(name, list(valid), n=3, cutoff=0.8):
+        mine, theirs = _words(name), _words(candidate)
+        if not (mine <= theirs or theirs <= mine):
+            return candidate
+    return None
+
+
 def unknown_key_message(section: str, name: str, valid: Iterable[str]) -> str:
-    """A message for an unknown key that lists valid keys and suggests the closest one."""
+    """A message for an unknown key that lists valid keys and suggests a misspelled one."""
     valid = sorted(valid)
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = close_key(name, valid)
+    hint = f" Did you mean {close!r}?" if close else ""
     listing = ", ".join(valid) if valid else "(none)"
     return f"unknown key {name!r} in section {section!r}.{hint} Valid keys: {listing}"

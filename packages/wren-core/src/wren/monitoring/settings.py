@@ -51,12 +51,14 @@ class MonitoringPlan:
     kind: str
     executor_id: str
     amqp_url: str | None = attrs.field(default=None, repr=False)
+    #: `monitoring_interval` (Lithops' key): the longest wait between storage polls.
+    poll_interval: float | None = None
 
     @classmethod
     def from_config(cls, config: WrenConfig, executor_id: str) -> MonitoringPlan:
         kind = config.wren["monitoring"]
         if kind != "rabbitmq":
-            return cls(kind, executor_id)
+            return cls(kind, executor_id, poll_interval=config.wren.get("monitoring_interval"))
         section = RABBITMQ_SCHEMA.validate(config.sections.get("rabbitmq"))
         url = section["amqp_url"]
         if not url:

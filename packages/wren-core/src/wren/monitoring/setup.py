@@ -35,6 +35,8 @@ def open_monitor(plan: MonitoringPlan, storage: StorageBackend, bucket: str,
     if plan.kind != "rabbitmq":
         pushes = capabilities.PUSH_STATUS in compute_cls.capabilities
         poll_min, poll_max = PUSHED_PACE if pushes else STORAGE_PACE
+        if plan.poll_interval is not None and not pushes:
+            poll_min, poll_max = min(poll_min, plan.poll_interval), plan.poll_interval
         return JobMonitor(storage, bucket, condition, key, poll_min=poll_min, poll_max=poll_max)
     from wren.monitoring.listener import RabbitMQStatusListener
 

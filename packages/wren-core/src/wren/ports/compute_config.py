@@ -5,11 +5,13 @@ runtime_memory=...)`) and reads `max_workers` (`ComputeBackend.max_workers`), so
 backend must accept them with one type; `runtime_timeout` and `worker_processes` are the
 Lithops keys every platform has a meaning for. An adapter builds its section's schema with
 `COMPUTE_SCHEMA.extend(section, own_keys, runtime_memory={"default": 256, ...})`, refining
-defaults, minimums and wording, never types.
+defaults, minimums and wording, never types. `LITHOPS_KEYS` are the Lithops keys every
+compute section reads the same way (an adapter adds its own with `extend(lithops=...)`).
 """
 
 from __future__ import annotations
 
+from wren.config.lithops_keys import retired
 from wren.config.schema import ConfigKey, ConfigSchema
 
 COMPUTE_KEYS = (
@@ -24,7 +26,18 @@ COMPUTE_KEYS = (
     ConfigKey("worker_processes", int, None, "worker processes in one worker", minimum=1),
 )
 
-#: The port's schema: what every compute backend's section extends.
-COMPUTE_SCHEMA = ConfigSchema("compute", COMPUTE_KEYS)
+#: Lithops keys of its compute sections that no wren compute backend needs.
+LITHOPS_KEYS = (
+    retired("runtime_include_function",
+            "wren uploads each function once, content-addressed, and never builds a runtime "
+            "per function; remove it", harmless=(False,)),
+    retired("docker_server", "give the registry in the image name of `runtime` "
+                             "(registry.example.com/user/image:tag)",
+            harmless=("docker.io", "index.docker.io")),
+    retired("user_agent", "set by Lithops itself; remove it"),
+)
 
-__all__ = ["COMPUTE_KEYS", "COMPUTE_SCHEMA"]
+#: The port's schema: what every compute backend's section extends.
+COMPUTE_SCHEMA = ConfigSchema("compute", COMPUTE_KEYS, lithops=LITHOPS_KEYS)
+
+__all__ = ["COMPUTE_KEYS", "COMPUTE_SCHEMA", "LITHOPS_KEYS"]
