@@ -68,7 +68,10 @@ def test_cloud_objects_of_another_storage_backend_are_left_alone(
             fexec.clean(cs=[foreign])
         assert "not cleaning somewhere://" in caplog.text
         assert storage.get_cloudobject(mine) == b"mine"
-        fexec.clean(cs=[mine])
+        with pytest.raises(wren.InvalidInputError, match="cs= takes CloudObjects.*str"):
+            fexec.clean(cs=[mine, mine.key])
+        assert storage.get_cloudobject(mine) == b"mine", "nothing deleted before the check"
+        fexec.clean(cs=mine)
         assert _keys(fexec, mine.key) == []
 
 

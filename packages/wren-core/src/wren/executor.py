@@ -459,7 +459,8 @@ class FunctionExecutor:
                                    self.compute.call_cost)
 
     # Cleaning -----------------------------------------------------------------------------
-    def clean(self, fs: Futures = None, cs: Iterable[CloudObject] | None = None,
+    def clean(self, fs: Futures = None,
+              cs: Iterable[CloudObject] | CloudObject | None = None,
               clean_cloudobjects: bool = True, force: bool = False) -> None:
         """Delete the temporary data (arguments, statuses, results) and the captured output
         of these futures' jobs, or of every job of this executor, once nothing of a job is

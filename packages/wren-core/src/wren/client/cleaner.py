@@ -13,6 +13,7 @@ import queue
 import threading
 from collections.abc import Iterable, Sequence
 
+from wren._errors import InvalidInputError
 from wren.client.job import JobState
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
@@ -70,13 +71,18 @@ class Cleaner:
         if prefixes:
             self._put((self.bucket, [], prefixes))
 
-    def delete_cloudobjects(self, cloud_objects: Iterable[CloudObject]) -> None:
-        """Delete these cloud objects; one of another storage backend is left alone, with
-        a warning naming it (this executor cannot reach it)."""
+    def delete_cloudobjects(self, cloud_objects: Iterable[CloudObject] | CloudObject) -> None:
+        """Delete these cloud objects (all checked first); one of another storage backend
+        is left alone, with a warning naming it (this executor cannot reach it)."""
+        if isinstance(cloud_objects, CloudObject):
+            cloud_objects = [cloud_objects]
+        found = list(cloud_objects)
+        wrong = next((o for o in found if not isinstance(o, CloudObject)), None)
+        if wrong is not None:
+            raise InvalidInputError(f"cs= takes CloudObjects (from put_cloudobject), got "
+                                    f"{type(wrong).__name__}: {wrong!r}")
         by_bucket: dict[str, list[str]] = {}
-        for cloud_object in cloud_objects:
-            if not isinstance(cloud_object, CloudObject):
-                raise TypeError(f"cs= takes CloudObjects, got {type(cloud_object).__name__}")
+        for cloud_object in found:
             if cloud_object.backend != self.backend:
                 logger.warning("not cleaning %s: it lives in storage backend %r, this "
                                "executor uses %r", cloud_object, cloud_object.backend,
