@@ -23,7 +23,7 @@ def test_hello_runs_a_real_function(tmp_path: Path) -> None:
     assert (tmp_path / "s" / "wren" / "wren.funcs").is_dir()
 
 
-def test_clean_removes_wren_data(tmp_path: Path) -> None:
+def test_clean_removes_wren_data(tmp_path: Path, private_tmp: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(f"localhost:\n  storage_dir: {tmp_path / 's'}\n")
     runner = CliRunner()

@@ -117,3 +117,37 @@ def test_the_pool_removes_its_directory_on_shutdown(tmp_home: Path) -> None:
         pool.shutdown()
     assert not [p for p in tmp_home.iterdir() if p.name.startswith("wren-pool-")]
     pool.shutdown()  # again, as the exit hook does: nothing to remove, no error
+
+
+@pytest.mark.parametrize("attack", ["foreign cache", "foreign user dir", "symbolic link",
+                                    "linked cache"])
+def test_removing_the_module_cache_leaves_what_is_not_ours(attack: str, tmp_home: Path,
+                                                           tmp_path: Path) -> None:
+    home = tmp_home / f"wren-{os.geteuid()}"
+    elsewhere = tmp_path / "someone-else"
+    theirs = elsewhere / "modules" / "d1" / f"{MODULE}.py"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("")
+    if attack == "symbolic link":
+        home.symlink_to(elsewhere)
+    elif attack == "linked cache":
+        home.mkdir(mode=0o700)
+        (home / "modules").symlink_to(elsewhere / "modules")
+    else:
+        home.mkdir(mode=0o700)
+        os.rename(elsewhere / "modules", home / "modules")
+        theirs = home / "modules" / "d1" / f"{MODULE}.py"
+        os.chown(home / "modules" if attack == "foreign cache" else home,
+                 ATTACKER_UID, ATTACKER_UID)
+    with pytest.raises(StorageError, match="wren left .* alone: it (is a symbolic link|is "
+                                           f"owned by uid {ATTACKER_UID})"):
+        module_installer.remove_cache()
+    assert theirs.exists()
+
+
+def test_removing_the_module_cache_deletes_our_own(tmp_home: Path) -> None:
+    assert module_installer.remove_cache() is False
+    module_installer.activate(_archive("VALUE = 7\n"), "d1")
+    assert module_installer.remove_cache() is True
+    assert not module_installer.default_cache_dir().exists()
+    assert user_dir().is_dir(), "only the module cache goes, not the per-user directory"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import click
-from wren import NotSupportedError
+from wren import NotSupportedError, WrenError
 from wren.backends import open_compute, open_storage
+from wren.containers import ContainerEngineError
 from wren.ports import ComputeBackend
 
 from wren_cli.console import done
@@ -47,11 +47,14 @@ def clean(target: Target, everything: bool) -> None:
     runtime metadata and shipped modules; with --all also every deployed runtime of the
     backend.
 
-    The configuration is never touched. Example: wren clean -b localhost -s localhost --all
+    Only this user's storage and cache are touched: the configured bucket's wren prefixes,
+    `runtimes/` in the cache directory and this user's module cache (left alone, with a
+    warning, when it is not a real directory of this user's). The configuration is never
+    touched. Example: wren clean -b localhost -s localhost --all
     """
     from wren.cache import cache_dir, clear_cache
     from wren.protocol import keys
-    from wren.worker.module_installer import default_cache_dir
+    from wren.worker.module_installer import default_cache_dir, remove_cache
 
     config = target.config()
     storage = open_storage(config)
@@ -62,23 +65,31 @@ def clean(target: Target, everything: bool) -> None:
         storage.delete_objects(bucket, found)
         removed += len(found)
     done(f"removed {removed} objects from {config.storage_backend}://{bucket}")
-    shutil.rmtree(default_cache_dir(), ignore_errors=True)
     clear_cache()
-    done(f"removed the module cache and the cached metadata in {cache_dir()}")
+    done(f"removed the cached runtime metadata in {cache_dir()}")
+    try:
+        if remove_cache():
+            done(f"removed the module cache {default_cache_dir()}")
+    except WrenError as exc:
+        click.echo(f"wren: warning: {exc}", err=True)
     if everything:
         _delete_runtimes(open_compute(config))
 
 
 def _delete_runtimes(compute: ComputeBackend) -> None:
     try:
-        entries = compute.list_runtimes()
+        try:
+            entries = compute.list_runtimes()
+        except NotSupportedError:
+            click.echo(f"backend {compute.name!r} has no runtimes to delete")
+            return
+        except ContainerEngineError as exc:  # no engine: no runtime images either
+            click.echo(f"no runtimes to delete on backend {compute.name!r}: {exc}")
+            return
         for entry in entries:
             compute.delete_runtime(entry.name, entry.memory)
             done(f"deleted runtime {entry.name}"
                  + (f" ({entry.memory} MB)" if entry.memory else ""))
-    except NotSupportedError:
-        click.echo(f"backend {compute.name!r} has no runtimes to delete")
-        return
     finally:
         compute.close()
     if not entries:

@@ -2,7 +2,7 @@
 `WREN_CACHE_DIR`), and `RuntimeInfoCache`, the one policy by which every client caches the
 metadata its runtimes report: in this process, and on disk under `runtimes/<backend>/`, until
 the adapter forgets it (it deploys, updates or deletes that runtime) or `wren clean` deletes
-the whole directory (it never touches the configuration beside it)."""
+`runtimes/` (it never touches anything else there, nor the configuration beside it)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from wren._errors import RuntimeMismatchError
 from wren.protocol.runtime import RuntimeInfo
 
 CACHE_ENV = "WREN_CACHE_DIR"
+RUNTIMES_DIR = "runtimes"
 
 
 def cache_dir(*parts: str) -> Path:
@@ -27,11 +28,16 @@ def cache_dir(*parts: str) -> Path:
 
 
 def clear_cache() -> bool:
-    """Delete the cache directory; True when there was one."""
-    root = cache_dir()
-    if not root.exists():
+    """Delete what wren keeps in the cache directory (`runtimes/`); True when there was
+    something. The directory and anything else in it stay: `WREN_CACHE_DIR` may name a
+    directory that holds other files."""
+    ours = cache_dir(RUNTIMES_DIR)
+    if not os.path.lexists(ours):
         return False
-    shutil.rmtree(root)
+    if ours.is_symlink() or not ours.is_dir():
+        ours.unlink()
+    else:
+        shutil.rmtree(ours)
     return True
 
 
@@ -49,7 +55,7 @@ class RuntimeInfoCache:
     @staticmethod
     def path(backend: str, identity: str) -> Path:
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-        return cache_dir("runtimes", backend, f"{digest}.json")
+        return cache_dir(RUNTIMES_DIR, backend, f"{digest}.json")
 
     def get(self, backend: str, identity: str, fetch: Callable[[], RuntimeInfo]) -> RuntimeInfo:
         with self._lock:

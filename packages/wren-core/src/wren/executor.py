@@ -27,7 +27,7 @@ from wren._logging import configure_logging
 from wren.backends import open_compute, open_storage, worker_storage
 from wren.client.binding import ArgumentBinder, takes_obj
 from wren.client.builder import JobBuilder, JobSpec
-from wren.client.cleaner import Cleaner
+from wren.client.cleaner import Cleaner, settled
 from wren.client.collect import (
     collect_futures,
     collect_jobs,
@@ -45,13 +45,13 @@ from wren.monitoring import MonitoringPlan, open_monitor
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
-from wren.protocol import keys
 from wren.protocol.invocation import Invocation
 from wren.protocol.signing import new_key
 from wren.protocol.task import JobKind, Task
 
 if TYPE_CHECKING:
     from wren.dataproc import DataPlan
+    from wren.storage_api.cloudobject import CloudObject
 
 logger = logging.getLogger("wren")
 
@@ -462,22 +462,32 @@ class FunctionExecutor:
                                    self.compute.call_cost)
 
     # Cleaning -----------------------------------------------------------------------------
-    def clean(self, fs: Futures = None) -> None:
+    def clean(self, fs: Futures = None,
+              cs: Iterable[CloudObject] | CloudObject | None = None,
+              clean_cloudobjects: bool = True, force: bool = False) -> None:
         """Delete the temporary data (arguments, statuses, results) and the captured output
-        of these futures' jobs, or of every finished job of this executor."""
-        if fs is None:
-            jobs = list(self._jobs)
-        else:
-            jobs = jobs_of(_as_list(fs))
-        running = [j.job_key for j in jobs if not j.finished]
-        if running:
-            logger.warning("not cleaning jobs still running: %s", ", ".join(running))
-        finished = [j for j in jobs if j.finished]
-        self._clean_jobs(finished)
+        of these futures' jobs, or of every job of this executor, once nothing of a job is
+        left to read (each call's result was read, or it failed). `clean_cloudobjects` also
+        deletes the cloud objects their calls stored without a key. `force` cleans jobs
+        with calls still running or results not read too: their results are lost, and what
+        running calls write afterwards is deleted when the executor closes. `cs`: cloud
+        objects to delete; given alone (no `fs`), only those are deleted. Complete when it
+        returns; only this executor's own jobs and the objects in `cs` are touched."""
+        if cs is not None:
+            self._cleaner.delete_cloudobjects(cs)
+            if fs is None:
+                self._cleaner.flush()
+                return
+        jobs = list(self._jobs) if fs is None else jobs_of(_as_list(fs))
+        if not force:
+            busy = [j.job_key for j in jobs if not settled(j)]
+            if busy:
+                logger.warning("not cleaning jobs with calls running or results not read: %s"
+                               " (clean(force=True) cleans them too)", ", ".join(busy))
+            jobs = [j for j in jobs if settled(j)]
+        self._clean_jobs(jobs, cloudobjects=clean_cloudobjects, logs=True)
         self._cleaner.flush()
-        for job in finished:
-            self.storage.delete_objects(self.bucket, self.storage.list_keys(
-                self.bucket, keys.logs_prefix(job.job_key)))
 
-    def _clean_jobs(self, jobs: list[JobState]) -> None:
-        self._cleaner.submit(jobs)
+    def _clean_jobs(self, jobs: list[JobState], *, cloudobjects: bool = False,
+                    logs: bool = False) -> None:
+        self._cleaner.submit(jobs, cloudobjects=cloudobjects, logs=logs)

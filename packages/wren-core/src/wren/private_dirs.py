@@ -7,18 +7,21 @@ so wren creates its directories 0700 and refuses an existing one that is a symbo
 is owned by another user (root excepted) or is group- or world-writable, with an error that
 names the path, what was found and the fix. The per-user directory, which only wren uses, is
 tightened to 0700 when it is merely readable by others (as older versions left it).
+Removing one (`wren clean`) checks the same way first, so a planted link or another user's
+directory at that path never makes wren delete files that are not this user's own.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
 
 from wren._errors import StorageError
 
-__all__ = ["ensure_private_dir", "make_private_dirs", "user_dir"]
+__all__ = ["ensure_private_dir", "make_private_dirs", "remove_private_dir", "user_dir"]
 
 PRIVATE_MODE = 0o700
 _ATTEMPTS = 10
@@ -105,3 +108,37 @@ def _ensure(path: Path, fix: str, *, tighten: bool) -> Path:
         if info.st_uid == uid and stat.S_IMODE(info.st_mode) & 0o077:
             os.chmod(path, PRIVATE_MODE)
     return path
+
+
+def _not_own(path: Path, uid: int) -> str | None:
+    """Why wren must not delete `path` as this user's, or None (an own real directory)."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return f"is a symbolic link (to {os.readlink(path)!r}, owned by uid {info.st_uid})"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"is not a directory (owner uid {info.st_uid})"
+    if info.st_uid != uid:
+        return f"is owned by uid {info.st_uid}, not by you (uid {uid})"
+    return None
+
+
+def remove_private_dir(path: str | os.PathLike[str]) -> bool:
+    """Delete `path`, a directory wren made for this user, with everything in it; False
+    when there is none. It and each directory from the per-user one down to it must be a
+    real directory (no symbolic link) owned by this user, else nothing is deleted and a
+    `StorageError` names what was found there."""
+    path = Path(path)
+    home = user_dir()
+    chain = [path]
+    if home in path.parents:
+        chain = [home, *[p for p in reversed(path.parents) if home in p.parents], path]
+    uid = _uid()
+    for directory in chain:
+        if not os.path.lexists(directory):
+            return False
+        problem = None if uid is None else _not_own(directory, uid)
+        if problem is not None:
+            raise StorageError(f"wren left {str(directory)!r} alone: it {problem}, so it is "
+                               "not a directory wren made for you")
+    shutil.rmtree(path)
+    return True

@@ -1,68 +1,147 @@
 """`Cleaner`: deletes jobs' temporary data in the background, so `get_result` returns as
-soon as results are in hand. `flush()` waits for what was asked so far; `clean(fs)` and
-closing an executor call it, so explicit cleaning is complete when they return."""
+soon as results are in hand. It deletes only prefixes of this executor's own jobs (their
+data, and when asked their logs and the cloud objects their calls stored) and the cloud
+objects it is handed. `flush()` waits for what was asked so far; `clean(fs)` and closing an
+executor call it, so explicit cleaning is complete when they return. A job cleaned while
+still running may write objects afterwards: its prefixes are deleted once more after it
+finishes (at the next request, or at `stop()`)."""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from wren._errors import InvalidInputError
 from wren.client.job import JobState
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
+from wren.storage_api.cloudobject import CloudObject
 
 logger = logging.getLogger("wren")
 
+#: One unit of work: (bucket, exact keys to delete, prefixes whose keys to delete).
+_Work = tuple[str, list[str], list[str]]
+
+
+def settled(job: JobState) -> bool:
+    """Whether nothing of `job` is left to read: every call reported, and each one's result
+    was handed to the user or it failed (a job without output only has to be finished)."""
+    if not job.finished:
+        return False
+    if not job.produces_output:
+        return True
+    return all(read or job.error_info(index) is not None
+               for index, read in enumerate(job.read))
+
 
 class Cleaner:
-    """A daemon thread that deletes `wren.jobs/<job>/` prefixes it is given."""
+    """A daemon thread that deletes the storage prefixes and objects it is given."""
 
     def __init__(self, storage: StorageBackend, bucket: str) -> None:
         self.storage, self.bucket = storage, bucket
-        self._queue: queue.Queue[list[JobState] | None] = queue.Queue()
+        self.backend = storage.name or type(storage).__name__
+        self._queue: queue.Queue[_Work | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._done: set[str] = set()
+        self._again: dict[str, tuple[JobState, list[str]]] = {}
 
-    def submit(self, jobs: Sequence[JobState]) -> None:
-        todo = [job for job in jobs if not job.cleaned]
-        if not todo:
-            return
-        for job in todo:
+    def submit(self, jobs: Sequence[JobState], *, cloudobjects: bool = False,
+               logs: bool = False) -> None:
+        """Delete these jobs' data (each once), and their logs and the anonymous cloud
+        objects their calls stored when asked. A job still running gets its prefixes
+        deleted again by `stop()`, as its calls may write after this."""
+        self._retry_finished()
+        prefixes: list[str] = []
+        for job in jobs:
+            wanted = [keys.job_prefix(job.job_key)]
+            if cloudobjects:
+                wanted.append(keys.job_cloudobjects_prefix(job.job_key))
+            if logs:
+                wanted.append(keys.logs_prefix(job.job_key))
             job.cleaned = True
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="wren-cleaner",
-                                                daemon=True)
-                self._thread.start()
-        self._queue.put(todo)
+            if not job.finished:
+                _, before = self._again.get(job.job_key, (job, []))
+                self._again[job.job_key] = (job, before + [p for p in wanted
+                                                           if p not in before])
+            prefixes.extend(p for p in wanted if p not in self._done)
+        self._done.update(prefixes)
+        if prefixes:
+            self._put((self.bucket, [], prefixes))
+
+    def delete_cloudobjects(self, cloud_objects: Iterable[CloudObject] | CloudObject) -> None:
+        """Delete these cloud objects (all checked first); one of another storage backend
+        is left alone, with a warning naming it (this executor cannot reach it)."""
+        if isinstance(cloud_objects, CloudObject):
+            cloud_objects = [cloud_objects]
+        found = list(cloud_objects)
+        wrong = next((o for o in found if not isinstance(o, CloudObject)), None)
+        if wrong is not None:
+            raise InvalidInputError(f"cs= takes CloudObjects (from put_cloudobject), got "
+                                    f"{type(wrong).__name__}: {wrong!r}")
+        by_bucket: dict[str, list[str]] = {}
+        for cloud_object in found:
+            if cloud_object.backend != self.backend:
+                logger.warning("not cleaning %s: it lives in storage backend %r, this "
+                               "executor uses %r", cloud_object, cloud_object.backend,
+                               self.backend)
+                continue
+            by_bucket.setdefault(cloud_object.bucket, []).append(cloud_object.key)
+        for bucket, names in by_bucket.items():
+            self._put((bucket, names, []))
 
     def flush(self) -> None:
         """Block until everything submitted so far is deleted."""
         if self._thread is not None and self._thread.is_alive():
             self._queue.join()
 
+    def _retry_finished(self, everything: bool = False) -> None:
+        """Delete again the prefixes of jobs cleaned while running that finished since."""
+        for job_key, (job, prefixes) in list(self._again.items()):
+            if job.finished or everything:
+                if not job.finished:
+                    logger.info("job %s still runs; what it writes from now on stays "
+                                "until `wren clean`", job_key)
+                del self._again[job_key]
+                self._put((self.bucket, [], prefixes))
+
     def stop(self) -> None:
+        """Delete once more what jobs cleaned while running left behind, then finish."""
+        self._retry_finished(everything=True)
         self.flush()
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(5.0)
 
+    def _put(self, work: _Work) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="wren-cleaner",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put(work)
+
     def _run(self) -> None:
         while True:
-            jobs = self._queue.get()
+            work = self._queue.get()
             try:
-                if jobs is None:
+                if work is None:
                     return
-                for job in jobs:
-                    self._delete(job)
+                self._delete(*work)
             finally:
                 self._queue.task_done()
 
-    def _delete(self, job: JobState) -> None:
-        prefix = keys.job_prefix(job.job_key)
+    def _delete(self, bucket: str, names: list[str], prefixes: list[str]) -> None:
         try:
-            self.storage.delete_objects(self.bucket, self.storage.list_keys(self.bucket, prefix))
-        except Exception as exc:  # leftovers are removed by `wren clean`
-            logger.warning("could not clean %s: %s", prefix, exc)
+            if names:
+                self.storage.delete_objects(bucket, names)
+        except Exception as exc:
+            logger.warning("could not delete %d cloud objects in bucket %r: %s",
+                           len(names), bucket, exc)
+        for prefix in prefixes:
+            try:
+                self.storage.delete_objects(bucket, self.storage.list_keys(bucket, prefix))
+            except Exception as exc:  # leftovers are removed by `wren clean`
+                logger.warning("could not clean %s: %s", prefix, exc)

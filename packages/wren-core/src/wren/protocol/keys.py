@@ -8,6 +8,8 @@ wren.jobs/<executor_id>/<job_id>/status/<task>.<part>.status statuses of a batch
 wren.jobs/<executor_id>/<job_id>/result/<task>.<part>.bin    their results, concatenated
 wren.cloudobjects/<uuid>                             bodies stored by `Storage.put_cloudobject`
                                                      (kept until `delete_cloudobject(s)`)
+wren.cloudobjects/<executor_id>/<job_id>/<uuid>      the same, stored by a call of that job
+                                                     (also deleted by its executor's `clean()`)
 wren.logs/<executor_id>/<job_id>/<task>.<part>.log   what those calls printed (only if any)
 ```
 
@@ -61,6 +63,11 @@ def func_digest(key: str) -> str:
 
 def cloudobject_key(name: str) -> str:
     return f"{CLOUDOBJECTS_PREFIX}{name}"
+
+
+def job_cloudobjects_prefix(job_key: str) -> str:
+    """Where the anonymous cloud objects stored by the calls of one job go."""
+    return f"{CLOUDOBJECTS_PREFIX}{job_key}/"
 
 
 def logs_prefix(job_key: str) -> str:

@@ -48,6 +48,16 @@ def _no_transfer_options(operation: str, extra_args: Mapping[str, Any] | None,
             "their own config section (its multipart or concurrency keys); remove config=")
 
 
+def _anonymous_key() -> str:
+    from wren.context import current_task
+
+    job_key = getattr(current_task(), "job_key", None)
+    name = uuid.uuid4().hex
+    if job_key:
+        return keys.job_cloudobjects_prefix(job_key) + name
+    return keys.cloudobject_key(name)
+
+
 class Storage:
     """A storage client: `Storage(config=None, backend=None, storage_config=None)` or
     `Storage.from_backend(b)`."""
@@ -182,9 +192,10 @@ class Storage:
     def put_cloudobject(self, body: Body, bucket: str | None = None,
                         key: str | None = None) -> CloudObject:
         """Store `body` and return a picklable `CloudObject` handle to it. Without `key` it
-        goes under `wren.cloudobjects/` in the configured bucket, kept until deleted."""
+        goes under `wren.cloudobjects/` in the configured bucket, kept until deleted; inside
+        a call, under that call's job, so its executor's `clean()` deletes it too."""
         target = CloudObject(self.backend, bucket or self.bucket,
-                             key or keys.cloudobject_key(uuid.uuid4().hex))
+                             key or _anonymous_key())
         self.put_object(target.bucket, target.key, body)
         return target
 

@@ -21,7 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from wren.private_dirs import ensure_private_dir, user_dir
+from wren.private_dirs import ensure_private_dir, remove_private_dir, user_dir
 
 _lock = threading.Lock()
 _active: dict[str, str] = {}
@@ -32,6 +32,12 @@ _FIX = "remove it (wren creates it again, private to you)"
 
 def default_cache_dir() -> Path:
     return user_dir() / "modules"
+
+
+def remove_cache(cache_dir: Path | None = None) -> bool:
+    """Delete this user's module cache (`wren clean`); False when there is none. Refuses,
+    with a `StorageError`, one that is not this user's own (see `remove_private_dir`)."""
+    return remove_private_dir(cache_dir or default_cache_dir())
 
 
 def _extract(archive: bytes, digest: str, cache_dir: Path) -> Path:

@@ -37,6 +37,11 @@ def _eventually_empty(fexec: wren.FunctionExecutor, future: wren.ResponseFuture,
     return True
 
 
+def _exists(fexec: wren.FunctionExecutor, cloud_object: wren.CloudObject) -> bool:
+    found = fexec.storage.list_keys(cloud_object.bucket, cloud_object.key)
+    return cloud_object.key in found
+
+
 @pytest.mark.timeout(180)
 class ExecutorContract(ExecutorBinding):
     """Mixin of executor tests; bind the fixture `make_executor`."""
@@ -264,3 +269,22 @@ class ExecutorContract(ExecutorBinding):
             assert _job_keys(fexec, futures[0]) != []
             fexec.clean(futures)
             assert _job_keys(fexec, futures[0]) == []
+
+    def test_clean_deletes_the_cloudobjects_of_its_own_jobs_only(
+            self, make_executor: MakeExecutor) -> None:
+        with make_executor() as fexec, make_executor() as other:
+            first = fexec.get_result(fexec.map(fn.store_text, ["a", "b"]), timeout=WAIT)
+            second_futures = fexec.map(fn.store_text, ["c"])
+            second = fexec.get_result(second_futures, timeout=WAIT)
+            theirs = other.get_result(other.map(fn.store_text, ["d"]), timeout=WAIT)
+            client = wren.Storage.from_backend(fexec.storage).put_cloudobject(b"client")
+            everything = [*first, *second, *theirs, client]
+            assert [_exists(fexec, o) for o in everything] == [True] * 5
+            fexec.clean(second_futures, clean_cloudobjects=False)
+            assert [_exists(fexec, o) for o in everything] == [True] * 5
+            fexec.clean()  # also the objects of a job whose data was cleaned already
+            assert [_exists(fexec, o) for o in everything] == [False] * 3 + [True] * 2
+            fexec.clean(cs=[client])
+            assert [_exists(fexec, o) for o in [*theirs, client]] == [True, False]
+            other.clean()
+            assert not _exists(fexec, theirs[0])
