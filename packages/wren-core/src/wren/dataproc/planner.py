@@ -55,7 +55,9 @@ def plan_data_job(func: Callable[..., Any], iterdata: Any, target: DataTarget,
                 "needs a parameter named `obj` to receive each chunk")
         return None
     items = _items(iterdata)
-    names = [is_reference(item) for item in items]
+    # a lone string can only be an input (a string is no iterdata): parse it, errors and all
+    names = [True] if isinstance(iterdata, (str, os.PathLike)) else [
+        is_reference(item) for item in items]
     if not all(names):
         if any(names):
             plain, named = names.index(False), names.index(True)

@@ -189,8 +189,9 @@ class DataProcessingContract(ExecutorBinding):
         other = "azure_storage" if fexec.storage_backend_name != "azure_storage" else "ibm_cos"
         with pytest.raises(wren.InvalidInputError, match=other):
             fexec.map(fn.chunk_lines, [good, f"{other}://{bucket}/{prefix}k"])
-        with pytest.raises(wren.InvalidInputError, match="no 'obj' entry"):
+        # issue 13: items that name no object make an ordinary map, checked as one
+        with pytest.raises(wren.InvalidInputError, match="does not fit"):
             fexec.map(fn.chunk_lines, [{"key": good}])
-        with pytest.raises(wren.InvalidInputError, match="cannot read map input"):
-            fexec.map(fn.chunk_lines, [42])
+        with pytest.raises(wren.InvalidInputError, match="mixes objects to process"):
+            fexec.map(fn.chunk_lines, [good, 42])
         assert fexec.futures == []
