@@ -69,6 +69,16 @@ class CallsContract(ExecutorBinding):
             second[1].result(timeout=WAIT)
         assert [second[0].result(timeout=WAIT), second[2].result(timeout=WAIT)] == [0, 4]
 
+    def test_inputs_stay_in_storage_until_their_readers_end(
+            self, fexec: wren.FunctionExecutor) -> None:
+        # reading the inputs' results here must not clean them from under their readers
+        first = fexec.map(fn.double, list(range(8)))
+        second = fexec.map(fn.sleep_then, [(0.1, i) for i in range(8)])
+        third = fexec.map(fn.double, first, chunksize=1)
+        assert fexec.get_result(first, timeout=WAIT) == [2 * i for i in range(8)]
+        assert fexec.get_result(third, timeout=WAIT) == [4 * i for i in range(8)]
+        assert fexec.get_result(second, timeout=WAIT) == list(range(8))
+
     def test_futures_of_another_executor_or_mixed_are_refused(
             self, fexec: wren.FunctionExecutor, make_executor: MakeExecutor) -> None:
         with make_executor() as other:

@@ -214,11 +214,13 @@ class HostileStorageContract(_Attacker):
         # futures as iterdata: the worker reads their statuses and results from storage
         first = fexec.map(fn.double, [1, 2, 3, 4], chunksize=1)
         fexec.wait(first, throw_except=False, timeout=WAIT)
-        documents = [future.job.docs[future.index] for future in first]
-        assert all(d is not None and d.result_key is not None for d in documents)
-        results = [d.result_key for d in documents]  # type: ignore[union-attr]
-        status = keys.status_key(first[2].job_key, documents[2].task_id,  # type: ignore[union-attr]
-                                 documents[2].part)  # type: ignore[union-attr]
+        documents, results = [], []
+        for future in first:
+            document = future.job.docs[future.index]
+            assert document is not None and document.result_key is not None
+            documents.append(document)
+            results.append(document.result_key)
+        status = keys.status_key(first[2].job_key, documents[2].task_id, documents[2].part)
         bucket, storage = fexec.bucket, fexec.storage
         storage.put_object(bucket, results[0], evil_pickle(canary))  # a bare pickle
         storage.put_object(bucket, results[1], storage.get_object(bucket, results[3]))  # moved
