@@ -251,7 +251,8 @@ class FunctionExecutor:
                    Mapping[str, str] | None = None, runtime_memory: int | None = None,
                    timeout: float | None = None, include_modules: Sequence[str] | None = [],
                    exclude_modules: Sequence[str] = []) -> ResponseFuture:
-        """Run `func` once with `data` (a value, a tuple of arguments, or a dict)."""
+        """Run `func` once with `data`: a tuple of arguments, a dict of them by name, or one
+        value (a list too); a future gives its call's result, read by the worker."""
         job, tasks = self._prepare(func, [data], JobKind.CALL, extra_env=extra_env,
                                    runtime_memory=runtime_memory, timeout=timeout,
                                    include_modules=include_modules,
