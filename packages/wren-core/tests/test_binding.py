@@ -40,9 +40,10 @@ def test_plain_values_with_id_anywhere_bind_to_the_first_other_parameter() -> No
 
 
 def test_tuples_dicts_and_extra_params_become_keyword_payloads() -> None:
+    # changed by issue 13: a list is one value (Lithops and Python's map), only tuples spread
     bound = ArgumentBinder(two).bind_all([(1, 2), {"x": 3}, [4, 5]])
     assert bound.binding.mode is CallMode.ARGS
-    assert bound.payloads == [{"x": 1, "y": 2}, {"x": 3}, {"x": 4, "y": 5}]
+    assert bound.payloads == [{"x": 1, "y": 2}, {"x": 3}, {"x": [4, 5]}]
     assert ArgumentBinder(two, {"y": 9}).bind_all([1]).payloads == [{"x": 1, "y": 9}]
     assert ArgumentBinder(two, (9,)).bind_all([1]).payloads == [{"x": 1, "y": 9}]
 
@@ -83,3 +84,63 @@ def test_extra_params_of_the_wrong_type() -> None:
 def test_position_and_name_for_the_same_parameter() -> None:
     with pytest.raises(InvalidInputError, match="gives parameter 'x' twice"):
         ArgumentBinder(two, {"x": 1}).bind_all([(1,)])
+
+
+def test_a_list_is_one_value() -> None:
+    # Lithops 3.8: call_async(lambda x: len(x), ['a', 'b']) returns 2
+    bound = ArgumentBinder(lambda x: len(x)).bind_all([["a", "b"]])
+    assert (bound.payloads, bound.binding.mode) == ([["a", "b"]], CallMode.VALUE)
+    bound = ArgumentBinder(two, (9,)).bind_all([[1, 2]])
+    assert bound.payloads == [{"x": [1, 2], "y": 9}]
+
+
+def lithops_style(*args, **kw):
+    return args, kw
+
+
+def head_and_rest(a, b=5, *rest, **kwargs):
+    return a, b, rest, kwargs
+
+
+def test_dict_items_fill_varargs_by_their_names() -> None:
+    # Lithops 3.8 binds the entries named like the *args / **kwargs parameters to them:
+    # map(lambda *args, **kw: sum(args), [{'args': (1, 2)}]) returns [3]
+    bound = ArgumentBinder(lithops_style).bind_all([{"args": (1, 2)},
+                                                    {"args": [3], "kw": {"a": 1}},
+                                                    {"z": 3}])
+    assert bound.payloads == [((1, 2), {}), ((3,), {"a": 1}), {"z": 3}]
+    # named positionals before *rest then go by position (Lithops fails on this one)
+    bound = ArgumentBinder(head_and_rest).bind_all([{"a": 1, "rest": (7, 8),
+                                                     "kwargs": {"q": 1}}])
+    assert bound.payloads == [((1, 5, 7, 8), {"q": 1})]
+    # on a function with **kw only, an entry named kwargs is an ordinary keyword (as Lithops)
+    assert ArgumentBinder(lithops_style).bind_all([{"kwargs": {"a": 1}}]).payloads == [
+        {"kwargs": {"a": 1}}]
+
+
+@pytest.mark.parametrize(("item", "pattern"), [
+    ({"args": 5}, "must be a tuple of positional arguments"),
+    ({"args": "ab"}, "must be a tuple of positional arguments"),
+    ({"kw": [1]}, "must be a dict of keyword arguments"),
+    ({"a": 1, "kw": {"a": 2}}, "gives parameter 'a' twice"),
+])
+def test_bad_varargs_entries_are_clear_errors(item: dict, pattern: str) -> None:
+    with pytest.raises(InvalidInputError, match=pattern):
+        ArgumentBinder(lithops_style).bind_all([item])
+
+
+def test_obj_is_an_ordinary_parameter_outside_data_processing() -> None:
+    # len's signature is (obj, /): map(len, ['ab', 'c']) is an ordinary map in wren
+    # (Lithops 3.8 treats it as object processing and fails with "No objects found")
+    bound = ArgumentBinder(len).bind_all(["ab", "c"])
+    assert (bound.payloads, bound.injected) == (["ab", "c"], ())
+    bound = ArgumentBinder(lambda obj, x: 0).bind_all([(1, 2)])
+    assert bound.payloads == [{"obj": 1, "x": 2}] and bound.injected == ()
+    bound = ArgumentBinder(lambda obj, x: 0, data_processing=True).bind_all([{"obj": 1,
+                                                                             "x": 2}])
+    assert bound.injected == ("obj",)
+
+
+def test_positional_only_parameters_stay_positional() -> None:
+    bound = ArgumentBinder(lambda a, /, b: a + b).bind_all([(1, 2)])
+    assert bound.payloads == [((1, 2), {})]

@@ -3,6 +3,7 @@ rest, before anything is listed or invoked."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -70,8 +71,8 @@ def test_chunking_defaults_and_aliases() -> None:
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    ({"chunk_size": MIN_CHUNK_SIZE - 1}, "at least 1 MiB"),
-    ({"obj_chunk_size": 1000}, "at least 1 MiB"),
+    ({"chunk_size": 0}, "at least 1"),
+    ({"obj_chunk_size": -5}, "at least 1"),
     ({"chunk_size": 2.5e6}, "must be an integer"),
     ({"chunk_n": 0}, "at least 1"),
     ({"chunk_n": True}, "must be an integer"),
@@ -82,6 +83,19 @@ def test_chunking_defaults_and_aliases() -> None:
 def test_bad_chunking_is_refused(arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         ChunkingOptions.from_arguments(**arguments)
+
+
+def test_small_chunk_sizes_work_with_one_warning(caplog: pytest.LogCaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lithops takes any obj_chunk_size; wren warns (once) below 1 MiB instead of refusing
+    from wren.dataproc import options
+
+    monkeypatch.setattr(options, "_warned_small", False)
+    with caplog.at_level(logging.WARNING, logger="wren"):
+        assert ChunkingOptions.from_arguments(chunk_size=1).chunk_size == 1
+        assert ChunkingOptions.from_arguments(obj_chunk_size=1000).chunk_size == 1000
+        assert ChunkingOptions.from_arguments(chunk_size=MIN_CHUNK_SIZE).chunk_size
+    assert [r.getMessage()[:28] for r in caplog.records] == ["chunk_size=1 is below 1 MiB:"]
 
 
 class _FooStorage(MemoryStorage):

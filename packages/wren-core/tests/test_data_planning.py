@@ -65,6 +65,25 @@ def test_ordinary_functions_are_not_planned(storage: MemoryStorage) -> None:
         plan(storage, [1], func=lambda x: x, chunk_n=2)
 
 
+def test_items_that_name_no_object_make_an_ordinary_map(storage: MemoryStorage) -> None:
+    # a parameter named obj alone does not start data processing (Lithops 3.8 always
+    # treats such a function as object processing: map(len, ['ab', 'c']) fails there)
+    assert not takes_obj(len)  # (obj, /): no chunk can be passed to it by name
+    assert plan(storage, ["ab", "c"], func=len) is None
+    assert plan(storage, ["ab", 3, ("x",), {"tag": "x"}, {"obj": 5}]) is None
+    assert plan(storage, [], func=lines) is not None
+    with pytest.raises(InvalidInputError, match="no iterdata item names an object"):
+        plan(storage, ["ab"], chunk_size=MiB)
+
+
+@pytest.mark.parametrize("item", [
+    "b/other.txt", "memory://b/other.txt", "b/in/", CloudObject("memory", "b", "other.txt"),
+    {"obj": "b/other.txt", "tag": "t"}])
+def test_object_references_start_data_processing(storage: MemoryStorage, item: Any) -> None:
+    result = plan(storage, [item], func=tagged if isinstance(item, dict) else lines)
+    assert result is not None and isinstance(result.items[0]["obj"], ChunkRef)
+
+
 def test_many_single_objects_are_looked_up_in_order(storage: MemoryStorage) -> None:
     for i in range(40):
         storage.put_object("b", f"many/{i:02d}", b"." * i)
@@ -78,7 +97,8 @@ def test_many_single_objects_are_looked_up_in_order(storage: MemoryStorage) -> N
     ("b/none/", "matches no objects"),
     ("azure_storage://b/k", "azure_storage"),
     ("nosuch://b/k", "not installed"),
-    ([{"tag": "x"}], "no 'obj' entry"),
+    (["b/other.txt", {"tag": "x"}], "mixes objects to process .* with plain values"),
+    ([1, "b/other.txt"], r"item 1: 'b/other.txt'"),
     (5, "must name the objects"),
     ("/tmp", "local path"),
 ])

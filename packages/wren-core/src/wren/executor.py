@@ -27,6 +27,7 @@ from wren._logging import configure_logging
 from wren.backends import open_compute, open_storage, worker_storage
 from wren.client.binding import ArgumentBinder, takes_obj
 from wren.client.builder import JobBuilder, JobSpec
+from wren.client.chaining import chained_items
 from wren.client.cleaner import Cleaner, settled
 from wren.client.collect import (
     collect_futures,
@@ -65,6 +66,26 @@ def _as_list(fs: Futures) -> list[ResponseFuture]:
     if fs is None:
         return []
     return [fs] if isinstance(fs, ResponseFuture) else list(fs)
+
+
+def _check_iterdata(iterdata: Any) -> None:
+    """Refuse what is not an iterable of items (one call per item)."""
+    if isinstance(iterdata, Mapping):
+        raise InvalidInputError(
+            "map_iterdata is a dict: for one call with it bound by name pass [the_dict]; for "
+            "one call per key pass list(the_dict)")
+    if isinstance(iterdata, (str, bytes)) or not isinstance(iterdata, Iterable):
+        raise InvalidInputError("map_iterdata must be a list (or other iterable) of call "
+                                f"arguments, got {type(iterdata).__name__}")
+
+
+def _iterdata_items(iterdata: Any) -> Any:
+    """An iterable of items (a set, a range, a generator, futures...) as a list; a single
+    input of a data-processing map (a string, a path, a dict) as it is."""
+    if isinstance(iterdata, (str, bytes, Mapping, os.PathLike)) or not isinstance(
+            iterdata, Iterable):
+        return iterdata
+    return list(iterdata)
 
 
 class FunctionExecutor:
@@ -112,6 +133,8 @@ class FunctionExecutor:
                                    self._preinstalled)
         self._cleaner = Cleaner(self.storage, self.bucket)
         self._jobs: list[JobState] = []
+        #: (job, a job whose calls read its results from storage): kept until both finish
+        self._consumers: list[tuple[JobState, JobState]] = []
         self._unread: list[JobState] = []
         self._job_numbers = itertools.count()
         self._closed = False
@@ -182,7 +205,8 @@ class FunctionExecutor:
                  runtime_memory: int | None = None, timeout: float | None = None,
                  include_modules: Sequence[str] | None = (),
                  exclude_modules: Sequence[str] = (), chunksize: int | None = None,
-                 produces_output: bool = True) -> tuple[JobState, list[Task]]:
+                 produces_output: bool = True, data_processing: bool = False
+                 ) -> tuple[JobState, list[Task]]:
         if self._closed:
             raise InvalidInputError("this executor is closed; create a new FunctionExecutor")
         if not callable(func):
@@ -192,7 +216,9 @@ class FunctionExecutor:
         if extra_env is not None and not all(isinstance(k, str) and isinstance(v, str)
                                              for k, v in extra_env.items()):
             raise InvalidInputError("extra_env must map variable names to string values")
-        calls = ArgumentBinder(func, extra_params).bind_all(items)
+        items, inputs = chained_items(list(items), self._session)
+        calls = ArgumentBinder(func, extra_params,
+                               data_processing=data_processing).bind_all(items)
         wren_cfg = self.config.wren
         include = wren_cfg["include_modules"] if include_modules == [] else include_modules
         exclude = list(exclude_modules or ()) + list(wren_cfg["exclude_modules"] or ())
@@ -208,6 +234,7 @@ class FunctionExecutor:
         with self._condition:
             self._jobs.append(job)
             self._unread.append(job)
+            self._consumers.extend((source, job) for source in inputs)
         self._monitor.track(job, spec.timeout)
         return job, tasks
 
@@ -227,7 +254,8 @@ class FunctionExecutor:
                    Mapping[str, str] | None = None, runtime_memory: int | None = None,
                    timeout: float | None = None, include_modules: Sequence[str] | None = [],
                    exclude_modules: Sequence[str] = []) -> ResponseFuture:
-        """Run `func` once with `data` (a value, a tuple of arguments, or a dict)."""
+        """Run `func` once with `data`: a tuple of arguments, a dict of them by name, or one
+        value (a list too); a future gives its call's result, read by the worker."""
         job, tasks = self._prepare(func, [data], JobKind.CALL, extra_env=extra_env,
                                    runtime_memory=runtime_memory, timeout=timeout,
                                    include_modules=include_modules,
@@ -245,25 +273,27 @@ class FunctionExecutor:
             obj_newline: str | bytes | None = "\n") -> list[ResponseFuture]:
         """Run `map_function` once per item of `map_iterdata`; one future per item.
 
-        A function with a parameter named `obj` processes data instead: `map_iterdata` names
-        objects (storage keys or prefixes, CloudObjects, URLs, local paths) and each call
-        gets one chunk of one object as `obj` (see `wren.dataproc`); `chunk_size` (bytes,
-        at least 1 MiB) or `chunk_n` (chunks per object) split objects, `obj_newline`
-        aligns chunks to whole lines (None: exact byte ranges).
+        `map_iterdata` is any iterable of items; futures as items give each call the result
+        of one earlier call, read by the worker from storage (see `wren.client.chaining`).
+        A function with a parameter named `obj` whose items name objects (storage keys or
+        prefixes, CloudObjects, URLs, local paths) processes data instead: each call gets
+        one chunk of one object as `obj` (see `wren.dataproc`); `chunk_size` (bytes) or
+        `chunk_n` (chunks per object) split objects, `obj_newline` aligns chunks to whole
+        lines (None: exact byte ranges).
         """
+        map_iterdata = _iterdata_items(map_iterdata)
         plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
                                obj_chunk_size, obj_chunk_number, obj_newline)
         if plan is not None:
             map_iterdata = plan.items
-        if isinstance(map_iterdata, (str, bytes)) or not isinstance(map_iterdata, Iterable):
-            raise InvalidInputError("map_iterdata must be a list (or other iterable) of call "
-                                    f"arguments, got {type(map_iterdata).__name__}")
+        _check_iterdata(map_iterdata)
         job, tasks = self._prepare(map_function, map_iterdata, JobKind.MAP,
                                    extra_params=extra_params if extra_params is not None
                                    else extra_args, extra_env=extra_env,
                                    runtime_memory=runtime_memory, timeout=timeout,
                                    include_modules=include_modules,
-                                   exclude_modules=exclude_modules, chunksize=chunksize)
+                                   exclude_modules=exclude_modules, chunksize=chunksize,
+                                   data_processing=plan is not None)
         self._invoke(job, tasks)
         return list(futures_of(job))
 
@@ -293,21 +323,24 @@ class FunctionExecutor:
         if not 0 <= spawn_reducer <= 100:
             raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
                                     f"{spawn_reducer!r}")
+        map_iterdata = _iterdata_items(map_iterdata)
         plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
                                obj_chunk_size, obj_chunk_number, obj_newline)
         groups = None
         if reducer_one_per_object or obj_reduce_by_key:
             if plan is None:
                 raise InvalidInputError("reducer_one_per_object needs a data-processing map: "
-                                        "a map function with a parameter named `obj`")
+                                        "a map function with a parameter named `obj`, and "
+                                        "items that name objects")
             groups = plan.groups
         if plan is not None:
             map_iterdata = plan.items
+        _check_iterdata(map_iterdata)
         map_job, map_tasks = self._prepare(
             map_function, map_iterdata, JobKind.MAP, extra_params=extra_params if extra_params
             is not None else extra_args, extra_env=extra_env, runtime_memory=map_runtime_memory,
             timeout=timeout, include_modules=include_modules, exclude_modules=exclude_modules,
-            chunksize=chunksize, produces_output=False)
+            chunksize=chunksize, produces_output=False, data_processing=plan is not None)
         self._invoke(map_job, map_tasks)
 
         def prepare_reducer(func: Callable[..., Any], items: list[Any]
@@ -490,4 +523,8 @@ class FunctionExecutor:
 
     def _clean_jobs(self, jobs: list[JobState], *, cloudobjects: bool = False,
                     logs: bool = False) -> None:
-        self._cleaner.submit(jobs, cloudobjects=cloudobjects, logs=logs)
+        with self._condition:  # results that running calls still read stay until they end
+            self._consumers = [(s, c) for s, c in self._consumers if not c.finished]
+            busy = {id(source) for source, _ in self._consumers}
+        self._cleaner.submit([job for job in jobs if id(job) not in busy],
+                             cloudobjects=cloudobjects, logs=logs)

@@ -1,11 +1,14 @@
 """Bind each `iterdata` item to the function's parameters, as PyWren and Lithops do.
 
-A plain value goes to the first parameter, a tuple or list to the positional parameters in
-order, a dict to parameters by name; `extra_params` (a dict, or a tuple appended positionally)
-is added to every call. The reserved names `id` (the call index), `storage` and `obj` (filled
-in by the worker) are skipped when binding by position. Every distinct shape of item is
-checked against the signature once, before anything is invoked, so a mismatch is a clear
-error on the client rather than a failure in every worker.
+A tuple is spread over the positional parameters in order, a dict binds by name (its entry
+named like a `*args` parameter gives the extra positionals, its entry named like a
+`**kwargs` parameter a dict of extra keywords, as in Lithops), and any other value, a list
+included, goes to the first parameter as one value (as in Python's `map`). `extra_params` (a
+dict, or a tuple appended positionally) is added to every call. The reserved names `id` (the
+call index), `storage` and, in a data-processing map, `obj` (filled in by the worker) are
+skipped when binding by position. Every distinct shape of item is checked against the
+signature once, before anything is invoked, so a mismatch is a clear error on the client
+rather than a failure in every worker.
 
 When every item is a plain value and there are no extra parameters, the items travel as they
 are and the worker passes each as the first argument (`CallMode.VALUE`), or by name when
@@ -26,7 +29,6 @@ from wren.protocol.binding import CallBinding, CallMode
 RESERVED_PARAMETERS = ("id", "storage", "obj")
 #: Parameters the worker fills in; the client only checks they exist.
 WORKER_INJECTED = ("storage", "obj")
-_COMPOSITE = (tuple, list)
 
 
 @attrs.frozen
@@ -42,17 +44,26 @@ class BoundCalls:
 
 
 def takes_obj(func: Callable[..., Any]) -> bool:
-    """True when `func` has a parameter named `obj` (a data-processing function)."""
+    """True when `func` has a parameter named `obj` that a worker can pass a chunk to by
+    name (`len`'s positional-only `obj` is not one): it may process data."""
     try:
-        return "obj" in inspect.signature(func).parameters
+        param = inspect.signature(func).parameters.get("obj")
     except (TypeError, ValueError):
         return False
+    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                param.KEYWORD_ONLY)
+
+
+def _spreads(item: Any) -> bool:
+    """True for items that are not one value: tuples (spread) and dicts (by name)."""
+    return isinstance(item, (tuple, Mapping))
 
 
 class ArgumentBinder:
     """Turns items into call payloads for one function."""
 
-    def __init__(self, func: Callable[..., Any], extra_params: Any = None) -> None:
+    def __init__(self, func: Callable[..., Any], extra_params: Any = None, *,
+                 data_processing: bool = False) -> None:
         self.func = func
         self.name = getattr(func, "__qualname__", None) or repr(func)
         try:
@@ -60,12 +71,18 @@ class ArgumentBinder:
         except (TypeError, ValueError):
             self.signature = None
         params = list(self.signature.parameters.values()) if self.signature else []
+        reserved = RESERVED_PARAMETERS if data_processing else ("id", "storage")
         self.positional = [p.name for p in params
                            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                           and p.name not in RESERVED_PARAMETERS]
+                           and p.name not in reserved]
+        self._by_position_only = {p.name for p in params if p.kind is p.POSITIONAL_ONLY}
         self._kinds = {p.name: p.kind for p in params}
+        self._var_args = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+        self._var_kwargs = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+        self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self.wants_id = "id" in self._kinds
-        self.injected = tuple(n for n in WORKER_INJECTED if n in self._kinds)
+        self.injected = tuple(n for n in WORKER_INJECTED if n in self._kinds
+                              and (n != "obj" or data_processing))
         if extra_params is not None and not isinstance(extra_params, (Mapping, tuple, list)):
             raise InvalidInputError("extra_params must be a dict (added by name) or a tuple "
                                     f"(added by position), got {type(extra_params).__name__}")
@@ -78,8 +95,7 @@ class ArgumentBinder:
     def bind_all(self, items: Iterable[Any]) -> BoundCalls:
         """Payloads for every item, with the plain-value fast path where it applies."""
         items = items if isinstance(items, list) else list(items)
-        kinds = {type(item) for item in items}
-        plain = not any(issubclass(k, _COMPOSITE) or issubclass(k, Mapping) for k in kinds)
+        plain = not any(_spreads(item) for item in items)
         if plain and self.extra is None and items and (self.positional or self.signature
                                                        is None):
             param = None
@@ -102,10 +118,9 @@ class ArgumentBinder:
     def bind(self, item: Any, index: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """`(args, kwargs)` for one item (ids included)."""
         if isinstance(item, Mapping):
-            args: tuple[Any, ...] = ()
-            kwargs = dict(item)
-            shape: Any = ("d", frozenset(kwargs))
-        elif isinstance(item, _COMPOSITE):
+            args, kwargs = self._by_name(item, index)
+            shape: Any = ("d", frozenset(item), len(args))
+        elif isinstance(item, tuple):
             args, kwargs, shape = tuple(item), {}, ("t", len(item))
         else:
             args, kwargs, shape = (item,), {}, "v"
@@ -118,7 +133,8 @@ class ArgumentBinder:
             kwargs.update(self.extra)
         elif self.extra:
             args = args + tuple(self.extra)
-        if args and len(args) <= len(self.positional):
+        if args and len(args) <= len(self.positional) and not any(
+                name in self._by_position_only for name in self.positional[:len(args)]):
             for name, value in zip(self.positional, args):
                 if name in kwargs:
                     raise InvalidInputError(
@@ -131,6 +147,45 @@ class ArgumentBinder:
         if shape not in self._checked:
             self._check(args, kwargs, item, index)
             self._checked.add(shape)
+        return args, kwargs
+
+    def _by_name(self, item: Mapping[Any, Any], index: int
+                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`(args, kwargs)` for a dict item: its `*args` entry becomes the positionals after
+        the named positional parameters (which then go by position too), its `**kwargs`
+        entry is merged into the keywords."""
+        kwargs = dict(item)
+        args: tuple[Any, ...] = ()
+        if self._var_kwargs is not None and self._var_kwargs in kwargs:
+            extra = kwargs.pop(self._var_kwargs)
+            if not isinstance(extra, Mapping):
+                raise InvalidInputError(
+                    f"iterdata item {index} gives {self._var_kwargs!r} = {extra!r:.60}, but "
+                    f"that entry fills **{self._var_kwargs} of {self._describe()} and must "
+                    "be a dict of keyword arguments")
+            clash = sorted(set(extra) & set(kwargs))
+            if clash:
+                raise InvalidInputError(f"iterdata item {index} gives parameter {clash[0]!r} "
+                                        f"twice (directly and in {self._var_kwargs!r})")
+            kwargs.update(extra)
+        if self._var_args is not None and self._var_args in kwargs:
+            rest = kwargs.pop(self._var_args)
+            if isinstance(rest, (str, bytes, Mapping)) or not isinstance(rest, Iterable):
+                raise InvalidInputError(
+                    f"iterdata item {index} gives {self._var_args!r} = {rest!r:.60}, but that "
+                    f"entry fills *{self._var_args} of {self._describe()} and must be a tuple "
+                    "of positional arguments")
+            head = []
+            for name, kind in self._kinds.items():
+                if kind is inspect.Parameter.VAR_POSITIONAL:
+                    break
+                if name in kwargs:
+                    head.append(kwargs.pop(name))
+                elif name in self._defaults:
+                    head.append(self._defaults[name])
+                else:  # missing: let the signature check name it
+                    break
+            args = (*head, *rest)
         return args, kwargs
 
     def _check(self, args: tuple[Any, ...], kwargs: dict[str, Any], item: Any,

@@ -38,8 +38,8 @@ def range_opener(source: DataObject, storage: StorageBackend | None) -> RangeOpe
 class DataChunk:
     """One chunk of one object: where it comes from (`backend`, `bucket` and `key` for
     storage, `url` or `path` otherwise; `uri` always; `size` of the whole object), which part
-    it is (`part` of `total_parts`, the planned half-open `data_byte_range` and its
-    `chunk_size`; with line alignment the stream starts at the first line that starts in the
+    it is (`part` of `total_parts`, the planned `data_byte_range` `(first, last)` with an
+    inclusive end as in Lithops and HTTP ranges, and its `chunk_size`; with line alignment the stream starts at the first line that starts in the
     range and ends with the line that crosses its end), and its `data_stream`."""
 
     def __init__(self, ref: ChunkRef, storage: StorageBackend | None) -> None:
@@ -52,7 +52,8 @@ class DataChunk:
         self.path = source.name if source.kind == "path" else None
         self.uri, self.size = source.uri, source.size
         self.part, self.total_parts = partition.part, partition.total_parts
-        self.data_byte_range = (partition.start, partition.end)
+        # inclusive end, as Lithops gives it (an empty chunk: (start, start - 1))
+        self.data_byte_range = (partition.start, partition.end - 1)
         self.chunk_size = partition.chunk_size
 
     # The data -----------------------------------------------------------------------------
@@ -78,9 +79,9 @@ class DataChunk:
         self.close()
 
     def __repr__(self) -> str:
-        start, end = self.data_byte_range
+        first, last = self.data_byte_range
         return (f"<DataChunk {self.uri} part {self.part + 1}/{self.total_parts} "
-                f"bytes {start}-{end}>")
+                f"bytes {first}-{last}>")
 
     def __reduce__(self) -> Any:  # a returned chunk travels as a reopenable reference
         return (DataChunk, (self._ref, None))

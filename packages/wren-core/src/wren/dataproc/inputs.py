@@ -5,12 +5,14 @@ Accepted, per item: `'<backend>://<bucket>/<key>'`, `'<backend>://<bucket>/<pref
 on the executor's storage, a `CloudObject`, an `http(s)://` URL, and a local path:
 absolute, starting with `./`, `../` or `~`, a `file://` URL or a `pathlib.Path`.
 Any other scheme goes to the installed storage backend that declares it in `url_schemes`
-(`s3://` to whichever adapter serves S3). Anything else is a clear error.
+(`s3://` to whichever adapter serves S3). Anything else is a clear error. `is_reference`
+tells an item that names an object from a plain value, before anything is parsed.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -36,6 +38,17 @@ class InputSpec:
     key: str
     bucket: str = ""
     backend: str | None = None
+
+
+def is_reference(item: Any) -> bool:
+    """True when `item` names something to process: a CloudObject, a path object, a string
+    with a scheme (`<backend>://`, URLs, `file://`) or a `/` (`bucket/key`, `bucket/prefix/`,
+    local paths) or starting with `~`, or a dict whose `obj` entry is one of those."""
+    if isinstance(item, Mapping):
+        return "obj" in item and is_reference(item["obj"])
+    if isinstance(item, (CloudObject, os.PathLike)):
+        return True
+    return isinstance(item, str) and ("/" in item or item.startswith("~"))
 
 
 def _storage_spec(text: str, backend: str | None, rest: str) -> InputSpec:

@@ -1,6 +1,7 @@
 """The chunking options of a data-processing `map`/`map_reduce`, checked before anything runs.
 
-`chunk_size` (alias `obj_chunk_size`) is bytes per chunk, at least 1 MiB; `chunk_n` (alias
+`chunk_size` (alias `obj_chunk_size`) is any positive number of bytes per chunk (below
+1 MiB a warning, once: small chunks cost more in calls than they gain); `chunk_n` (alias
 `obj_chunk_number`) is chunks per object and wins when both are given; neither means one
 call per object. `obj_newline` (default `'\\n'`) aligns chunks to whole lines through the
 `lines` partitioner; `None` gives exact byte ranges through the `bytes` partitioner.
@@ -8,6 +9,7 @@ call per object. `obj_newline` (default `'\\n'`) aligns chunks to whole lines th
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import attrs
@@ -17,7 +19,11 @@ from wren._errors import InvalidInputError
 from wren.partition.lines import newline_bytes
 from wren.ports.partitioner import Partitioner
 
+#: Below this `chunk_size` a warning says the calls may cost more than they gain.
 MIN_CHUNK_SIZE = 1 << 20
+
+logger = logging.getLogger("wren")
+_warned_small = False
 
 
 def _pick(name: str, value: Any, alias: str, alias_value: Any) -> Any:
@@ -55,11 +61,11 @@ class ChunkingOptions:
         if number is not None and number < 1:
             raise InvalidInputError(f"chunk_n is the number of chunks per object and must be "
                                     f"at least 1, got {number}")
+        if size is not None and size < 1:
+            raise InvalidInputError(f"chunk_size is a number of bytes and must be at least 1, "
+                                    f"got {size}")
         if size is not None and size < MIN_CHUNK_SIZE and number is None:
-            raise InvalidInputError(
-                f"chunk_size must be at least 1 MiB ({MIN_CHUNK_SIZE} bytes), got {size}: "
-                "smaller chunks cost more in calls than they gain. Use a larger chunk_size, "
-                "or chunk_n=<chunks per object>")
+            _warn_small(size)
         newline = None if obj_newline is None else newline_bytes(obj_newline)
         return cls(None if number is not None else size, number, newline)
 
@@ -73,3 +79,11 @@ class ChunkingOptions:
         if self.newline is None:
             return plugins.partitioner_class("bytes")()
         return plugins.partitioner_class("lines")(newline=self.newline)
+
+
+def _warn_small(size: int) -> None:
+    global _warned_small
+    if not _warned_small:
+        _warned_small = True
+        logger.warning("chunk_size=%d is below 1 MiB: each chunk is one call, and small chunks "
+                       "usually cost more in calls than they gain (warned once)", size)

@@ -15,6 +15,7 @@ from wren.protocol import keys
 from wren.protocol.binding import CallBinding, CallMode
 from wren.protocol.invocation import Invocation, open_sealed_task, sealed_task
 from wren.protocol.lost import lost_calls_document, store_status
+from wren.protocol.result_ref import ResultRef
 from wren.protocol.runtime import RuntimeInfo
 from wren.protocol.signing import (
     KEY_BYTES,
@@ -37,6 +38,7 @@ __all__ = [
     "KEY_BYTES",
     "MalformedDocumentError",
     "PROTOCOL_VERSION",
+    "ResultRef",
     "RuntimeInfo",
     "StatusDocument",
     "Task",

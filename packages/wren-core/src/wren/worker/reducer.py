@@ -15,17 +15,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wren import plugins
 from wren._errors import (
     MalformedDocumentError,
     ProtocolVersionError,
     TamperedDataError,
     WrenError,
 )
-from wren.context import current_key, current_storage, current_task
 from wren.protocol import keys
-from wren.protocol.results import load_document_values
 from wren.protocol.status import StatusDocument
+from wren.worker.upstream import ResultReader
 
 logger = logging.getLogger("wren")
 
@@ -84,21 +82,13 @@ def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls
                   **kwargs: Any) -> Any:
     """Wait for the map job's results (all `n_calls`, or the calls in a `range`), then
     return `reduce_function(results, **kwargs)`."""
-    storage = current_storage()
-    bucket = current_task().bucket
-    serializer = plugins.serializer_class(serializer_name)()
+    reader = ResultReader.current(serializer_name)
     wanted = range(n_calls) if isinstance(n_calls, int) else n_calls
-    key = current_key()
-    found = _collect(storage, bucket, map_job_key, wanted, poll, key)
-    loaded: dict[int, list[Any]] = {}
+    found = _collect(reader.storage, reader.bucket, map_job_key, wanted, poll, reader.key)
     results = []
     for index in wanted:
         document, position = found[index]
-        if id(document) not in loaded:
-            blob = storage.get_object(bucket, document.result_key) if document.result_key \
-                else b""
-            loaded[id(document)] = load_document_values(document, blob, serializer, key)
-        value = loaded[id(document)][position]
+        value = reader.values(document)[position]
         if not document.ok(position):
             raise MapCallFailedError(f"map call {index} failed, so the reducer cannot run: "
                                      f"{type(value).__name__}: {value}") from value

@@ -121,6 +121,19 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
     return general
 
 
+def _with_results(invoke: Callable[[Any, int], Any], task: Task, payloads: list[Any],
+                  storage: StorageBackend, serializer: Serializer, key: bytes
+                  ) -> Callable[[Any, int], Any]:
+    """`invoke`, with `ResultRef` arguments (futures passed as iterdata) read from storage;
+    `invoke` itself when no payload holds one."""
+    from wren.worker.upstream import ResultReader, mentions_results, with_results
+
+    if not mentions_results(payloads, task.binding.mode):
+        return invoke
+    reader = ResultReader(storage, task.bucket, serializer, key)
+    return with_results(invoke, task.binding.mode, reader)
+
+
 def _storage_client(storage: StorageBackend) -> Any:
     """What a `storage` parameter receives: a `wren.Storage` client over the worker's storage."""
     from wren.storage_api import Storage
@@ -223,6 +236,7 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             func = _load_function(task, storage, serializer)
             payloads = _load_arguments(task, storage, serializer, key)
             invoke = _invoker(func, task, storage)
+            invoke = _with_results(invoke, task, payloads, storage, serializer, key)
         except Exception as exc:
             error = describe(exc, "system", skip=0)
             error["message"] = f"the worker could not load the job: {error['message']}"

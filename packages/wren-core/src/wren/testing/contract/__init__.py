@@ -22,7 +22,8 @@ class TestMyExecutor(ExecutorContract):
 
 `StorageApiContract` and `PartitionerContract` take the storage fixtures;
 `DataProcessingContract`, `WorkerFailureContract` and `ComputeBackendContract` the
-`make_executor` fixture; `SerializerContract` a `serializer`. `HostileStorageContract`
+`make_executor` fixture (`ExecutorContract` includes `CallsContract`, the binding and
+futures-as-iterdata tests); `SerializerContract` a `serializer`. `HostileStorageContract`
 (attacks through the bucket) takes `make_executor`, `HostileMonitorContract` (through a
 status channel) also `publish_status`. A binding lists the tests its
 adapter is known to fail in `known_gaps` (name -> reason): they run as strict xfails. Every test has a timeout
@@ -30,6 +31,7 @@ adapter is known to fail in `known_gaps` (name -> reason): they run as strict xf
 """
 
 from wren.testing.contract._binding import ContractBindingError, KnownGaps, MakeExecutor
+from wren.testing.contract.calls import CallsContract
 from wren.testing.contract.compute import ComputeBackendContract
 from wren.testing.contract.compute_harness import ComputeHarness, RecordingListener
 from wren.testing.contract.data import DataProcessingContract
@@ -46,6 +48,7 @@ from wren.testing.contract.storage import StorageBackendContract
 from wren.testing.contract.storage_api import StorageApiContract
 
 __all__ = [
+    "CallsContract",
     "ComputeBackendContract",
     "ComputeHarness",
     "ContractBindingError",

@@ -19,7 +19,8 @@ import pytest
 import wren
 from wren.protocol import keys
 from wren.testing import functions as fn
-from wren.testing.contract._binding import WAIT, ExecutorBinding, MakeExecutor
+from wren.testing.contract._binding import WAIT, MakeExecutor
+from wren.testing.contract.calls import CallsContract
 
 
 def _job_keys(fexec: wren.FunctionExecutor, future: wren.ResponseFuture) -> list[str]:
@@ -43,8 +44,9 @@ def _exists(fexec: wren.FunctionExecutor, cloud_object: wren.CloudObject) -> boo
 
 
 @pytest.mark.timeout(180)
-class ExecutorContract(ExecutorBinding):
-    """Mixin of executor tests; bind the fixture `make_executor`."""
+class ExecutorContract(CallsContract):
+    """Mixin of executor tests (the calls contract included); bind the fixture
+    `make_executor`."""
 
     # call_async and get_result ------------------------------------------------------------
     def test_call_async_returns_one_value(self, fexec: wren.FunctionExecutor) -> None:
@@ -71,7 +73,7 @@ class ExecutorContract(ExecutorBinding):
             return fexec.get_result(fexec.map(*args, **kwargs), timeout=WAIT)
 
         assert run(fn.add, [1, 2, 3]) == [1, 2, 3]
-        assert run(fn.add, [(1, 2), [3, 4]]) == [3, 7]
+        assert run(fn.add, [(1, 2), (3, 4)]) == [3, 7]  # (issue 13: a list is one value)
         assert run(fn.add, [{"x": 1, "y": 10}]) == [11]
         assert run(fn.add, [1, 2], extra_params={"y": 100}) == [101, 102]
         assert run(fn.add, [1, 2], extra_args=(5,)) == [6, 7]

@@ -209,6 +209,30 @@ class HostileStorageContract(_Attacker):
         assert fexec.get_result(futures[2], timeout=WAIT) == 6
         assert not canary.exists()
 
+    def test_a_forged_input_of_a_chained_call_is_refused(self, fexec: wren.FunctionExecutor,
+                                                         canary: Path) -> None:
+        # futures as iterdata: the worker reads their statuses and results from storage
+        first = fexec.map(fn.double, [1, 2, 3, 4], chunksize=1)
+        fexec.wait(first, throw_except=False, timeout=WAIT)
+        documents, results = [], []
+        for future in first:
+            document = future.job.docs[future.index]
+            assert document is not None and document.result_key is not None
+            documents.append(document)
+            results.append(document.result_key)
+        status = keys.status_key(first[2].job_key, documents[2].task_id, documents[2].part)
+        bucket, storage = fexec.bucket, fexec.storage
+        storage.put_object(bucket, results[0], evil_pickle(canary))  # a bare pickle
+        storage.put_object(bucket, results[1], storage.get_object(bucket, results[3]))  # moved
+        storage.put_object(bucket, status, forged_status(  # sealed with another key
+            "wrong-key", first[2].job_key, 4, results[2], canary))
+        second = fexec.map(fn.double, first)
+        for future in second[:3]:
+            with pytest.raises(wren.TamperedDataError):
+                future.result(timeout=WAIT)
+        assert second[3].result(timeout=WAIT) == 16
+        assert not canary.exists()
+
     def test_a_replaced_function_blob_is_uploaded_again(
             self, make_executor: Callable[..., wren.FunctionExecutor], canary: Path) -> None:
         func = _tagged(uuid.uuid4().hex)
