@@ -45,7 +45,7 @@ class ExecutorContract(ExecutorBinding):
     def test_call_async_returns_one_value(self, fexec: wren.FunctionExecutor) -> None:
         future = fexec.call_async(fn.add, (2, 3))
         assert fexec.get_result(timeout=WAIT) == 5
-        assert future.done() and future.success and not future.error
+        assert future.done and future.success and not future.error
         assert future.result(timeout=WAIT) == 5
 
     def test_call_async_binds_values_tuples_and_dicts(self, fexec: wren.FunctionExecutor
@@ -124,10 +124,14 @@ class ExecutorContract(ExecutorBinding):
         assert "fail_with" in str(cause) and "raise ValueError" in str(cause)
         assert future.error and not future.success
 
-    def test_throw_except_false_returns_what_succeeded(self, fexec: wren.FunctionExecutor
-                                                       ) -> None:
+    def test_throw_except_false_keeps_failed_calls_in_place(
+            self, fexec: wren.FunctionExecutor, caplog: pytest.LogCaptureFixture) -> None:
         futures = fexec.map(fn.fail_on, [(i, 3) for i in range(6)])
-        assert fexec.get_result(futures, throw_except=False, timeout=WAIT) == [0, 1, 2, 4, 5]
+        with caplog.at_level("WARNING", logger="wren"):
+            results = fexec.get_result(futures, throw_except=False, timeout=WAIT)
+        assert results == [0, 1, 2, None, 4, 5]  # as Lithops: aligned with the futures
+        warnings = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+        assert len(warnings) == 1 and f"{futures[3].job_key}/00003" in warnings[0]
         assert [f.error for f in futures] == [False, False, False, True, False, False]
         assert isinstance(futures[3].exception(timeout=WAIT), KeyError)
         assert futures[3].result(throw_except=False, timeout=WAIT) is None
