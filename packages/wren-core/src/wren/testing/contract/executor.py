@@ -191,9 +191,9 @@ class ExecutorContract(ExecutorBinding):
         for wrong in ("SOME", 101, -2, True, None):
             with pytest.raises(wren.InvalidInputError, match="return_when"):
                 fexec.wait(futures, return_when=wrong, timeout=WAIT)
-        for wrong in (101, "half", 1.5j):
+        for bad in (101, "half", 1.5j):
             with pytest.raises(wren.InvalidInputError, match="spawn_reducer"):
-                fexec.map_reduce(fn.double, [1], fn.total, spawn_reducer=wrong)
+                fexec.map_reduce(fn.double, [1], fn.total, spawn_reducer=bad)
         assert len(fexec.futures) == 1  # nothing else was invoked
 
     def test_spawn_reducer_takes_lithops_values(self, fexec: wren.FunctionExecutor) -> None:
