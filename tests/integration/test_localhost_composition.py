@@ -168,3 +168,32 @@ def test_a_forged_inner_status_completes_nothing(fexec: wren.FunctionExecutor,
     with pytest.raises(wren.WaitTimeoutError):
         fexec.get_result(outer, timeout=3)
     assert not marker.exists()
+
+
+def test_wait_with_downloaded_results_waits_for_returned_futures(
+        fexec: wren.FunctionExecutor, storage_dir: str) -> None:
+    outer = fexec.call_async(spawn_slow, ([1, 2], 1.5, storage_dir))
+    done, not_done = fexec.wait(outer, download_results=True, timeout=WAIT)
+    assert done == [outer] and not not_done
+    assert all(f.done for f in outer.result())
+    assert fexec.get_result(outer, timeout=WAIT) == [1, 2]
+
+
+def test_wait_timeout_leaves_a_call_with_unfinished_futures_not_done(
+        fexec: wren.FunctionExecutor, storage_dir: str) -> None:
+    outer = fexec.call_async(spawn_slow, ([1], 6.0, storage_dir))
+    fexec.wait(outer, timeout=WAIT)  # the call itself returns at once
+    done, not_done = fexec.wait(outer, download_results=True, timeout=1.0)
+    assert not done and not_done == [outer]
+    assert fexec.get_result(outer, timeout=WAIT) == [1]
+
+
+def sleep_then(x: int, seconds: float) -> int:
+    import time
+
+    time.sleep(seconds)
+    return x
+
+
+def spawn_slow(xs: list[int], seconds: float, storage_dir: str) -> Any:
+    return _inner(storage_dir).map(sleep_then, [(x, seconds) for x in xs])

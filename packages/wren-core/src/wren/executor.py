@@ -404,14 +404,22 @@ class FunctionExecutor:
 
         `return_when` is `ALL_COMPLETED`, `ANY_COMPLETED`, `ALWAYS` or a percentage of the
         futures (see `wren._constants`). Futures of another executor are waited for by that
-        executor. Lithops' `threadpool_size`, `wait_dur_sec` and `show_progressbar` are
+        executor. With `download_results=True` (and all futures waited for), a call that
+        returned futures of an executor it created counts as done once those are. Lithops' `threadpool_size`, `wait_dur_sec` and `show_progressbar` are
         accepted and unused (the `progress` setting decides about the bar)."""
         _lithops_only(lithops_options, "wait")
         futures = _as_list(fs) if fs is not None else self.futures
         owner, session = self._owner_of(futures)
         if owner is not self:
             return owner.wait(futures, throw_except, return_when, download_results, timeout)
-        return session.wait(futures, return_when, timeout, throw_except, download_results)
+        done, not_done = session.wait(futures, return_when, timeout, throw_except,
+                                      download_results)
+        if download_results and percentage(return_when) == ALL_COMPLETED:
+            late = {id(f) for f in Follower(throw_except, timeout).late(done)}
+            if late:
+                not_done += [f for f in done if id(f) in late]
+                done = [f for f in done if id(f) not in late]
+        return done, not_done
 
     def get_result(self, fs: Futures = None, throw_except: bool = True,
                    timeout: float | None = None, **lithops_options: Any) -> Any:

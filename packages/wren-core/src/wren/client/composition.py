@@ -28,6 +28,10 @@ def holds_futures(value: Any) -> bool:
         isinstance(item, ResponseFuture) for item in value)
 
 
+def _as_futures(value: Any) -> list[ResponseFuture]:
+    return [value] if isinstance(value, ResponseFuture) else list(value)
+
+
 class Follower:
     """Follows returned futures for one `get_result` (its timeout covers every level)."""
 
@@ -52,10 +56,29 @@ class Follower:
             value[position] = result
         return value
 
+    def late(self, futures: Sequence[ResponseFuture]) -> list[ResponseFuture]:
+        """Wait (within the timeout) for what these done, downloaded futures returned as
+        futures, recursively; return those whose returned futures did not all finish."""
+        held = [(f, f.job.value(f.index)) for f in futures if f.job.exception(f.index) is None
+                and holds_futures(f.job.value(f.index))]
+        if not held:
+            return []
+        inner = [g for _, value in held for g in _as_futures(value)]
+        try:
+            self._wait(inner)
+        except WaitTimeoutError:
+            return [f for f, value in held if not all(g.done for g in _as_futures(value))]
+        if self.throw_except:
+            for future in inner:
+                exc = future.job.exception(future.index)
+                if exc is not None:
+                    raise exc
+        deeper = {id(g) for g in self.late(inner)}
+        return [f for f, value in held if any(id(g) in deeper for g in _as_futures(value))]
+
     def _results(self, held: Sequence[Any]) -> list[Any]:
         """The results of each held future (or list of futures), in order."""
-        futures = [f for item in held for f in ([item] if isinstance(item, ResponseFuture)
-                                               else item)]
+        futures = [f for item in held for f in _as_futures(item)]
         self._wait(futures)
         values = self.follow([self._value(f) for f in futures], single=False)
         out: list[Any] = []
