@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 import wren
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED, percentage, wait_threshold
 from wren.client.futures import FuturesList, ResponseFuture, futures_of
