@@ -469,7 +469,7 @@ class FunctionExecutor:
             if self.config.wren["data_cleaner"]:
                 self._clean_jobs([j for j in [*jobs, *follower.jobs.values()]
                                   if j.finished and j.all_read])
-        warn_failed([*failed, *follower.failed], len(futures) + len(follower.jobs))
+        warn_failed([*failed, *follower.failed], len(futures) + follower.followed)
         return values
 
     def _owner_of(self, futures: Sequence[ResponseFuture]

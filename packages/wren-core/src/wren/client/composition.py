@@ -41,12 +41,17 @@ class Follower:
         self.timeout = timeout
         self.failed: list[str] = []
         self.jobs: dict[int, JobState] = {}
+        #: How many returned futures were followed.
+        self.followed = 0
 
     def follow(self, value: Any, single: bool) -> Any:
         """`value` (one result when `single`, else a list of them) with returned futures
         replaced by their results."""
         if single:
             return self._results([value])[0] if holds_futures(value) else value
+        kinds = set(map(type, value))  # at C speed: most results hold no future at all
+        if not any(issubclass(kind, (ResponseFuture, list)) for kind in kinds):
+            return value
         positions = [i for i, item in enumerate(value) if holds_futures(item)]
         if not positions:
             return value
@@ -93,6 +98,7 @@ class Follower:
         return out
 
     def _wait(self, futures: Sequence[ResponseFuture]) -> None:
+        self.followed += len(futures)
         by_session: dict[int, tuple[Any, list[ResponseFuture]]] = {}
         for future in futures:
             services = future.job.executor_services
