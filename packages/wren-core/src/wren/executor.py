@@ -240,12 +240,13 @@ class FunctionExecutor:
         return job, tasks
 
     def _invoke(self, job: JobState, tasks: list[Task]) -> None:
-        job.submitted_at = time.time()
+        with self._condition:  # against a concurrent cancel(): it is invoked or it is not
+            job.submitted_at = time.time()
+            tasks = self._invoked_tasks(job, tasks)
         for task in tasks:
             deadline = self.compute.lost_deadline(task, job.submitted_at)
             if deadline is not None:
                 job.deadlines.append((deadline, list(task.call_indices)))
-        tasks = self._invoked_tasks(job, tasks)
         if tasks:
             self.compute.invoke([Invocation(task, self._key) for task in tasks],
                                 self._monitor)
