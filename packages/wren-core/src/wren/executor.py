@@ -280,7 +280,8 @@ class FunctionExecutor:
             chunk_size: int | None = None, chunk_n: int | None = None,
             obj_chunk_size: int | None = None, obj_chunk_number: int | None = None,
             obj_newline: str | bytes | None = "\n") -> FuturesList:
-        """Run `map_function` once per item of `map_iterdata`; one future per item.
+        """Run `map_function` once per item of `map_iterdata`; one future per item, in a
+        `FuturesList` that chains further jobs on this executor.
 
         A function with a parameter named `obj` processes data instead: `map_iterdata` names
         objects (storage keys or prefixes, CloudObjects, URLs, local paths) and each call
@@ -320,7 +321,9 @@ class FunctionExecutor:
         """Map, then reduce all map results (in map order) with `reduce_function`.
 
         By default the reducer runs remotely and is spawned once `spawn_reducer` percent of
-        the map calls are done; `reducer_wait_local=True` waits for the map here first.
+        the map calls are done (as in Lithops: `ALWAYS` at once, `ANY_COMPLETED` after the
+        first, `ALL_COMPLETED` after all); `reducer_wait_local=True` waits for the map here
+        first. Returns a `FuturesList` of the map's futures and the reducer's.
         `get_result()` on the returned futures gives only the reducer's result. The data
         options are those of `map`; `reducer_one_per_object=True` (alias
         `obj_reduce_by_key`) runs one reducer per input object over its chunks' results.
