@@ -79,6 +79,7 @@ def test_get_result_follows_returned_futures(fexec: wren.FunctionExecutor,
     returned = outer.result(timeout=WAIT)
     assert [type(f).__name__ for f in returned] == ["ResponseFuture"] * 3
     assert returned[0].executor_id != fexec.executor_id and all(f.done for f in returned)
+    assert outer.futures and not returned[0].futures
 
 
 def test_a_single_returned_future_gives_its_value(fexec: wren.FunctionExecutor,

@@ -18,7 +18,8 @@ from wren.protocol.signing import derive_key, new_key
 from wren.protocol.task import JobKind
 
 # Lithops 3.8 (lithops/future.py): which members are properties and which are methods.
-LITHOPS_PROPERTIES = ("done", "running", "ready", "success", "error", "invoked")
+LITHOPS_PROPERTIES = ("done", "running", "ready", "success", "error", "invoked", "new",
+                      "futures")
 LITHOPS_METHODS = ("result", "cancel", "cancelled")
 LITHOPS_ATTRIBUTES = ("stats", "executor_id", "job_id", "call_id", "job_key")
 
@@ -62,7 +63,10 @@ def test_future_members_have_lithops_kinds() -> None:
     for name in (*LITHOPS_PROPERTIES, *LITHOPS_ATTRIBUTES):
         getattr(future, name)
     assert (future.call_id, future.job_id, future.executor_id) == ("00001", "M000", "abc123-0")
-    assert not future.done and not future.invoked and not future.running
+    assert not future.done and not future.invoked and not future.running and future.new
+    assert not future.futures
+    future.job.values[1] = [futures_of(_job(1, number=9))[0]]
+    assert future.futures
 
 
 def test_lithops_wait_constants_and_percentages() -> None:

@@ -60,6 +60,21 @@ class ResponseFuture:
         return self._job.docs[self.index] is not None
 
     @property
+    def new(self) -> bool:
+        """True while the call was neither invoked nor finished (a reducer waiting for its
+        map)."""
+        return not self.invoked and not self.done
+
+    @property
+    def futures(self) -> bool:
+        """True when the call's downloaded result is a future or a list of futures (of an
+        executor it created in its worker; `get_result` follows them)."""
+        value = self._job.values[self.index]
+        return isinstance(value, ResponseFuture) or (
+            isinstance(value, list) and bool(value)
+            and all(isinstance(item, ResponseFuture) for item in value))
+
+    @property
     def invoked(self) -> bool:
         """True once the call was handed to the compute backend (a `map_reduce` reducer is
         handed over when `spawn_reducer` percent of the map is done)."""
