@@ -170,7 +170,7 @@ def _kill_while_running(fleet: ConsumerFleet, futures: list[wren.ResponseFuture]
     rng = random.Random(5)
     while len(kills) < most:
         time.sleep(rng.uniform(0.4, 1.2))
-        done = sum(f.done() for f in futures)
+        done = sum(f.done for f in futures)
         if done >= 0.8 * len(futures):
             return
         kills.append(fleet.kill(rng.randrange(fleet.count)))

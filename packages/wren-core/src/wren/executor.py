@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wren import plugins
-from wren._constants import ALL_COMPLETED
+from wren._constants import ALL_COMPLETED, percentage
 from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
 from wren._logging import configure_logging
 from wren.backends import open_compute, open_storage, worker_storage
@@ -36,10 +36,13 @@ from wren.client.collect import (
     jobs_of,
     mark_read,
     wants_single_value,
+    warn_failed,
 )
-from wren.client.futures import ResponseFuture, futures_of
+from wren.client.composition import Follower
+from wren.client.futures import FuturesList, ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.client.keywords import executor_config
+from wren.client.references import register
 from wren.client.session import ClientSession
 from wren.config.loader import ConfigSource, WrenConfig
 from wren.monitoring import MonitoringPlan, open_monitor
@@ -47,7 +50,7 @@ from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend, RuntimeInfo
 from wren.ports.storage import StorageBackend
 from wren.protocol.invocation import Invocation
-from wren.protocol.signing import new_key
+from wren.protocol.signing import derive_key, new_key
 from wren.protocol.task import JobKind, Task
 
 if TYPE_CHECKING:
@@ -60,6 +63,33 @@ _executor_numbers = itertools.count()
 _session_id = uuid.uuid4().hex[:6]
 
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
+
+
+def _executor_key(executor_id: str) -> bytes:
+    """A new key; inside a worker, the worker's key derived for `executor_id`, so the client
+    that runs the worker can authenticate this executor's results without being sent a key
+    (see `wren.client.references`)."""
+    from wren import context
+
+    if context.in_worker():
+        try:
+            return derive_key(context.current_key(), executor_id)
+        except RuntimeError:  # a worker process, but not on the thread that runs the call
+            pass
+    return new_key()
+
+
+def _lithops_only(options: Mapping[str, Any], verb: str) -> None:
+    """Accept the keyword arguments of Lithops' `verb` that wren has no use for."""
+    unknown = sorted(set(options) - _LITHOPS_WAIT_OPTIONS)
+    if unknown:
+        raise InvalidInputError(f"{verb}() got unexpected keyword arguments: "
+                                f"{', '.join(unknown)}")
+
+
+#: Keyword arguments of Lithops' wait and get_result that tune its polling (unused here).
+_LITHOPS_WAIT_OPTIONS = frozenset({"threadpool_size", "wait_dur_sec", "show_progressbar",
+                                   "clean_jobs"})
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
@@ -114,7 +144,7 @@ class FunctionExecutor:
         compute_cls = plugins.compute_backend_class(self.backend)
         self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
         self._condition = threading.Condition()
-        self._key = new_key()  # authenticates this executor's pickles; never stored
+        self._key = _executor_key(self.executor_id)  # authenticates its pickles; never stored
         self._monitor = open_monitor(self._monitoring, self.storage, self.bucket,
                                      self._condition, compute_cls, self._key)
         try:
@@ -224,6 +254,7 @@ class FunctionExecutor:
         exclude = list(exclude_modules or ()) + list(wren_cfg["exclude_modules"] or ())
         job = JobState(self._session, self.executor_id, kind, next(self._job_numbers),
                        len(calls.payloads), produces_output=produces_output)
+        register(job)  # a pickled future of it unpickles to itself in this process
         spec = JobSpec(func=func, calls=calls, job_id=job.job_id,
                        timeout=self._timeout(timeout), extra_env=dict(extra_env or {}),
                        runtime_memory=runtime_memory, include_modules=include,
@@ -239,7 +270,9 @@ class FunctionExecutor:
         return job, tasks
 
     def _invoke(self, job: JobState, tasks: list[Task]) -> None:
-        job.submitted_at = time.time()
+        with self._condition:  # against a concurrent cancel(): it is invoked or it is not
+            job.submitted_at = time.time()
+            tasks = self._invoked_tasks(job, tasks)
         for task in tasks:
             deadline = self.compute.lost_deadline(task, job.submitted_at)
             if deadline is not None:
@@ -249,6 +282,13 @@ class FunctionExecutor:
                                 self._monitor)
         logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, job.size,
                      len(tasks))
+
+    def _invoked_tasks(self, job: JobState, tasks: list[Task]) -> list[Task]:
+        """`tasks` without those whose every call was cancelled before it was invoked."""
+        if not job.cancelled:
+            return tasks
+        return [task for task in tasks
+                if not all(index in job.cancelled for index in task.call_indices)]
 
     def call_async(self, func: Callable[..., Any], data: Any = (), extra_env:
                    Mapping[str, str] | None = None, runtime_memory: int | None = None,
@@ -270,8 +310,9 @@ class FunctionExecutor:
             chunksize: int | None = None, *, extra_args: Any = None,
             chunk_size: int | None = None, chunk_n: int | None = None,
             obj_chunk_size: int | None = None, obj_chunk_number: int | None = None,
-            obj_newline: str | bytes | None = "\n") -> list[ResponseFuture]:
-        """Run `map_function` once per item of `map_iterdata`; one future per item.
+            obj_newline: str | bytes | None = "\n") -> FuturesList:
+        """Run `map_function` once per item of `map_iterdata`; one future per item, in a
+        `FuturesList` that chains further jobs on this executor.
 
         `map_iterdata` is any iterable of items; futures as items give each call the result
         of one earlier call, read by the worker from storage (see `wren.client.chaining`).
@@ -295,7 +336,7 @@ class FunctionExecutor:
                                    exclude_modules=exclude_modules, chunksize=chunksize,
                                    data_processing=plan is not None)
         self._invoke(job, tasks)
-        return list(futures_of(job))
+        return FuturesList(futures_of(job), self)
 
     def map_reduce(self, map_function: Callable[..., Any], map_iterdata: Iterable[Any],
                    reduce_function: Callable[..., Any], extra_params: Any = None,
@@ -304,25 +345,25 @@ class FunctionExecutor:
                    reduce_runtime_memory: int | None = None, timeout: float | None = None,
                    include_modules: Sequence[str] | None = [],
                    exclude_modules: Sequence[str] = [], chunksize: int | None = None,
-                   reducer_wait_local: bool = False, spawn_reducer: int = 20,
+                   reducer_wait_local: bool = False, spawn_reducer: Any = 20,
                    *, extra_args: Any = None, chunk_size: int | None = None,
                    chunk_n: int | None = None, obj_chunk_size: int | None = None,
                    obj_chunk_number: int | None = None, obj_newline: str | bytes | None = "\n",
                    reducer_one_per_object: bool = False,
-                   obj_reduce_by_key: bool = False) -> list[ResponseFuture]:
+                   obj_reduce_by_key: bool = False) -> FuturesList:
         """Map, then reduce all map results (in map order) with `reduce_function`.
 
         By default the reducer runs remotely and is spawned once `spawn_reducer` percent of
-        the map calls are done; `reducer_wait_local=True` waits for the map here first.
+        the map calls are done (as in Lithops: `ALWAYS` at once, `ANY_COMPLETED` after the
+        first, `ALL_COMPLETED` after all); `reducer_wait_local=True` waits for the map here
+        first. Returns a `FuturesList` of the map's futures and the reducer's.
         `get_result()` on the returned futures gives only the reducer's result. The data
         options are those of `map`; `reducer_one_per_object=True` (alias
         `obj_reduce_by_key`) runs one reducer per input object over its chunks' results.
         """
         from wren.reducing import local_reducer_items, remote_reducer
 
-        if not 0 <= spawn_reducer <= 100:
-            raise InvalidInputError(f"spawn_reducer is a percentage (0-100), got "
-                                    f"{spawn_reducer!r}")
+        share = percentage(spawn_reducer, "spawn_reducer")
         map_iterdata = _iterdata_items(map_iterdata)
         plan = self._data_plan(map_function, map_iterdata, chunk_size, chunk_n,
                                obj_chunk_size, obj_chunk_number, obj_newline)
@@ -360,8 +401,10 @@ class FunctionExecutor:
             reducer, items = remote_reducer(reduce_function, map_job.job_key,
                                             map_job.size, self.serializer.name, groups)
             reduce_job, reduce_tasks = prepare_reducer(reducer, items)
-            self._schedule_reducer(map_job, reduce_job, reduce_tasks, spawn_reducer / 100)
-        return [*futures_of(map_job), *futures_of(reduce_job)]
+            # ANY_COMPLETED (-1): once any map call is done, however large the map.
+            self._schedule_reducer(map_job, reduce_job, reduce_tasks,
+                                   share / 100 if share >= 0 else 1e-12)
+        return FuturesList([*futures_of(map_job), *futures_of(reduce_job)], self)
 
     def _data_plan(self, func: Callable[..., Any], iterdata: Any, *chunking: Any
                    ) -> DataPlan | None:
@@ -394,25 +437,42 @@ class FunctionExecutor:
 
     # Waiting and results ------------------------------------------------------------------
     def wait(self, fs: Futures = None, throw_except: bool = True,
-             return_when: str = ALL_COMPLETED, download_results: bool = False,
-             timeout: float | None = None) -> tuple[list[ResponseFuture],
-                                                     list[ResponseFuture]]:
+             return_when: Any = ALL_COMPLETED, download_results: bool = False,
+             timeout: float | None = None, **lithops_options: Any
+             ) -> tuple[list[ResponseFuture], list[ResponseFuture]]:
         """Wait for futures (default: all of this executor's); return `(done, not_done)`.
-        Futures of another executor are waited for by that executor."""
+
+        `return_when` is `ALL_COMPLETED`, `ANY_COMPLETED`, `ALWAYS` or a percentage of the
+        futures (see `wren._constants`). Futures of another executor are waited for by that
+        executor. With `download_results=True` (and all futures waited for), a call that
+        returned futures of an executor it created counts as done once those are. Lithops' `threadpool_size`, `wait_dur_sec` and `show_progressbar` are
+        accepted and unused (the `progress` setting decides about the bar)."""
+        _lithops_only(lithops_options, "wait")
         futures = _as_list(fs) if fs is not None else self.futures
-        owner = self._owner_of(futures)
+        owner, session = self._owner_of(futures)
         if owner is not self:
             return owner.wait(futures, throw_except, return_when, download_results, timeout)
-        return self._session.wait(futures, return_when, timeout, throw_except,
-                                  download_results)
+        done, not_done = session.wait(futures, return_when, timeout, throw_except,
+                                      download_results)
+        if download_results and percentage(return_when) == ALL_COMPLETED:
+            late = {id(f) for f in Follower(throw_except, timeout).late(done)}
+            if late:
+                not_done += [f for f in done if id(f) in late]
+                done = [f for f in done if id(f) not in late]
+        return done, not_done
 
     def get_result(self, fs: Futures = None, throw_except: bool = True,
-                   timeout: float | None = None) -> Any:
+                   timeout: float | None = None, **lithops_options: Any) -> Any:
         """Results of `fs` (default: of the jobs not read yet): a value after `call_async`,
-        a list in call order after `map`, the reducer's result after `map_reduce`.
+        a list in call order after `map`, the reducer's result after `map_reduce`. A result
+        that is a future, or a list of futures, of an executor the function created in its
+        worker is replaced by their results.
 
-        With `throw_except=False` a failed call is left out of the list (its future keeps
-        the error); otherwise the first failure in call order is raised."""
+        With `throw_except=False` a failed call's place in the list holds None (its future
+        keeps the error) and one warning names the failed calls; otherwise the first failure
+        in call order is raised."""
+        _lithops_only(lithops_options, "get_result")
+        session = self._session
         if fs is None:
             with self._condition:
                 jobs = list(self._unread)
@@ -421,50 +481,61 @@ class FunctionExecutor:
                        if whole or not job.read[f.index]]
         else:
             futures = _as_list(fs)
-            owner = self._owner_of(futures)
+            owner, session = self._owner_of(futures)
             if owner is not self:
                 return owner.get_result(fs, throw_except, timeout)
             jobs = jobs_of(futures)
             whole = covers_whole_jobs(futures, jobs)
         single = wants_single_value(fs, jobs)
-        _, not_done = self._session.wait(futures, ALL_COMPLETED, timeout, throw_except=False,
-                                         jobs=jobs if whole else None)
+        follower = Follower(throw_except, timeout)
+        _, not_done = session.wait(futures, ALL_COMPLETED, timeout, throw_except=False,
+                                   jobs=jobs if whole else None)
         if not_done:
             raise WaitTimeoutError(f"{len(not_done)} of {len(futures)} calls had not finished "
                                    f"after {timeout:g} s; call get_result again to keep "
                                    "waiting")
         try:
             if whole:
-                self._session.fetch_jobs([j for j in jobs if j.produces_output or j.failed])
+                session.fetch_jobs([j for j in jobs if j.produces_output or j.failed])
             else:
-                self._session.fetch([f for f in futures if f.produces_output or f.error])
+                session.fetch([f for f in futures if f.produces_output or f.error])
+            values, failed = collect_jobs(jobs, throw_except, single) if whole else \
+                collect_futures(futures, throw_except, single)
+            values = follower.follow(values, single)
         finally:
             mark_read(futures, jobs, whole)
             with self._condition:
                 self._unread = [j for j in self._unread if not j.all_read]
             if self.config.wren["data_cleaner"]:
-                self._clean_jobs([j for j in jobs if j.finished and j.all_read])
-        if whole:
-            return collect_jobs(jobs, throw_except, single)
-        return collect_futures(futures, throw_except, single)
+                self._clean_jobs([j for j in [*jobs, *follower.jobs.values()]
+                                  if j.finished and j.all_read])
+        warn_failed([*failed, *follower.failed], len(futures) + follower.followed)
+        return values
 
-    def _owner_of(self, futures: Sequence[ResponseFuture]) -> FunctionExecutor:
-        """The executor that made all of `futures` (this one when there are none)."""
+    def _owner_of(self, futures: Sequence[ResponseFuture]
+                  ) -> tuple[FunctionExecutor, ClientSession]:
+        """The executor that made all of `futures` (this one when there are none), and the
+        session that reads them (that of a nested executor for futures a result returned)."""
         sessions = {id(f.job.executor_services): f.job.executor_services for f in futures}
         if not sessions or list(sessions.values()) == [self._session]:
-            return self
+            return self, self._session
         if len(sessions) > 1:
             ids = sorted({f.executor_id for f in futures})
             raise InvalidInputError(
                 f"these futures come from {len(ids)} executors ({', '.join(ids)}); wait for "
                 "or get the results of each executor's futures through that executor")
-        reference = getattr(next(iter(sessions.values())), "owner", None)
+        found = next(iter(sessions.values()))
+        if not isinstance(found, ClientSession):
+            found.wait_and_fetch(futures)  # raises, saying why nothing here can read them
+            raise AssertionError("unreachable")
+        session = found
+        reference = getattr(session, "owner", None)
         owner = reference() if reference is not None else None
         if not isinstance(owner, FunctionExecutor):
             raise InvalidInputError(
                 f"these futures belong to executor {futures[0].executor_id}, which no longer "
                 "exists; keep a reference to an executor while you use its futures")
-        return owner
+        return owner, session
 
     # Seeing what ran ----------------------------------------------------------------------
     def create_execution_plots(self, dst_dir: str | os.PathLike[str], dst_name: str,

@@ -2,17 +2,24 @@
 
 Futures that make up whole jobs are handled job by job (one slice per job, no per-future
 work), others one by one. A `call_async` job or a reducer job of one call gives a single
-value; anything else a list in call order.
+value; anything else a list in call order. With `throw_except=False`, a failed call keeps
+its place in that list with None, and one warning names the failed calls.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from wren.client.futures import ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.protocol.task import JobKind
+
+logger = logging.getLogger("wren")
+
+#: How many failed calls the warning of `get_result(throw_except=False)` names.
+_NAMED = 10
 
 
 def jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
@@ -43,34 +50,45 @@ def wants_single_value(futures: Sequence[ResponseFuture] | ResponseFuture | None
     return kind is JobKind.REDUCE or (futures is None and kind is JobKind.CALL)
 
 
-def collect_jobs(jobs: Sequence[JobState], throw_except: bool, single: bool) -> Any:
-    """The results of whole jobs (their first failure raised, or failed calls left out)."""
+def collect_jobs(jobs: Sequence[JobState], throw_except: bool, single: bool
+                 ) -> tuple[Any, list[str]]:
+    """The results of whole jobs, in call order, and the calls that failed: the first
+    failure is raised, or (`throw_except=False`) a failed call's place holds None."""
     if throw_except:
         for job in jobs:
             if job.exceptions:
                 raise job.exceptions[min(job.exceptions)]
     values: list[Any] = []
     for job in jobs:
-        if not job.produces_output:
-            continue
-        if job.exceptions:
-            values.extend(v for i, v in enumerate(job.values) if i not in job.exceptions)
-        else:
+        if job.produces_output:
             values.extend(job.values)
-    return (values[0] if values else None) if single else values
+    failed = [f"{job.job_key}/{index:05d}" for job in jobs for index in sorted(job.exceptions)]
+    return ((values[0] if values else None) if single else values), failed
 
 
 def collect_futures(futures: Sequence[ResponseFuture], throw_except: bool,
-                    single: bool) -> Any:
-    """The results of some futures (the first failure raised, or failed calls left out)."""
-    if throw_except:
-        for future in futures:
-            exc = future.job.exception(future.index)
-            if exc is not None:
+                    single: bool) -> tuple[Any, list[str]]:
+    """The results of some futures, in their order, and the calls that failed (see
+    `collect_jobs`)."""
+    failed: list[str] = []
+    for future in futures:
+        exc = future.job.exception(future.index)
+        if exc is not None:
+            if throw_except:
                 raise exc
-    values = [f.job.value(f.index) for f in futures
-              if f.produces_output and f.job.exception(f.index) is None]
-    return (values[0] if values else None) if single else values
+            failed.append(f"{future.job_key}/{future.call_id}")
+    values = [f.job.value(f.index) for f in futures if f.produces_output]
+    return ((values[0] if values else None) if single else values), failed
+
+
+def warn_failed(failed: Sequence[str], total: int) -> None:
+    """One warning naming the calls whose place in `get_result`'s list holds None."""
+    if not failed:
+        return
+    shown = ", ".join(failed[:_NAMED])
+    more = f" and {len(failed) - _NAMED} more" if len(failed) > _NAMED else ""
+    logger.warning("%d of %d calls failed; their results are None (each future's exception() "
+                   "says why): %s%s", len(failed), total, shown, more)
 
 
 def mark_read(futures: Sequence[ResponseFuture], jobs: Sequence[JobState],

@@ -3,7 +3,11 @@
 A future is just its job and its call index (two slots), because a 100,000-call map holds
 100,000 of them. Its status, value and exception live in the job's columns (`JobState`),
 filled a whole status document at a time; `stats` assembles the call's timeline from the
-document that completed it, and `logs` what the call printed.
+document that completed it, and `logs` what the call printed. Its state reads as Lithops'
+does, as properties (`done`, `running`, `invoked`, `ready`, `success`, `error`). A future
+pickles to a reference (`FutureReference`: executor, job, call, storage; never a key), so a
+function may return the futures of an executor it created inside its worker and the client
+follows them (`wren.client.composition`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from wren.client.job import JobState
 from wren.client.logs import call_logs
+from wren.client.references import FutureReference, adopt
 from wren.client.stats import call_stats
 
 
@@ -47,10 +52,39 @@ class ResponseFuture:
         """The call's index in its job, zero-padded as in Lithops (`"00007"`)."""
         return f"{self.index:05d}"
 
-    # State --------------------------------------------------------------------------------
+    # State (properties, as in Lithops) ----------------------------------------------------
+    @property
     def done(self) -> bool:
-        """True once the call finished (successfully or not) and its status arrived."""
+        """True once the call finished (successfully, failed or cancelled) and its status
+        arrived."""
         return self._job.docs[self.index] is not None
+
+    @property
+    def new(self) -> bool:
+        """True while the call was neither invoked nor finished (a reducer waiting for its
+        map)."""
+        return not self.invoked and not self.done
+
+    @property
+    def futures(self) -> bool:
+        """True when the call's downloaded result is a future or a list of futures (of an
+        executor it created in its worker; `get_result` follows them)."""
+        value = self._job.values[self.index]
+        return isinstance(value, ResponseFuture) or (
+            isinstance(value, list) and bool(value)
+            and all(isinstance(item, ResponseFuture) for item in value))
+
+    @property
+    def invoked(self) -> bool:
+        """True once the call was handed to the compute backend (a `map_reduce` reducer is
+        handed over when `spawn_reducer` percent of the map is done)."""
+        return self._job.submitted_at > 0 and self.index not in self._job.cancelled
+
+    @property
+    def running(self) -> bool:
+        """True from the moment the call is invoked until its status arrives (a call queued
+        by its platform counts as running: wren is not told when a call starts)."""
+        return self.invoked and not self.done
 
     @property
     def ready(self) -> bool:
@@ -59,7 +93,8 @@ class ResponseFuture:
 
     @property
     def success(self) -> bool:
-        return self.done() and self.error_info is None
+        """True once the call finished and returned a value."""
+        return self.done and self.error_info is None
 
     @property
     def error(self) -> bool:
@@ -75,9 +110,25 @@ class ResponseFuture:
     def produces_output(self) -> bool:
         return self._job.produces_output
 
+    def cancel(self) -> bool:
+        """Cancel the call if it was not handed to the compute backend yet (a reducer still
+        waiting for its map): it will not run, the future is done and `result()` raises
+        `CancelledError`. A call already invoked cannot be cancelled (False): it runs to
+        its end and its future keeps its result."""
+        return self._job.executor_services.cancel(self)
+
+    def cancelled(self) -> bool:
+        """True when `cancel()` stopped this call from running."""
+        return self.index in self._job.cancelled
+
     # Results ------------------------------------------------------------------------------
-    def result(self, throw_except: bool = True, timeout: float | None = None) -> Any:
-        """Wait for the call and return its value (re-raising its exception)."""
+    def result(self, throw_except: bool = True, internal_storage: Any = None,
+               retries: int | None = None, wait_dur_sec: float | None = None,
+               timeout: float | None = None) -> Any:
+        """Wait for the call and return its value (re-raising its exception; None for a
+        failed call when `throw_except=False`). `internal_storage`, `retries` and
+        `wait_dur_sec` are Lithops' and unused: statuses arrive through the executor's
+        monitor, and a result is in storage before its status."""
         job = self._job
         job.executor_services.wait_and_fetch([self], timeout=timeout)
         job.read[self.index] = True
@@ -105,9 +156,96 @@ class ResponseFuture:
         while the call has not finished. Read from storage once per batch of calls."""
         return call_logs(self._job, self.index)
 
+    # Pickling: a reference, never the job's columns nor any key ---------------------------
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        job = self._job
+        services = job.executor_services
+        reference = FutureReference(
+            job.executor_id, job.job_key, job.kind.value, job.size, self.index,
+            job.produces_output, services.storage.name, services.bucket,
+            services.serializer.name)
+        return adopt_future, (reference,)
+
     def __repr__(self) -> str:
-        state = "error" if self.error else "done" if self.done() else "pending"
+        state = "cancelled" if self.cancelled() else "error" if self.error else \
+            "done" if self.done else "pending"
         return f"<ResponseFuture {self.job_key}/{self.call_id} {state}>"
+
+
+class FuturesList(list[ResponseFuture]):
+    """The futures of a `map` or `map_reduce`, chained on the executor that made them.
+
+    `map(f)` and `map_reduce(f, reducer)` start a new job over this list's results (each
+    future is one call's input, read by the worker from storage) on the same executor; the
+    list then holds the new job's futures, and `wait()` and `get_result()` cover the whole
+    chain (`get_result` gives the last job's results: the earlier ones only feed it).
+    Pickled, the list keeps its futures' references and drops its executor.
+    """
+
+    executor: Any = None
+    config: Any = None
+
+    def __init__(self, futures: Any = (), executor: Any = None) -> None:
+        super().__init__(futures)
+        if executor is not None:
+            self.executor, self.config = executor, executor.config
+        #: Every future of the chain, oldest job first (None until something is chained).
+        self.alt_list: list[ResponseFuture] | None = None
+
+    def _executor(self) -> Any:
+        if self.executor is None:
+            from wren._errors import InvalidInputError
+
+            raise InvalidInputError(
+                "this FuturesList has no executor (it was unpickled or built by hand): pass "
+                "its futures to an executor's map, wait or get_result instead")
+        return self.executor
+
+    def _all_futures(self) -> list[ResponseFuture]:
+        return list(self) if self.alt_list is None else self.alt_list
+
+    def _chain(self, new: list[ResponseFuture]) -> FuturesList:
+        for job in {id(f.job): f.job for f in self}.values():
+            job.produces_output = False  # only the last job of a chain gives results
+        self.alt_list = [*self._all_futures(), *new]
+        self[:] = new
+        return self
+
+    def map(self, map_function: Any, sync: bool = False, **kwargs: Any) -> FuturesList:
+        """Run `map_function` once per future of this list, on its result; `sync=True`
+        waits for this list first (else each call waits for its input in its worker)."""
+        executor = self._executor()
+        if sync:
+            executor.wait(self)
+        return self._chain(executor.map(map_function, self, **kwargs))
+
+    def map_reduce(self, map_function: Any, reduce_function: Any, sync: bool = False,
+                   **kwargs: Any) -> FuturesList:
+        """`map`, then reduce its results with `reduce_function` (see `map`)."""
+        executor = self._executor()
+        if sync:
+            executor.wait(self)
+        return self._chain(executor.map_reduce(map_function, self, reduce_function, **kwargs))
+
+    def wait(self, **kwargs: Any) -> tuple[list[ResponseFuture], list[ResponseFuture]]:
+        """The executor's `wait` over every job of the chain."""
+        found: tuple[list[ResponseFuture], list[ResponseFuture]] = self._executor().wait(
+            self._all_futures(), **kwargs)
+        return found
+
+    def get_result(self, **kwargs: Any) -> Any:
+        """The executor's `get_result` over the chain: the last job's results."""
+        return self._executor().get_result(self._all_futures(), **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FuturesList, (list(self),), {"alt_list": self.alt_list}
+
+
+def adopt_future(reference: FutureReference) -> ResponseFuture:
+    """A future from its pickled reference: the same future when its executor lives in this
+    process, else one that reads the call's status and result from storage."""
+    job = adopt(reference)
+    return futures_of(job)[reference.index]
 
 
 def futures_of(job: JobState) -> list[ResponseFuture]:
@@ -116,3 +254,4 @@ def futures_of(job: JobState) -> list[ResponseFuture]:
     if job.made_futures is None:
         job.made_futures = [ResponseFuture(job, i) for i in range(job.size)]
     return job.made_futures
+

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from typing import Any, Protocol
 
 from wren.ports.storage import StorageBackend
-from wren.protocol.status import StatusDocument
+from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import JobKind
 
 
@@ -23,9 +24,13 @@ class JobServices(Protocol):
 
     storage: StorageBackend
     bucket: str
+    serializer: Any
 
     def wait_and_fetch(self, futures: Sequence[Any], timeout: float | None = None) -> None:
         """Wait for these futures' calls and download their results."""
+
+    def cancel(self, future: Any) -> bool:
+        """Keep this future's call from running, if it was not invoked yet."""
 
 
 NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()
@@ -35,11 +40,12 @@ class JobState:
     """One job: per-call columns, progress, and pending task deadlines."""
 
     def __init__(self, session: JobServices, executor_id: str, kind: JobKind, number: int,
-                 n_calls: int, *, produces_output: bool = True) -> None:
+                 n_calls: int, *, produces_output: bool = True, job_id: str | None = None
+                 ) -> None:
         self.executor_services = session
         self.executor_id = executor_id
         self.kind = kind
-        self.job_id = f"{kind.value}{number:03d}"
+        self.job_id = job_id if job_id is not None else f"{kind.value}{number:03d}"
         self.job_key = f"{executor_id}/{self.job_id}"
         self.size = n_calls
         #: The futures of the calls, made on first use by `wren.client.futures.futures_of`.
@@ -61,6 +67,8 @@ class JobState:
         self.cleaned = False
         #: Status documents about this job that were refused (forged, tampered, malformed).
         self.rejected_statuses = 0
+        #: Calls that `cancel()` kept from running.
+        self.cancelled: set[int] = set()
 
     @property
     def finished(self) -> bool:
@@ -92,6 +100,21 @@ class JobState:
         """Type, message, traceback and kind of call `index`'s failure, from its status."""
         doc = self.docs[index]
         return None if doc is None else doc.errors.get(doc.position(index))
+
+    def cancel(self, index: int) -> None:
+        """Finish call `index` as cancelled before it was invoked: it will not run (the
+        first status of a call wins) and its result is a `CancelledError`."""
+        now = time.time()
+        message = "the call was cancelled before it was invoked"
+        document = StatusDocument(self.job_key, "cancelled", index, None, {"host": "client"},
+                                  indices=[index], func_start=[now], func_end=[now],
+                                  errors={0: error_info("CancelledError", message,
+                                                        kind="system")})
+        self.cancelled.add(index)
+        if self.apply(document):
+            self.exceptions[index] = CancelledError(message)
+            self.values[index] = None
+            self.loaded.add(document.name)
 
     def mark_read(self, indices: Sequence[int] | None = None) -> None:
         """Note that these calls' results (default: all) were handed to the user."""

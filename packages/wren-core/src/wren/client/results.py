@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
+from wren.client.references import ReferenceReader, reading_results
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol.results import load_document_values
@@ -26,13 +27,19 @@ _PARALLEL_BYTES = 1024 * 1024
 
 
 def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: StorageBackend,
-                    bucket: str, serializer: Serializer, key: bytes) -> None:
-    """Download the results of these documents into their jobs' columns."""
+                    bucket: str, serializer: Serializer, key: bytes,
+                    reader: ReferenceReader | None = None) -> None:
+    """Download the results of these documents into their jobs' columns (futures found in
+    them are adopted by `reader`, see `wren.client.references`)."""
 
     def _load(pair: tuple[JobState, StatusDocument]) -> None:
         job, document = pair
         blob = storage.get_object(bucket, document.result_key) if document.result_key else b""
-        values = load_document_values(document, blob, serializer, key)
+        if reader is None:
+            values = load_document_values(document, blob, serializer, key)
+        else:
+            with reading_results(key, reader):
+                values = load_document_values(document, blob, serializer, key)
         indices = document.indices
         if isinstance(indices, range) and indices.step == 1:
             job.values[indices.start:indices.stop] = values

@@ -15,15 +15,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED
+from wren import plugins
+from wren._constants import ALL_COMPLETED, wait_threshold
 from wren._errors import InvalidInputError, WaitTimeoutError
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
 from wren.client.progress import ProgressBar, wants_progress
+from wren.client.references import FutureReference, detached_job
 from wren.client.results import fetch_documents, job_documents, missing_documents
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
+from wren.protocol.task import JobKind
 
 _PROGRESS_REFRESH = 0.25
 
@@ -45,13 +48,13 @@ class _Progress:
                         for f in members]
 
     def done(self) -> int:
-        self.partial = [f for f in self.partial if not f.done()]
+        self.partial = [f for f in self.partial if not f.done]
         pending = sum(job.pending for job in self.whole) + len(self.partial)
         return self.total - pending
 
     def failed(self) -> bool:
         return any(job.failed for job in self.whole) or any(
-            f.error for f in self.partial if f.done())
+            f.error for f in self.partial if f.done)
 
 
 class ClientSession:
@@ -63,31 +66,63 @@ class ClientSession:
         self.monitor, self.condition, self.progress = monitor, condition, progress
         #: A weak reference to the executor that owns this session (set by it).
         self.owner: Callable[[], Any] = lambda: None
+        #: Sessions of executors created inside this one's workers, by executor id.
+        self.nested: dict[str, ClientSession] = {}
 
-    def wait(self, futures: Sequence[ResponseFuture], return_when: str = ALL_COMPLETED,
+    # Futures of executors created inside workers (see wren.client.references) -------------
+    def adopt(self, reference: FutureReference, key: bytes) -> JobState:
+        """The job a future found in a result refers to, read from storage with `key`."""
+        if (reference.storage, reference.bucket) != (self.storage.name, self.bucket):
+            return detached_job(reference, f"its job is in {reference.storage} bucket "
+                                f"{reference.bucket!r}, not in this executor's storage")
+        with self.condition:
+            inner = self.nested.get(reference.executor_id)
+            if inner is None:
+                monitor = JobMonitor(self.storage, self.bucket, self.condition, key)
+                self.monitor.attach(monitor)
+                serializer = plugins.serializer_class(reference.serializer)()
+                inner = ClientSession(self.storage, self.bucket, serializer, monitor,
+                                      self.condition, False)
+                inner.owner = self.owner
+                self.nested[reference.executor_id] = inner
+            job = inner.monitor.jobs.get(reference.job_key)
+        if job is None:
+            job = JobState(inner, reference.executor_id, JobKind(reference.kind), 0,
+                           reference.size, produces_output=reference.produces_output,
+                           job_id=reference.job_key.rsplit("/", 1)[-1])
+            job.submitted_at = time.time()
+            inner.monitor.track(job)
+        return job
+
+    def cancel(self, future: ResponseFuture) -> bool:
+        """Cancel `future`'s call if its job was not invoked yet (see `ResponseFuture`)."""
+        job = future.job
+        with self.condition:
+            if job.submitted_at > 0 or job.docs[future.index] is not None:
+                return False
+            job.cancel(future.index)
+            self.condition.notify_all()
+        return True
+
+    def wait(self, futures: Sequence[ResponseFuture], return_when: Any = ALL_COMPLETED,
              timeout: float | None = None, throw_except: bool = True,
              download_results: bool = False, jobs: Sequence[JobState] | None = None
              ) -> tuple[list[ResponseFuture], list[ResponseFuture]]:
         """Block until `return_when` holds for `futures` or `timeout` passes.
 
         `jobs`, when given, says that `futures` are exactly all futures of these jobs."""
-        if return_when not in (ALL_COMPLETED, ANY_COMPLETED, ALWAYS):
-            raise InvalidInputError(f"return_when must be ALL_COMPLETED, ANY_COMPLETED or "
-                                    f"ALWAYS, got {return_when!r}")
-        deadline = None if timeout is None else time.monotonic() + timeout
         progress = _Progress(futures, jobs)
+        need = wait_threshold(return_when, progress.total)
+        deadline = None if timeout is None else time.monotonic() + timeout
         bar = None
         try:
             with self.condition:
                 done = progress.done()
-                if done < progress.total and return_when != ALWAYS and wants_progress(
-                        self.progress):
+                if done < need and wants_progress(self.progress):
                     bar = ProgressBar(progress.total, "wren")
-                while done < progress.total and return_when != ALWAYS:
+                while done < need:
                     if bar is not None:
                         bar.update(done)
-                    if return_when == ANY_COMPLETED and done > 0:
-                        break
                     if throw_except and progress.failed():
                         break
                     wait_for = None if deadline is None else deadline - time.monotonic()
@@ -111,8 +146,8 @@ class ClientSession:
         if progress.done() == progress.total:
             done_list, not_done = list(futures), []
         else:
-            done_list = [f for f in futures if f.done()]
-            not_done = [f for f in futures if not f.done()]
+            done_list = [f for f in futures if f.done]
+            not_done = [f for f in futures if not f.done]
         if throw_except:
             failed = next((f for f in done_list if f.error), None) if progress.failed() \
                 else None
@@ -125,11 +160,11 @@ class ClientSession:
 
     def fetch(self, futures: Sequence[ResponseFuture]) -> None:
         fetch_documents(missing_documents(futures), self.storage, self.bucket, self.serializer,
-                        self.monitor.key)
+                        self.monitor.key, self)
 
     def fetch_jobs(self, jobs: Sequence[JobState]) -> None:
         fetch_documents(job_documents(jobs), self.storage, self.bucket, self.serializer,
-                        self.monitor.key)
+                        self.monitor.key, self)
 
     def wait_and_fetch(self, futures: Sequence[ResponseFuture],
                        timeout: float | None = None) -> None:

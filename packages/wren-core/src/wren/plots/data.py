@@ -52,7 +52,7 @@ def collect(futures: Sequence[ResponseFuture]) -> CallTimes:
     """Times of the finished calls among `futures` (unfinished ones are left out)."""
     import numpy as np
 
-    done = [f for f in futures if f.done()]
+    done = [f for f in futures if f.done]
     if not done:
         raise InvalidInputError("there are no finished calls to plot: wait for the futures "
                                 "first (fexec.wait() or get_result())")

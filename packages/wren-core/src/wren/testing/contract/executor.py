@@ -52,7 +52,7 @@ class ExecutorContract(CallsContract):
     def test_call_async_returns_one_value(self, fexec: wren.FunctionExecutor) -> None:
         future = fexec.call_async(fn.add, (2, 3))
         assert fexec.get_result(timeout=WAIT) == 5
-        assert future.done() and future.success and not future.error
+        assert future.done and future.success and not future.error
         assert future.result(timeout=WAIT) == 5
 
     def test_call_async_binds_values_tuples_and_dicts(self, fexec: wren.FunctionExecutor
@@ -131,10 +131,14 @@ class ExecutorContract(CallsContract):
         assert "fail_with" in str(cause) and "raise ValueError" in str(cause)
         assert future.error and not future.success
 
-    def test_throw_except_false_returns_what_succeeded(self, fexec: wren.FunctionExecutor
-                                                       ) -> None:
+    def test_throw_except_false_keeps_failed_calls_in_place(
+            self, fexec: wren.FunctionExecutor, caplog: pytest.LogCaptureFixture) -> None:
         futures = fexec.map(fn.fail_on, [(i, 3) for i in range(6)])
-        assert fexec.get_result(futures, throw_except=False, timeout=WAIT) == [0, 1, 2, 4, 5]
+        with caplog.at_level("WARNING", logger="wren"):
+            results = fexec.get_result(futures, throw_except=False, timeout=WAIT)
+        assert results == [0, 1, 2, None, 4, 5]  # as Lithops: aligned with the futures
+        warnings = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+        assert len(warnings) == 1 and f"{futures[3].job_key}/00003" in warnings[0]
         assert [f.error for f in futures] == [False, False, False, True, False, False]
         assert isinstance(futures[3].exception(timeout=WAIT), KeyError)
         assert futures[3].result(throw_except=False, timeout=WAIT) is None
@@ -181,6 +185,29 @@ class ExecutorContract(CallsContract):
         done, not_done = fexec.wait(futures, download_results=True, timeout=WAIT)
         assert not not_done and [f.result(timeout=WAIT) for f in done] == [0, 1]
 
+    def test_wait_takes_a_percentage_of_the_futures(self, fexec: wren.FunctionExecutor
+                                                    ) -> None:
+        futures = fexec.map(fn.sleep_then, [(0.0, 0), (0.0, 1), (3.0, 2), (3.0, 3)])
+        done, not_done = fexec.wait(futures, return_when=50, timeout=WAIT)
+        assert futures[0] in done and futures[1] in done and len(done) + len(not_done) == 4
+        assert fexec.get_result(futures, timeout=WAIT) == [0, 1, 2, 3]
+
+    def test_a_wrong_return_when_or_spawn_reducer_is_invalid_input(
+            self, fexec: wren.FunctionExecutor) -> None:
+        futures = fexec.map(fn.double, [1])
+        for wrong in ("SOME", 101, -2, True, None):
+            with pytest.raises(wren.InvalidInputError, match="return_when"):
+                fexec.wait(futures, return_when=wrong, timeout=WAIT)
+        for bad in (101, "half", 1.5j):
+            with pytest.raises(wren.InvalidInputError, match="spawn_reducer"):
+                fexec.map_reduce(fn.double, [1], fn.total, spawn_reducer=bad)
+        assert len(fexec.futures) == 1  # nothing else was invoked
+
+    def test_spawn_reducer_takes_lithops_values(self, fexec: wren.FunctionExecutor) -> None:
+        for when in (wren.ALWAYS, wren.ANY_COMPLETED, wren.ALL_COMPLETED, 50):
+            futures = fexec.map_reduce(fn.double, range(4), fn.total, spawn_reducer=when)
+            assert fexec.get_result(futures, timeout=WAIT) == 12, when
+
     def test_wait_works_from_another_thread(self, fexec: wren.FunctionExecutor) -> None:
         import threading
 
@@ -211,6 +238,43 @@ class ExecutorContract(CallsContract):
             <= stats["host_result_done_tstamp"]
         assert stats["worker_func_exec_time"] >= 0.04
         assert stats["worker_args_bytes"] > 0 and stats["worker_result_bytes"] > 0
+
+    def test_future_state_reads_as_lithops_properties(self, fexec: wren.FunctionExecutor
+                                                      ) -> None:
+        future = fexec.call_async(fn.sleep_then, (0.3, "x"))
+        assert future.invoked and (future.running or future.done)
+        assert future.result(timeout=WAIT) == "x"
+        assert future.done and future.ready and future.success and not future.error
+        assert future.invoked and not future.running
+        assert future.cancel() is False and not future.cancelled()  # it ran
+
+    def test_cancel_a_reducer_before_it_is_invoked(self, fexec: wren.FunctionExecutor) -> None:
+        from concurrent.futures import CancelledError
+
+        futures = fexec.map_reduce(fn.sleep_then, [(1.0, 1), (1.0, 2)], fn.total,
+                                   spawn_reducer=wren.ALL_COMPLETED)
+        reducer = futures[-1]
+        assert not reducer.invoked and not reducer.done
+        assert reducer.cancel() is True
+        assert reducer.done and reducer.cancelled() and not reducer.running
+        with pytest.raises(CancelledError):
+            reducer.result(timeout=WAIT)
+        fexec.wait(futures[:-1], timeout=WAIT)
+        time.sleep(1.0)  # a reducer spawned by mistake would have reported by now
+        assert fexec.storage.list_keys(fexec.bucket, keys.job_prefix(reducer.job_key)) == []
+        assert not reducer.invoked
+
+    def test_map_and_map_reduce_return_a_futures_list(self, fexec: wren.FunctionExecutor
+                                                      ) -> None:
+        from wren.client.futures import FuturesList
+
+        futures = fexec.map(fn.double, [1, 2])
+        assert isinstance(futures, FuturesList) and isinstance(futures, list)
+        done, not_done = futures.wait(timeout=WAIT)
+        assert len(done) == 2 and not not_done
+        assert futures.get_result(timeout=WAIT) == [2, 4]
+        chained = fexec.map_reduce(fn.double, [1, 2, 3], fn.total)
+        assert isinstance(chained, FuturesList) and chained.get_result(timeout=WAIT) == 12
 
     def test_what_each_call_prints_is_kept(self, fexec: wren.FunctionExecutor) -> None:
         futures = fexec.map(fn.talk, [0, 1, 22], chunksize=3)

@@ -179,7 +179,7 @@ class HostileStorageContract(_Attacker):
                                      forged_status(kind, job_key, 2, evil_result, canary))
             fexec._monitor.sweep()
             wait_until(lambda: job.job.rejected_statuses >= 1, "the forged status was read")
-            assert not any(f.done() for f in job.futures), "a forged status completed a call"
+            assert not any(f.done for f in job.futures), "a forged status completed a call"
             job.open()
             assert fexec.get_result(job.futures, timeout=WAIT) == [0, 1]
         finally:
@@ -309,7 +309,7 @@ class HostileMonitorContract(_Attacker):
                 publish_status(fexec, forged_status(kind, job_key, 2, evil_result, canary))
             wait_until(lambda: sum(fexec._monitor.rejected.values()) >= len(FORGERIES),
                        "the forged messages were read")
-            assert not any(f.done() for f in job.futures), "a forged message completed a call"
+            assert not any(f.done for f in job.futures), "a forged message completed a call"
             job.open()
             assert fexec.get_result(job.futures, timeout=WAIT) == [0, 1]
         finally:

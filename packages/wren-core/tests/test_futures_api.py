@@ -1,0 +1,180 @@
+"""Futures as Lithops 3.8 has them: the same members of the same kinds, `return_when`
+values, `FuturesList` chaining, cancelling, and futures that pickle to key-free references."""
+
+from __future__ import annotations
+
+import pickle
+from concurrent.futures import CancelledError
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import wren
+from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED, percentage, wait_threshold
+from wren.client.futures import FuturesList, ResponseFuture, futures_of
+from wren.client.job import JobState
+from wren.client.references import FutureReference, reading_results, register
+from wren.protocol.signing import derive_key, new_key
+from wren.protocol.task import JobKind
+
+# Lithops 3.8 (lithops/future.py): which members are properties and which are methods.
+LITHOPS_PROPERTIES = ("done", "running", "ready", "success", "error", "invoked", "new",
+                      "futures")
+LITHOPS_METHODS = ("result", "cancel", "cancelled")
+LITHOPS_ATTRIBUTES = ("stats", "executor_id", "job_id", "call_id", "job_key")
+
+
+_KEY = new_key()
+
+
+class _Services:
+    """What a job needs of its executor, minus waiting (nothing runs here)."""
+
+    def __init__(self) -> None:
+        self.storage = SimpleNamespace(name="localhost")
+        self.bucket = "wren-test"
+        self.serializer = SimpleNamespace(name="cloudpickle")
+        self.monitor = SimpleNamespace(key=_KEY)  # as a ClientSession holds its executor's
+
+    def wait_and_fetch(self, futures: Any, timeout: float | None = None) -> None:
+        pass
+
+    def cancel(self, future: ResponseFuture) -> bool:
+        if future.job.submitted_at > 0 or future.done:
+            return False
+        future.job.cancel(future.index)
+        return True
+
+
+def _job(size: int = 3, kind: JobKind = JobKind.MAP, executor_id: str = "abc123-0",
+         number: int = 0) -> JobState:
+    job = JobState(_Services(), executor_id, kind, number, size)
+    register(job)
+    return job
+
+
+def test_future_members_have_lithops_kinds() -> None:
+    for name in LITHOPS_PROPERTIES:
+        assert isinstance(getattr(ResponseFuture, name), property), name
+    for name in LITHOPS_METHODS:
+        assert callable(getattr(ResponseFuture, name)) and not isinstance(
+            getattr(ResponseFuture, name), property), name
+    future = futures_of(_job())[1]
+    for name in (*LITHOPS_PROPERTIES, *LITHOPS_ATTRIBUTES):
+        getattr(future, name)
+    assert (future.call_id, future.job_id, future.executor_id) == ("00001", "M000", "abc123-0")
+    assert not future.done and not future.invoked and not future.running and future.new
+    assert not future.futures
+    future.job.values[1] = [futures_of(_job(1, number=9))[0]]
+    assert future.futures
+
+
+def test_lithops_wait_constants_and_percentages() -> None:
+    assert (ALL_COMPLETED, ANY_COMPLETED, ALWAYS) == (100, -1, 0)
+    assert [wait_threshold(p, 4) for p in (ALL_COMPLETED, ANY_COMPLETED, ALWAYS, 50, 51,
+                                           25.5)] == [4, 1, 0, 2, 3, 2]
+    assert wait_threshold(33, 3) == 1 and wait_threshold(34, 3) == 2  # as Lithops rounds
+    assert wait_threshold(ANY_COMPLETED, 0) == 0
+    assert percentage("ALL_COMPLETED") == 100  # wren's former names still work
+    for wrong in (101, -2, -0.5, True, None, "all", [50]):
+        with pytest.raises(wren.InvalidInputError, match="spawn_reducer must be"):
+            percentage(wrong, "spawn_reducer")
+
+
+def test_cancel_before_invocation_finishes_the_future_as_cancelled() -> None:
+    job = _job(size=2, kind=JobKind.REDUCE)
+    first, second = futures_of(job)
+    assert first.cancel() is True
+    assert first.done and first.cancelled() and first.error and not first.invoked
+    assert not second.done and job.pending == 1
+    with pytest.raises(CancelledError):
+        first.result()
+    assert first.result(throw_except=False) is None
+    job.submitted_at = 1.0
+    assert second.cancel() is False and not second.cancelled() and second.running
+
+
+def test_a_future_pickles_to_a_reference_without_any_key() -> None:
+    job = _job(executor_id="ffee00-7")
+    blob = pickle.dumps(futures_of(job)[2])
+    assert _KEY not in blob and b"docs" not in blob and len(blob) < 600
+    # In this process the same job is found again.
+    assert pickle.loads(blob) is futures_of(job)[2]
+
+
+def test_a_reference_read_from_results_is_adopted_with_a_derived_key() -> None:
+    adopted: list[tuple[FutureReference, bytes]] = []
+    job = JobState(_Services(), "inner1-0", JobKind.MAP, 4, 2)  # not registered: remote
+
+    class Reader:
+        def adopt(self, reference: FutureReference, key: bytes) -> JobState:
+            adopted.append((reference, key))
+            return job
+
+    blob = pickle.dumps(futures_of(JobState(_Services(), "inner1-0", JobKind.MAP, 4, 2))[1])
+    parent = new_key()
+    with reading_results(parent, Reader()):
+        future = pickle.loads(blob)
+    assert future is futures_of(job)[1]
+    reference, key = adopted[0]
+    assert (reference.job_key, reference.index, reference.kind) == ("inner1-0/M004", 1, "M")
+    assert key == derive_key(parent, "inner1-0")
+    # Outside any executor's results, the future only says what it refers to.
+    stray = pickle.loads(blob)
+    assert (stray.job_key, stray.call_id) == ("inner1-0/M004", "00001")
+    with pytest.raises(wren.InvalidInputError, match="cannot be read here"):
+        stray.result()
+
+
+class _RecordingExecutor:
+    """Stands in for a FunctionExecutor: records what a FuturesList asks of it."""
+
+    def __init__(self) -> None:
+        self.config = {"wren": {}}
+        self.calls: list[tuple[str, Any]] = []
+        self.numbers = iter(range(1, 100))
+
+    def map(self, func: Any, iterdata: Any, **kwargs: Any) -> FuturesList:
+        self.calls.append(("map", (func, iterdata, list(iterdata), kwargs)))
+        return FuturesList(futures_of(_job(2, number=next(self.numbers))), self)
+
+    def map_reduce(self, func: Any, iterdata: Any, reducer: Any, **kwargs: Any) -> FuturesList:
+        self.calls.append(("map_reduce", (func, iterdata, list(iterdata), reducer)))
+        return FuturesList(futures_of(_job(1, JobKind.REDUCE, number=next(self.numbers))),
+                           self)
+
+    def wait(self, fs: Any, **kwargs: Any) -> Any:
+        self.calls.append(("wait", list(fs)))
+        return list(fs), []
+
+    def get_result(self, fs: Any, **kwargs: Any) -> Any:
+        self.calls.append(("get_result", list(fs)))
+        return "results"
+
+
+def test_futures_list_chains_on_its_executor() -> None:
+    executor = _RecordingExecutor()
+    first_job = _job(2, number=50)
+    chain = FuturesList(futures_of(first_job), executor)
+    originals = list(chain)
+    assert chain.map(len, sync=True, timeout=5) is chain
+    (_, waited), (_, (func, iterdata, items, kwargs)) = executor.calls
+    assert waited == originals and func is len and iterdata is chain
+    assert items == originals and kwargs == {"timeout": 5}
+    assert not first_job.produces_output  # only the last job of a chain gives results
+    assert chain.alt_list is not None and chain.alt_list[:2] == originals
+    assert list(chain) == chain.alt_list[2:] and len(chain) == 2
+    chain.map_reduce(len, sum)
+    assert executor.calls[-1][0] == "map_reduce" and len(chain) == 1
+    assert chain.get_result() == "results"
+    assert executor.calls[-1] == ("get_result", chain.alt_list) and len(chain.alt_list) == 5
+    chain.wait()
+    assert executor.calls[-1] == ("wait", chain.alt_list)
+
+
+def test_futures_list_pickles_without_its_executor() -> None:
+    chain = FuturesList(futures_of(_job(2, number=60)), _RecordingExecutor())
+    copy = pickle.loads(pickle.dumps(chain))
+    assert list(copy) == list(chain) and copy.executor is None
+    with pytest.raises(wren.InvalidInputError, match="has no executor"):
+        copy.get_result()
