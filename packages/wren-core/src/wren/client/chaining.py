@@ -25,7 +25,7 @@ from wren.protocol.result_ref import ResultRef
 class _Waiter(Protocol):
     """What chaining needs of the executor's session."""
 
-    def wait(self, futures: Sequence[ResponseFuture], return_when: str = ALL_COMPLETED,
+    def wait(self, futures: Sequence[ResponseFuture], return_when: Any = ALL_COMPLETED,
              timeout: float | None = None, throw_except: bool = True
              ) -> tuple[list[ResponseFuture], list[ResponseFuture]]: ...
 
