@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     )
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
+    from wren.retries import RetryingFunctionExecutor, RetryingFuture
     from wren.storage_api import CloudObject, Storage
 
 # The executor stack is imported on first use (PEP 562), so a worker that imports
@@ -51,6 +52,8 @@ _LAZY = {
     "FunctionExecutor": "wren.executor",
     "docker_executor": "wren._aliases",
     "ResponseFuture": "wren.client.futures",
+    "RetryingFunctionExecutor": "wren.retries",
+    "RetryingFuture": "wren.retries",
     "Storage": "wren.storage_api",
     "function_executor": "wren._aliases",
     "ibm_cf_executor": "wren._aliases",
@@ -80,6 +83,8 @@ __all__ = [
     "RemoteError",
     "RemoteTraceback",
     "ResponseFuture",
+    "RetryingFunctionExecutor",
+    "RetryingFuture",
     "RuntimeMismatchError",
     "SerializationError",
     "Storage",

@@ -40,4 +40,6 @@ WREN_SECTION = ConfigSchema("wren", (
     ConfigKey("chunksize", int, None, "calls per worker task; null = chosen by the backend",
               minimum=1),
     ConfigKey("progress", bool, True, "show a progress bar while waiting in a terminal"),
+    ConfigKey("retries", int, 0, "times `RetryingFunctionExecutor` resubmits a failed call",
+              minimum=0),
 ))
