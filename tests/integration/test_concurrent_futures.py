@@ -23,6 +23,7 @@ import wren
 from wren.concurrent import futures as cf
 from wren.testing import functions as fn
 from wren.testing.contract import MakeExecutor
+from wren_backend_ibmcf import IbmCosStorage
 
 from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 from tests.servers.ceph import CephGateway, shared_gateway
@@ -265,11 +266,19 @@ def ceph_gateway() -> Iterator[CephGateway]:
     yield from shared_gateway()
 
 
+@pytest.fixture(scope="module")
+def ceph_bucket(ceph_gateway: CephGateway) -> str:
+    storage = IbmCosStorage(ceph_gateway.ibm_cos_config("wren-futures"))
+    storage.create_bucket("wren-futures")
+    storage.close()
+    return "wren-futures"
+
+
 class TestFuturesOnCeph(FuturesApiSuite):
     @pytest.fixture
-    def make_executor(self, ceph_gateway: CephGateway) -> MakeExecutor:
+    def make_executor(self, ceph_gateway: CephGateway, ceph_bucket: str) -> MakeExecutor:
         def make(**overrides: Any) -> wren.FunctionExecutor:
-            config = {"ibm_cos": ceph_gateway.ibm_cos_config("wren-futures"),
+            config = {"ibm_cos": ceph_gateway.ibm_cos_config(ceph_bucket),
                       "localhost": {"worker_processes": 2}}
             return wren.FunctionExecutor(backend="localhost", storage="ibm_cos",
                                          config=config, **overrides)
