@@ -376,3 +376,29 @@ def test_a_program_left_running_finishes_at_exit(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert out.read_text() == "written"
+
+
+def test_the_documented_program_runs_on_wren_by_changing_its_import(tmp_path: Path) -> None:
+    """docs/drop-in-concurrent-futures.md: its stdlib program, then with wren's import line,
+    prints the same."""
+    import re
+    import subprocess
+    import sys
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "drop-in-concurrent-futures.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    program, new_import = blocks[0], blocks[1].strip()
+    old_import = program.splitlines()[0]
+    assert old_import.startswith("from concurrent.futures import")
+    assert new_import == old_import.replace("concurrent.futures", "wren.concurrent.futures")
+    outputs = []
+    for name, source in (("stdlib", program), ("wren", program.replace(old_import,
+                                                                         new_import, 1))):
+        path = tmp_path / f"collatz_{name}.py"
+        path.write_text(source)
+        done = subprocess.run([sys.executable, str(path)], cwd=tmp_path, timeout=120,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    assert "27: 111 steps" in outputs[1] and "refused: 0 is not a positive" in outputs[1]
