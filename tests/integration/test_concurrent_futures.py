@@ -70,6 +70,13 @@ class FuturesApiSuite:
             custom.result(timeout=60)
         assert failed.done() and not failed.cancelled() and not failed.running()
 
+    def test_an_argument_that_cannot_be_pickled_fails_its_call(
+            self, executor: cf.FunctionExecutor) -> None:
+        future = executor.submit(fn.double, threading.Lock())
+        with pytest.raises(TypeError):  # wren.SerializationError, as pickle's TypeError
+            future.result(timeout=60)
+        assert executor.submit(fn.double, 5).result(timeout=60) == 10
+
     def test_done_callbacks(self, executor: cf.FunctionExecutor) -> None:
         seen: list[Any] = []
         called = threading.Event()
@@ -122,6 +129,13 @@ class FuturesApiSuite:
         assert next(results) == (0, 1)
         with pytest.raises(ZeroDivisionError):
             next(results)
+
+    def test_a_chunked_map_raises_at_the_failed_chunk(self, executor: cf.FunctionExecutor
+                                                       ) -> None:
+        results = executor.map(divmod, [1, 1, 1, 1, 1], [2, 2, 2, 0, 2], chunksize=2)
+        assert [next(results), next(results)] == [(0, 1), (0, 1)]
+        with pytest.raises(ZeroDivisionError):
+            next(results)  # the chunk of items 2 and 3 failed as a whole
 
     def test_map_timeout(self, executor: cf.FunctionExecutor) -> None:
         seen = []

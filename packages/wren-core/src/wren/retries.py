@@ -33,7 +33,7 @@ def call_failed(future: Any) -> bool:
 class _Origin:
     """How calls were submitted (`call_async` or `map`, function, options), to do it again."""
 
-    __slots__ = ("single", "func", "options")
+    __slots__ = ("func", "options", "single")
 
     def __init__(self, single: bool, func: Callable[..., Any], options: dict[str, Any]) -> None:
         self.single, self.func, self.options = single, func, options

@@ -40,7 +40,7 @@ def call_failed(future: ResponseFuture) -> bool:
 class Batch:
     """Calls of one function to dispatch together: `(future, payload)` pairs."""
 
-    __slots__ = ("call", "items", "chunksize", "merge")
+    __slots__ = ("call", "chunksize", "items", "merge")
 
     def __init__(self, call: _Call, items: list[tuple[Future[Any], Any]],
                  chunksize: int | None = None, merge: bool = False) -> None:

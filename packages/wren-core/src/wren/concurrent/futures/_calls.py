@@ -25,7 +25,7 @@ class InitializerFailed(BrokenExecutor):
 class _Call:
     """The user's function with the executor's initializer (pickled once per job)."""
 
-    __slots__ = ("fn", "initializer", "initargs", "token")
+    __slots__ = ("fn", "initargs", "initializer", "token")
 
     def __init__(self, fn: Callable[..., Any], initializer: Callable[..., Any] | None = None,
                  initargs: tuple[Any, ...] = (), token: str = "") -> None:
@@ -47,6 +47,9 @@ class _Call:
                 f"the executor's initializer {self.initializer!r} raised "
                 f"{type(exc).__name__}: {exc}") from exc
         _initialized.add(self.token)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError  # each kind of call unpacks its payload its own way
 
     def __repr__(self) -> str:  # error messages name the user's function
         return str(getattr(self.fn, "__qualname__", None) or repr(self.fn))
@@ -70,3 +73,14 @@ class ValueCall(_Call):
     def __call__(self, value: Any) -> Any:
         self._initialize()
         return self.fn(value)
+
+
+class ChunkCall(_Call):
+    """Runs `fn(*args)` for each argument tuple of a chunk (a `map` with `chunksize` > 1,
+    as the standard library's pools do); returns the list of results."""
+
+    __slots__ = ()
+
+    def __call__(self, chunk: list[tuple[Any, ...]]) -> list[Any]:
+        self._initialize()
+        return [self.fn(*args) for args in chunk]

@@ -22,14 +22,14 @@ from concurrent import futures as cf
 from typing import Any
 
 from wren.concurrent.futures._bridge import Batch, Bridge
-from wren.concurrent.futures._calls import ArgsCall, ValueCall
+from wren.concurrent.futures._calls import ArgsCall, ChunkCall, ValueCall, _Call
 
 _live: weakref.WeakSet[FunctionExecutor] = weakref.WeakSet()
 _exit_hook = threading.Lock()
 _hooked = False
 
 
-class Future(cf.Future):  # type: ignore[type-arg]
+class Future(cf.Future):
     """A `concurrent.futures.Future` whose call runs on wren; `response_future` is the wren
     future once the call was dispatched (None before), `stats` its timings."""
 
@@ -130,29 +130,35 @@ class FunctionExecutor(cf.Executor):
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any],
             timeout: float | None = None, chunksize: int = 1) -> Iterator[Any]:
-        """`fn` over the iterables' items in parallel (all submitted now, as one wren job);
-        yield the results in order. `TimeoutError` if one is not there `timeout` seconds
-        after this call; the calls not yet read are cancelled when the iterator closes."""
+        """`fn` over the iterables' items in parallel, all submitted now as one wren `map`
+        job (one call per `chunksize` items); yield the results in order. `TimeoutError`
+        if one is not there `timeout` seconds after this call; the calls not yet read are
+        cancelled when the iterator closes."""
         if chunksize < 1:
             raise ValueError("chunksize must be >= 1.")
         end = None if timeout is None else time.monotonic() + timeout
         items = list(zip(*iterables))
-        futures = [Future() for _ in items]
-        if items and len(items[0]) == 1 and all(_plain(item[0]) for item in items):
-            batch = Batch(self._wrap(ValueCall, fn), [(f, item[0]) for f, item in
-                                                      zip(futures, items)])
+        if chunksize > 1:
+            chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+            futures = [Future() for _ in chunks]
+            batch = Batch(self._wrap(ChunkCall, fn), [(f, (chunk,)) for f, chunk in
+                                                      zip(futures, chunks)])
         else:
-            batch = Batch(self._wrap(ArgsCall, fn), [(f, (item, {})) for f, item in
-                                                     zip(futures, items)])
-        batch.chunksize = chunksize if chunksize > 1 else None
+            futures = [Future() for _ in items]
+            if items and len(items[0]) == 1 and all(_plain(item[0]) for item in items):
+                batch = Batch(self._wrap(ValueCall, fn), [(f, item[0]) for f, item in
+                                                          zip(futures, items)])
+            else:
+                batch = Batch(self._wrap(ArgsCall, fn), [(f, (item, {})) for f, item in
+                                                         zip(futures, items)])
         with self._lock:
             self._check_open()
             if futures:
                 self._bridge.put(batch)
-        return _results(futures, end)
+        results = _results(futures, end)
+        return _flattened(results) if chunksize > 1 else results
 
-    def _wrap(self, kind: type[ArgsCall] | type[ValueCall], fn: Callable[..., Any]
-              ) -> ArgsCall | ValueCall:
+    def _wrap(self, kind: type[_Call], fn: Callable[..., Any]) -> _Call:
         return kind(fn, self._initializer, self._initargs, self._token)
 
     # Shutting down ------------------------------------------------------------------------
@@ -189,6 +195,11 @@ def _results(futures: list[Future], end: float | None) -> Iterator[Any]:
     finally:
         for future in futures:
             future.cancel()
+
+
+def _flattened(chunks: Iterator[list[Any]]) -> Iterator[Any]:
+    for chunk in chunks:
+        yield from chunk
 
 
 class LocalhostExecutor(FunctionExecutor):
