@@ -42,11 +42,11 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = [
     "ALL_COMPLETED",
-    "FIRST_COMPLETED",
-    "FIRST_EXCEPTION",
     "BrokenExecutor",
     "CancelledError",
     "Executor",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "FunctionExecutor",
     "Future",
     "InvalidStateError",
