@@ -19,6 +19,7 @@ from wren._errors import InvalidInputError, WaitTimeoutError
 from wren.client.binding import takes_obj
 
 
+# The only two places that read a wren future's state (shared with wren.concurrent.futures).
 def call_finished(future: Any) -> bool:
     """True once a wren future's call finished (`done` as a method or as a property)."""
     done = future.done
@@ -140,9 +141,10 @@ class RetryingFunctionExecutor:
         return made
 
     def map(self, map_function: Callable[..., Any], map_iterdata: Iterable[Any],
-            extra_params: Any = None, *, retries: int | None = None,
-            **options: Any) -> list[RetryingFuture]:
-        """`FunctionExecutor.map` (same options), each call retried up to `retries` times."""
+            chunksize: int | None = None, extra_args: Any = None, *,
+            retries: int | None = None, **options: Any) -> list[RetryingFuture]:
+        """`FunctionExecutor.map` (the same keyword options; positionally `chunksize` and
+        `extra_args` as in Lithops), each call retried up to `retries` times."""
         budget = self._retries_to_use(retries)
         chunking = ("chunk_size", "chunk_n", "obj_chunk_size", "obj_chunk_number")
         if takes_obj(map_function) or any(options.get(k) is not None for k in chunking):
@@ -151,8 +153,10 @@ class RetryingFunctionExecutor:
                 "map (a function with an `obj` parameter) splits its inputs into chunks that "
                 "cannot be resubmitted one by one; use the FunctionExecutor for it")
         items = list(map_iterdata)
-        if extra_params is not None:
-            options["extra_params"] = extra_params
+        if chunksize is not None:
+            options["chunksize"] = chunksize
+        if extra_args is not None:
+            options["extra_args"] = extra_args
         futures = self.executor.map(map_function, items, **options)
         origin = _Origin(False, map_function, options)
         made = [RetryingFuture(f, map_function, item, budget, owner=self, origin=origin)
@@ -198,7 +202,7 @@ class RetryingFunctionExecutor:
                 done, _ = self.executor.wait(
                     [f.response_future for f in open_], throw_except=False,
                     return_when=ALWAYS if return_when == ALWAYS else ANY_COMPLETED,
-                    timeout=left)
+                    timeout=left, **({"download_results": True} if download_results else {}))
                 self._settle(open_, done)
             if throw_except:
                 for future in futures:

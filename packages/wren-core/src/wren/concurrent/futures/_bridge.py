@@ -20,6 +20,7 @@ from concurrent.futures import BrokenExecutor, Future
 from typing import TYPE_CHECKING, Any
 
 from wren._constants import ANY_COMPLETED
+from wren.retries import call_failed
 
 if TYPE_CHECKING:
     from wren.client.futures import ResponseFuture
@@ -30,11 +31,6 @@ logger = logging.getLogger("wren")
 
 #: Longest the completer waits before looking at futures dispatched meanwhile.
 TICK = 0.05
-
-
-def call_failed(future: ResponseFuture) -> bool:
-    """True when a finished wren call failed (read from its status, nothing downloaded)."""
-    return future.error_info is not None
 
 
 class Batch:
