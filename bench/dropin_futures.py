@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=CALLS)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # bench/dropin.py may pass its own options
     n, workers = args.calls, os.cpu_count() or 1
     chunk = max(1, n // (workers * 4))
     cases: list[tuple[str, Callable[[Callable[..., Any]], float]]] = [
