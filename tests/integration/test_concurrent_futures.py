@@ -328,6 +328,16 @@ def test_the_standard_names_run_on_localhost(pool: Callable[..., cf.FunctionExec
     assert executor.wren_executor._closed  # the wren executor made here is closed with it
 
 
+def test_a_map_is_one_wren_job(localhost_dir: dict[str, Any]) -> None:
+    with cf.ProcessPoolExecutor(max_workers=2, **localhost_dir) as executor:
+        assert list(executor.map(fn.double, range(2000))) == [2 * i for i in range(2000)]
+        assert list(executor.map(fn.add, range(100), range(100), chunksize=7)) == \
+            [2 * i for i in range(100)]
+        futures = executor.wren_executor.futures
+        assert len(futures) == 2000 + 15  # one wren call per item, then one per chunk
+        assert len({f.job_key for f in futures}) == 2
+
+
 @pytest.mark.parametrize("workers", [0, -1])
 def test_max_workers_must_be_positive(workers: int) -> None:
     with pytest.raises(ValueError, match="max_workers must be greater than 0"):
