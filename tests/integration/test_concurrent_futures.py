@@ -140,24 +140,25 @@ class FuturesApiSuite:
     def test_map_timeout(self, executor: cf.FunctionExecutor) -> None:
         seen = []
         with pytest.raises(std.TimeoutError):
-            for value in executor.map(fn.sleep_then, [0, 0, 4], ["a", "b", "c"], timeout=2):
+            for value in executor.map(fn.sleep_then, [0, 0, 6], ["a", "b", "c"], timeout=3):
                 seen.append(value)
         assert seen == ["a", "b"]
 
     # wait and as_completed ----------------------------------------------------------------
     def test_wait_first_completed(self, executor: cf.FunctionExecutor) -> None:
-        slow = executor.submit(fn.sleep_then, 3, "slow")
+        slow = executor.submit(fn.sleep_then, 5, "slow")
         fast = executor.submit(fn.double, 1)
         done, not_done = cf.wait([slow, fast], timeout=60, return_when=cf.FIRST_COMPLETED)
         assert done == {fast} and not_done == {slow}
 
     def test_wait_first_exception(self, executor: cf.FunctionExecutor) -> None:
         ok = executor.submit(fn.double, 1)
+        ok.result(timeout=60)  # finished before the others start
         bad = executor.submit(fn.fail_with, "boom")
         slow = executor.submit(fn.sleep_then, 4, "slow")
         done, not_done = cf.wait([ok, bad, slow], timeout=60,
                                  return_when=cf.FIRST_EXCEPTION)
-        assert bad in done and not_done == {slow}
+        assert done == {ok, bad} and not_done == {slow}
 
     def test_wait_all_completed_and_timeout(self, executor: cf.FunctionExecutor) -> None:
         futures = [executor.submit(fn.double, i) for i in range(5)]
@@ -174,10 +175,11 @@ class FuturesApiSuite:
 
     def test_as_completed_timeout(self, executor: cf.FunctionExecutor) -> None:
         fast = executor.submit(fn.double, 2)
+        fast.result(timeout=60)
         slow = executor.submit(fn.sleep_then, 4, "slow")
         got = []
         with pytest.raises(std.TimeoutError, match=r"1 \(of 2\) futures unfinished"):
-            for future in cf.as_completed([fast, slow], timeout=2):
+            for future in cf.as_completed([fast, slow], timeout=1):
                 got.append(future)
         assert got == [fast]
 
