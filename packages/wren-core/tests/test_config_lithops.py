@@ -125,7 +125,6 @@ def test_rabbitmq_monitor_true_means_monitoring_rabbitmq() -> None:
     ("log_format", "%(message)s", "Python's `logging` module"),
     ("log_stream", "ext://sys.stdout", "Python's `logging` module"),
     ("log_filename", "/tmp/lithops.log", "Python's `logging` module"),
-    ("retries", 3, "RetryingFunctionExecutor"),
     ("telemetry", True, "no telemetry"),
 ])
 def test_lithops_keys_without_effect_are_named_once(
@@ -139,7 +138,7 @@ def test_lithops_keys_without_effect_are_named_once(
 
 
 @pytest.mark.parametrize(("lithops_key", "value"), [
-    ("data_limit", False), ("customized_runtime", False), ("retries", 0), ("telemetry", False),
+    ("data_limit", False), ("customized_runtime", False), ("telemetry", False),
 ])
 def test_lithops_values_meaning_what_wren_does_are_silent(
         lithops_key: str, value: Any, caplog: pytest.LogCaptureFixture) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PUBLIC_MODULES = ["wren", "wren.ports", "wren.protocol", "wren.config", "wren.serialize",
-                  "wren.worker", "wren.testing.contract", "wren_backend_local", "wren_cli"]
+                  "wren.concurrent.futures", "wren.worker", "wren.testing.contract", "wren_backend_local", "wren_cli"]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

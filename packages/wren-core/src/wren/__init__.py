@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     )
     from wren.client.futures import ResponseFuture
     from wren.executor import FunctionExecutor
+    from wren.retries import RetryingFunctionExecutor, RetryingFuture
     from wren.storage_api import CloudObject, Storage
 
 # The executor stack is imported on first use (PEP 562), so a worker that imports
@@ -59,6 +60,8 @@ _LAZY = {
     "FunctionExecutor": "wren.executor",
     "LocalhostExecutor": "wren._aliases",
     "ResponseFuture": "wren.client.futures",
+    "RetryingFunctionExecutor": "wren.retries",
+    "RetryingFuture": "wren.retries",
     "ServerlessExecutor": "wren._aliases",
     "StandaloneExecutor": "wren._aliases",
     "Storage": "wren.storage_api",
@@ -93,6 +96,8 @@ __all__ = [
     "RemoteError",
     "RemoteTraceback",
     "ResponseFuture",
+    "RetryingFunctionExecutor",
+    "RetryingFuture",
     "RuntimeMismatchError",
     "SerializationError",
     "ServerlessExecutor",

@@ -46,8 +46,6 @@ LITHOPS_KEYS = (
     retired("log_format", _LOGGING),
     retired("log_stream", _LOGGING),
     retired("log_filename", _LOGGING),
-    retired("retries", "only Lithops' RetryingFunctionExecutor reads it; a FunctionExecutor "
-                       "does not retry failed calls, in Lithops or wren", harmless=(0,)),
     retired("telemetry", "wren sends no telemetry; remove it", harmless=(False,)),
     retired("telemetry_interval", "wren sends no telemetry; remove it"),
 )
@@ -78,4 +76,6 @@ WREN_SECTION = ConfigSchema("wren", (
               "seconds between storage polls at most while waiting (with `monitoring: "
               "storage`); null = wren's adaptive pace (0.05 s rising to 2 s)", minimum=0.01,
               nullable=True),
+    ConfigKey("retries", int, 0, "times `RetryingFunctionExecutor` resubmits a failed call",
+              minimum=0),
 ), lithops=LITHOPS_KEYS)
