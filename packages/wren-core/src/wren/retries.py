@@ -183,7 +183,7 @@ class RetryingFunctionExecutor:
 
     # Waiting ------------------------------------------------------------------------------
     def wait(self, fs: RetryingFuture | Sequence[RetryingFuture] | None = None,
-             throw_except: bool = True, return_when: str = ALL_COMPLETED,
+             throw_except: bool = True, return_when: int | str = ALL_COMPLETED,
              download_results: bool = False, timeout: float | None = None,
              **_lithops_options: Any) -> tuple[list[RetryingFuture], list[RetryingFuture]]:
         """Wait as `FunctionExecutor.wait` does, resubmitting calls that fail while they
