@@ -1,0 +1,126 @@
+"""`Manager()`: the factory of shared objects, here all kept in Redis (it needs Redis).
+
+There is no manager server process: the `SyncManager` hands out `dict`, `list`, `Value`,
+`Lock`, `RLock`, `Event`, `Queue`, `JoinableQueue` and `Namespace` objects stored in the
+configured Redis, which processes on any machine reach directly. `shutdown()` (or leaving
+its `with` block) deletes what it made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from wren.multiprocessing.queues import JoinableQueue, Queue
+from wren.multiprocessing.shared import SharedObject, client_address
+from wren.multiprocessing.synchronize import Event, Lock, RLock
+from wren.multiprocessing.values import DictProxy, ListProxy, Value
+
+
+class Namespace(SharedObject):
+    """`Manager().Namespace()`: attributes kept in a Redis hash."""
+
+    kind = "namespace"
+
+    def __init__(self, **attributes: Any) -> None:
+        object.__setattr__(self, "_dict", DictProxy())
+        SharedObject.__init__(self, _name=self._dict._name, _address=self._dict._address)
+        for name, value in attributes.items():
+            setattr(self, name, value)
+
+    def _public_state(self) -> dict[str, Any]:
+        return {"_dict": self._dict}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_signing_key"] = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.__dict__["_dict"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self._dict[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self._dict[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class SyncManager:
+    """What `Manager()` returns: already started, usable as a context manager."""
+
+    def __init__(self) -> None:
+        client_address()  # fail now, with the config hint, when Redis is not configured
+        self._made: list[SharedObject] = []
+        self._running = True
+
+    def _keep(self, obj: Any) -> Any:
+        if not self._running:
+            raise RuntimeError("this Manager was shut down")
+        self._made.append(obj)
+        return obj
+
+    def start(self, initializer: Any = None, initargs: Iterable[Any] = ()) -> None:
+        """Already started (there is no server process); runs `initializer` here."""
+        if initializer is not None:
+            initializer(*initargs)
+
+    def connect(self) -> None:
+        """Nothing to connect to: Redis is reached directly."""
+
+    def shutdown(self) -> None:
+        """Delete every object this manager made from Redis."""
+        if not self._running:
+            return
+        self._running = False
+        for obj in self._made:
+            obj._delete()
+        self._made.clear()
+
+    def __enter__(self) -> SyncManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    def dict(self, *args: Any, **kwargs: Any) -> DictProxy:
+        return self._keep(DictProxy(*args, **kwargs))  # type: ignore[no-any-return]
+
+    def list(self, sequence: Iterable[Any] = ()) -> ListProxy:
+        return self._keep(ListProxy(sequence))  # type: ignore[no-any-return]
+
+    def Value(self, typecode: Any, value: Any, lock: bool = True) -> Value:  # noqa: N802
+        return self._keep(Value(typecode, value, lock=lock))  # type: ignore[no-any-return]
+
+    def Lock(self) -> Lock:  # noqa: N802 - stdlib names
+        return self._keep(Lock())  # type: ignore[no-any-return]
+
+    def RLock(self) -> RLock:  # noqa: N802
+        return self._keep(RLock())  # type: ignore[no-any-return]
+
+    def Event(self) -> Event:  # noqa: N802
+        return self._keep(Event())  # type: ignore[no-any-return]
+
+    def Queue(self, maxsize: int = 0) -> Queue:  # noqa: N802
+        return self._keep(Queue(maxsize))  # type: ignore[no-any-return]
+
+    def JoinableQueue(self, maxsize: int = 0) -> JoinableQueue:  # noqa: N802
+        return self._keep(JoinableQueue(maxsize))  # type: ignore[no-any-return]
+
+    def Namespace(self, **attributes: Any) -> Namespace:  # noqa: N802
+        return self._keep(Namespace(**attributes))  # type: ignore[no-any-return]
+
+
+def Manager() -> SyncManager:  # noqa: N802 - stdlib name
+    """A started `SyncManager` whose objects live in the configured Redis."""
+    return SyncManager()

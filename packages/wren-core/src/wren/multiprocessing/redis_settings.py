@@ -1,0 +1,112 @@
+"""The `multiprocessing:` config section: where the Redis server of the shared state is.
+
+```yaml
+multiprocessing:
+  url: redis://:s3cret@redis.example.com:6379/0   # or host/port/db/username/password/ssl
+```
+
+Only `Queue`, `SimpleQueue`, `JoinableQueue`, `Pipe`, `Manager`, `Lock`, `RLock`, `Event` and
+`Value` need it; `Pool`, `Process` and `cpu_count` do not. `RedisAddress` is the public part
+(host, port, db, user, TLS, key prefix) that a shared object carries when it is pickled into a
+call; the password never does. A worker finds it, in order, in the `WREN_REDIS_PASSWORD`
+environment variable, or in the `multiprocessing:` section of its own config files (on
+localhost both are the client user's: the worker pool inherits the environment and reads
+the same `~/.wren/config`); on a cloud runtime set the variable through the platform's
+secret mechanism.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+from wren._errors import ConfigError
+from wren.config.schema import ConfigKey, ConfigSchema
+
+SECTION = "multiprocessing"
+PASSWORD_ENV = "WREN_REDIS_PASSWORD"
+
+MULTIPROCESSING_SCHEMA = ConfigSchema(SECTION, (
+    ConfigKey("url", str, None, "redis://[user[:password]@]host[:port][/db] (rediss:// for "
+              "TLS); the other keys override its parts", secret=True),
+    ConfigKey("host", str, None, "Redis server host"),
+    ConfigKey("port", int, None, "Redis server port (default 6379)", minimum=1),
+    ConfigKey("db", int, None, "Redis database number (default 0)", minimum=0),
+    ConfigKey("username", str, None, "Redis ACL user name"),
+    ConfigKey("password", str, None, "Redis password (never sent to workers: they read "
+              f"{PASSWORD_ENV} or their own config)", secret=True),
+    ConfigKey("ssl", bool, None, "connect with TLS"),
+    ConfigKey("key_prefix", str, "wren-mp", "prefix of every Redis key wren makes"),
+    ConfigKey("expire", int, 86400, "seconds a shared object lives in Redis after its last "
+              "write", minimum=1),
+))
+
+NO_REDIS_HELP = (
+    "add a `multiprocessing:` section to your wren config naming a Redis server, e.g.\n"
+    "  multiprocessing:\n    url: redis://localhost:6379/0\n"
+    "(or pass config={'multiprocessing': {...}} to wren.multiprocessing.configure). Only "
+    "Queue, Pipe, Manager, Lock, Event and Value need Redis; Pool and Process do not")
+
+
+@attrs.frozen
+class RedisAddress:
+    """Where a shared object lives, without the password: safe to pickle into a call."""
+
+    host: str
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    ssl: bool = False
+    key_prefix: str = "wren-mp"
+    expire: int = 86400
+
+
+def _parse(raw: Mapping[str, Any] | None) -> tuple[RedisAddress, str | None]:
+    section = MULTIPROCESSING_SCHEMA.validate(raw)
+    parts: dict[str, Any] = {}
+    password = None
+    if section["url"]:
+        url = urlsplit(section["url"])
+        if url.scheme not in ("redis", "rediss"):
+            raise ConfigError(f"key 'url' in section {SECTION!r} must start with redis:// "
+                              f"or rediss://, got scheme {url.scheme!r}")
+        parts = {"host": url.hostname, "port": url.port or 6379, "ssl": url.scheme == "rediss",
+                 "username": unquote(url.username) if url.username else None,
+                 "db": int(url.path.strip("/") or 0)}
+        password = unquote(url.password) if url.password else None
+    for name in ("host", "port", "db", "username", "ssl"):
+        if section[name] is not None:
+            parts[name] = section[name]
+    if not parts.get("host"):
+        raise ConfigError(f"wren.multiprocessing has no Redis server to use: {NO_REDIS_HELP}")
+    address = RedisAddress(key_prefix=section["key_prefix"], expire=section["expire"],
+                           **{k: v for k, v in parts.items() if v is not None})
+    return address, section["password"] or password
+
+
+def address_from_config(raw: Mapping[str, Any] | None) -> tuple[RedisAddress, str | None]:
+    """The address and password a `multiprocessing:` section names (ConfigError if none)."""
+    if not raw:
+        raise ConfigError(f"wren.multiprocessing has no Redis server to use: {NO_REDIS_HELP}")
+    return _parse(raw)
+
+
+def worker_password(address: RedisAddress) -> str | None:
+    """The password for `address` in a process that did not read the client's config: the
+    environment, then this process's own config files when they name the same server."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password:
+        return password
+    from wren.config.loader import read_config_files
+
+    try:
+        raw, _ = read_config_files()
+        mine, found = _parse(raw.get(SECTION))
+    except ConfigError:
+        return None
+    same = (mine.host, mine.port, mine.db) == (address.host, address.port, address.db)
+    return found if same else None
