@@ -2,7 +2,7 @@
 
 `PoolCall` runs a chunk of `map`/`starmap` items (one wren call per chunk, as the standard
 library's pool hands a chunk to one worker process) or one `apply` call, after running the
-pool's `initializer` once in each worker process that serves the pool. `run_process` runs a
+pool's `initializer` once in each worker process that serves the pool. `ProcessCall` runs a
 `Process`'s `run()` and turns `SystemExit` into its exit code.
 """
 
@@ -48,20 +48,27 @@ class PoolCall:
         return [func(value) for value in item]
 
 
-def run_process(process: Any) -> int:
-    """Run `process.run()` in a worker; return its exit code (a failure propagates)."""
-    try:
-        process.run()
-    except SystemExit as exc:
-        if exc.code is None:
-            return 0
-        if isinstance(exc.code, int):
-            return exc.code
-        sys.stderr.write(str(exc.code) + "\n")
-        return 1
-    finally:
-        sys.stdout.flush()
-    return 0
+class ProcessCall:
+    """The function of a `Process`'s job: run `process.run()`, give its exit code (a failure
+    propagates). The process is the function, not its data, so the modules of its target
+    (or of its subclass) are shipped with it."""
+
+    def __init__(self, process: Any) -> None:
+        self.process = process
+
+    def __call__(self) -> int:
+        try:
+            self.process.run()
+        except SystemExit as exc:
+            if exc.code is None:
+                return 0
+            if isinstance(exc.code, int):
+                return exc.code
+            sys.stderr.write(str(exc.code) + "\n")
+            return 1
+        finally:
+            sys.stdout.flush()
+        return 0
 
 
 def format_failure(name: str, exc: BaseException) -> str:

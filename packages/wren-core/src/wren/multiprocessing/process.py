@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from wren.multiprocessing import context
-from wren.multiprocessing.calls import format_failure, run_process
+from wren.multiprocessing.calls import ProcessCall, format_failure
 from wren.multiprocessing.results import finished
 
 _numbers = itertools.count(1)
@@ -61,7 +61,7 @@ class Process:
         if self._future is not None:
             raise AssertionError("cannot start a process twice")
         self._fexec = context.executor()
-        self._future = self._fexec.call_async(run_process, (self,))
+        self._future = self._fexec.call_async(ProcessCall(self))
 
     def join(self, timeout: float | None = None) -> None:
         self._check_closed()
