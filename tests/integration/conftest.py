@@ -1,0 +1,25 @@
+"""Fixtures shared by integration test modules. `redis_server` is defined here once, so
+the session has ONE Redis whichever modules use it; `mp_redis` is the fixture of the
+wren.multiprocessing shared-state tests: the shared executor
+configured with the session's real Redis (password in the client's config; workers get it
+from WREN_REDIS_PASSWORD, which the localhost worker pool inherits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers.redis import RedisServer, redis_server  # noqa: F401
+from wren.multiprocessing import context
+from wren.multiprocessing.redis_settings import PASSWORD_ENV
+
+
+@pytest.fixture
+def mp_redis(redis_server: RedisServer,  # noqa: F811
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
+    monkeypatch.setenv(PASSWORD_ENV, redis_server.password)
+    context.configure(config={"multiprocessing": redis_server.config})
+    yield redis_server
+    context.shutdown()
+    context.configure()
