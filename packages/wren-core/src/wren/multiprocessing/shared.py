@@ -59,9 +59,8 @@ def connection(address: RedisAddress) -> Any:
         raise WrenError("wren.multiprocessing's shared state needs the redis package: "
                         "pip install 'wren-core[multiprocessing]'") from exc
     with _lock:
-        password = _passwords[address] if address in _passwords else None
-        known = address in _passwords
-    if not known:
+        password = _passwords.get(address)
+    if password is None:  # a worker, or a client whose config names no password
         password = worker_password(address)
     client = redis.Redis(host=address.host, port=address.port, db=address.db,
                          username=address.username, password=password, ssl=address.ssl)
