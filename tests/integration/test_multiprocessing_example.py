@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.servers.redis import RedisServer
 from wren.multiprocessing.redis_settings import PASSWORD_ENV
+
+from tests.servers.redis import RedisServer
 
 DOC = Path(__file__).parents[2] / "docs" / "drop-in-multiprocessing.md"
 STDLIB_IMPORT = "import multiprocessing as mp   # on wren: import wren.multiprocessing as mp"

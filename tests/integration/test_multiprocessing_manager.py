@@ -10,8 +10,8 @@ import time
 
 import pytest
 import redis
-
 import wren.multiprocessing as mp
+
 from tests.servers.redis import RedisServer
 
 
@@ -152,7 +152,7 @@ def test_namespace(mp_redis: RedisServer) -> None:
         assert (ns.x, ns.y) == (1, [2])
         del ns.x
         with pytest.raises(AttributeError):
-            ns.x
+            _ = ns.x
 
 
 def test_shutdown_deletes_what_the_manager_made(mp_redis: RedisServer) -> None:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 import wren.multiprocessing as mp
 from wren.multiprocessing import context
 
@@ -201,9 +200,8 @@ def test_context_manager_terminates() -> None:
             assert pool.map(sqr, [1, 2]) == [1, 4]
         with pytest.raises(ValueError):
             pool.map(sqr, [1])
-        with pytest.raises(ValueError):
-            with pool:
-                pass
+        with pytest.raises(ValueError), pool:
+            pass
     finally:
         context.shutdown()
 

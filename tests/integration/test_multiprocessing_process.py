@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 import wren.multiprocessing as mp
 from wren.multiprocessing import context
 

@@ -8,11 +8,11 @@ import queue
 import time
 
 import pytest
-
 import wren.multiprocessing as mp
-from tests.servers.redis import RedisServer
 from wren import ConfigError
 from wren.multiprocessing import context
+
+from tests.servers.redis import RedisServer
 
 
 def produce(q: mp.Queue, n: int) -> None:

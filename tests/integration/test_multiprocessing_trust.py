@@ -16,12 +16,12 @@ from pathlib import Path
 import cloudpickle
 import pytest
 import redis
-
 import wren.multiprocessing as mp
-from tests.servers.redis import RedisServer
 from wren import TamperedDataError
 from wren.multiprocessing import context
 from wren.multiprocessing.redis_settings import PASSWORD_ENV
+
+from tests.servers.redis import RedisServer
 
 
 class _Exploit:
@@ -103,8 +103,8 @@ def test_forged_dict_list_value_and_pipe_data_are_refused(mp_redis: RedisServer,
         value = manager.Value("i", 1)
         client.set(value._name, exploit)
         with pytest.raises(TamperedDataError):
-            value.value
-    reader, writer = mp.Pipe(duplex=False)
+            _ = value.value
+    reader, _writer = mp.Pipe(duplex=False)
     client.rpush(reader.key("b2a"), exploit)
     with pytest.raises(TamperedDataError):
         reader.recv()

@@ -119,7 +119,7 @@ class Connection(SharedObject):
         self.close()
 
 
-def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:  # noqa: N802 - stdlib name
+def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:
     """Two connected ends: `(conn1, conn2)`; with `duplex=False` conn1 only receives and
     conn2 only sends."""
     first = Connection("b2a", "a2b" if duplex else None)

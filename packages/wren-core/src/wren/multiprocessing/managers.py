@@ -94,33 +94,33 @@ class SyncManager:
         self.shutdown()
 
     def dict(self, *args: Any, **kwargs: Any) -> DictProxy:
-        return self._keep(DictProxy(*args, **kwargs))  # type: ignore[no-any-return]
+        return self._keep(DictProxy(*args, **kwargs))
 
     def list(self, sequence: Iterable[Any] = ()) -> ListProxy:
-        return self._keep(ListProxy(sequence))  # type: ignore[no-any-return]
+        return self._keep(ListProxy(sequence))
 
-    def Value(self, typecode: Any, value: Any, lock: bool = True) -> Value:  # noqa: N802
-        return self._keep(Value(typecode, value, lock=lock))  # type: ignore[no-any-return]
+    def Value(self, typecode: Any, value: Any, lock: bool = True) -> Value:
+        return self._keep(Value(typecode, value, lock=lock))
 
-    def Lock(self) -> Lock:  # noqa: N802 - stdlib names
-        return self._keep(Lock())  # type: ignore[no-any-return]
+    def Lock(self) -> Lock:
+        return self._keep(Lock())
 
-    def RLock(self) -> RLock:  # noqa: N802
-        return self._keep(RLock())  # type: ignore[no-any-return]
+    def RLock(self) -> RLock:
+        return self._keep(RLock())
 
-    def Event(self) -> Event:  # noqa: N802
-        return self._keep(Event())  # type: ignore[no-any-return]
+    def Event(self) -> Event:
+        return self._keep(Event())
 
-    def Queue(self, maxsize: int = 0) -> Queue:  # noqa: N802
-        return self._keep(Queue(maxsize))  # type: ignore[no-any-return]
+    def Queue(self, maxsize: int = 0) -> Queue:
+        return self._keep(Queue(maxsize))
 
-    def JoinableQueue(self, maxsize: int = 0) -> JoinableQueue:  # noqa: N802
-        return self._keep(JoinableQueue(maxsize))  # type: ignore[no-any-return]
+    def JoinableQueue(self, maxsize: int = 0) -> JoinableQueue:
+        return self._keep(JoinableQueue(maxsize))
 
-    def Namespace(self, **attributes: Any) -> Namespace:  # noqa: N802
-        return self._keep(Namespace(**attributes))  # type: ignore[no-any-return]
+    def Namespace(self, **attributes: Any) -> Namespace:
+        return self._keep(Namespace(**attributes))
 
 
-def Manager() -> SyncManager:  # noqa: N802 - stdlib name
+def Manager() -> SyncManager:
     """A started `SyncManager` whose objects live in the configured Redis."""
     return SyncManager()

@@ -112,7 +112,7 @@ class Pool:
 
     def map(self, func: Callable[..., Any], iterable: Iterable[Any],
             chunksize: int | None = None) -> list[Any]:
-        return self.map_async(func, iterable, chunksize).get()  # type: ignore[no-any-return]
+        return self.map_async(func, iterable, chunksize).get()
 
     def starmap_async(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
                       chunksize: int | None = None,
@@ -124,7 +124,7 @@ class Pool:
 
     def starmap(self, func: Callable[..., Any], iterable: Iterable[Iterable[Any]],
                 chunksize: int | None = None) -> list[Any]:
-        return self.starmap_async(func, iterable, chunksize).get()  # type: ignore[no-any-return]
+        return self.starmap_async(func, iterable, chunksize).get()
 
     def imap(self, func: Callable[..., Any], iterable: Iterable[Any],
              chunksize: int = 1) -> IMapIterator:
