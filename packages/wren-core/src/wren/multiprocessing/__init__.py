@@ -27,10 +27,11 @@ from wren.multiprocessing.context import configure
 from wren.multiprocessing.managers import Manager, Namespace, SyncManager
 from wren.multiprocessing.pool import Pool, cpu_count
 from wren.multiprocessing.process import Process
+from wren.multiprocessing.proxies import DictProxy, ListProxy
 from wren.multiprocessing.queues import JoinableQueue, Queue, SimpleQueue
 from wren.multiprocessing.results import AsyncResult, IMapIterator, MapResult
 from wren.multiprocessing.synchronize import Event, Lock, RLock
-from wren.multiprocessing.values import DictProxy, ListProxy, Value
+from wren.multiprocessing.values import Value
 
 _START_METHODS = ("fork", "spawn", "forkserver")
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from wren.multiprocessing.proxies import DictProxy, ListProxy
 from wren.multiprocessing.queues import JoinableQueue, Queue
 from wren.multiprocessing.shared import SharedObject, client_address
 from wren.multiprocessing.synchronize import Event, Lock, RLock
-from wren.multiprocessing.values import DictProxy, ListProxy, Value
+from wren.multiprocessing.values import Value
 
 
 class Namespace(SharedObject):
