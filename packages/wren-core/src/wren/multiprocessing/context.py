@@ -62,7 +62,9 @@ def executor_key() -> bytes:
         try:
             return current_key()
         except RuntimeError:
-            pass
+            raise RuntimeError(
+                "a wren.multiprocessing object was made or opened in a worker outside the "
+                "call's thread; pass it to the call as an argument instead") from None
     return bytes(executor()._key)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import cloudpickle
 
 from wren._errors import WrenError
+from wren.context import in_worker
 from wren.multiprocessing import context
 from wren.multiprocessing.redis_settings import (
     SECTION,
@@ -97,6 +98,11 @@ class SharedObject:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._signing_key = None
+        if in_worker():  # derive now, while the call's key is at hand: the user's code may
+            try:         # use the object from threads of its own
+                self._key_for_sealing()
+            except RuntimeError:
+                pass
 
     def _public_state(self) -> dict[str, Any]:
         return {}
