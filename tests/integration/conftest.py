@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from tests.servers.redis import RedisServer, redis_server  # noqa: F401
 from wren.multiprocessing import context
 from wren.multiprocessing.redis_settings import PASSWORD_ENV
+
+from tests.servers.redis import RedisServer, redis_server  # noqa: F401
 
 
 @pytest.fixture

@@ -165,3 +165,53 @@ def test_shutdown_deletes_what_the_manager_made(mp_redis: RedisServer) -> None:
     assert client.exists(d._name, items._name) == 0
     with pytest.raises(RuntimeError):
         manager.dict()
+
+
+def test_semaphores(mp_redis: RedisServer) -> None:
+    sem = mp.Semaphore(2)
+    assert sem.get_value() == 2
+    assert sem.acquire() and sem.acquire()
+    assert not sem.acquire(False)
+    assert not sem.acquire(timeout=0.1)
+    sem.release()
+    assert sem.get_value() == 1
+    sem.release()
+    sem.release()  # an unbounded semaphore may go above its initial value
+    assert sem.get_value() == 3
+    bounded = mp.BoundedSemaphore(1)
+    with bounded:
+        assert bounded.get_value() == 0
+    with pytest.raises(ValueError):
+        bounded.release()
+    with pytest.raises(ValueError):
+        mp.Semaphore(-1)
+    with mp.Manager() as manager:
+        assert manager.Semaphore(3).get_value() == 3
+
+
+def double_all(arr: mp.Array) -> None:
+    with arr.get_lock():
+        arr[:] = [x * 2 for x in arr]
+
+
+def test_array(mp_redis: RedisServer) -> None:
+    arr = mp.Array("i", range(5))
+    assert len(arr) == 5 and list(arr) == [0, 1, 2, 3, 4] and arr[1:3] == [1, 2]
+    arr[0] = 10
+    assert arr[0] == 10 and arr[-1] == 4
+    with pytest.raises(IndexError):
+        arr[5] = 1
+    with pytest.raises(ValueError):
+        arr[0:2] = [1]
+    p = mp.Process(target=double_all, args=(arr,))
+    p.start()
+    p.join()
+    assert p.exitcode == 0 and list(arr) == [20, 2, 4, 6, 8]
+    assert list(mp.Array("d", 3)) == [0.0, 0.0, 0.0]
+    with pytest.raises(AttributeError):
+        mp.RawArray("i", 2).get_lock()
+    with pytest.raises(AttributeError):
+        mp.RawValue("i", 2).get_lock()
+    assert mp.RawValue("i", 2).value == 2
+    with mp.Manager() as manager:
+        assert manager.Array("i", [1, 2]).get_obj() == [1, 2]

@@ -18,10 +18,13 @@ from multiprocessing import (
     TimeoutError,
     current_process,
     freeze_support,
+    get_logger,
+    log_to_stderr,
 )
 from types import ModuleType
 from typing import Any
 
+from wren.multiprocessing.arrays import Array, RawArray
 from wren.multiprocessing.connection import Connection, Pipe
 from wren.multiprocessing.context import configure
 from wren.multiprocessing.managers import Manager, Namespace, SyncManager
@@ -30,8 +33,8 @@ from wren.multiprocessing.process import Process
 from wren.multiprocessing.proxies import DictProxy, ListProxy
 from wren.multiprocessing.queues import JoinableQueue, Queue, SimpleQueue
 from wren.multiprocessing.results import AsyncResult, IMapIterator, MapResult
-from wren.multiprocessing.synchronize import Event, Lock, RLock
-from wren.multiprocessing.values import Value
+from wren.multiprocessing.synchronize import BoundedSemaphore, Event, Lock, RLock, Semaphore
+from wren.multiprocessing.values import RawValue, Value
 
 _START_METHODS = ("fork", "spawn", "forkserver")
 
@@ -63,9 +66,28 @@ def active_children() -> list[Any]:
     return []
 
 
+def parent_process() -> None:
+    """None: a wren call has no parent process of this program on its machine."""
+    return None
+
+
+def set_executable(executable: str) -> None:
+    """Accepted for compatibility: the backend's runtime chooses the interpreter."""
+
+
+def set_forkserver_preload(module_names: list[str]) -> None:
+    """Accepted for compatibility: nothing is forked here."""
+
+
+def allow_connection_pickling() -> None:
+    """Accepted for compatibility: connections always pickle (by name, without secrets)."""
+
+
 __all__ = [
+    "Array",
     "AsyncResult",
     "AuthenticationError",
+    "BoundedSemaphore",
     "BufferTooShort",
     "Connection",
     "DictProxy",
@@ -83,17 +105,26 @@ __all__ = [
     "ProcessError",
     "Queue",
     "RLock",
+    "RawArray",
+    "RawValue",
+    "Semaphore",
     "SimpleQueue",
     "SyncManager",
     "TimeoutError",
     "Value",
     "active_children",
+    "allow_connection_pickling",
     "configure",
     "cpu_count",
     "current_process",
     "freeze_support",
     "get_all_start_methods",
     "get_context",
+    "get_logger",
     "get_start_method",
+    "log_to_stderr",
+    "parent_process",
+    "set_executable",
+    "set_forkserver_preload",
     "set_start_method",
 ]

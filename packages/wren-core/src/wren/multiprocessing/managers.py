@@ -1,7 +1,8 @@
 """`Manager()`: the factory of shared objects, here all kept in Redis (it needs Redis).
 
 There is no manager server process: the `SyncManager` hands out `dict`, `list`, `Value`,
-`Lock`, `RLock`, `Event`, `Queue`, `JoinableQueue` and `Namespace` objects stored in the
+`Array`, `Lock`, `RLock`, `Semaphore`, `BoundedSemaphore`, `Event`, `Queue`,
+`JoinableQueue` and `Namespace` objects stored in the
 configured Redis, which processes on any machine reach directly. `shutdown()` (or leaving
 its `with` block) deletes what it made.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from wren.multiprocessing.arrays import Array
 from wren.multiprocessing.proxies import DictProxy, ListProxy
 from wren.multiprocessing.queues import JoinableQueue, Queue
 from wren.multiprocessing.shared import SharedObject, client_address
-from wren.multiprocessing.synchronize import Event, Lock, RLock
+from wren.multiprocessing.synchronize import BoundedSemaphore, Event, Lock, RLock, Semaphore
 from wren.multiprocessing.values import Value
 
 
@@ -108,6 +110,17 @@ class SyncManager:
 
     def RLock(self) -> RLock:
         return self._keep(RLock())
+
+    def Semaphore(self, value: int = 1) -> Semaphore:
+        return self._keep(Semaphore(value))
+
+    def BoundedSemaphore(self, value: int = 1) -> BoundedSemaphore:
+        return self._keep(BoundedSemaphore(value))
+
+    def Array(self, typecode: Any, sequence: Any, lock: bool = True) -> Array:
+        array = Array(typecode, sequence, lock=lock)
+        self._keep(array._items)
+        return array
 
     def Event(self) -> Event:
         return self._keep(Event())

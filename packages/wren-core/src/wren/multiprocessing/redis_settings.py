@@ -5,8 +5,8 @@ multiprocessing:
   url: redis://:s3cret@redis.example.com:6379/0   # or host/port/db/username/password/ssl
 ```
 
-Only `Queue`, `SimpleQueue`, `JoinableQueue`, `Pipe`, `Manager`, `Lock`, `RLock`, `Event` and
-`Value` need it; `Pool`, `Process` and `cpu_count` do not. `RedisAddress` is the public part
+Only the shared state (queues, `Pipe`, `Manager`, locks, semaphores, `Event`, `Value`,
+`Array`) needs it; `Pool`, `Process` and `cpu_count` do not. `RedisAddress` is the public part
 (host, port, db, user, TLS, key prefix) that a shared object carries when it is pickled into a
 call; the password never does. A worker finds it, in order, in the `WREN_REDIS_PASSWORD`
 environment variable, or in the `multiprocessing:` section of its own config files (on
@@ -49,7 +49,8 @@ NO_REDIS_HELP = (
     "add a `multiprocessing:` section to your wren config naming a Redis server, e.g.\n"
     "  multiprocessing:\n    url: redis://localhost:6379/0\n"
     "(or pass config={'multiprocessing': {...}} to wren.multiprocessing.configure). Only "
-    "Queue, Pipe, Manager, Lock, Event and Value need Redis; Pool and Process do not")
+    "the shared state (Queue, Pipe, Manager, Lock, Semaphore, Event, Value, Array) needs "
+    "Redis; Pool and Process do not")
 
 
 @attrs.frozen

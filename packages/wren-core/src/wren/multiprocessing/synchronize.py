@@ -1,8 +1,9 @@
-"""`Lock`, `RLock` and `Event` held in Redis (they need Redis), for processes that may run on
+"""`Lock`, `RLock`, `Semaphore`, `BoundedSemaphore` and `Event` held in Redis (they need Redis), for processes that may run on
 different machines.
 
 A lock is a Redis key set with NX to a token naming its holder; `release` deletes it (a
-`Lock` may be released by anyone, an `RLock` only by its owner, which may acquire it again).
+`Lock` may be released by anyone, an `RLock` only by its owner, which may acquire it again);
+a semaphore is a counter taken and given back by Lua scripts, so each step is atomic.
 Waiters poll with a short sleep. Nothing here is a pickle, so nothing needs sealing.
 """
 
@@ -13,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import Any
 
 from wren.multiprocessing.shared import SharedObject
 
@@ -34,6 +36,26 @@ if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return -1 end
 local left = redis.call('HINCRBY', KEYS[1], 'count', -1)
 if left <= 0 then redis.call('DEL', KEYS[1]) end
 return left
+"""
+
+
+_SEMAPHORE_ACQUIRE = """
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+if value > 0 then
+  redis.call('DECR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+_SEMAPHORE_RELEASE = """
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+local bound = tonumber(ARGV[1])
+if bound >= 0 and value >= bound then return -1 end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return value + 1
 """
 
 
@@ -94,6 +116,42 @@ class RLock(_BaseLock):
     def release(self) -> None:
         if int(self._redis.eval(_RLOCK_RELEASE, 1, self.key(), _owner())) < 0:
             raise AssertionError("attempt to release recursive lock not owned by thread")
+
+
+class Semaphore(_BaseLock):
+    """`multiprocessing.Semaphore(value=1)`: `acquire`, `release`, `get_value`."""
+
+    kind = "semaphore"
+    _bounded = False
+
+    def __init__(self, value: int = 1, **shared: Any) -> None:
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        super().__init__(**shared)
+        self._initial = value
+        self._redis.set(self.key(), value, ex=self._address.expire)
+
+    def _public_state(self) -> dict[str, Any]:
+        return {"_initial": self._initial}
+
+    def _try(self) -> bool:
+        return bool(self._redis.eval(_SEMAPHORE_ACQUIRE, 1, self.key(), self._address.expire))
+
+    def release(self) -> None:
+        bound = self._initial if self._bounded else -1
+        if int(self._redis.eval(_SEMAPHORE_RELEASE, 1, self.key(), bound,
+                                self._address.expire)) < 0:
+            raise ValueError("semaphore or lock released too many times")
+
+    def get_value(self) -> int:
+        return int(self._redis.get(self.key()) or 0)
+
+
+class BoundedSemaphore(Semaphore):
+    """`multiprocessing.BoundedSemaphore`: releasing above the initial value is an error."""
+
+    kind = "boundedsemaphore"
+    _bounded = True
 
 
 class Event(SharedObject):

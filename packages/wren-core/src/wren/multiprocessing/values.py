@@ -50,3 +50,8 @@ class Value(SharedObject):
 
     def __repr__(self) -> str:
         return f"<wren.multiprocessing Value({self._typecode!r}, {self.value!r})>"
+
+
+def RawValue(typecode_or_type: Any, value: Any = 0) -> Value:
+    """A `Value` without a lock."""
+    return Value(typecode_or_type, value, lock=False)
