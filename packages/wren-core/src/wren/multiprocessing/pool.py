@@ -47,6 +47,7 @@ class Pool:
         self._id = uuid.uuid4().hex
         self._state = RUN
         self._outstanding: list[AsyncResult] = []
+        self._imap_futures: list[Any] = []
         self._watcher = ResultWatcher(self._fexec)
 
     def __repr__(self) -> str:
@@ -126,15 +127,19 @@ class Pool:
                 chunksize: int | None = None) -> list[Any]:
         return self.starmap_async(func, iterable, chunksize).get()
 
+    def _imap(self, func: Callable[..., Any], iterable: Iterable[Any], chunksize: int,
+              ordered: bool) -> IMapIterator:
+        futures = self._map_futures(func, iterable, chunksize, MAP)
+        self._imap_futures.extend(futures)
+        return IMapIterator(self._fexec, futures, ordered)
+
     def imap(self, func: Callable[..., Any], iterable: Iterable[Any],
              chunksize: int = 1) -> IMapIterator:
-        return IMapIterator(self._fexec, self._map_futures(func, iterable, chunksize, MAP),
-                            ordered=True)
+        return self._imap(func, iterable, chunksize, ordered=True)
 
     def imap_unordered(self, func: Callable[..., Any], iterable: Iterable[Any],
                        chunksize: int = 1) -> IMapIterator:
-        return IMapIterator(self._fexec, self._map_futures(func, iterable, chunksize, MAP),
-                            ordered=False)
+        return self._imap(func, iterable, chunksize, ordered=False)
 
     # Ending -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -155,6 +160,8 @@ class Pool:
         if self._state == CLOSE:
             for result in self._outstanding:
                 result.wait()
+            if self._imap_futures:
+                self._fexec.wait(self._imap_futures, throw_except=False)
             self._watcher.join()
         self._watcher.stop()
 

@@ -57,9 +57,9 @@ class AsyncResult:
         return self._callback is not None or self._error_callback is not None
 
     def _collect(self) -> Any:
-        values = self._fexec.get_result(self._futures)
         if self._single:
-            return values[0] if isinstance(values, list) else values
+            return self._futures[0].result()
+        values = self._fexec.get_result(self._futures)
         return [value for chunk in values for value in chunk]
 
     def _settle(self) -> None:
