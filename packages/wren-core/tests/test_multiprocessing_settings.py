@@ -59,3 +59,14 @@ def test_worker_password_from_environment_then_own_config(
     assert worker_password(RedisAddress(host="other", port=7)) is None  # another server
     monkeypatch.setenv(PASSWORD_ENV, "from-env")
     assert worker_password(address) == "from-env"
+
+
+def test_a_lithops_redis_section_is_read_when_there_is_no_multiprocessing_section() -> None:
+    from wren.multiprocessing.redis_settings import section_of
+
+    lithops = {"redis": {"host": "h", "port": 7, "password": "pw", "socket_timeout": 3}}
+    address, password = address_from_config(section_of(lithops))
+    assert (address.host, address.port, password) == ("h", 7, "pw")
+    both = {**lithops, "multiprocessing": {"host": "mine"}}
+    assert address_from_config(section_of(both))[0].host == "mine"
+    assert section_of({}) is None

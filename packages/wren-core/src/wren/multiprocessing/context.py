@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wren.context import current_key, in_worker
@@ -66,12 +66,6 @@ def executor_key() -> bytes:
                 "a wren.multiprocessing object was made or opened in a worker outside the "
                 "call's thread; pass it to the call as an argument instead") from None
     return bytes(executor()._key)
-
-
-def config_section(name: str) -> Mapping[str, Any] | None:
-    """The raw `name:` section of the shared executor's configuration (client side)."""
-    section = executor().config.sections.get(name)
-    return section if isinstance(section, Mapping) else None
 
 
 @atexit.register

@@ -28,6 +28,8 @@ from wren._errors import ConfigError
 from wren.config.schema import ConfigKey, ConfigSchema
 
 SECTION = "multiprocessing"
+#: Lithops' section for its multiprocessing Redis; read when `multiprocessing:` is absent.
+LITHOPS_SECTION = "redis"
 PASSWORD_ENV = "WREN_REDIS_PASSWORD"
 
 MULTIPROCESSING_SCHEMA = ConfigSchema(SECTION, (
@@ -89,6 +91,19 @@ def _parse(raw: Mapping[str, Any] | None) -> tuple[RedisAddress, str | None]:
     return address, section["password"] or password
 
 
+def section_of(sections: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The `multiprocessing:` section of a config, else the keys wren knows of a Lithops
+    `redis:` section (Lithops passes that whole section to its Redis client)."""
+    own = sections.get(SECTION)
+    if own:
+        return dict(own)
+    lithops = sections.get(LITHOPS_SECTION)
+    if isinstance(lithops, Mapping) and lithops:
+        known = set(MULTIPROCESSING_SCHEMA.key_names())
+        return {k: v for k, v in lithops.items() if k in known}
+    return None
+
+
 def address_from_config(raw: Mapping[str, Any] | None) -> tuple[RedisAddress, str | None]:
     """The address and password a `multiprocessing:` section names (ConfigError if none)."""
     if not raw:
@@ -106,7 +121,7 @@ def worker_password(address: RedisAddress) -> str | None:
 
     try:
         raw, _ = read_config_files()
-        mine, found = _parse(raw.get(SECTION))
+        mine, found = _parse(section_of(raw))
     except ConfigError:
         return None
     same = (mine.host, mine.port, mine.db) == (address.host, address.port, address.db)

@@ -22,9 +22,9 @@ from wren._errors import WrenError
 from wren.context import in_worker
 from wren.multiprocessing import context
 from wren.multiprocessing.redis_settings import (
-    SECTION,
     RedisAddress,
     address_from_config,
+    section_of,
     worker_password,
 )
 from wren.protocol.signing import derive_key, open_sealed, seal
@@ -40,7 +40,7 @@ def client_address() -> RedisAddress:
     with _lock:
         if _client_address:
             return _client_address[0]
-    address, password = address_from_config(context.config_section(SECTION))
+    address, password = address_from_config(section_of(context.executor().config.sections))
     with _lock:
         _passwords[address] = password
         _client_address[:] = [address]
