@@ -42,7 +42,7 @@ def fresh_executor() -> Iterator[None]:
 
 def test_life_cycle() -> None:
     p = mp.Process(target=sleeper, args=(0.5,), name="sleepy", daemon=True)
-    assert p.name == "sleepy" and p.daemon
+    assert p.name == "sleepy" and p.daemon and isinstance(p.authkey, bytes)
     assert p.exitcode is None and p.pid is None and not p.is_alive()
     with pytest.raises(AssertionError):
         p.join()  # not started

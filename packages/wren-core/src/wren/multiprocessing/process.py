@@ -11,6 +11,7 @@ stop a call already running remotely.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -121,6 +122,12 @@ class Process:
         return int(pid) if pid is not None else None
 
     ident = pid
+
+    @property
+    def authkey(self) -> bytes:
+        """This program's key, as the standard library gives its children (wren's calls
+        are authenticated by the executor key instead)."""
+        return bytes(multiprocessing.current_process().authkey)
 
     def __repr__(self) -> str:
         code = self.exitcode
