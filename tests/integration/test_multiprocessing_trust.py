@@ -1,7 +1,8 @@
 """Trust of wren.multiprocessing's shared state, tested as an attacker who can write to
 Redis but cannot run code on the client: nothing forged, moved or sealed under another
 executor's key is ever unpickled (TamperedDataError), and neither the Redis password nor the
-executor key travels with a pickled object: a worker without the password cannot connect.
+executor key travels with a pickled object or lands in storage: workers get the password
+through the executor's secret channel (or their own config).
 """
 
 from __future__ import annotations
@@ -111,6 +112,48 @@ def test_forged_dict_list_value_and_pipe_data_are_refused(mp_redis: RedisServer,
     assert not marker.exists()
 
 
+def put(q: mp.Queue) -> None:
+    q.put("from the worker")
+
+
+def test_no_password_or_key_in_anything_the_job_stores(redis_server: RedisServer,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    """A queue goes to a worker as an argument and a process's function; the worker gets
+    the password through the secret channel, and nothing the jobs wrote to storage holds
+    the password or the executor key."""
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    storage = tmp_path / "storage"
+    context.configure(config={"multiprocessing": redis_server.config,
+                              "wren": {"data_cleaner": False},
+                              "localhost": {"storage_dir": str(storage)}})
+    try:
+        q = mp.Queue()
+        p = mp.Process(target=put, args=(q,))
+        p.start()
+        p.join()
+        assert p.exitcode == 0
+        with mp.Pool(1) as pool:
+            pool.starmap(produce_two, [(q,)])
+        assert sorted(q.get(timeout=10) for _ in range(3)) == [
+            "from the worker", "one", "two"]
+        key = context.executor()._key
+    finally:
+        context.shutdown()
+        context.configure()
+    files = [f for f in storage.rglob("*") if f.is_file()]
+    assert files, "the jobs stored nothing?"
+    for path in files:
+        data = path.read_bytes()
+        assert redis_server.password.encode() not in data, path
+        assert key not in data, path
+
+
+def produce_two(q: mp.Queue) -> None:
+    q.put("one")
+    q.put("two")
+
+
 _PROGRAM = textwrap.dedent("""
     import sys
     import wren.multiprocessing as mp
@@ -119,7 +162,9 @@ _PROGRAM = textwrap.dedent("""
         q.put("from the worker")
 
     if __name__ == "__main__":
-        mp.configure(config={"multiprocessing": {"url": sys.argv[1], "password": sys.argv[2]}})
+        if len(sys.argv) > 2:
+            mp.configure(config={"multiprocessing": {"url": sys.argv[1],
+                                                     "password": sys.argv[2]}})
         q = mp.Queue()
         p = mp.Process(target=put, args=(q,))
         p.start()
@@ -130,32 +175,32 @@ _PROGRAM = textwrap.dedent("""
 """)
 
 
-def _run_program(tmp_path: Path, server: RedisServer, home: Path) -> subprocess.CompletedProcess[str]:
+def _run_program(tmp_path: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "program.py"
     script.write_text(_PROGRAM)
     env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
     env["HOME"] = str(home)
-    return subprocess.run([sys.executable, str(script), server.url, server.password],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, str(script), *args], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
 
 
-def test_a_worker_without_the_password_cannot_connect(redis_server: RedisServer,
-                                                      tmp_path: Path) -> None:
-    """The client has the password (in code); the worker has neither the variable nor a
-    config file: the queue reached it without the password, so its put fails."""
+def test_a_program_with_the_password_in_code_only(redis_server: RedisServer,
+                                                  tmp_path: Path) -> None:
+    """No variable and no config file anywhere: the workers of a fresh program get the
+    password from the executor's secret channel to the worker pool."""
     home = tmp_path / "home"
     home.mkdir()
-    run = _run_program(tmp_path, redis_server, home)
-    assert "exitcode 1" in run.stdout, run.stdout + run.stderr
-    assert "AuthenticationError" in run.stderr or "NOAUTH" in run.stderr, run.stderr
+    run = _run_program(tmp_path, home, redis_server.url, redis_server.password)
+    assert "exitcode 0" in run.stdout and "from the worker" in run.stdout, \
+        run.stdout + run.stderr
 
 
-def test_a_worker_reads_the_password_from_its_own_config(redis_server: RedisServer,
-                                                         tmp_path: Path) -> None:
+def test_a_program_with_the_password_in_its_config_file(redis_server: RedisServer,
+                                                        tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".wren").mkdir(parents=True)
     (home / ".wren" / "config").write_text(
         f"multiprocessing:\n  url: {redis_server.url}\n  password: {redis_server.password}\n")
-    run = _run_program(tmp_path, redis_server, home)
+    run = _run_program(tmp_path, home)
     assert "exitcode 0" in run.stdout and "from the worker" in run.stdout, \
         run.stdout + run.stderr

@@ -8,11 +8,10 @@ multiprocessing:
 Only the shared state (queues, `Pipe`, `Manager`, locks, semaphores, `Event`, `Value`,
 `Array`) needs it; `Pool`, `Process` and `cpu_count` do not. `RedisAddress` is the public part
 (host, port, db, user, TLS, key prefix) that a shared object carries when it is pickled into a
-call; the password never does. A worker finds it, in order, in the `WREN_REDIS_PASSWORD`
-environment variable, or in the `multiprocessing:` section of its own config files (on
-localhost both are the client user's: the worker pool inherits the environment and reads
-the same `~/.wren/config`); on a cloud runtime set the variable through the platform's
-secret mechanism.
+call; the password never does. A worker finds it, in order: among the service secrets
+its executor handed the compute backend with the storage credentials (`SERVICES_KEY`,
+the platform's own secret channel: `with_worker_services`), in the `WREN_REDIS_PASSWORD`
+environment variable, or in the `multiprocessing:` section of its own config files.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ import attrs
 
 from wren._errors import ConfigError
 from wren.config.schema import ConfigKey, ConfigSchema
+from wren.worker.storage_access import SERVICES_KEY
 
 SECTION = "multiprocessing"
 #: Lithops' section for its multiprocessing Redis; read when `multiprocessing:` is absent.
@@ -126,3 +126,31 @@ def worker_password(address: RedisAddress) -> str | None:
         return None
     same = (mine.host, mine.port, mine.db) == (address.host, address.port, address.db)
     return found if same else None
+
+
+def with_worker_services(private: Mapping[str, Any],
+                         sections: Mapping[str, Any]) -> dict[str, Any]:
+    """The private worker config `private` plus the Redis password of the config's
+    `multiprocessing:` section, as a service secret (only when it names one)."""
+    raw = section_of(sections)
+    try:
+        address, password = address_from_config(raw)
+    except ConfigError:
+        return dict(private)
+    if not password:
+        return dict(private)
+    services = dict(private.get(SERVICES_KEY) or {})
+    services[SECTION] = {"host": address.host, "port": address.port, "db": address.db,
+                         "password": password}
+    return {**private, SERVICES_KEY: services}
+
+
+def delivered_password(address: RedisAddress, services: Mapping[str, Any]) -> str | None:
+    """The password among a worker's service secrets, if they name `address`'s server."""
+    found = services.get(SECTION)
+    if not isinstance(found, Mapping):
+        return None
+    same = (found.get("host"), found.get("port"), found.get("db")) == (
+        address.host, address.port, address.db)
+    password = found.get("password")
+    return str(password) if same and password else None

@@ -10,6 +10,7 @@ the client gets `TamperedDataError`, never code execution.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import threading
@@ -18,12 +19,13 @@ from typing import Any
 
 import cloudpickle
 
-from wren._errors import WrenError
+from wren._errors import ConfigError, WrenError
 from wren.context import in_worker
 from wren.multiprocessing import context
 from wren.multiprocessing.redis_settings import (
     RedisAddress,
     address_from_config,
+    delivered_password,
     section_of,
     worker_password,
 )
@@ -61,12 +63,30 @@ def connection(address: RedisAddress) -> Any:
                         "pip install 'wren-core[multiprocessing]'") from exc
     with _lock:
         password = _passwords.get(address)
+    if password is None and not in_worker():  # an object made before `configure()`
+        with contextlib.suppress(ConfigError):
+            client_address()
+        with _lock:
+            password = _passwords.get(address)
     if password is None:  # a worker, or a client whose config names no password
-        password = worker_password(address)
+        password = _delivered(address) or worker_password(address)
     client = redis.Redis(host=address.host, port=address.port, db=address.db,
                          username=address.username, password=password, ssl=address.ssl)
     with _lock:
         return _clients.setdefault(key, client)
+
+
+def _delivered(address: RedisAddress) -> str | None:
+    """The password the executor delivered to this worker with its storage secrets."""
+    if not in_worker():
+        return None
+    from wren.context import current_storage
+    from wren.worker.storage_access import services_of
+
+    try:
+        return delivered_password(address, services_of(current_storage()))
+    except RuntimeError:
+        return None
 
 
 def forget_client_settings() -> None:
