@@ -139,8 +139,12 @@ class FunctionExecutor:
         self.storage: StorageBackend = open_storage(self.config)
         self.bucket = self.storage.default_bucket
         self._monitoring = MonitoringPlan.from_config(self.config, self.executor_id)
-        workers = worker_storage(self.config,
-                                 self._monitoring.worker_config(self.config.storage))
+        private = self._monitoring.worker_config(self.config.storage)
+        if {"multiprocessing", "redis"} & set(self.config.sections):  # its Redis password
+            from wren.multiprocessing.redis_settings import with_worker_services
+
+            private = with_worker_services(private, self.config.sections)
+        workers = worker_storage(self.config, private)
         compute_cls = plugins.compute_backend_class(self.backend)
         self.serializer = plugins.serializer_class(self.config.wren["serializer"])()
         self._condition = threading.Condition()
