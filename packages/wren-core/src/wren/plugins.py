@@ -38,7 +38,11 @@ _KINDS = {
 _BUILTIN = {
     (SERIALIZER_GROUP, "cloudpickle"): "wren.serialize.cloudpickle_serializer:"
                                        "CloudpickleSerializer",
+    (CONFIG_SECTION_GROUP, "multiprocessing"): "wren.multiprocessing.redis_settings:"
+                                                "MULTIPROCESSING_SCHEMA",
     (CONFIG_SECTION_GROUP, "rabbitmq"): "wren.monitoring.settings:RABBITMQ_SCHEMA",
+    (CONFIG_SECTION_GROUP, "redis"): "wren.multiprocessing.redis_settings:"
+                                      "MULTIPROCESSING_SCHEMA",
 }
 _primed: dict[tuple[str, str], Any] = {}
 
