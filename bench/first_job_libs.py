@@ -1,12 +1,12 @@
 """The five executors that bench/first_job_client.py compares, behind one small interface:
-`start()` creates the executor (its worker processes or local cluster), then `call`,
-`map`, `map_reduce`, `first_done` (seconds until the first of many submitted calls is
-done) and `close`. Each adapter uses its library's plain, default API as a user script
+`load()` imports the library, `start()` creates the executor (its worker processes or local
+cluster), then `call`, `map`, `map_reduce`, `first_done` (seconds until the first of many
+submitted calls is done) and `close`. Each adapter uses its library's plain, default API as a user script
 would: wren's FunctionExecutor on `localhost`, `multiprocessing.Pool` and
 `concurrent.futures.ProcessPoolExecutor` with `os.cpu_count()` workers, Ray's local cluster
 (`ray.init()`) and a Dask distributed `LocalCluster` (one single-threaded worker process per
 CPU). A library is imported only when its adapter is created, so a client process pays for
-the one it measures.
+the one it measures, and `load()` comes before any timer except the whole-process one.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ class Library:
     """One executor under test; the subclasses fill in the library's own calls."""
 
     name = ""
+
+    def load(self) -> None:
+        """Import the library (before any timer starts)."""
+        raise NotImplementedError
 
     def start(self) -> None:
         raise NotImplementedError
@@ -51,11 +55,14 @@ class Library:
 class Wren(Library):
     name = "wren"
 
-    def start(self) -> None:
+    def load(self) -> None:
         import wren
 
         self.wren = wren
-        self.fexec = wren.FunctionExecutor()
+        assert wren.FunctionExecutor  # `import wren` is lazy: this imports the executor
+
+    def start(self) -> None:
+        self.fexec = self.wren.FunctionExecutor()
 
     def call(self, func: Func, arg: Any) -> Any:
         return self.fexec.call_async(func, arg).result()
@@ -81,10 +88,13 @@ class Wren(Library):
 class MpPool(Library):
     name = "mp.Pool"
 
-    def start(self) -> None:
+    def load(self) -> None:
         import multiprocessing
 
-        self.pool = multiprocessing.Pool(WORKERS)
+        self.multiprocessing = multiprocessing
+
+    def start(self) -> None:
+        self.pool = self.multiprocessing.Pool(WORKERS)
 
     def call(self, func: Func, arg: Any) -> Any:
         return self.pool.apply_async(func, (arg,)).get()
@@ -111,11 +121,13 @@ class MpPool(Library):
 class ProcessPool(Library):
     name = "ProcessPoolExecutor"
 
-    def start(self) -> None:
+    def load(self) -> None:
         import concurrent.futures as cf
 
         self.cf = cf
-        self.ppe = cf.ProcessPoolExecutor(WORKERS)
+
+    def start(self) -> None:
+        self.ppe = self.cf.ProcessPoolExecutor(WORKERS)
 
     def call(self, func: Func, arg: Any) -> Any:
         return self.ppe.submit(func, arg).result()
@@ -138,11 +150,13 @@ class ProcessPool(Library):
 class Ray(Library):
     name = "Ray"
 
-    def start(self) -> None:
+    def load(self) -> None:
         import ray
 
         self.ray = ray
-        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
+
+    def start(self) -> None:
+        self.ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
         self.remotes: dict[Func, Any] = {}
 
     def _remote(self, func: Func) -> Any:
@@ -191,13 +205,15 @@ def _reduce_args(reduce: Func) -> Func:
 class Dask(Library):
     name = "Dask"
 
-    def start(self) -> None:
+    def load(self) -> None:
         import distributed
 
         self.distributed = distributed
-        self.cluster = distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=1,
+
+    def start(self) -> None:
+        self.cluster = self.distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)
-        self.client = distributed.Client(self.cluster)
+        self.client = self.distributed.Client(self.cluster)
 
     def call(self, func: Func, arg: Any) -> Any:
         return self.client.submit(func, arg, pure=False).result()
