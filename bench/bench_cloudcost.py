@@ -91,9 +91,8 @@ def summary(job: dict[str, Any]) -> dict[str, Any]:
 
 def report(name: str, job: dict[str, Any], invocations: dict[str, int]) -> str:
     calls = job["calls"]
-    ops = sorted({op for counts in job["phases"].values() for op in counts},
-                 key=lambda op: (op.startswith("QUEUE"), STORAGE_OPERATIONS.index(op)
-                                 if op in STORAGE_OPERATIONS else 9, op))
+    seen = {op for counts in job["phases"].values() for op in counts}
+    ops = [*STORAGE_OPERATIONS, *sorted(seen - set(STORAGE_OPERATIONS))]
     lines = [f"{name}: {calls:,} no-op calls, default chunking, {job['tasks_delivered']:,} "
              f"tasks; invocations {json.dumps(invocations)}",
              "  requests at the server   " + "".join(f"{op:>15}" for op in ops)]

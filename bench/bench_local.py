@@ -91,7 +91,7 @@ def load() -> dict[str, Any]:
 def first_job_table(args: argparse.Namespace, report: dict[str, Any]) -> str:
     libraries = [name for name in args.libraries if installed(name)]
     missing = sorted(set(args.libraries) - set(libraries))
-    table_rows = [row for row in rows(args.quick) if not args.rows or row.key in args.rows]
+    table_rows = [row for row in rows() if not args.rows or row.key in args.rows]
     print(f"first-job table: {', '.join(libraries)}; median of {args.repeat} fresh "
           f"processes per figure" + (f" (not installed: {', '.join(missing)})"
                                      if missing else ""), flush=True)

@@ -43,7 +43,7 @@ class Row:
     ratio: float | None = None
 
 
-def rows(quick: bool) -> list[Row]:
+def rows() -> list[Row]:
     return [
         Row("first_call", "first call after the executor exists", "first", 0, "first_call_s"),
         Row("second_call", "second call (warm)", "first", 0, "second_call_s", limit=0.002),
