@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import secrets
-import select
+import selectors
 import subprocess
 import sys
 import time
@@ -125,10 +125,11 @@ def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = N
     assert process.stdout is not None and process.stderr is not None
     deadline = time.monotonic() + timeout
     line = b""
-    while time.monotonic() < deadline and process.poll() is None and not line:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline()
+    with selectors.DefaultSelector() as selector:  # poll/epoll: any descriptor number
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline and process.poll() is None and not line:
+            if selector.select(0.2):
+                line = process.stdout.readline()
     if not line:
         process.kill()
         errors = process.stderr.read().decode(errors="replace")

@@ -99,3 +99,28 @@ def test_agent_refuses_to_run_without_its_client() -> None:
 ])
 def test_container_exits_in_words(code: int, oom: bool, said: str) -> None:
     assert said in describe_container_exit(code, oom)
+
+
+def test_the_listener_waits_on_descriptors_past_1024() -> None:
+    """A long-lived client (a notebook, a test session) can hold more than FD_SETSIZE
+    descriptors; select() refuses those, so a container runtime could no longer start."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the hard limit on open files is below 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    fillers = []
+    try:
+        while not fillers or fillers[-1] < 1030:
+            fillers.append(os.open(os.devnull, os.O_RDONLY))
+        listener = AgentListener()
+        try:
+            assert listener._sock.fileno() > 1024
+            assert listener.accept(0.05) is None  # no agent: a timeout, not a ValueError
+        finally:
+            listener.close()
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

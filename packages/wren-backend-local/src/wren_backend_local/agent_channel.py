@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import select
+import selectors
 import socket
 import struct
 import threading
@@ -96,7 +96,9 @@ class AgentListener:
     def accept(self, timeout: float) -> Channel | None:
         """An authenticated channel, or None when no agent connected within `timeout`.
         A peer that fails the challenge is dropped and the wait goes on."""
-        ready, _, _ = select.select([self._sock], [], [], timeout)
+        with selectors.DefaultSelector() as selector:  # poll/epoll: no FD_SETSIZE limit
+            selector.register(self._sock, selectors.EVENT_READ)
+            ready = selector.select(timeout)
         if not ready:
             return None
         sock, _ = self._sock.accept()
