@@ -45,9 +45,9 @@ _primed: dict[tuple[str, str], Any] = {}
 
 @functools.cache
 def _scan(group: str) -> dict[str, EntryPoint]:
-    from importlib.metadata import entry_points
+    from wren._entry_points import entry_points  # importlib.metadata only when it must
 
-    return {ep.name: ep for ep in entry_points(group=group)}
+    return {ep.name: ep for ep in entry_points(group)}
 
 
 def prime(group: str, name: str, obj: Any) -> None:

@@ -54,11 +54,6 @@ def takes_obj(func: Callable[..., Any]) -> bool:
                                                 param.KEYWORD_ONLY)
 
 
-def _spreads(item: Any) -> bool:
-    """True for items that are not one value: tuples (spread) and dicts (by name)."""
-    return isinstance(item, (tuple, Mapping))
-
-
 class ArgumentBinder:
     """Turns items into call payloads for one function."""
 
@@ -95,7 +90,9 @@ class ArgumentBinder:
     def bind_all(self, items: Iterable[Any]) -> BoundCalls:
         """Payloads for every item, with the plain-value fast path where it applies."""
         items = items if isinstance(items, list) else list(items)
-        plain = not any(_spreads(item) for item in items)
+        # tuples spread and dicts bind by name: any other item is one value (checked per
+        # distinct type, not per item)
+        plain = not any(issubclass(kind, (tuple, Mapping)) for kind in set(map(type, items)))
         if plain and self.extra is None and items and (self.positional or self.signature
                                                        is None):
             param = None

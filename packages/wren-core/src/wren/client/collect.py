@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from wren.client.futures import ResponseFuture, futures_of
+from wren.client.futures import ResponseFuture, distinct_jobs, futures_of
 from wren.client.job import JobState
 from wren.protocol.task import JobKind
 
@@ -27,7 +27,7 @@ def jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
     if futures and futures[0].job is futures[-1].job and \
             futures == futures_of(futures[0].job)[:len(futures)]:
         return [futures[0].job]
-    return list({id(f.job): f.job for f in futures}.values())
+    return distinct_jobs(futures)
 
 
 def covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState]) -> bool:
