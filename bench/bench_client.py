@@ -23,12 +23,12 @@ def add(xs):
 kind, n = sys.argv[1], int(sys.argv[2])
 """
 
-WREN = """
+WREN = COMMON.join(["""
 import sys, time
 c0, t0 = time.process_time(), time.perf_counter()
 import wren
 c1, t1 = time.process_time(), time.perf_counter()
-{common}fexec = wren.FunctionExecutor()
+""", """fexec = wren.FunctionExecutor()
 c2, t2 = time.process_time(), time.perf_counter()
 if kind == "call":
     assert fexec.call_async(abs, -1).result() == 1
@@ -40,14 +40,14 @@ c3, t3 = time.process_time(), time.perf_counter()
 assert fexec.call_async(abs, -2).result() == 2
 t4 = time.perf_counter()
 print(c1 - c0, t1 - t0, c3 - c1, t3 - t1, t3 - t2, t4 - t3)
-""".format(common=COMMON)
+"""])
 
-POOL = """
+POOL = COMMON.join(["""
 import sys, time, os
 c0, t0 = time.process_time(), time.perf_counter()
 import multiprocessing as mp
 c1, t1 = time.process_time(), time.perf_counter()
-{common}if __name__ == "__main__":
+""", """if __name__ == "__main__":
     with mp.Pool(os.cpu_count()) as pool:
         c2, t2 = time.process_time(), time.perf_counter()
         if kind == "call":
@@ -60,7 +60,7 @@ c1, t1 = time.process_time(), time.perf_counter()
         assert pool.apply(abs, (-2,)) == 2
         t4 = time.perf_counter()
     print(c1 - c0, t1 - t0, c3 - c1, t3 - t1, t3 - t2, t4 - t3)
-""".format(common=COMMON)
+"""])
 
 FIELDS = ("import_cpu_s", "import_wall_s", "job_cpu_s", "start_and_job_wall_s", "job_wall_s",
           "second_call_wall_s")
