@@ -1,11 +1,13 @@
-"""Entry points of installed distributions, read straight from their metadata folders.
+"""Entry points and top-level modules of installed distributions, read straight from their
+metadata folders.
 
 `importlib.metadata` costs tens of milliseconds to import and scan (it parses e-mail headers,
 zip paths, ...), which every fresh client process would pay to find its adapters. On the
 usual layout, distributions are `*.dist-info` / `*.egg-info` folders in the `sys.path`
 directories, and their `entry_points.txt` is a small INI file: this module reads those
-directly, with the same precedence (the first distribution of a name on `sys.path` wins).
-When the layout is anything else (a zip on `sys.path`, a meta-path finder of its own that
+directly, with the same precedence (the first distribution of a name on `sys.path` wins), and
+so are the top-level names a distribution provides (`top_level.txt`, else the `.py` files its
+`RECORD` lists, as `importlib.metadata.packages_distributions` infers them). When the layout is anything else (a zip on `sys.path`, a meta-path finder of its own that
 lists distributions), it falls back to `importlib.metadata`, so nothing is ever missed.
 """
 
@@ -139,3 +141,38 @@ def entry_points(group: str) -> list[Any]:
         if f"[{group}]" in text.replace(" ", ""):
             found.extend(_parse(text, group, DistributionName(folder)))
     return found
+
+
+def _provided(folder: str) -> set[str]:
+    """The top-level names one distribution provides."""
+    for file in ("top_level.txt", "RECORD"):
+        try:
+            with open(os.path.join(folder, file), encoding="utf-8") as listing:
+                text = listing.read()
+        except OSError:
+            continue
+        if file == "top_level.txt":
+            if text.split():
+                return set(text.split())
+            continue
+        names = set()
+        for line in text.splitlines():
+            path = line.split(",", 1)[0].strip('"')
+            if path.endswith(".py"):
+                first, sep, _ = path.partition("/")
+                names.add(first if sep else first[:-3])
+        return names
+    return set()
+
+
+def distribution_modules() -> frozenset[str]:
+    """Every top-level module name an installed distribution provides."""
+    folders = _folders()
+    if folders is None:
+        from importlib.metadata import packages_distributions
+
+        return frozenset(packages_distributions())
+    names: set[str] = set()
+    for folder in folders:
+        names |= _provided(folder)
+    return frozenset(names)

@@ -46,10 +46,10 @@ def _system_roots() -> tuple[str, ...]:
 
 @functools.cache
 def _distribution_modules() -> frozenset[str]:
-    from importlib.metadata import packages_distributions
+    from wren._entry_points import distribution_modules  # importlib.metadata only if need be
 
     try:
-        return frozenset(packages_distributions())
+        return distribution_modules()
     except Exception:  # a broken distribution must not stop a job
         return frozenset()
 
