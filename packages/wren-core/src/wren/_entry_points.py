@@ -13,6 +13,7 @@ lists distributions), it falls back to `importlib.metadata`, so nothing is ever 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -80,34 +81,42 @@ def _normalized(name: str) -> str:
 
 def _folders() -> list[str] | None:
     """The metadata folders of installed distributions in `sys.path` order, each name once;
-    None when only `importlib.metadata` can list them."""
+    None when only `importlib.metadata` can list them. Listed once per `sys.path` (and
+    again after `clear_cache()`)."""
     from importlib.machinery import PathFinder
 
     for finder in sys.meta_path:
         if getattr(finder, "find_distributions", None) is not None and finder is not PathFinder:
             return None
+    return _listed(tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=4)
+def _listed(path: tuple[str, ...]) -> list[str] | None:
     seen: set[str] = set()
     folders = []
-    for entry in sys.path:
+    for entry in path:
         entry = entry or "."
         if os.path.isfile(entry):
             return None  # a zip on sys.path
         try:
-            names = sorted(os.listdir(entry))
+            with os.scandir(entry) as listing:
+                found = sorted((item.name, item.path) for item in listing
+                               if item.name.endswith((".dist-info", ".egg-info"))
+                               and item.is_dir())
         except OSError:
             continue
-        for name in names:
-            stem, dot, suffix = name.rpartition(".")
-            if not dot or suffix not in ("dist-info", "egg-info"):
-                continue
-            normal = _normalized(stem.partition("-")[0])
-            if normal in seen:
-                continue
-            path = os.path.join(entry, name)
-            if os.path.isdir(path):
+        for name, folder in found:
+            normal = _normalized(name.rpartition(".")[0].partition("-")[0])
+            if normal not in seen:
                 seen.add(normal)
-                folders.append(path)
+                folders.append(folder)
     return folders
+
+
+def clear_cache() -> None:
+    """Forget the listed folders (after installing a distribution at run time)."""
+    _listed.cache_clear()
 
 
 def _parse(text: str, group: str, dist: DistributionName) -> list[FoundEntryPoint]:

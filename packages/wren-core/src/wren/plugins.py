@@ -145,6 +145,9 @@ def storage_schemes() -> dict[str, tuple[str, ...]]:
 
 def clear_cache() -> None:
     """Forget scanned entry points (after installing a package at run time, or in tests)."""
+    from wren import _entry_points
+
+    _entry_points.clear_cache()
     _scan.cache_clear()
     load.cache_clear()
     storage_schemes.cache_clear()
