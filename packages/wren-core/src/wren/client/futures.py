@@ -19,7 +19,6 @@ from typing import Any
 from wren.client.job import JobState
 from wren.client.logs import call_logs
 from wren.client.references import FutureReference, adopt
-from wren.client.stats import call_stats
 
 
 class ResponseFuture:
@@ -150,6 +149,8 @@ class ResponseFuture:
     def stats(self) -> dict[str, Any]:
         """Times (seconds since the epoch) and sizes (bytes) of this call, field by field in
         `wren.client.stats.STATS_FIELDS` (and docs/observing-jobs.md)."""
+        from wren.client.stats import call_stats  # only when asked for
+
         return call_stats(self._job, self.index)
 
     @property
