@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from wren.client.futures import ResponseFuture, distinct_jobs, futures_of
@@ -34,7 +35,11 @@ def covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState
     """True when `futures` are exactly all futures of `jobs` (each once)."""
     if len(jobs) == 1:
         return len(futures) == jobs[0].size and list(futures) == futures_of(jobs[0])
-    return len(futures) == sum(job.size for job in jobs) and all(
+    if len(futures) != sum(job.size for job in jobs):
+        return False
+    if list(futures) == list(chain.from_iterable(map(futures_of, jobs))):
+        return True  # jobs' futures in order (as map_reduce returns them): no per-call work
+    return all(
         job.size == len({f.index for f in futures if f.job is job}) for job in jobs)
 
 
