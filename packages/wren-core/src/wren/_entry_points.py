@@ -1,14 +1,15 @@
 """Entry points and top-level modules of installed distributions, read straight from their
 metadata folders.
 
-`importlib.metadata` costs tens of milliseconds to import and scan (it parses e-mail headers,
+`importlib.metadata` costs milliseconds to import and more to scan (it parses e-mail headers,
 zip paths, ...), which every fresh client process would pay to find its adapters. On the
 usual layout, distributions are `*.dist-info` / `*.egg-info` folders in the `sys.path`
 directories, and their `entry_points.txt` is a small INI file: this module reads those
-directly, with the same precedence (the first distribution of a name on `sys.path` wins), and
-so are the top-level names a distribution provides (`top_level.txt`, else the `.py` files its
-`RECORD` lists, as `importlib.metadata.packages_distributions` infers them). When the layout is anything else (a zip on `sys.path`, a meta-path finder of its own that
-lists distributions), it falls back to `importlib.metadata`, so nothing is ever missed.
+directly, with the same precedence (the first distribution of a name on `sys.path` wins). So
+are the top-level names a distribution provides (`top_level.txt`, else the `.py` files its
+`RECORD` lists, as `importlib.metadata.packages_distributions` infers them). When the layout
+is anything else (a zip or an egg on `sys.path`, a meta-path finder of its own that lists
+distributions), it falls back to `importlib.metadata`, so nothing is ever missed.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def _listed(path: tuple[str, ...]) -> list[str] | None:
     folders = []
     for entry in path:
         entry = entry or "."
-        if os.path.isfile(entry):
-            return None  # a zip on sys.path
+        if os.path.isfile(entry) or entry.lower().endswith(".egg"):
+            return None  # a zip or an egg on sys.path
         try:
             with os.scandir(entry) as listing:
                 found = sorted((item.name, item.path) for item in listing
