@@ -59,3 +59,21 @@ def test_a_distribution_on_sys_path_first_wins(tmp_path: Path,
     finally:
         monkeypatch.undo()
         _entry_points.clear_cache()
+
+
+class _ListingFinder:
+    """A meta-path finder that lists distributions of its own (as some installers add)."""
+
+    def find_spec(self, *args: object) -> None:
+        return None
+
+    def find_distributions(self, *args: object) -> list[object]:
+        return []
+
+
+def test_a_finder_that_lists_distributions_gets_importlib_metadata(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, _ListingFinder()])
+    found = _entry_points.entry_points(plugins.COMPUTE_GROUP)
+    assert all(isinstance(ep, importlib.metadata.EntryPoint) for ep in found)
+    assert "localhost" in {ep.name for ep in found}
