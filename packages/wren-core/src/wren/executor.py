@@ -15,7 +15,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("wren")
 
 _executor_numbers = itertools.count()
-_session_id = uuid.uuid4().hex[:6]
+_session_id = os.urandom(3).hex()  # as random as uuid4's first 6 hex digits, minus uuid's import
 
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
 
@@ -520,7 +519,8 @@ class FunctionExecutor:
                   ) -> tuple[FunctionExecutor, ClientSession]:
         """The executor that made all of `futures` (this one when there are none), and the
         session that reads them (that of a nested executor for futures a result returned)."""
-        sessions = {id(f.job.executor_services): f.job.executor_services for f in futures}
+        sessions = {id(job.executor_services): job.executor_services
+                    for job in jobs_of(futures)}
         if not sessions or list(sessions.values()) == [self._session]:
             return self, self._session
         if len(sessions) > 1:

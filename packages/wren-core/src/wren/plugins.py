@@ -49,9 +49,9 @@ _primed: dict[tuple[str, str], Any] = {}
 
 @functools.cache
 def _scan(group: str) -> dict[str, EntryPoint]:
-    from importlib.metadata import entry_points
+    from wren._entry_points import entry_points  # importlib.metadata only when it must
 
-    return {ep.name: ep for ep in entry_points(group=group)}
+    return {ep.name: ep for ep in entry_points(group)}
 
 
 def prime(group: str, name: str, obj: Any) -> None:
@@ -149,6 +149,9 @@ def storage_schemes() -> dict[str, tuple[str, ...]]:
 
 def clear_cache() -> None:
     """Forget scanned entry points (after installing a package at run time, or in tests)."""
+    from wren import _entry_points
+
+    _entry_points.clear_cache()
     _scan.cache_clear()
     load.cache_clear()
     storage_schemes.cache_clear()

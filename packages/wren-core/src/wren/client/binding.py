@@ -17,7 +17,9 @@ reserved parameters come first (`CallMode.NAMED_VALUE`): no per-call dict is eve
 
 from __future__ import annotations
 
+import functools
 import inspect
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -43,20 +45,29 @@ class BoundCalls:
         return self.binding.inject
 
 
+@functools.lru_cache(maxsize=256)
+def _builtin_signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+def signature_of(func: Callable[..., Any]) -> inspect.Signature:
+    """`inspect.signature(func)`; a module-level builtin's is kept, since working it out
+    parses its text signature every time (a Python function's is cheap to get)."""
+    if isinstance(func, types.BuiltinFunctionType) and isinstance(
+            getattr(func, "__self__", None), (types.ModuleType, type(None))):
+        return _builtin_signature(func)
+    return inspect.signature(func)
+
+
 def takes_obj(func: Callable[..., Any]) -> bool:
     """True when `func` has a parameter named `obj` that a worker can pass a chunk to by
     name (`len`'s positional-only `obj` is not one): it may process data."""
     try:
-        param = inspect.signature(func).parameters.get("obj")
+        param = signature_of(func).parameters.get("obj")
     except (TypeError, ValueError):
         return False
     return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
                                                 param.KEYWORD_ONLY)
-
-
-def _spreads(item: Any) -> bool:
-    """True for items that are not one value: tuples (spread) and dicts (by name)."""
-    return isinstance(item, (tuple, Mapping))
 
 
 class ArgumentBinder:
@@ -67,7 +78,7 @@ class ArgumentBinder:
         self.func = func
         self.name = getattr(func, "__qualname__", None) or repr(func)
         try:
-            self.signature: inspect.Signature | None = inspect.signature(func)
+            self.signature: inspect.Signature | None = signature_of(func)
         except (TypeError, ValueError):
             self.signature = None
         params = list(self.signature.parameters.values()) if self.signature else []
@@ -95,7 +106,9 @@ class ArgumentBinder:
     def bind_all(self, items: Iterable[Any]) -> BoundCalls:
         """Payloads for every item, with the plain-value fast path where it applies."""
         items = items if isinstance(items, list) else list(items)
-        plain = not any(_spreads(item) for item in items)
+        # tuples spread and dicts bind by name: any other item is one value (checked per
+        # distinct type, not per item)
+        plain = not any(issubclass(kind, (tuple, Mapping)) for kind in set(map(type, items)))
         if plain and self.extra is None and items and (self.positional or self.signature
                                                        is None):
             param = None

@@ -35,9 +35,9 @@ def chained_items(items: list[Any], session: _Waiter) -> tuple[list[Any], list[J
     those futures belong to; `items` unchanged (and no jobs) when none is a future. The
     futures count as read, so `get_result()` gives the new job's results only (as in
     Lithops, where chained futures stop producing output)."""
+    if not any(issubclass(kind, ResponseFuture) for kind in set(map(type, items))):
+        return items, []  # checked per distinct type of item, not per item
     futures = [item for item in items if isinstance(item, ResponseFuture)]
-    if not futures:
-        return items, []
     if len(futures) != len(items):
         plain = next(i for i, item in enumerate(items) if not isinstance(item, ResponseFuture))
         raise InvalidInputError(

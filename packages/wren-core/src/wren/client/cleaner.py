@@ -12,12 +12,15 @@ import logging
 import queue
 import threading
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from wren._errors import InvalidInputError
 from wren.client.job import JobState
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
-from wren.storage_api.cloudobject import CloudObject
+
+if TYPE_CHECKING:
+    from wren.storage_api.cloudobject import CloudObject
 
 logger = logging.getLogger("wren")
 
@@ -74,6 +77,8 @@ class Cleaner:
     def delete_cloudobjects(self, cloud_objects: Iterable[CloudObject] | CloudObject) -> None:
         """Delete these cloud objects (all checked first); one of another storage backend
         is left alone, with a warning naming it (this executor cannot reach it)."""
+        from wren.storage_api.cloudobject import CloudObject  # the Storage API: when used
+
         if isinstance(cloud_objects, CloudObject):
             cloud_objects = [cloud_objects]
         found = list(cloud_objects)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
-from wren.client.futures import ResponseFuture, futures_of
+from wren.client.futures import ResponseFuture, distinct_jobs, futures_of
 from wren.client.job import JobState
 from wren.protocol.task import JobKind
 
@@ -27,14 +28,18 @@ def jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
     if futures and futures[0].job is futures[-1].job and \
             futures == futures_of(futures[0].job)[:len(futures)]:
         return [futures[0].job]
-    return list({id(f.job): f.job for f in futures}.values())
+    return distinct_jobs(futures)
 
 
 def covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState]) -> bool:
     """True when `futures` are exactly all futures of `jobs` (each once)."""
     if len(jobs) == 1:
         return len(futures) == jobs[0].size and list(futures) == futures_of(jobs[0])
-    return len(futures) == sum(job.size for job in jobs) and all(
+    if len(futures) != sum(job.size for job in jobs):
+        return False
+    if list(futures) == list(chain.from_iterable(map(futures_of, jobs))):
+        return True  # jobs' futures in order (as map_reduce returns them): no per-call work
+    return all(
         job.size == len({f.index for f in futures if f.job is job}) for job in jobs)
 
 

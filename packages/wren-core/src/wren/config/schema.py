@@ -11,7 +11,6 @@ valid key of the same meaning when one is spelled almost alike.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -184,6 +183,8 @@ def _words(name: str) -> set[str]:
 def close_key(name: str, valid: Iterable[str]) -> str | None:
     """The valid key `name` is a misspelling of, if any: spelled almost alike, and not a key
     that merely shares or drops a word (`namespace` is no spelling of `docker_namespace`)."""
+    import difflib  # only to explain a mistake
+
     for candidate in difflib.get_close_matches(name, list(valid), n=3, cutoff=0.8):
         mine, theirs = _words(name), _words(candidate)
         if not (mine <= theirs or theirs <= mine):

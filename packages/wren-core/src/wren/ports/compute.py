@@ -40,7 +40,6 @@ source checkout.
 from __future__ import annotations
 
 import abc
-import importlib.resources
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -201,6 +200,8 @@ class ComputeBackend(Port, abc.ABC):
         wren wheels the image installs). The default finds them as package data of the
         distribution that defines the backend class: `<top package>/runtime/Dockerfile.py311`
         for that Python if there is one, else `<top package>/runtime/Dockerfile`."""
+        import importlib.resources  # only `wren runtime build` needs it
+
         try:
             directory = importlib.resources.files(cls.__module__.split(".")[0]) / "runtime"
         except (ImportError, TypeError):  # not defined in a package

@@ -19,7 +19,6 @@ import logging
 import os
 import site
 import sys
-import sysconfig
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ logger = logging.getLogger("wren")
 
 @functools.cache
 def _system_roots() -> tuple[str, ...]:
+    import sysconfig  # 10-30 ms to import: only when a job's modules are looked at
+
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)
@@ -45,10 +46,10 @@ def _system_roots() -> tuple[str, ...]:
 
 @functools.cache
 def _distribution_modules() -> frozenset[str]:
-    from importlib.metadata import packages_distributions
+    from wren._entry_points import distribution_modules  # importlib.metadata only if need be
 
     try:
-        return frozenset(packages_distributions())
+        return distribution_modules()
     except Exception:  # a broken distribution must not stop a job
         return frozenset()
 

@@ -1,0 +1,57 @@
+"""A fresh process pays only for what it uses: `import wren`, the executor stack, and a
+first localhost job do not import the heavy modules that were made lazy (each costs a fresh
+client tens of milliseconds), so a change that imports one at module level fails here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: Never imported by `import wren` alone.
+NOT_BY_IMPORT_WREN = ("wren.executor", "wren.config", "wren.protocol", "wren.client.futures",
+                      "wren.storage_api", "attr", "attrs", "yaml", "cloudpickle", "logging",
+                      "importlib.metadata", "multiprocessing", "json", "hashlib", "inspect")
+#: Never imported by the executor stack (`import wren.executor`).
+NOT_BY_EXECUTOR = ("importlib.metadata", "importlib.resources", "sysconfig", "yaml",
+                   "email", "email.utils", "wren.storage_api", "wren.dataproc", "wren.plots",
+                   "wren.serialize.modules", "cloudpickle", "difflib", "tempfile", "zipfile")
+#: Never imported by creating a localhost executor and running one call of a builtin.
+NOT_BY_FIRST_JOB = ("importlib.metadata", "importlib.resources", "sysconfig", "yaml", "email",
+                    "wren.storage_api", "wren.dataproc", "wren.plots", "zipfile")
+
+SCRIPT = """
+import json, sys
+before = set(sys.modules)
+import wren
+after_wren = set(sys.modules)
+import wren.executor
+after_executor = set(sys.modules)
+with wren.FunctionExecutor(storage_dir=sys.argv[1]) as fexec:
+    assert fexec.call_async(abs, -1).result() == 1
+after_job = set(sys.modules)
+print(json.dumps([sorted(after_wren - before), sorted(after_executor - before),
+                  sorted(after_job - before)]))
+"""
+
+
+def _imported(tmp_path: Path) -> tuple[set[str], set[str], set[str]]:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WREN_", "LITHOPS_"))} | {"HOME": str(home)}
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "storage")],
+                         cwd=tmp_path, env=env, check=True, capture_output=True, text=True,
+                         timeout=120).stdout
+    wren_mods, executor_mods, job_mods = json.loads(out.strip().splitlines()[-1])
+    return set(wren_mods), set(executor_mods), set(job_mods)
+
+
+def test_import_wren_and_a_first_job_leave_the_heavy_modules_alone(tmp_path: Path) -> None:
+    by_wren, by_executor, by_job = _imported(tmp_path)
+    assert "wren" in by_wren and "wren.executor" in by_executor
+    assert sorted(by_wren & set(NOT_BY_IMPORT_WREN)) == []
+    assert sorted(by_executor & set(NOT_BY_EXECUTOR)) == []
+    assert sorted(by_job & set(NOT_BY_FIRST_JOB)) == []
