@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 import wren
 from wren.testing import functions as fn
 from wren.worker.pool import client, link, rendezvous

@@ -107,7 +107,9 @@ class LocalhostCompute(ComputeBackend):
         """Start the host pool's workers now (spawning them does not block), so they are
         ready by the first call; a container pool starts on a background thread."""
         if self.runtime is None:
-            self._started_pool()
+            pool = self._started_pool()
+            if hasattr(pool, "connect_soon"):  # the user's pool server: reach it meanwhile
+                pool.connect_soon()
         else:
             threading.Thread(target=self._warm_container, name="wren-runtime-start",
                              daemon=True).start()

@@ -105,6 +105,20 @@ class RemotePool:
                 raise TimeoutError("the wren pool server did not answer")
             return list(self._answers.pop(query))
 
+    def connect_soon(self) -> None:
+        """Reach (or start) the server on a background thread, so it is ready by the first
+        submission; a failure is left for that submission to report."""
+        threading.Thread(target=self._connect_quietly, daemon=True,
+                         name="wren-pool-connect").start()
+
+    def _connect_quietly(self) -> None:
+        try:
+            with self._lock:
+                self._connected()
+        except Exception as exc:
+            logger.debug("reaching the wren pool server ahead of the first job failed: %s",
+                         exc)
+
     def shutdown(self) -> None:
         with self._lock:
             link, self._link = self._link, None

@@ -24,8 +24,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from wren._errors import WrenError
 from wren.__about__ import __version__
+from wren._errors import WrenError
 from wren.private_dirs import ensure_private_dir, user_dir
 from wren.worker.pool.link import Link, check_peer
 
@@ -51,10 +51,9 @@ def pool_dir() -> Path:
 
 def server_name() -> str:
     """The digest naming the server this process may share (see the module docstring)."""
-    import wren
-
     env = {k: v for k, v in os.environ.items() if k not in _VOLATILE}
-    facts = [PROTOCOL, __version__, os.path.dirname(wren.__file__), sys.executable,
+    installed = str(Path(__file__).resolve().parents[2])  # the `wren` package's directory
+    facts = [PROTOCOL, __version__, installed, sys.executable,
              os.getcwd(), sorted(env.items())]
     return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:20]
 
