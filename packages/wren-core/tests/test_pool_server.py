@@ -97,7 +97,9 @@ def test_a_second_client_process_reuses_the_server_and_its_warm_workers(
         assert int(stat.split(")", 1)[1].split()[1]) == first["server"]
 
 
-def test_the_server_exits_once_idle(pool_dir: Path) -> None:
+def test_the_server_exits_once_idle(pool_dir: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the server's pool keeps its slots
     pool = client.RemotePool(idle_timeout=1.0)
     pool.ensure_size(1)
     assert pool.worker_pids()  # connects, starting the server
@@ -111,6 +113,7 @@ def test_the_server_exits_once_idle(pool_dir: Path) -> None:
         time.sleep(0.1)
     assert server not in _servers(pool_dir)
     assert not list(pool_dir.glob("*.sock"))
+    assert not list(tmp_path.glob("wren-pool-*")), "the server left its pool directory"
 
 
 def test_a_killed_server_fails_its_calls_and_the_next_job_starts_a_new_one(

@@ -37,6 +37,8 @@ HELLO_TIMEOUT = 10.0
 _BOOT = "from wren.worker.pool.server import main; main()"
 #: Environment variables that differ between two runs of the same script in one shell.
 _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL", "PWD", "TERM_SESSION_ID", "WINDOWID"})
+#: The server's log (its and its workers' own output) starts afresh past this size.
+_LOG_BYTES = 1 << 20
 _FIX = "remove it, or set WREN_POOL_DIR to a directory you own that only you can write"
 
 
@@ -95,8 +97,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _start(directory: Path, name: str, idle_timeout: float, size: int) -> subprocess.Popen[bytes]:
-    log = os.open(directory / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND
-                  | os.O_NOFOLLOW, 0o600)
+    path = directory / f"{name}.log"
+    trim = os.O_TRUNC if path.exists() and path.stat().st_size > _LOG_BYTES else 0
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | trim, 0o600)
     try:
         return subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(directory / f"{name}.sock"),
