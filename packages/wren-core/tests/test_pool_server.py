@@ -172,3 +172,50 @@ def test_clients_starting_at_once_end_with_one_server(pool_dir: Path) -> None:
     pids = {int(p.communicate(timeout=120)[0]) for p in starters}
     assert len(pids) == 1
     assert _servers(pool_dir) == list(pids)
+
+
+def test_the_server_supervises_calls_as_the_in_process_pool_does(
+        pool_dir: Path, tmp_path: Path) -> None:
+    with wren.FunctionExecutor(storage_dir=str(tmp_path), worker_processes=2,
+                               pool_idle_timeout=30, execution_timeout=1) as fexec:
+        overrun = fexec.call_async(fn.ignore_alarm_and_sleep, 30)
+        killed = fexec.call_async(fn.kill_self, signal.SIGKILL)
+        with pytest.raises(wren.WorkerLostError, match="SIGKILL"):
+            killed.result(timeout=60)
+        with pytest.raises(wren.FunctionTimeoutError):
+            overrun.result(timeout=60)
+        assert fexec.call_async(fn.double, 4).result(timeout=60) == 8
+
+
+def test_cancel_reaches_the_server(pool_dir: Path, tmp_path: Path) -> None:
+    with wren.FunctionExecutor(storage_dir=str(tmp_path), worker_processes=1,
+                               pool_idle_timeout=30) as fexec:
+        running = fexec.call_async(fn.sleep_for, 60)
+        queued = fexec.call_async(fn.sleep_for, 60)
+        pool = client._shared
+        assert pool is not None
+        deadline = time.monotonic() + 30
+        while not running.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pool.cancel(id(fexec.compute), "stopped by the test", "timeout")
+        for future in (running, queued):
+            with pytest.raises(wren.FunctionTimeoutError, match="stopped by the test"):
+                future.result(timeout=20)
+
+
+def test_a_client_of_another_version_gets_its_own_server(
+        pool_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    _, pid = rendezvous.open_link(30.0, 1)
+    path = next(pool_dir.glob("*.sock"))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    other = link.Link(sock)
+    other.send(("hello", rendezvous.PROTOCOL, "0.0.0-other", 30.0))
+    assert other.receive(10)[0] == "refused"  # the server never serves another version
+    other.close()
+    name = rendezvous.server_name()
+    monkeypatch.setattr(rendezvous, "__version__", "0.0.0-other")
+    assert rendezvous.server_name() != name  # ... whose clients look for their own server
+    assert _servers(pool_dir) == [pid]
