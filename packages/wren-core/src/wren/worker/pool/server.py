@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import queue
 import select
 import socket
 import sys
@@ -39,27 +40,47 @@ logger = logging.getLogger("wren")
 MAX_SIZE = 256
 
 
+class _Outbox:
+    """What goes to one client, sent by its own thread: a client that stops reading stalls
+    only itself, never the pool's dispatcher thread (which relays every client's statuses)."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._drain, daemon=True, name="wren-pool-outbox").start()
+
+    def put(self, message: tuple[Any, ...]) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        """Send what is queued, then close the link."""
+        self._queue.put(None)
+
+    def _drain(self) -> None:
+        try:
+            while (message := self._queue.get()) is not None:
+                self.link.send(message)
+        except OSError:  # the client is gone; its tasks are being cancelled
+            pass
+        finally:
+            self.link.close()
+
+
 class _Relay:
     """The pool's listener for one client listener: forwards what it learns to the client."""
 
-    def __init__(self, link: Link, lid: int) -> None:
-        self.link, self.lid = link, lid
+    def __init__(self, outbox: _Outbox, lid: int) -> None:
+        self.outbox, self.lid = outbox, lid
 
     def status_pushed(self, document: bytes) -> None:
         from wren.protocol.status import StatusDocument
 
         peeked = StatusDocument.peek(document)  # which calls reported, for the client's books
-        self._send(("status", self.lid, peeked.job_key, list(peeked.indices), document))
+        self.outbox.put(("status", self.lid, peeked.job_key, list(peeked.indices), document))
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
-        self._send(("lost", self.lid, job_key, list(call_indices), reason, kind))
-
-    def _send(self, message: tuple[Any, ...]) -> None:
-        try:
-            self.link.send(message)
-        except OSError:  # the client is gone; its tasks are being cancelled
-            pass
+        self.outbox.put(("lost", self.lid, job_key, list(call_indices), reason, kind))
 
 
 class PoolServer:
@@ -129,14 +150,15 @@ class PoolServer:
 
     def _serve_client(self, link: Link) -> None:
         owners: dict[int, int] = {}
+        outbox = _Outbox(link)
         try:
-            self._converse(link, owners)
+            self._converse(link, outbox, owners)
         except (EOFError, OSError):
             pass
         except Exception:
             logger.exception("wren pool server: a client sent something unexpected")
         finally:
-            link.close()
+            outbox.close()
             for owner in owners.values():
                 self.pool.cancel(owner, "the client process that submitted the task exited",
                                  "lost")
@@ -145,15 +167,15 @@ class PoolServer:
                 self._clients -= 1
                 self._last_client = time.monotonic()
 
-    def _converse(self, link: Link, owners: dict[int, int]) -> None:
+    def _converse(self, link: Link, outbox: _Outbox, owners: dict[int, int]) -> None:
         from wren.protocol.invocation import Invocation
 
         hello = link.receive(10.0)
         if hello[0] != "hello" or hello[2] != __version__:
-            link.send(("refused", f"this server runs wren {__version__}"))
+            outbox.put(("refused", f"this server runs wren {__version__}"))
             return
         self.idle_timeout = max(self.idle_timeout, float(hello[3]))
-        link.send(("hello", os.getpid()))
+        outbox.put(("hello", os.getpid()))
         profiles: dict[str, tuple[str, str, dict[str, Any]]] = {}
         relays: dict[int, _Relay] = {}
         pool = self.pool
@@ -162,7 +184,7 @@ class PoolServer:
             kind = message[0]
             if kind == "tasks":
                 _, owner, lid, profile_id, dicts, flush_interval = message
-                relay = relays.get(lid) or relays.setdefault(lid, _Relay(link, lid))
+                relay = relays.get(lid) or relays.setdefault(lid, _Relay(outbox, lid))
                 mapped = owners.get(owner) or owners.setdefault(owner, next(self._owners))
                 pool.submit([Invocation.from_dict(d) for d in dicts], relay,
                             profiles[profile_id], mapped, flush_interval=flush_interval)
@@ -179,7 +201,7 @@ class PoolServer:
             elif kind == "cancel" and message[1] in owners:
                 pool.cancel(owners[message[1]], message[2], message[3])
             elif kind == "pids":
-                link.send(("answer", message[1], pool.worker_pids()))
+                outbox.put(("answer", message[1], pool.worker_pids()))
 
 
 def main(argv: list[str] | None = None) -> None:
