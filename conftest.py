@@ -4,7 +4,8 @@ configuration (`~/.wren/config`, `WREN_CONFIG_FILE`, `LITHOPS_CONFIG_FILE`,
 config notices afresh. Localhost executors run calls in the test process's own worker pool:
 the user's shared pool server is off (its own tests turn it on, with a private directory),
 and `WREN_POOL_DIR` points at this session's directory, so no test talks to a developer's
-server."""
+server. `WREN_TEST_POOL_SERVER=1` runs every test's calls through one server of the session
+instead (tests that look into the in-process pool, `get_pool()`, then fail by design)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,12 @@ def _isolated_wren_environment(tmp_path_factory: pytest.TempPathFactory,
     except ImportError:  # an environment without the localhost adapter
         pass
     else:
-        monkeypatch.setattr(compute, "SHARED_POOL", False)
+        if os.environ.get("WREN_TEST_POOL_SERVER"):  # every test through one pool server
+            from wren.worker.pool import rendezvous
+
+            monkeypatch.setattr(rendezvous, "server_name", lambda: "session")
+        else:
+            monkeypatch.setattr(compute, "SHARED_POOL", False)
     yield
 
 
