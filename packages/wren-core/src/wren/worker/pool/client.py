@@ -74,6 +74,7 @@ class RemotePool:
     def submit(self, invocations: Sequence[Invocation], listener: InvocationListener,
                profile: Profile, owner: int, *, flush_interval: float | None = None) -> None:
         with self._lock:
+            link = self._connected()  # first: a server that cannot start leaves no books
             lid = self._lids.get(id(listener))
             if lid is None or self._listeners.get(lid) is not listener:
                 lid = next(self._next_id)
@@ -83,7 +84,6 @@ class RemotePool:
                 task = invocation.task
                 self._outstanding.setdefault((lid, task.job_key), set()).update(
                     task.call_indices)
-            link = self._connected()
             try:
                 if profile[0] not in self._profiles:
                     link.send(("profile", *profile))
