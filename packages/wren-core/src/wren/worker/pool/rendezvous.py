@@ -33,7 +33,7 @@ POOL_DIR_ENV = "WREN_POOL_DIR"
 #: Bumped when the messages between client and server change.
 PROTOCOL = 1
 START_TIMEOUT = 20.0
-HELLO_TIMEOUT = 10.0
+HELLO_TIMEOUT = 5.0
 _BOOT = "from wren.worker.pool.server import main; main()"
 #: Environment variables that differ between two runs of the same script in one shell.
 _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL", "PWD", "TERM_SESSION_ID", "WINDOWID"})
@@ -88,9 +88,20 @@ def _hello(path: Path, idle_timeout: float) -> tuple[Link, int] | None:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
+    """Hold the start lock; `PoolServerError` when another client holds it past the time a
+    start may take (stopped while starting a server, say): never a hang."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + START_TIMEOUT + 2 * HELLO_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise PoolServerError(f"another wren client has held {str(path)!r} for "
+                                          "too long while starting the pool server") from None
+                time.sleep(0.005)
         yield
     finally:
         os.close(fd)  # releases the lock
