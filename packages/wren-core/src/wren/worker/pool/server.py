@@ -32,6 +32,7 @@ from typing import Any
 
 from wren.__about__ import __version__
 from wren.worker.pool.link import Link, check_peer
+from wren.worker.pool.rendezvous import PROTOCOL
 from wren.worker.pool.supervisor import WorkerPool
 
 logger = logging.getLogger("wren")
@@ -171,7 +172,7 @@ class PoolServer:
         from wren.protocol.invocation import Invocation
 
         hello = link.receive(10.0)
-        if hello[0] != "hello" or hello[2] != __version__:
+        if hello[0] != "hello" or tuple(hello[1:3]) != (PROTOCOL, __version__):
             outbox.put(("refused", f"this server runs wren {__version__}"))
             return
         self.idle_timeout = max(self.idle_timeout, float(hello[3]))
