@@ -33,18 +33,23 @@ def _isolated_wren_environment(tmp_path_factory: pytest.TempPathFactory,
         lithops_keys.forget_notices()
         monkeypatch.setattr(loader, "LITHOPS_GLOBAL_FILE", home / "etc-lithops-config")
     monkeypatch.setenv("WREN_POOL_DIR", _session_pool_dir())
+    yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any fixture (module- and session-scoped ones make executors too): this
+    session's pool directory, and the shared pool server off unless asked for."""
+    os.environ["WREN_POOL_DIR"] = _session_pool_dir()
     try:
         from wren_backend_local import compute
     except ImportError:  # an environment without the localhost adapter
-        pass
-    else:
-        if os.environ.get("WREN_TEST_POOL_SERVER"):  # every test through one pool server
-            from wren.worker.pool import rendezvous
+        return
+    if os.environ.get("WREN_TEST_POOL_SERVER"):  # every test through one pool server
+        from wren.worker.pool import rendezvous
 
-            monkeypatch.setattr(rendezvous, "server_name", lambda: "session")
-        else:
-            monkeypatch.setattr(compute, "SHARED_POOL", False)
-    yield
+        rendezvous.server_name = lambda: "session"  # type: ignore[assignment]
+    else:
+        compute.SHARED_POOL = False
 
 
 _POOL_DIR: list[str] = []
