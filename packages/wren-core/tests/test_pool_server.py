@@ -207,7 +207,8 @@ def test_a_client_of_another_version_gets_its_own_server(
         pool_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    _, pid = rendezvous.open_link(30.0, 1)
+    own, pid = rendezvous.open_link(30.0, 1)
+    own.close()
     path = next(pool_dir.glob("*.sock"))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(str(path))
