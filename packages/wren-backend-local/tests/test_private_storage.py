@@ -169,7 +169,7 @@ def test_an_object_write_does_not_follow_a_planted_link(tmp_path: Path) -> None:
 CLIENT = """
 import wren
 with wren.FunctionExecutor(backend="localhost", storage="localhost", storage_dir={storage!r},
-                           worker_processes=2) as fexec:
+                           worker_processes=2, pool_idle_timeout=0) as fexec:
     fexec.map(abs, [-1, -2, -3])
     assert fexec.get_result() == [1, 2, 3]
 """

@@ -1,4 +1,10 @@
-"""`localhost` compute: calls run in the process-wide warm worker pool on this machine.
+"""`localhost` compute: calls run in this user's warm worker pool on this machine.
+
+The pool is the user's pool server (`wren.worker.pool.client`), shared by every client
+process and kept warm for `pool_idle_timeout` seconds after the last one leaves, so a fresh
+script's first call does not wait for worker interpreters to start; with
+`pool_idle_timeout: 0`, and inside a worker (a nested executor must never wait on the pool
+running it), it is this process's own pool (`get_pool`).
 
 The adapter pushes every status document straight to the client (no storage polling) and
 supervises its calls: a worker that exits, is killed, crashes or overruns its timeout is
@@ -35,6 +41,10 @@ from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir, prepa
 
 logger = logging.getLogger("wren")
 
+#: Whether `pool_idle_timeout` may start a shared pool server (the test suite turns it off
+#: except in the tests of the server, so a test run never leaves servers behind).
+SHARED_POOL = True
+
 
 class LocalhostCompute(ComputeBackend):
     """Compute backend over the local warm worker pool."""
@@ -65,6 +75,7 @@ class LocalhostCompute(ComputeBackend):
         self._mounts = mounts
         self._pool: Any = None
         self._pool_lock = threading.Lock()
+        self.idle_timeout = float(self.config.get("pool_idle_timeout") or 0)
         if runtime:
             self.runtime = self.default_runtime_name() if runtime == "default" else runtime
 
@@ -79,17 +90,26 @@ class LocalhostCompute(ComputeBackend):
 
                     pool = container_pool(self.runtime, self._mounts, id(self), self.processes)
                 else:
-                    pool = get_pool()
+                    pool = self._host_pool()
                     pool.set_limit(id(self), self.processes)
                 pool.ensure_size(self.processes)
                 self._pool = pool
             return self._pool
 
+    def _host_pool(self) -> Any:
+        if SHARED_POOL and self.idle_timeout > 0 and not os.environ.get("WREN_WORKER"):
+            from wren.worker.pool.client import shared_pool
+
+            return shared_pool(self.idle_timeout)
+        return get_pool()
+
     def warm_up(self) -> None:
         """Start the host pool's workers now (spawning them does not block), so they are
         ready by the first call; a container pool starts on a background thread."""
         if self.runtime is None:
-            self._started_pool()
+            pool = self._started_pool()
+            if hasattr(pool, "connect_soon"):  # the user's pool server: reach it meanwhile
+                pool.connect_soon()
         else:
             threading.Thread(target=self._warm_container, name="wren-runtime-start",
                              daemon=True).start()

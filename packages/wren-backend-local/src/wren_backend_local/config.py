@@ -5,6 +5,7 @@ localhost:
   worker_processes: 4          # default: one per CPU core
   storage_dir: /data/wren      # default: <tmp>/wren-<uid>/storage
   storage_bucket: wren         # a directory under storage_dir
+  pool_idle_timeout: 30        # s the user's shared worker pool stays up once idle; 0: none
 ```
 
 Lithops' `runtime: python3` (the interpreter's name, or its path) means what `runtime: null`
@@ -76,6 +77,10 @@ def lithops_runtime(value: Any) -> Any:
 
 COMPUTE_SCHEMA = PORT_SCHEMA.extend(
     SECTION,
+    (ConfigKey("pool_idle_timeout", float, 30.0,
+               "seconds this user's shared worker pool server stays up after its last "
+               "client left, so the next script finds warm workers; 0: each client process "
+               "starts its own workers", minimum=0),),
     worker_processes={"doc": "worker processes in the pool; default: one per CPU core"},
     runtime={"doc": "container image to run the worker pool in (`default`: wren's localhost "
                     "image for this Python), through the Docker API engine DOCKER_HOST "

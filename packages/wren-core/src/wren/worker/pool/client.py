@@ -1,0 +1,238 @@
+"""`RemotePool`: the user's shared pool server, seen from a client with `WorkerPool`'s API.
+
+A client that runs calls on its own machine joins this user's pool server
+(`wren.worker.pool.server`), whose workers are warm from an earlier script, instead of
+starting worker interpreters of its own. It sends invocations (the executor's key included:
+the socket is private to this user) and gets back the statuses and lost calls its
+listeners would get from an in-process pool. It remembers which calls it sent and has not
+heard of yet: if the server goes away (killed, crashed), those calls end as lost with a
+reason naming the server, and the next submission starts a new server. `shared_pool` is the
+process-wide instance; `ensure_size` and `set_limit` reach the server on first use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from wren.ports.compute import InvocationListener
+from wren.protocol.invocation import Invocation
+from wren.worker.pool.link import Link
+from wren.worker.pool.process import Profile
+from wren.worker.pool.rendezvous import open_link
+
+logger = logging.getLogger("wren")
+
+_ANSWER_TIMEOUT = 10.0
+
+
+class RemotePool:
+    """The pool server of this user, reached over one link, reconnected when it is lost."""
+
+    def __init__(self, idle_timeout: float) -> None:
+        self.idle_timeout = idle_timeout
+        self._lock = threading.RLock()
+        self._link: Link | None = None
+        self.server_pid: int | None = None
+        self._size = 0
+        self._limits: dict[int, int] = {}
+        self._profiles: set[str] = set()
+        self._lids: dict[int, int] = {}  # id(listener) -> listener id
+        self._listeners: dict[int, InvocationListener] = {}
+        self._outstanding: dict[tuple[int, str], set[int]] = {}
+        self._next_id = itertools.count(1)
+        self._answers: dict[int, list[Any]] = {}
+        self._answered = threading.Condition(self._lock)
+        self.servers_joined = 0
+
+    # WorkerPool's API ---------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def ensure_size(self, size: int) -> None:
+        with self._lock:
+            if size > self._size:
+                self._size = size
+                self._tell(("size", size))
+
+    def set_limit(self, owner: int, limit: int) -> None:
+        with self._lock:
+            self._limits[owner] = limit
+            self._tell(("limit", owner, limit))
+
+    def release(self, owner: int) -> None:
+        with self._lock:
+            if self._limits.pop(owner, None) is not None and self._link is not None:
+                self._tell(("release", owner))
+
+    def submit(self, invocations: Sequence[Invocation], listener: InvocationListener,
+               profile: Profile, owner: int, *, flush_interval: float | None = None) -> None:
+        with self._lock:
+            link = self._connected()  # first: a server that cannot start leaves no books
+            lid = self._lids.get(id(listener))
+            if lid is None or self._listeners.get(lid) is not listener:
+                lid = next(self._next_id)
+                self._lids[id(listener)] = lid
+                self._listeners[lid] = listener
+            for invocation in invocations:
+                task = invocation.task
+                self._outstanding.setdefault((lid, task.job_key), set()).update(
+                    task.call_indices)
+            try:
+                if profile[0] not in self._profiles:
+                    link.send(("profile", *profile))
+                    self._profiles.add(profile[0])
+                link.send(("tasks", owner, lid, profile[0],
+                           [i.to_dict(binary=True) for i in invocations], flush_interval))
+            except OSError:
+                pass  # the reader reports the outstanding calls once the link is closed
+
+    def cancel(self, owner: int, reason: str, kind: str = "timeout") -> None:
+        with self._lock:
+            self._tell(("cancel", owner, reason, kind))
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            query = next(self._next_id)
+            self._connected().send(("pids", query))
+            if not self._answered.wait_for(lambda: query in self._answers, _ANSWER_TIMEOUT):
+                raise TimeoutError("the wren pool server did not answer")
+            return list(self._answers.pop(query))
+
+    def connect_soon(self) -> None:
+        """Reach (or start) the server on a background thread, so it is ready by the first
+        submission; a failure is left for that submission to report."""
+        threading.Thread(target=self._connect_quietly, daemon=True,
+                         name="wren-pool-connect").start()
+
+    def _connect_quietly(self) -> None:
+        try:
+            with self._lock:
+                self._connected()
+        except Exception as exc:
+            logger.debug("reaching the wren pool server ahead of the first job failed: %s",
+                         exc)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            link, self._link = self._link, None
+        if link is not None:
+            link.close()
+
+    # Internals ----------------------------------------------------------------------------
+    def _tell(self, message: tuple[Any, ...]) -> None:
+        """Send a setting if connected (under the lock); a new link sends them all."""
+        if self._link is not None:
+            try:
+                self._link.send(message)
+            except OSError:
+                pass
+
+    def _connected(self) -> Link:
+        """The link, opened (starting a server if need be) when there is none (under the
+        lock)."""
+        if self._link is None:
+            link, self.server_pid = open_link(self.idle_timeout, self._size or 1)
+            self._link, self._profiles = link, set()
+            self.servers_joined += 1
+            if self._size:
+                link.send(("size", self._size))
+            for owner, limit in self._limits.items():
+                link.send(("limit", owner, limit))
+            threading.Thread(target=self._read, args=(link,), daemon=True,
+                             name="wren-pool-client").start()
+        return self._link
+
+    def _read(self, link: Link) -> None:
+        while True:
+            try:
+                message = link.receive()
+            except (EOFError, OSError):
+                break
+            try:
+                self._handle(message)
+            except Exception:  # a listener's failure must not stop the relay
+                logger.exception("wren: could not handle a message from the pool server")
+        self._lost(link)
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "answer":
+            with self._lock:
+                self._answers[message[1]] = message[2]
+                self._answered.notify_all()
+            return
+        lid, job_key, indices = message[1], message[2], message[3]
+        listener = self._settle(lid, job_key, indices)
+        if listener is None:
+            return
+        if kind == "status":
+            listener.status_pushed(message[4])
+        elif kind == "lost":
+            listener.calls_lost(job_key, indices, message[4], message[5])
+
+    def _settle(self, lid: int, job_key: str, indices: Sequence[int]) -> Any:
+        """Mark calls as reported; the listener to tell (dropped once nothing of it is in
+        flight, so a long-lived client does not keep every job alive)."""
+        with self._lock:
+            listener = self._listeners.get(lid)
+            waiting = self._outstanding.get((lid, job_key))
+            if waiting is not None:
+                waiting.difference_update(indices)
+                if not waiting:
+                    del self._outstanding[(lid, job_key)]
+                    if not any(key[0] == lid for key in self._outstanding):
+                        self._forget(lid)
+            return listener
+
+    def _forget(self, lid: int) -> None:
+        listener = self._listeners.pop(lid, None)
+        if listener is not None and self._lids.get(id(listener)) == lid:
+            del self._lids[id(listener)]
+
+    def _lost(self, link: Link) -> None:
+        with self._lock:
+            if self._link is not link:
+                return
+            self._link = None
+            lost, self._outstanding = self._outstanding, {}
+            listeners = dict(self._listeners)
+            self._listeners.clear()
+            self._lids.clear()
+        link.close()
+        reason = (f"the wren pool server (pid {self.server_pid}) running it stopped (it was "
+                  "killed or crashed); the next job starts a new one")
+        for (lid, job_key), indices in lost.items():
+            listener = listeners.get(lid)
+            if listener is not None and indices:
+                listener.calls_lost(job_key, sorted(indices), reason, "lost")
+
+
+_shared: RemotePool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool(idle_timeout: float) -> RemotePool:
+    """The process-wide client of this user's pool server (which starts on first use and
+    stops `idle_timeout` seconds after its last client left)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = RemotePool(idle_timeout)
+            atexit.register(_shared.shutdown)
+        return _shared
+
+
+def _forget_after_fork() -> None:
+    global _shared, _shared_lock
+    _shared, _shared_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
