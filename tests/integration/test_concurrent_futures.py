@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import wren
+from custom_errors import Custom, raise_custom
 from wren.concurrent import futures as cf
 from wren.testing import functions as fn
 from wren.testing.contract import MakeExecutor
@@ -29,14 +30,6 @@ from tests.servers.azurite import Azurite, azurite  # noqa: F401 - the fixture
 from tests.servers.ceph import CephGateway, shared_gateway
 
 pytestmark = pytest.mark.timeout(180)
-
-
-class Custom(Exception):
-    """An exception type the client knows: it must come back as itself."""
-
-
-def raise_custom(message: str) -> None:
-    raise Custom(message)
 
 
 @pytest.fixture
