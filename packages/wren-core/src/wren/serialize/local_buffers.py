@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-
-import attrs
+from typing import NamedTuple
 
 from wren._errors import TamperedDataError
 
@@ -28,8 +27,7 @@ _CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-@attrs.frozen
-class BufferRef:
+class BufferRef(NamedTuple):
     """Where one out-of-band buffer lives, and the identity its file must still have."""
 
     path: str
