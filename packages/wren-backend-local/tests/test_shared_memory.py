@@ -216,3 +216,17 @@ def test_without_shared_memory_nothing_is_put_there(tmp_path: Path, shm: Path) -
     assert not storage.share_prefix("wren", "wren.jobs/e-0/j/buffers/", claim=True)
     with pytest.raises(wren.NotSupportedError):
         storage.put_shared("wren", "wren.jobs/e-0/j/buffers/x", memoryview(b"x"))
+
+
+def test_a_value_shared_in_the_arguments_stays_shared(tmp_path: Path) -> None:
+    refs: list[BufferRef] = []
+
+    def put(view: memoryview, writable: bool) -> BufferRef:
+        refs.append(write_buffer(str(tmp_path / f"b{len(refs)}"), view, writable))
+        return refs[-1]
+
+    inner = [b"i" * BIG]
+    serializer = wren.serialize.CloudpickleSerializer()
+    with offloading(put):
+        back = serializer.loads(serializer.dumps({"a": inner, "b": inner}))
+    assert len(refs) == 1 and back["a"] is back["b"] and back["a"] == inner

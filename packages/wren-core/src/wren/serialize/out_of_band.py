@@ -103,22 +103,28 @@ class _Big:
         return _same, (pickle.PickleBuffer(self.value),)
 
 
-def _wrap(obj: Any, depth: int) -> Any:
-    """`obj` with its big `bytes` values wrapped (containers copied only where changed)."""
+def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
+    """`obj` with its big `bytes` values wrapped (containers copied only where changed;
+    `memo` keeps an object shared in `obj` shared in the copy)."""
     kind = type(obj)
     if kind is bytes or kind is bytearray:
         return _Big(obj) if len(obj) >= MIN_BYTES else obj
-    if depth == 0:
+    if depth == 0 or (kind is not list and kind is not tuple and kind is not dict):
         return obj
-    if kind is list or kind is tuple:
-        items = [_wrap(item, depth - 1) for item in obj]
-        if all(new is old for new, old in zip(items, obj)):
-            return obj
-        return items if kind is list else tuple(items)
+    found = memo.get(id(obj))
+    if found is not None:
+        return found
+    memo[id(obj)] = obj  # a container that holds itself keeps holding the original
+    new: Any
     if kind is dict:
-        values = {k: _wrap(v, depth - 1) for k, v in obj.items()}
-        return obj if all(values[k] is v for k, v in obj.items()) else values
-    return obj
+        new = {k: _wrap(v, depth - 1, memo) for k, v in obj.items()}
+        changed = any(new[k] is not v for k, v in obj.items())
+    else:
+        items = [_wrap(item, depth - 1, memo) for item in obj]
+        changed = any(a is not b for a, b in zip(items, obj))
+        new = items if kind is list else tuple(items)
+    memo[id(obj)] = new if changed else obj
+    return memo[id(obj)]
 
 
 def dumps_out_of_band(obj: Any, pickler: type[pickle.Pickler], put: Put,
@@ -133,7 +139,7 @@ def dumps_out_of_band(obj: Any, pickler: type[pickle.Pickler], put: Put,
         return False
 
     out = io.BytesIO()
-    pickler(out, protocol=protocol, buffer_callback=keep).dump(_wrap(obj, _DEPTH))
+    pickler(out, protocol=protocol, buffer_callback=keep).dump(_wrap(obj, _DEPTH, {}))
     if not buffers:
         return out.getvalue()
     refs = []
