@@ -54,8 +54,7 @@ class SharedArea:
         """Create (or check) the private directory and sweep what dead owners left."""
         if self._ready:
             return
-        ensure_private_dir(self.root.parent, fix=_FIX)
-        ensure_private_dir(self.root, fix=_FIX)
+        ensure_private_dir(self.root.parent, fix=_FIX)  # what is below is made 0700 on use
         self._ready = True
         self.sweep()
 
@@ -94,14 +93,16 @@ class SharedArea:
         """Remove the executor prefixes whose owner is gone, of every storage directory of
         this user, and the directories that leaves empty."""
         now = time.time()
-        for prefix in self.root.parent.glob("*/*/*/*"):
+        top = self.root.parent
+        for prefix in top.glob("*/*/*/*"):
             if prefix in self._held or prefix.is_symlink() or not prefix.is_dir():
                 continue
             if _abandoned(prefix, now):
                 shutil.rmtree(prefix, ignore_errors=True)
-                for parent in (prefix.parent, prefix.parent.parent, prefix.parent.parent.parent):
-                    with contextlib.suppress(OSError):
-                        parent.rmdir()
+        for pattern in ("*/*/*", "*/*", "*"):  # storage, bucket and kind directories
+            for directory in top.glob(pattern):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # only when empty
 
     def close(self) -> None:
         for fd in self._held.values():
