@@ -230,3 +230,13 @@ def test_a_value_shared_in_the_arguments_stays_shared(tmp_path: Path) -> None:
     with offloading(put):
         back = serializer.loads(serializer.dumps({"a": inner, "b": inner}))
     assert len(refs) == 1 and back["a"] is back["b"] and back["a"] == inner
+
+
+def test_claims_of_many_executors_hold_one_descriptor(tmp_path: Path, shm: Path) -> None:
+    storage = LocalhostStorage({"storage_dir": str(tmp_path / "s"),
+                                "shared_memory_dir": str(shm)})
+    storage.share_prefix("b", "wren.jobs/first-0/", claim=True)
+    before = len(os.listdir("/proc/self/fd"))
+    for number in range(1, 60):
+        assert storage.share_prefix("b", f"wren.jobs/first-{number}/", claim=True)
+    assert len(os.listdir("/proc/self/fd")) == before
