@@ -51,8 +51,8 @@ class LocalhostCompute(ComputeBackend):
 
     name: ClassVar[str] = "localhost"
     capabilities = frozenset({caps.PUSH_STATUS, caps.SUPERVISES_CALLS,
-                              caps.SHARED_FILESYSTEM, caps.RUNTIME_MANAGEMENT,
-                              caps.RUNTIME_BUILD})
+                              caps.SHARED_FILESYSTEM, caps.SHARED_MEMORY,
+                              caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
     config_schema = COMPUTE_SCHEMA
     tasks_per_worker: ClassVar[int] = 4
     max_payload_bytes: ClassVar[int] = 64 * 1024 * 1024
@@ -70,6 +70,7 @@ class LocalhostCompute(ComputeBackend):
             directory = prepare_storage_dir(str(storage_config.get("storage_dir")
                                                 or default_storage_dir())).resolve()
             storage_config["storage_dir"] = str(directory)
+            storage_config["shared_memory"] = False  # the container has its own /dev/shm
             mounts.append(str(directory))
         self._profile = storage_profile(worker_storage.backend, storage_config)
         self._mounts = mounts
@@ -78,6 +79,7 @@ class LocalhostCompute(ComputeBackend):
         self.idle_timeout = float(self.config.get("pool_idle_timeout") or 0)
         if runtime:
             self.runtime = self.default_runtime_name() if runtime == "default" else runtime
+            self.capabilities = self.capabilities - {caps.SHARED_MEMORY}
 
     def _started_pool(self) -> Any:
         """The worker pool (or the runtime container's), started on first use: the first

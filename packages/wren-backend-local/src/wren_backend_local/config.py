@@ -100,4 +100,9 @@ STORAGE_SCHEMA = ConfigSchema(SECTION, (
     ConfigKey("storage_dir", str, default_storage_dir(),
               "directory that holds the buckets"),
     ConfigKey("storage_bucket", str, "wren", "bucket (directory) for wren's own objects"),
+    ConfigKey("shared_memory", bool, True,
+              "keep big arguments and results (1 MiB or more) in this user's private "
+              "directory in shared memory instead of the storage directory"),
+    ConfigKey("shared_memory_dir", str, "/dev/shm",
+              "the shared-memory filesystem that directory is made in"),
 ))

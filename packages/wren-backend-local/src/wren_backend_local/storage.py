@@ -9,6 +9,10 @@ a key ending in `/` creates the "directory" only and is never listed.
 Everything is private to the user: the storage directory is checked (or created 0700) before
 the first object is read or written, bucket and prefix directories are created 0700 and
 objects 0600 (opened with `O_EXCL | O_NOFOLLOW`, so nothing planted can redirect a write).
+
+With `shared_memory` (the default where /dev/shm exists), `put_shared` keeps big buffers in
+this user's private directory on shared memory instead (`wren_backend_local.shared_memory`):
+they are read, listed and deleted like the other objects of the bucket.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from wren import InvalidInputError, StorageError, StorageNoSuchKeyError
 from wren.ports import ObjectInfo, StorageBackend, capabilities
 from wren.ports.storage import Body
 from wren.private_dirs import make_private_dirs
+from wren.serialize.local_buffers import BufferRef, write_buffer
 from wren.streams import LimitedRaw
 
 from wren_backend_local.config import STORAGE_SCHEMA, default_storage_dir, prepare_storage_dir
+from wren_backend_local.shared_memory import SharedArea, shared_root
 
 TEMP_PREFIX = ".wren-tmp-"
 _COPY_BLOCK = 1 << 20
@@ -48,6 +54,12 @@ class LocalhostStorage(StorageBackend):
         self.root = Path(str(self.config.get("storage_dir") or
                              default_storage_dir())).expanduser()
         self._checked = False
+        shm = shared_root(self.root, Path(str(self.config.get("shared_memory_dir")
+                                                or "/dev/shm"))) \
+            if self.config.get("shared_memory", True) else None
+        self.shared = SharedArea(shm) if shm is not None else None
+        if self.shared is not None:
+            self.capabilities = self.capabilities | {capabilities.SHARED_MEMORY}
 
     def _bucket_dir(self, bucket: str) -> Path:
         if not bucket or "/" in bucket or bucket in (".", "..") or "\0" in bucket:
@@ -55,6 +67,8 @@ class LocalhostStorage(StorageBackend):
                                     "name without '/'")
         if not self._checked:  # once: nobody else can change a private directory
             prepare_storage_dir(self.root)
+            if self.shared is not None:
+                self.shared.prepare()
             self._checked = True
         return self.root / bucket
 
@@ -100,12 +114,40 @@ class LocalhostStorage(StorageBackend):
             if temp.exists():
                 temp.unlink()
 
+    def put_shared(self, bucket: str, key: str, data: memoryview,
+                   writable: bool = False) -> BufferRef:
+        path = self._path(bucket, key)
+        if self.shared is None or key.endswith("/"):
+            self.unsupported("put_shared", "set localhost.shared_memory to true")
+        target = self._shared_path(path)
+        self._make_dirs(target.parent, bucket, key)
+        return write_buffer(str(target), data, writable)
+
+    def share_prefix(self, bucket: str, prefix: str, claim: bool) -> bool:
+        self._path(bucket, prefix)  # checks the key and the storage directory
+        if self.shared is None:
+            return False
+        if claim:
+            self.shared.own(bucket, prefix)
+            return True
+        return self.shared.claimed(bucket, prefix)
+
+    def _shared_path(self, path: Path) -> Path:
+        assert self.shared is not None
+        return self.shared.path(path.relative_to(self.root))
+
+    def _candidates(self, bucket: str, key: str) -> list[Path]:
+        """Where the object of `key` may be: the storage directory, then shared memory."""
+        path = self._path(bucket, key)
+        return [path] if self.shared is None else [path, self._shared_path(path)]
+
     def _open(self, bucket: str, key: str) -> io.BufferedReader:
-        try:
-            handle = open(self._path(bucket, key), "rb")  # noqa: SIM115 - returned to caller
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise StorageNoSuchKeyError(bucket, key) from None
-        return handle
+        for path in self._candidates(bucket, key):
+            try:
+                return open(path, "rb")
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue
+        raise StorageNoSuchKeyError(bucket, key)
 
     def get_object(self, bucket: str, key: str,
                    byte_range: tuple[int, int] | None = None) -> bytes:
@@ -128,16 +170,25 @@ class LocalhostStorage(StorageBackend):
         return io.BufferedReader(LimitedRaw(handle, end - start))
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        try:
-            stat = self._path(bucket, key).stat()
-        except (FileNotFoundError, NotADirectoryError):
-            raise StorageNoSuchKeyError(bucket, key) from None
-        if not os.path.isfile(self._path(bucket, key)):
-            raise StorageNoSuchKeyError(bucket, key)
-        return ObjectInfo(key, stat.st_size, stat.st_mtime)
+        for path in self._candidates(bucket, key):
+            try:
+                stat = path.stat()
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if os.path.isfile(path):
+                return ObjectInfo(key, stat.st_size, stat.st_mtime)
+        raise StorageNoSuchKeyError(bucket, key)
 
     def list_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self._bucket_dir(bucket)
+        found = self._list_under(base, prefix)
+        if self.shared is not None:
+            found.extend(self._list_under(self._shared_path(base), prefix))
+        found.sort(key=lambda info: info.key)
+        return iter(found)
+
+    @staticmethod
+    def _list_under(base: Path, prefix: str) -> list[ObjectInfo]:
         start = base.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else base
         found: list[ObjectInfo] = []
         for directory, _dirs, files in os.walk(start):
@@ -152,26 +203,21 @@ class LocalhostStorage(StorageBackend):
                 except FileNotFoundError:
                     continue
                 found.append(ObjectInfo(key, stat.st_size, stat.st_mtime))
-        found.sort(key=lambda info: info.key)
-        return iter(found)
+        return found
 
     def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
         base = self._bucket_dir(bucket)
         parents: set[Path] = set()
         for key in keys:
-            path = self._path(bucket, key)
-            try:
-                path.unlink()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                continue
-            parents.add(path.parent)
-        for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-            while parent != base and base in parent.parents:
+            for path in self._candidates(bucket, key):
                 try:
-                    parent.rmdir()
-                except OSError:
-                    break
-                parent = parent.parent
+                    path.unlink()
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                    continue
+                parents.add(path.parent)
+        _prune(parents, base)
+        if self.shared is not None:
+            _prune(parents, self._shared_path(base))
 
     def bucket_exists(self, bucket: str) -> bool:
         return self._bucket_dir(bucket).is_dir()
@@ -181,3 +227,14 @@ class LocalhostStorage(StorageBackend):
         make_private_dirs(directory)
         if not directory.is_dir():
             raise StorageError(f"cannot create bucket {bucket!r}: {str(directory)!r} is a file")
+
+
+def _prune(parents: set[Path], base: Path) -> None:
+    """Remove the now empty directories among `parents` (and theirs) below `base`."""
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        while parent != base and base in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent

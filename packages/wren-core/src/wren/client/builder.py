@@ -21,6 +21,7 @@ import attrs
 
 from wren._errors import SerializationError, StorageNoSuchKeyError, TamperedDataError
 from wren.client.binding import BoundCalls
+from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
@@ -28,6 +29,7 @@ from wren.protocol import keys
 from wren.protocol.signing import check_digest, seal_header
 from wren.protocol.task import Task, TaskOptions
 from wren.serialize.function_blob import pack_function
+from wren.serialize.out_of_band import offloading, shared_put
 
 logger = logging.getLogger("wren")
 
@@ -122,7 +124,11 @@ class JobBuilder:
         size = spec.chunksize or min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
             payloads))
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-        pickled = self.serialize_chunks(payloads, bounds)
+        # Workers on this machine read big arguments from shared memory, not the pickles.
+        put = shared_put(self.storage, self.bucket, job_key) \
+            if self.compute.supports(capabilities.SHARED_MEMORY) else None
+        with offloading(put):
+            pickled = self.serialize_chunks(payloads, bounds)
         inline = max(map(len, pickled), default=0) <= self.compute.max_payload_bytes
         ranges: list[tuple[int, int]] = []
         data_key = None

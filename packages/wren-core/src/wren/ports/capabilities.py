@@ -20,6 +20,10 @@ REMOTE_INVOKER = "remote_invoker"
 the `remote_invoker` config key and uses `wren.worker.fanout`."""
 SHARED_FILESYSTEM = "shared_filesystem"
 """Workers run on the client's machine and can read its local files (map over local paths)."""
+SHARED_MEMORY = "shared_memory"
+"""Compute: workers run on the client's machine, as its user and outside any container, so
+they read what the client keeps in shared memory. Storage: `put_shared` keeps big buffers
+in this machine's shared memory (`wren.serialize.out_of_band`)."""
 
 # Storage backends
 BYTE_RANGE = "byte_range"

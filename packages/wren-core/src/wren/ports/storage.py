@@ -114,6 +114,20 @@ class StorageBackend(Port, abc.ABC):
         """True when the bucket exists and these credentials reach it (optional)."""
         self.unsupported("bucket_exists")
 
+    def put_shared(self, bucket: str, key: str, data: memoryview,
+                   writable: bool = False) -> Any:
+        """Store `data` under `key` in this machine's shared memory and return the
+        `wren.serialize.local_buffers.BufferRef` its readers check (adapters with the
+        `shared_memory` capability; deleted and listed like any object of the bucket)."""
+        self.unsupported("put_shared")
+
+    def share_prefix(self, bucket: str, prefix: str, claim: bool) -> bool:
+        """Shared memory under `prefix`: `claim` it for this process (the client, which
+        reads what workers put there; swept once it is gone), or, without `claim`, whether
+        a live process claimed it, so a worker that cannot see the client's shared memory
+        (in a container, on another machine) keeps to plain objects."""
+        return False
+
     def native_client(self) -> Any:
         """The service's own client (e.g. a boto3 client) for calls wren does not wrap;
         None when the adapter talks to no such client."""

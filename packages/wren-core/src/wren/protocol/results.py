@@ -72,18 +72,18 @@ def load_document_values(document: StatusDocument, blob: bytes | memoryview,
     `blob` is the sealed result object the document names: it is checked with the executor's
     `key` before anything is unpickled, and each call fails with `TamperedDataError` if not."""
     size = len(document)
-    if document.result_key is not None:
-        try:
-            blob = open_sealed(key, document.result_key, blob)
-        except TamperedDataError as exc:
-            for position in range(size):
-                document.errors[position] = {"type": "TamperedDataError", "message": str(exc),
-                                             "traceback": "", "kind": "system"}
-            return [exc] * size
     try:
+        if document.result_key is not None:
+            blob = open_sealed(key, document.result_key, blob)
+        # big values beside the pickle are checked as it loads (wren.serialize.out_of_band)
         values = serializer.loads(blob) if blob else [None] * size
         if not isinstance(values, list) or len(values) != size:
             raise ValueError(f"expected a list of {size} values")
+    except TamperedDataError as exc:
+        for position in range(size):
+            document.errors[position] = {"type": "TamperedDataError", "message": str(exc),
+                                         "traceback": "", "kind": "system"}
+        return [exc] * size
     except Exception as exc:
         failure = WrenError(f"the results of {document.job_key} task {document.task_id} arrived "
                             f"but cannot be loaded here: {type(exc).__name__}: {exc}. Install "

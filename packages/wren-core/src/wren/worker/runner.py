@@ -30,6 +30,7 @@ from wren.protocol.signing import check_digest, open_sealed, seal
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
 from wren.serialize.function_blob import split_blob
+from wren.serialize.out_of_band import offloading, shared_put
 from wren.worker import module_installer
 from wren.worker.failures import describe
 from wren.worker.output import CallOutput
@@ -192,9 +193,11 @@ class _Batch:
             return
         task = self.task
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
-        blob = seal(self.key, document.result_key, self._serialize_values())
+        with offloading(shared_put(self.storage, task.bucket, task.job_key)) as offloaded:
+            blob = seal(self.key, document.result_key, self._serialize_values())
         self.storage.put_object(task.bucket, document.result_key, blob)
-        document.worker = {**self.worker, "end": time.time(), "result_bytes": len(blob)}
+        document.worker = {**self.worker, "end": time.time(),
+                           "result_bytes": len(blob) + offloaded.bytes}
         if self.output is not None and self.output.pending:
             self.output.store(self.storage, task, self.part, document)
         encoded = document.seal(self.key)

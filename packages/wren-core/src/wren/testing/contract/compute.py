@@ -38,7 +38,8 @@ from wren.testing.contract.failures import CRASH_WAIT
 SLOW_CALL = 8.0
 COMPUTE_CAPABILITIES = frozenset({caps.PUSH_STATUS, caps.SUPERVISES_CALLS,
                                   caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD,
-                                  caps.REMOTE_INVOKER, caps.SHARED_FILESYSTEM})
+                                  caps.REMOTE_INVOKER, caps.SHARED_FILESYSTEM,
+                                  caps.SHARED_MEMORY})
 
 
 def _read_file(path: str) -> int:

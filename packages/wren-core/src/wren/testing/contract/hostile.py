@@ -5,8 +5,9 @@ Each test plays that attacker against a real job of the adapter under test. Ever
 a pickle whose loading creates a canary file (`Canary`); each test asserts the canary is
 absent *and* what the user sees: forged statuses are ignored (one warning each, counted in
 `JobMonitor.rejected` and `JobState.rejected_statuses`) and the job still completes with its
-real results; a replaced, moved or re-sealed result, argument or function blob is a
-`TamperedDataError` naming the object, or is replaced by the client before it is used. The
+real results; a replaced, moved or re-sealed result, argument or function blob (or a big
+value's buffer removed from shared memory) is a `TamperedDataError` naming the object, or is
+replaced by the client before it is used. The
 canary is a local file, so the suite proves most where workers share the test's filesystem
 (every binding in wren's own tests). Bind `make_executor` for `HostileStorageContract`; bind
 `publish_status` as well for `HostileMonitorContract` (a push channel such as RabbitMQ).
@@ -28,6 +29,7 @@ import pytest
 
 import wren
 from wren.client.futures import ResponseFuture
+from wren.ports import capabilities
 from wren.protocol import keys
 from wren.protocol.signing import new_key, seal
 from wren.protocol.status import StatusDocument
@@ -40,6 +42,8 @@ from wren.testing.contract._binding import WAIT, ExecutorBinding, override_me
 PublishStatus = Callable[[wren.FunctionExecutor, bytes], None]
 
 FORGERIES = ("pickle", "json", "wrong-key")
+#: A value big enough to travel beside its pickle where the storage offers shared memory.
+BIG_VALUE = 1024 * 1024 + 7
 
 
 class Canary:
@@ -231,6 +235,31 @@ class HostileStorageContract(_Attacker):
             with pytest.raises(wren.TamperedDataError):
                 future.result(timeout=WAIT)
         assert second[3].result(timeout=WAIT) == 16
+        assert not canary.exists()
+
+    def test_big_results_replaced_or_their_buffers_removed_are_refused(
+            self, fexec: wren.FunctionExecutor, canary: Path) -> None:
+        # Values of 1 MiB or more may travel beside their pickle (`shared_memory` storage).
+        futures = fexec.map(fn.make_bytes, [BIG_VALUE] * 3, chunksize=1)
+        fexec.wait(futures, throw_except=False, timeout=WAIT)
+        document = futures[0].job.docs[futures[0].index]
+        assert document is not None and document.result_key is not None
+        bucket, storage = fexec.bucket, fexec.storage
+        first_key = document.result_key
+        storage.put_object(bucket, first_key, evil_pickle(canary))
+        with pytest.raises(wren.TamperedDataError, match=re.escape(first_key)):
+            fexec.get_result(futures[0], timeout=WAIT)
+        beside = [k for k in storage.list_keys(bucket, keys.job_prefix(futures[1].job_key))
+                  if "/buffers/" in k]
+        if not storage.supports(capabilities.SHARED_MEMORY):
+            assert beside == []
+            assert fexec.get_result(futures[1], timeout=WAIT) == b"x" * BIG_VALUE
+        else:
+            assert len(beside) >= 2, beside
+            storage.delete_objects(bucket, beside)
+            for future in futures[1:]:
+                with pytest.raises(wren.TamperedDataError, match="cannot be opened"):
+                    fexec.get_result(future, timeout=WAIT)
         assert not canary.exists()
 
     def test_a_replaced_function_blob_is_uploaded_again(

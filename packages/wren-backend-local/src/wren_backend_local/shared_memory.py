@@ -1,0 +1,175 @@
+"""The shared-memory side of `localhost` storage: big buffers as files under `/dev/shm`.
+
+`SharedArea` mirrors the storage directory's layout (`<bucket>/<key>`) in a private (0700)
+directory of this user on shared memory, `/dev/shm/wren-<uid>/<digest of the storage
+directory>` (`shared_memory_dir` names another filesystem), so its objects are listed and
+deleted with the keys of their job. Files are written once (`wren.serialize.local_buffers`).
+
+Nothing outlives its owner: each client process holds one lock file (`OWNERS/<name>`) for
+its lifetime, and the executor prefixes it claims (`<bucket>/wren.jobs/<executor>`) name
+that lock in a hidden `OWNER_FILE`. Every new `SharedArea` removes the prefixes (of any
+storage directory of this user) whose lock nobody holds any more (a client that was killed,
+or closed without cleaning), prefixes without an owner left for longer than `ORPHAN_AGE`,
+and the directories and locks that leaves unused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from wren.private_dirs import ensure_private_dir, make_private_dirs
+
+__all__ = ["ORPHAN_AGE", "OWNERS", "OWNER_FILE", "SharedArea", "shared_root"]
+
+#: Hidden (never listed: it starts like a temp file) name of a claimed prefix's owner.
+OWNER_FILE = ".wren-tmp-owner"
+#: Directory (in the user's shared directory) of the live clients' lock files.
+OWNERS = ".wren-tmp-owners"
+#: Prefixes without an owner (written by workers only) are removed after this many seconds.
+ORPHAN_AGE = 3600.0
+_FIX = "remove it, or set localhost.shared_memory to false"
+_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+#: This process's lock, by user shared directory: (file name, descriptor held open).
+_locks: dict[Path, tuple[str, int]] = {}
+_locks_guard = threading.Lock()
+
+
+def shared_root(storage_root: Path, shm: Path) -> Path | None:
+    """Where the shared area of the storage directory `storage_root` lives in the
+    shared-memory filesystem `shm` (None when that is not usable here)."""
+    if not shm.is_dir() or not os.access(shm, os.W_OK | os.X_OK) or not hasattr(os, "geteuid"):
+        return None
+    digest = hashlib.sha256(str(storage_root.resolve()).encode()).hexdigest()[:16]
+    return shm / f"wren-{os.geteuid()}" / digest
+
+
+def _process_lock(top: Path) -> str:
+    """The name of this process's lock file in `top`, made and locked on first use."""
+    with _locks_guard:
+        found = _locks.get(top)
+        if found is not None:
+            return found[0]
+        make_private_dirs(top / OWNERS)
+        name = f"{os.getpid()}-{uuid.uuid4().hex}"
+        fd = os.open(top / OWNERS / name, os.O_RDWR | os.O_CREAT | os.O_EXCL | _FLAGS, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        _locks[top] = (name, fd)
+        return name
+
+
+def _forget_locks_after_fork() -> None:
+    _locks.clear()  # a forked child holds no lock of its own yet
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_locks_after_fork)
+
+
+class SharedArea:
+    """One storage directory's objects kept in shared memory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.top = root.parent
+        self._claimed: set[Path] = set()
+        self._ready = False
+
+    def prepare(self) -> None:
+        """Check (or create) the user's private directory and sweep what dead owners left."""
+        if self._ready:
+            return
+        ensure_private_dir(self.top, fix=_FIX)  # what is below is made 0700 on use
+        self._ready = True
+        self.sweep()
+
+    def path(self, relative: Path) -> Path:
+        return self.root / relative
+
+    def _owner_dir(self, bucket: str, key: str) -> Path:
+        parts = key.split("/")
+        if len(parts) < 3:
+            raise ValueError(f"{key!r} has no executor prefix (<kind>/<executor>/...)")
+        return self.root / bucket / parts[0] / parts[1]
+
+    def own(self, bucket: str, key: str) -> None:
+        """Name this process (alive as long as its lock is held) the owner of the executor
+        prefix of `key` (its first two parts)."""
+        prefix = self._owner_dir(bucket, key)
+        if prefix in self._claimed:
+            return
+        name = _process_lock(self.top)
+        make_private_dirs(prefix)
+        fd = os.open(prefix / OWNER_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _FLAGS, 0o600)
+        try:
+            os.write(fd, name.encode())
+        finally:
+            os.close(fd)
+        self._claimed.add(prefix)
+
+    def claimed(self, bucket: str, key: str) -> bool:
+        """Whether a live process owns the executor prefix of `key`."""
+        prefix = self._owner_dir(bucket, key)
+        return prefix in self._claimed or not self._abandoned(prefix, None)
+
+    def sweep(self) -> None:
+        """Remove the executor prefixes whose owner is gone, of every storage directory of
+        this user, then the directories and owner locks that leaves unused."""
+        now = time.time()
+        for prefix in self.top.glob("*/*/*/*"):
+            if prefix in self._claimed or prefix.is_symlink() or not prefix.is_dir():
+                continue
+            if self._abandoned(prefix, now):
+                shutil.rmtree(prefix, ignore_errors=True)
+        for pattern in ("*/*/*", "*/*", "*"):  # storage, bucket and kind directories
+            for directory in self.top.glob(pattern):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # only when empty
+        for lock in self.top.glob(f"{OWNERS}/*"):
+            if not _held(lock):
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+
+    def _abandoned(self, prefix: Path, now: float | None) -> bool:
+        """Whether no live process owns `prefix` (one without an owner counts once older
+        than `ORPHAN_AGE`, or at once when `now` is None)."""
+        try:
+            with open(prefix / OWNER_FILE, "rb", opener=_no_follow) as handle:
+                name = handle.read(200).decode("ascii", "replace")
+        except FileNotFoundError:
+            if now is None:
+                return True
+            with contextlib.suppress(OSError):
+                return now - prefix.stat().st_mtime > ORPHAN_AGE
+            return False
+        except OSError:
+            return now is None
+        if not name or "/" in name or name.startswith("."):
+            return True
+        return not _held(self.top / OWNERS / name)
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | _FLAGS)
+
+
+def _held(lock: Path) -> bool:
+    """Whether some live process holds the lock file `lock`."""
+    try:
+        fd = os.open(lock, os.O_RDWR | _FLAGS)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -1,0 +1,242 @@
+"""Big arguments and results through shared memory, played as an attacker would: values of
+1 MiB or more travel as private files beside their (authenticated) pickles; a buffer file
+that was rewritten, replaced, made a link or planted is a `TamperedDataError` naming it and
+never reaches the function or the user; buffers go with their job, and what a dead client
+left behind is swept by the next storage that starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import wren
+from wren.ports import capabilities as caps
+from wren.protocol import keys
+from wren.serialize import out_of_band
+from wren.serialize.local_buffers import BufferRef, read_buffer, write_buffer
+from wren.serialize.out_of_band import offloading
+from wren.testing import functions as fn
+from wren_backend_local import LocalhostStorage
+
+BIG = out_of_band.MIN_BYTES + 17
+WAIT = 60
+
+
+@pytest.fixture
+def shm(tmp_path: Path) -> Path:
+    """A private stand-in for /dev/shm, so sweeps see only this test's files."""
+    root = tmp_path / "shm"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def fexec(tmp_path: Path, shm: Path) -> Iterator[wren.FunctionExecutor]:
+    with wren.FunctionExecutor(backend="localhost", storage="localhost",
+                               storage_dir=str(tmp_path / "storage"),
+                               shared_memory_dir=str(shm),
+                               worker_processes=2) as executor:
+        yield executor
+
+
+def _buffer_files(shm: Path) -> list[Path]:
+    return sorted(p for p in shm.rglob("*") if p.is_file() and "buffers" in p.parts)
+
+
+def test_big_values_travel_through_shared_memory_and_go_with_their_job(
+        fexec: wren.FunctionExecutor, shm: Path) -> None:
+    assert fexec.storage.supports(caps.SHARED_MEMORY)
+    assert fexec.compute.supports(caps.SHARED_MEMORY)
+    seen: list[Path] = []
+    put = fexec.storage.put_shared
+
+    def spy(bucket: str, key: str, data: memoryview, writable: bool = False) -> BufferRef:
+        ref = put(bucket, key, data, writable)
+        seen.append(Path(ref.path))
+        return ref
+
+    fexec.storage.put_shared = spy  # type: ignore[method-assign]
+    args = [bytes([i]) * BIG for i in range(3)]
+    assert fexec.get_result(fexec.map(fn.payload_size, args)) == [BIG] * 3
+    assert len(seen) == 3 and all(shm in p.parents for p in seen)
+    values = fexec.get_result(fexec.map(fn.make_bytes, [BIG, 10]))
+    assert values == [b"x" * BIG, b"x" * 10]
+    data_dir = Path(fexec.storage.root)
+    assert not [p for p in data_dir.rglob("*") if p.is_file() and p.stat().st_size >= BIG]
+    fexec.clean()
+    assert _buffer_files(shm) == []
+
+
+def test_a_rewritten_result_buffer_is_refused(fexec: wren.FunctionExecutor,
+                                             shm: Path) -> None:
+    futures = fexec.map(fn.make_bytes, [BIG, BIG], chunksize=1)
+    fexec.wait(futures, timeout=WAIT)
+    files = _buffer_files(shm)
+    assert len(files) == 2
+    time.sleep(0.05)  # a later change time, as any later write has
+    with open(files[0], "r+b") as handle:  # same inode, same size, other bytes
+        handle.write(b"evil")
+    with pytest.raises(wren.TamperedDataError) as caught:
+        fexec.get_result(futures)
+    assert str(files[0]) in str(caught.value)
+
+
+def test_a_replaced_result_buffer_is_refused(fexec: wren.FunctionExecutor,
+                                            shm: Path) -> None:
+    future = fexec.call_async(fn.make_bytes, BIG)
+    fexec.wait([future], timeout=WAIT)
+    [target] = _buffer_files(shm)
+    planted = target.with_name("planted")
+    planted.write_bytes(b"e" * BIG)
+    os.chmod(planted, 0o600)
+    os.replace(planted, target)  # same name and size, another file
+    with pytest.raises(wren.TamperedDataError, match="replaced"):
+        future.result(timeout=WAIT)
+
+
+def test_a_replaced_argument_buffer_is_refused_by_the_worker(
+        fexec: wren.FunctionExecutor, shm: Path) -> None:
+    put = fexec.storage.put_shared
+
+    def put_then_replace(bucket: str, key: str, data: memoryview,
+                         writable: bool = False) -> BufferRef:
+        ref = put(bucket, key, data, writable)
+        os.unlink(ref.path)
+        write_buffer(ref.path, memoryview(b"e" * ref.size))
+        return ref
+
+    fexec.storage.put_shared = put_then_replace  # type: ignore[method-assign]
+    future = fexec.call_async(fn.payload_size, b"a" * BIG)
+    with pytest.raises(wren.TamperedDataError, match="replaced"):
+        future.result(timeout=WAIT)
+
+
+def test_an_object_planted_in_the_storage_directory_is_not_read_for_a_buffer(
+        fexec: wren.FunctionExecutor, shm: Path) -> None:
+    future = fexec.call_async(fn.make_bytes, BIG)
+    fexec.wait([future], timeout=WAIT)
+    [key] = [k for k in fexec.storage.list_keys(fexec.bucket, keys.job_prefix(future.job_key))
+             if "/buffers/" in k]
+    fexec.storage.put_object(fexec.bucket, key, b"e" * BIG)  # the storage directory's copy
+    assert future.result(timeout=WAIT) == b"x" * BIG
+
+
+@pytest.mark.parametrize("attack", ["symlink", "mode", "link", "owner", "gone", "short"])
+def test_read_buffer_refuses_what_it_did_not_write(tmp_path: Path, attack: str) -> None:
+    path = tmp_path / "buf"
+    ref = write_buffer(str(path), memoryview(b"a" * 64))
+    assert read_buffer(ref) == b"a" * 64
+    if attack == "symlink":
+        os.replace(path, tmp_path / "real")
+        os.symlink(tmp_path / "real", path)
+    elif attack == "mode":
+        os.chmod(path, 0o644)
+    elif attack == "link":
+        os.link(path, tmp_path / "other")
+    elif attack == "owner":
+        if os.geteuid() != 0:
+            pytest.skip("changing a file's owner needs root")
+        os.chown(path, 12345, -1)
+    elif attack == "gone":
+        path.unlink()
+    else:
+        ref = BufferRef(ref.path, 65, ref.device, ref.inode, ref.ctime_ns, ref.mtime_ns)
+    with pytest.raises(wren.TamperedDataError):
+        read_buffer(ref)
+
+
+def test_out_of_band_pickles_keep_small_values_inline_and_types_intact(
+        tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    refs: list[BufferRef] = []
+
+    def put(view: memoryview, writable: bool) -> BufferRef:
+        refs.append(write_buffer(str(tmp_path / f"b{len(refs)}"), view, writable))
+        return refs[-1]
+
+    serializer = wren.serialize.CloudpickleSerializer()
+    with offloading(put) as offloaded:
+        small = serializer.dumps([b"a" * 100, {"k": (1, "x")}])
+    assert refs == [] and offloaded.bytes == 0
+    value: dict[str, Any] = {"raw": (b"r" * BIG,), "array": np.arange(BIG // 8),
+                             "mutable": [bytearray(b"m" * BIG)], "small": b"s"}
+    with offloading(put) as offloaded:
+        blob = serializer.dumps(value)
+    assert len(refs) == 3 and offloaded.bytes >= 3 * (BIG - 8) and len(blob) < 4096
+    back = serializer.loads(blob)
+    assert type(back["raw"][0]) is bytes and back["raw"][0] == value["raw"][0]
+    assert type(back["mutable"][0]) is bytearray and back["mutable"][0] == value["mutable"][0]
+    assert (back["array"] == value["array"]).all() and back["array"].flags.writeable
+    assert back["small"] == b"s" and serializer.loads(small)[1] == {"k": (1, "x")}
+
+
+_DEAD_CLIENT = """
+import sys
+from wren_backend_local import LocalhostStorage
+storage = LocalhostStorage({"storage_dir": sys.argv[2], "shared_memory_dir": sys.argv[1]})
+storage.create_bucket("b")
+storage.share_prefix("b", "wren.jobs/dead-0/j/buffers/", claim=True)
+ref = storage.put_shared("b", "wren.jobs/dead-0/j/buffers/x", memoryview(b"z" * 4096))
+print(ref.path)
+"""
+
+
+def test_a_dead_clients_buffers_are_swept_by_the_next_storage(tmp_path: Path,
+                                                             shm: Path) -> None:
+    storage_dir = str(tmp_path / "storage")
+    live = LocalhostStorage({"storage_dir": storage_dir, "shared_memory_dir": str(shm)})
+    live.create_bucket("b")
+    assert live.share_prefix("b", "wren.jobs/live-0/j/buffers/", claim=True)
+    kept = live.put_shared("b", "wren.jobs/live-0/j/buffers/y", memoryview(b"y" * 10))
+    out = subprocess.run([sys.executable, "-c", _DEAD_CLIENT, str(shm), storage_dir],
+                         check=True, capture_output=True, text=True).stdout
+    dead = Path(out.strip())
+    assert dead.exists()  # its process is gone, its lock with it
+    assert live.share_prefix("b", "wren.jobs/live-0/j/buffers/", claim=False)
+    assert not live.share_prefix("b", "wren.jobs/dead-0/j/buffers/", claim=False)
+    LocalhostStorage({"storage_dir": storage_dir, "shared_memory_dir": str(shm)}).list_keys(
+        "b")  # a new client starts
+    assert not dead.exists() and not dead.parent.parent.parent.exists()
+    assert Path(kept.path).exists()
+    assert live.list_keys("b", "wren.jobs/live-0/") == ["wren.jobs/live-0/j/buffers/y"]
+    live.delete_objects("b", ["wren.jobs/live-0/j/buffers/y"])
+    assert not Path(kept.path).exists()
+
+
+def test_without_shared_memory_nothing_is_put_there(tmp_path: Path, shm: Path) -> None:
+    storage = LocalhostStorage({"storage_dir": str(tmp_path / "s"), "shared_memory": False,
+                                "shared_memory_dir": str(shm)})
+    assert not storage.supports(caps.SHARED_MEMORY)
+    assert not storage.share_prefix("wren", "wren.jobs/e-0/j/buffers/", claim=True)
+    with pytest.raises(wren.NotSupportedError):
+        storage.put_shared("wren", "wren.jobs/e-0/j/buffers/x", memoryview(b"x"))
+
+
+def test_a_value_shared_in_the_arguments_stays_shared(tmp_path: Path) -> None:
+    refs: list[BufferRef] = []
+
+    def put(view: memoryview, writable: bool) -> BufferRef:
+        refs.append(write_buffer(str(tmp_path / f"b{len(refs)}"), view, writable))
+        return refs[-1]
+
+    inner = [b"i" * BIG]
+    serializer = wren.serialize.CloudpickleSerializer()
+    with offloading(put):
+        back = serializer.loads(serializer.dumps({"a": inner, "b": inner}))
+    assert len(refs) == 1 and back["a"] is back["b"] and back["a"] == inner
+
+
+def test_claims_of_many_executors_hold_one_descriptor(tmp_path: Path, shm: Path) -> None:
+    storage = LocalhostStorage({"storage_dir": str(tmp_path / "s"),
+                                "shared_memory_dir": str(shm)})
+    storage.share_prefix("b", "wren.jobs/first-0/", claim=True)
+    before = len(os.listdir("/proc/self/fd"))
+    for number in range(1, 60):
+        assert storage.share_prefix("b", f"wren.jobs/first-{number}/", claim=True)
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -1,0 +1,164 @@
+"""Pickles whose big buffers travel beside them, through a local buffer store.
+
+Inside `offloading(put)`, the serializer pickles with protocol 5 and hands every buffer of
+at least `MIN_BYTES` (a big `bytes` or `bytearray` value, a NumPy array's data) to `put`,
+which stores it (in shared memory, `wren.serialize.local_buffers`) and returns a
+`BufferRef`. The pickle itself then only holds the rest and the references, and loads with
+plain `pickle.loads`: its first call reads the buffers back (each checked to be the file
+that was written) and unpickles the rest with them, so a reader needs no flag and no
+store. Each big value is copied twice in all (into the store, out of it) instead of
+through the pickle, the seal, storage and the unpickler; the small pickle is sealed or
+sent inline as before, which authenticates the references.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import io
+import pickle
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from wren.context import in_worker
+from wren.ports import capabilities
+from wren.ports.storage import StorageBackend
+from wren.protocol import keys
+from wren.serialize.local_buffers import BufferRef, read_buffer
+
+__all__ = ["MIN_BYTES", "Offloaded", "Put", "current_put", "dumps_out_of_band", "join_buffers",
+           "offloading", "shared_put"]
+
+#: Buffers smaller than this stay in the pickle.
+MIN_BYTES = 1024 * 1024
+#: Containers are searched this deep for big `bytes` values (the pickler never offers them).
+_DEPTH = 4
+
+Put = Callable[[memoryview, bool], BufferRef]
+_put: contextvars.ContextVar[Put | None] = contextvars.ContextVar("wren_offload", default=None)
+
+
+class Offloaded:
+    """What an `offloading` block put beside its pickles: `bytes` in all."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+@contextlib.contextmanager
+def offloading(put: Put | None) -> Iterator[Offloaded]:
+    """Pickles made in this block put their big buffers through `put` (None: no change)."""
+    offloaded = Offloaded()
+    counted: Put | None = None
+    if put is not None:
+        def counted(view: memoryview, writable: bool) -> BufferRef:
+            offloaded.bytes += view.nbytes
+            return put(view, writable)
+
+    token = _put.set(counted)
+    try:
+        yield offloaded
+    finally:
+        _put.reset(token)
+
+
+def current_put() -> Put | None:
+    return _put.get()
+
+
+def shared_put(storage: StorageBackend, bucket: str, job_key: str) -> Put | None:
+    """A `Put` keeping buffers as objects of the job in the shared memory of `storage`
+    (deleted with the job's other objects); None when `storage` has none, or when this is
+    a worker and the job's client did not claim it."""
+    if not storage.supports(capabilities.SHARED_MEMORY):
+        return None
+    prefix = f"{keys.job_prefix(job_key)}buffers/"
+    # The client claims its jobs' shared memory; a worker uses it only where it sees that
+    # claim (so never from a container or another machine, where the client cannot read).
+    if not storage.share_prefix(bucket, prefix, claim=not in_worker()):
+        return None
+
+    def put(view: memoryview, writable: bool) -> BufferRef:
+        ref: BufferRef = storage.put_shared(bucket, prefix + uuid.uuid4().hex, view, writable)
+        return ref
+
+    return put
+
+
+def _same(buffer: Any) -> Any:
+    """Rebuilds a big `bytes`/`bytearray` value: the buffer read back already is one."""
+    return buffer
+
+
+class _Big:
+    """A big `bytes`/`bytearray` value, wrapped so the pickler offers its buffer."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes | bytearray) -> None:
+        self.value = value
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return _same, (pickle.PickleBuffer(self.value),)
+
+
+def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
+    """`obj` with its big `bytes` values wrapped (containers copied only where changed;
+    `memo` keeps an object shared in `obj` shared in the copy)."""
+    kind = type(obj)
+    if kind is bytes or kind is bytearray:
+        return _Big(obj) if len(obj) >= MIN_BYTES else obj
+    if depth == 0 or (kind is not list and kind is not tuple and kind is not dict):
+        return obj
+    found = memo.get(id(obj))
+    if found is not None:
+        return found
+    memo[id(obj)] = obj  # a container that holds itself keeps holding the original
+    new: Any
+    if kind is dict:
+        new = {k: _wrap(v, depth - 1, memo) for k, v in obj.items()}
+        changed = any(new[k] is not v for k, v in obj.items())
+    else:
+        items = [_wrap(item, depth - 1, memo) for item in obj]
+        changed = any(a is not b for a, b in zip(items, obj))
+        new = items if kind is list else tuple(items)
+    memo[id(obj)] = new if changed else obj
+    return memo[id(obj)]
+
+
+def dumps_out_of_band(obj: Any, pickler: type[pickle.Pickler], put: Put,
+                      protocol: int = 5) -> bytes:
+    """`obj` pickled by `pickler` with its big buffers stored through `put`."""
+    buffers: list[pickle.PickleBuffer] = []
+
+    def keep(buffer: pickle.PickleBuffer) -> bool:
+        if buffer.raw().nbytes < MIN_BYTES:
+            return True  # in the pickle
+        buffers.append(buffer)
+        return False
+
+    out = io.BytesIO()
+    pickler(out, protocol=protocol, buffer_callback=keep).dump(_wrap(obj, _DEPTH, {}))
+    if not buffers:
+        return out.getvalue()
+    refs = []
+    for buffer in buffers:
+        view = buffer.raw()
+        refs.append(put(view, not view.readonly))
+    return pickle.dumps(_Joined(out.getvalue(), refs), protocol=protocol)
+
+
+class _Joined:
+    __slots__ = ("data", "refs")
+
+    def __init__(self, data: bytes, refs: list[BufferRef]) -> None:
+        self.data, self.refs = data, refs
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return join_buffers, (self.data, self.refs)
+
+
+def join_buffers(data: bytes, refs: list[BufferRef]) -> Any:
+    """Unpickle `data` with the buffers `refs` name, each checked before use."""
+    return pickle.loads(data, buffers=[read_buffer(ref) for ref in refs])
