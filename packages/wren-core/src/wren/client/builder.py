@@ -141,6 +141,9 @@ class JobBuilder:
             self.storage.put_object(self.bucket, data_key, b"".join(
                 part for pair in zip(headers, pickled) for part in pair))
         worker_storage = self.compute.worker_storage
+        options = spec.options
+        if spec.chunksize:  # the user's grouping: no pool cuts these tasks
+            options = attrs.evolve(options, keep_together=True)
         now = time.time()
         tasks = []
         for number, ((lo, hi), chunk, data_range) in enumerate(zip(bounds, chunks, ranges)):
@@ -153,5 +156,5 @@ class JobBuilder:
                 data_key=data_key,
                 inline_data=chunk,
                 timeout=spec.timeout, runtime_memory=spec.runtime_memory,
-                extra_env=dict(spec.extra_env), host_submit_time=now, options=spec.options))
+                extra_env=dict(spec.extra_env), host_submit_time=now, options=options))
         return tasks

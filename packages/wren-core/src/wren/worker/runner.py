@@ -3,8 +3,11 @@
 It loads the task's function (cached per process by content hash), reads the calls'
 arguments (inline, or one ranged read of the job's data object), runs each call under its
 time limit, and writes statuses and results in batches: one result object and one status
-document per flush, at the end of the task and every `flush_interval` seconds while it runs,
-so a long task shows progress and a crash loses at most that interval of finished calls.
+document per flush, at the end of the task and while it runs: after a call, once the calls
+not yet flushed are older than `flush_interval` seconds, or sooner (`EAGER_FLUSH_SECONDS`)
+when a flush is cheap next to them (`FLUSH_COST_FACTOR`), so a call that takes a while is
+seen done soon after it ends and a crash loses little, while a run of short calls (or slow
+storage) still shares one document.
 What the calls print is captured per call (`wren.worker.output`) and stored with each flush;
 a task that asks for it also pushes its statuses to the client's monitor (`wren.worker.push`).
 """
@@ -12,6 +15,7 @@ a task that asks for it also pushes its statuses to the client's monitor (`wren.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import sys
 import time
@@ -42,6 +46,11 @@ _watchdog: CallWatchdog | None = None
 _HOST = os.uname().nodename if hasattr(os, "uname") else "localhost"
 _PYTHON = ".".join(map(str, sys.version_info[:3]))
 _task_numbers = itertools.count()
+
+#: Finished calls wait at most about this long for their document when flushing is cheap.
+EAGER_FLUSH_SECONDS = 0.05
+#: An early flush waits until the unflushed calls took this many times the last flush.
+FLUSH_COST_FACTOR = 10.0
 
 CallHook = Callable[[int], None]
 #: Receives each status document as written: decoded, and sealed as stored.
@@ -152,6 +161,8 @@ class _Batch:
                        "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
         self.part = 0
+        #: How long the last flush took (the storage's write latency, as seen here).
+        self.flush_seconds = 0.0
         self.output: CallOutput | None = None
         self._new_part()
 
@@ -190,6 +201,7 @@ class _Batch:
         document = self.document
         if not document.indices:
             return
+        began = time.monotonic()
         task = self.task
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         blob = seal(self.key, document.result_key, self._serialize_values())
@@ -204,6 +216,7 @@ class _Batch:
             self.push(document, encoded)
         self.part += 1
         self._new_part()
+        self.flush_seconds = time.monotonic() - began
 
 
 def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
@@ -259,6 +272,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], on_call: CallHook | None,
                flush_interval: float | None = None) -> None:
     interval = task.options.flush_interval if flush_interval is None else flush_interval
+    due = flush_due(interval)
     env = task.extra_env
     clock = time.time
     last_flush = clock()
@@ -289,10 +303,27 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
             finally:
                 if saved is not None:
                     _restore_env(saved)
-            if began - last_flush >= interval:
+            if due(began, clock(), last_flush, batch.flush_seconds):
                 batch.flush()
                 last_flush = clock()
         batch.flush()
+
+
+def flush_due(interval: float) -> Callable[[float, float, float, float], bool]:
+    """`due(call_start, now, last_flush, flush_seconds)`: whether to flush after a call.
+    Always once a call started `interval` seconds after the last flush; earlier once the
+    unflushed calls are `EAGER_FLUSH_SECONDS` old and took `FLUSH_COST_FACTOR` times what the
+    last flush cost. An infinite interval means one document per task: never early."""
+    if math.isinf(interval):
+        return lambda began, now, last, cost: False
+    eager = min(interval, EAGER_FLUSH_SECONDS)
+
+    def due(began: float, now: float, last: float, cost: float) -> bool:
+        if began - last >= interval:
+            return True
+        return now - last >= max(eager, FLUSH_COST_FACTOR * cost)
+
+    return due
 
 
 def _restore_env(saved: dict[str, str | None]) -> None:
