@@ -230,8 +230,9 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
 
 
 def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | None = None,
-             on_call: CallHook | None = None, flush_interval: float | None = None) -> None:
-    """Run every call of `task`, writing statuses and results to `storage`.
+             on_call: CallHook | None = None, flush_interval: float | None = None) -> float:
+    """Run every call of `task`, writing statuses and results to `storage`; return the
+    seconds its calls ran (what the pool sizes slices of its function from).
 
     `key` is the executor's key that came with the invocation: the arguments are checked
     with it, and results and statuses sealed with it. `push` receives each status document as it is written; `on_call(i)` is told the index of
@@ -258,10 +259,10 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             for index in task.call_indices:
                 batch.add_error(index, worker_start, time.time(), dict(error), travels)
             batch.flush()
-            return
+            return 0.0
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            _run_calls(task, batch, invoke, payloads, on_call, flush_interval)
+            return _run_calls(task, batch, invoke, payloads, on_call, flush_interval)
     finally:
         if on_call is not None:
             on_call(-1)
@@ -270,13 +271,14 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], on_call: CallHook | None,
-               flush_interval: float | None = None) -> None:
+               flush_interval: float | None = None) -> float:
     interval = task.options.flush_interval if flush_interval is None else flush_interval
     due = flush_due(interval)
     env = task.extra_env
     clock = time.time
     last_flush = clock()
     output = batch.output if batch.output is not None else CallOutput()
+    spent = 0.0
     with _get_watchdog() as watchdog:
         watchdog.timeout = task.timeout
         for index, payload in zip(task.call_indices, payloads):
@@ -303,10 +305,12 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
             finally:
                 if saved is not None:
                     _restore_env(saved)
+            spent += clock() - began
             if due(began, clock(), last_flush, batch.flush_seconds):
                 batch.flush()
                 last_flush = clock()
         batch.flush()
+    return spent
 
 
 def flush_due(interval: float) -> Callable[[float, float, float, float], bool]:

@@ -276,8 +276,10 @@ class WorkerPool:
             item.listener.status_pushed(message[3])
         elif kind == "done":
             if item is not None and item.started is not None:
-                self.pacer.record(item.task.func_key, len(item.task.call_indices),
-                                  time.monotonic() - item.started)
+                # the worker's own time in the calls when it says (the pipe's and this
+                # thread's delays are not the calls'), else the time since it started
+                spent = message[2] if len(message) > 2 else time.monotonic() - item.started
+                self.pacer.record(item.task.func_key, len(item.task.call_indices), spent)
             self._advance(worker)
         elif kind == "failed" and item is not None:
             self._advance(worker)
