@@ -1,5 +1,8 @@
 """Build a job: pack and upload the function once, serialize the arguments, cut tasks.
 
+Calls per task: the user's `chunksize` (then no pool cuts the tasks again), else the
+adapter's plan adjusted to the calls' measured duration (`wren.client.grouping`).
+
 Each task's arguments are one pickled list, and the lists are laid end to end in one blob.
 Inline, they travel inside the invocation, next to the executor's key, so the channel that
 protects the key protects them; in the job's data object (storage) each list is sealed with
@@ -21,6 +24,7 @@ import attrs
 
 from wren._errors import SerializationError, StorageNoSuchKeyError, TamperedDataError
 from wren.client.binding import BoundCalls
+from wren.client.grouping import CallTimes, calls_per_task
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
@@ -72,6 +76,8 @@ class JobBuilder:
         self.serializer, self.compute, self.preinstalled = serializer, compute, preinstalled
         self._uploaded: set[str] = set()
         self._lock = threading.Lock()
+        #: Measured call times of earlier jobs; the executor points `jobs` at its jobs.
+        self.call_times = CallTimes()
 
     def upload_function(self, func: Callable[..., Any], include: Sequence[str] | None,
                         exclude: Sequence[str]) -> str:
@@ -119,8 +125,10 @@ class JobBuilder:
         func_key = self.upload_function(spec.func, spec.include_modules, spec.exclude_modules)
         payloads = spec.calls.payloads
         n = len(payloads)
-        size = spec.chunksize or min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
-            payloads))
+        size = spec.chunksize or calls_per_task(
+            n, min(self.compute.plan_chunksize(n), _calls_per_task_by_size(payloads)),
+            self.call_times.per_call(func_key), self.compute.max_workers)
+        self.call_times.job_built(job_key, func_key)
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
         pickled = self.serialize_chunks(payloads, bounds)
         inline = max(map(len, pickled), default=0) <= self.compute.max_payload_bytes
