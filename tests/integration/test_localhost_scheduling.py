@@ -8,7 +8,6 @@ it, `wait(ANY_COMPLETED)` could never return before the gate opens, and times ou
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
