@@ -19,7 +19,7 @@ from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 from wren.worker import run_task
-from wren.worker.runner import EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR, flush_due
+from wren.worker.runner import EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR, early_flush_after
 
 
 class PlanOnly(ComputeBackend):
@@ -155,11 +155,8 @@ def test_a_call_that_took_a_while_is_flushed_without_waiting_for_the_interval(
 
 
 def test_the_flush_policy() -> None:
-    due = flush_due(2.0)
-    assert not due(0.0, 0.01, 0.0, 0.0)            # short calls share a document
-    assert due(0.0, EAGER_FLUSH_SECONDS, 0.0, 0.0)  # a call that took a while does not wait
-    assert due(2.0, 2.001, 0.0, 1.0)               # the interval always flushes
-    slow = 0.5                                       # slow storage: flushes stay rare
-    assert not due(0.0, 1.0, 0.0, slow) and due(0.0, FLUSH_COST_FACTOR * slow, 0.0, slow)
-    never = flush_due(math.inf)                      # one document per task
-    assert not never(0.0, 1e9, 0.0, 0.0)
+    assert early_flush_after(2.0, 0.0) == EAGER_FLUSH_SECONDS  # a call that took a while
+    assert early_flush_after(2.0, 0.1) == FLUSH_COST_FACTOR * 0.1  # slow storage: rarer
+    assert early_flush_after(2.0, 60.0) == 2.0  # never past the interval
+    assert early_flush_after(0.01, 0.0) == 0.01
+    assert early_flush_after(math.inf, 0.0) == math.inf  # one document per task

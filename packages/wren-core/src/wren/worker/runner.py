@@ -273,7 +273,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], on_call: CallHook | None,
                flush_interval: float | None = None) -> float:
     interval = task.options.flush_interval if flush_interval is None else flush_interval
-    due = flush_due(interval)
+    early = early_flush_after(interval, 0.0)
     env = task.extra_env
     clock = time.time
     last_flush = clock()
@@ -292,42 +292,39 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
             try:
                 value = invoke(payload, index)
                 watchdog.started = None
+                ended = clock()
             except BaseException as exc:  # the user's exception, SystemExit included
                 watchdog.started = None
+                ended = clock()
                 kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
-                batch.add_error(index, began, clock(), describe(exc, kind, 2), exc)
+                batch.add_error(index, began, ended, describe(exc, kind, 2), exc)
             else:
                 document = batch.document
                 document.indices.append(index)  # type: ignore[attr-defined]
                 document.func_start.append(began)
-                document.func_end.append(clock())
+                document.func_end.append(ended)
                 batch.values.append(value)
             finally:
                 if saved is not None:
                     _restore_env(saved)
-            spent += clock() - began
-            if due(began, clock(), last_flush, batch.flush_seconds):
+            spent += ended - began
+            if ended - last_flush >= early or began - last_flush >= interval:
                 batch.flush()
                 last_flush = clock()
+                early = early_flush_after(interval, batch.flush_seconds)
         batch.flush()
     return spent
 
 
-def flush_due(interval: float) -> Callable[[float, float, float, float], bool]:
-    """`due(call_start, now, last_flush, flush_seconds)`: whether to flush after a call.
-    Always once a call started `interval` seconds after the last flush; earlier once the
-    unflushed calls are `EAGER_FLUSH_SECONDS` old and took `FLUSH_COST_FACTOR` times what the
-    last flush cost. An infinite interval means one document per task: never early."""
+def early_flush_after(interval: float, flush_seconds: float) -> float:
+    """How old the unflushed calls may get before a flush after the call that ends then:
+    `EAGER_FLUSH_SECONDS`, or `FLUSH_COST_FACTOR` times what the last flush took when that
+    is longer (slow storage), never past `interval`. (A call that starts `interval` seconds
+    after the last flush is flushed in any case.) An infinite interval means one document
+    per task: never early."""
     if math.isinf(interval):
-        return lambda began, now, last, cost: False
-    eager = min(interval, EAGER_FLUSH_SECONDS)
-
-    def due(began: float, now: float, last: float, cost: float) -> bool:
-        if began - last >= interval:
-            return True
-        return now - last >= max(eager, FLUSH_COST_FACTOR * cost)
-
-    return due
+        return math.inf
+    return min(interval, max(EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR * flush_seconds))
 
 
 def _restore_env(saved: dict[str, str | None]) -> None:
