@@ -14,7 +14,7 @@ tasks as it hands them out: `wren.worker.pool.pacing`.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from wren.protocol.status import StatusDocument
@@ -41,31 +41,30 @@ def calls_per_task(n_calls: int, planned: int, per_call: float | None, slots: in
 
 
 class CallTimes:
-    """Seconds per call of each function, measured in the finished calls of earlier jobs."""
+    """Seconds per call of each function, measured in the finished calls of earlier jobs.
+    Each status document is read once, and costs the same however many calls it holds."""
 
     def __init__(self, jobs: Callable[[], Iterable[_Job]] = tuple) -> None:
         self.jobs = jobs
         self._func_of: dict[str, str] = {}
-        self._known: dict[str, float] = {}
+        self._read: dict[str, int] = {}  # job key -> documents of it already counted
+        self._totals: dict[str, tuple[int, float]] = {}  # func key -> (calls, seconds)
 
     def job_built(self, job_key: str, func_key: str) -> None:
         self._func_of[job_key] = func_key
 
     def per_call(self, func_key: str) -> float | None:
         """Mean seconds per finished call of `func_key` so far (None: none finished)."""
-        calls, seconds = 0, 0.0
-        for job in list(self.jobs()):
+        calls, seconds = self._totals.get(func_key, (0, 0.0))
+        for job in self.jobs():
             if self._func_of.get(job.job_key) != func_key:
                 continue
-            for document in list(job.documents):
-                if document.worker.get("host") == "client":  # cancelled, never ran
-                    continue
-                calls += len(document.func_end)
-                seconds += _spent(document.func_start, document.func_end)
-        if calls:
-            self._known[func_key] = seconds / calls
-        return self._known.get(func_key)
-
-
-def _spent(starts: Sequence[float], ends: Sequence[float]) -> float:
-    return sum(max(0.0, end - start) for start, end in zip(starts, ends))
+            documents = job.documents[self._read.get(job.job_key, 0):]
+            self._read[job.job_key] = self._read.get(job.job_key, 0) + len(documents)
+            for document in documents:
+                if document.func_end and document.worker.get("host") != "client":
+                    # the document's span: its calls ran one after the other
+                    calls += len(document.func_end)
+                    seconds += max(0.0, document.func_end[-1] - document.func_start[0])
+        self._totals[func_key] = (calls, seconds)
+        return seconds / calls if calls else None
