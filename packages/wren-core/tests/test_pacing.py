@@ -62,11 +62,19 @@ def test_a_slice_never_exceeds_what_is_left() -> None:
     assert pacer.slice_size("f", 0) == 0
 
 
-@pytest.fixture
-def pool() -> Iterator[WorkerPool]:
+@pytest.fixture(scope="module")
+def shared_pool() -> Iterator[WorkerPool]:
     p = WorkerPool(slicing=True)  # no workers are started: only the assignment logic runs
     yield p
     p.shutdown()
+
+
+@pytest.fixture
+def pool(shared_pool: WorkerPool) -> WorkerPool:
+    shared_pool.pacer = Pacer()
+    shared_pool._queue.clear()
+    shared_pool._slicing = True
+    return shared_pool
 
 
 def cut_all(pool: WorkerPool, item: Assignment) -> list[Assignment]:
@@ -104,13 +112,10 @@ def test_tasks_the_user_grouped_or_with_big_arguments_are_never_cut(pool: Worker
         assert cut_all(pool, item) == [item]
 
 
-def test_a_pool_without_slicing_hands_out_whole_tasks() -> None:
-    plain = WorkerPool()
-    try:
-        item = assignment(task(5))
-        assert cut_all(plain, item) == [item]
-    finally:
-        plain.shutdown()
+def test_a_pool_without_slicing_hands_out_whole_tasks(pool: WorkerPool) -> None:
+    pool._slicing = False  # what WorkerPool() is: a runtime's pool, a task per invocation
+    item = assignment(task(5))
+    assert cut_all(pool, item) == [item]
 
 
 def test_the_rest_of_a_cut_task_keeps_its_place_in_the_queue(pool: WorkerPool) -> None:
