@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 from wren.worker import run_task
+from wren.worker.runner import EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR, early_flush_after
 
 
 class PlanOnly(ComputeBackend):
@@ -112,10 +114,11 @@ def test_long_tasks_flush_in_parts(storage: MemoryStorage) -> None:
 def test_timeouts_interrupt_the_call(storage: MemoryStorage) -> None:
     (task,) = build(storage, fn.sleep_then, [(5, "slow"), (0, "fast")], timeout=0.3)
     run_task(task, storage, key=TEST_KEY)
-    [(document, values)] = outcomes(storage, task)
+    # the timed-out call took a while, so it has its own document (flushed early)
+    [(document, _), (_, values)] = sorted(outcomes(storage, task), key=lambda p: p[0].part)
     assert document.errors[0]["kind"] == "timeout"
     assert "exceeded its 0.3 s timeout" in document.errors[0]["message"]
-    assert values[1] == "fast"
+    assert values == ["fast"]
 
 
 def test_retried_subset_runs_only_its_positions(storage: MemoryStorage) -> None:
@@ -140,3 +143,20 @@ def test_large_argument_data_goes_to_a_data_object(storage: MemoryStorage) -> No
     for task in tasks:
         run_task(task, storage, key=TEST_KEY)
     assert [outcomes(storage, t)[0][1] for t in tasks] == [[1_500_000], [1_500_000]]
+
+
+def test_a_call_that_took_a_while_is_flushed_without_waiting_for_the_interval(
+        storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.sleep_then, [(0.08, 0), (0.0, 1), (0.0, 2)])
+    assert task.options.flush_interval >= 1  # the default interval alone would flush once
+    run_task(task, storage, key=TEST_KEY)
+    found = sorted(outcomes(storage, task), key=lambda pair: pair[0].part)
+    assert [list(document.indices) for document, _ in found] == [[0], [1, 2]]
+
+
+def test_the_flush_policy() -> None:
+    assert early_flush_after(2.0, 0.0) == EAGER_FLUSH_SECONDS  # a call that took a while
+    assert early_flush_after(2.0, 0.1) == FLUSH_COST_FACTOR * 0.1  # slow storage: rarer
+    assert early_flush_after(2.0, 60.0) == 2.0  # never past the interval
+    assert early_flush_after(0.01, 0.0) == 0.01
+    assert early_flush_after(math.inf, 0.0) == math.inf  # one document per task

@@ -166,6 +166,7 @@ class FunctionExecutor:
                                    self._preinstalled)
         self._cleaner = Cleaner(self.storage, self.bucket)
         self._jobs: list[JobState] = []
+        self._builder.call_times.jobs = self._jobs.copy  # the list, not the executor
         #: (job, a job whose calls read its results from storage): kept until both finish
         self._consumers: list[tuple[JobState, JobState]] = []
         self._unread: list[JobState] = []

@@ -1,5 +1,8 @@
 """Build a job: pack and upload the function once, serialize the arguments, cut tasks.
 
+Calls per task: the user's `chunksize` (then no pool cuts the tasks again), else the
+adapter's plan adjusted to the calls' measured duration (`wren.client.grouping`).
+
 Each task's arguments are one pickled list, and the lists are laid end to end in one blob.
 Inline, they travel inside the invocation, next to the executor's key, so the channel that
 protects the key protects them; in the job's data object (storage) each list is sealed with
@@ -21,6 +24,7 @@ import attrs
 
 from wren._errors import SerializationError, StorageNoSuchKeyError, TamperedDataError
 from wren.client.binding import BoundCalls
+from wren.client.grouping import CallTimes, calls_per_task
 from wren.ports import capabilities
 from wren.ports.compute import ComputeBackend
 from wren.ports.serializer import Serializer
@@ -74,6 +78,8 @@ class JobBuilder:
         self.serializer, self.compute, self.preinstalled = serializer, compute, preinstalled
         self._uploaded: set[str] = set()
         self._lock = threading.Lock()
+        #: Measured call times of earlier jobs; the executor points `jobs` at its jobs.
+        self.call_times = CallTimes()
 
     def upload_function(self, func: Callable[..., Any], include: Sequence[str] | None,
                         exclude: Sequence[str]) -> str:
@@ -121,8 +127,10 @@ class JobBuilder:
         func_key = self.upload_function(spec.func, spec.include_modules, spec.exclude_modules)
         payloads = spec.calls.payloads
         n = len(payloads)
-        size = spec.chunksize or min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
-            payloads))
+        size = spec.chunksize or calls_per_task(
+            n, min(self.compute.plan_chunksize(n), _calls_per_task_by_size(payloads)),
+            self.call_times.per_call(func_key), self.compute.max_workers)
+        self.call_times.job_built(job_key, func_key)
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
         # Workers on this machine read big arguments from shared memory, not the pickles.
         put = shared_put(self.storage, self.bucket, job_key) \
@@ -147,6 +155,9 @@ class JobBuilder:
             self.storage.put_object(self.bucket, data_key, b"".join(
                 part for pair in zip(headers, pickled) for part in pair))
         worker_storage = self.compute.worker_storage
+        options = spec.options
+        if spec.chunksize:  # the user's grouping: no pool cuts these tasks
+            options = attrs.evolve(options, keep_together=True)
         now = time.time()
         tasks = []
         for number, ((lo, hi), chunk, data_range) in enumerate(zip(bounds, chunks, ranges)):
@@ -159,5 +170,5 @@ class JobBuilder:
                 data_key=data_key,
                 inline_data=chunk,
                 timeout=spec.timeout, runtime_memory=spec.runtime_memory,
-                extra_env=dict(spec.extra_env), host_submit_time=now, options=spec.options))
+                extra_env=dict(spec.extra_env), host_submit_time=now, options=options))
         return tasks

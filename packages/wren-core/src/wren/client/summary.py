@@ -40,7 +40,8 @@ def _cost(stats: Mapping[str, Any], memory: int | None, price: Pricer) -> float 
 
 def _job_row(job: JobState, rows: list[dict[str, Any]]) -> dict[str, Any]:
     done = [r for r in rows if "worker_func_start_tstamp" in r]
-    tasks = {d.task_id.split(".r", 1)[0]: d.worker.get("args_bytes") or 0
+    # a retry (".r1") or a pool's slice (".s40") read its task's arguments again: count once
+    tasks = {d.task_id.split(".", 1)[0]: d.worker.get("args_bytes") or 0
              for d in job.documents}
     costs = [r["cost_usd"] for r in done]
 

@@ -40,23 +40,26 @@ class JobKind(enum.Enum):
 @attrs.frozen
 class TaskOptions:
     """What a worker does besides running the calls: how often it flushes statuses and
-    results while a task runs, and where it pushes statuses (`monitoring="rabbitmq"` with
-    the client's `status_queue`)."""
+    results while a task runs, where it pushes statuses (`monitoring="rabbitmq"` with
+    the client's `status_queue`), and whether its calls must run together in one worker
+    (`keep_together`: the user chose the chunksize, so a pool never cuts the task)."""
 
     flush_interval: float = DEFAULT_FLUSH_INTERVAL
     monitoring: str | None = None
     status_queue: str | None = None
+    keep_together: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         interval = self.flush_interval
         return {"flush_interval": None if math.isinf(interval) else interval,
-                "monitoring": self.monitoring, "status_queue": self.status_queue}
+                "monitoring": self.monitoring, "status_queue": self.status_queue,
+                "keep_together": self.keep_together}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskOptions:
         interval = data.get("flush_interval")
         return cls(math.inf if interval is None else float(interval), data.get("monitoring"),
-                   data.get("status_queue"))
+                   data.get("status_queue"), bool(data.get("keep_together", False)))
 
 
 @attrs.frozen
@@ -103,14 +106,16 @@ class Task:
         """What the task's sealed arguments are bound to (see `wren.protocol.signing`)."""
         return f"{self.job_key}/args/{self.chunk_start}"
 
-    def subset(self, call_indices: Sequence[int], suffix: str) -> Task:
-        """A task for some of these calls (to retry them elsewhere), with its own id."""
+    def subset(self, call_indices: Sequence[int], suffix: str, *, retry: bool = True) -> Task:
+        """A task for some of these calls, with its own id: to retry them elsewhere (the
+        attempt counts up), or with `retry=False` a slice run beside the rest."""
         own = list(self.call_indices)
         where = {index: i for i, index in enumerate(own)}
         base = self.positions if self.positions is not None else range(len(own))
         return attrs.evolve(
             self, task_id=f"{self.task_id}{suffix}", call_indices=list(call_indices),
-            positions=[base[where[i]] for i in call_indices], attempt=self.attempt + 1)
+            positions=[base[where[i]] for i in call_indices],
+            attempt=self.attempt + 1 if retry else self.attempt)
 
     def with_changes(self, **changes: Any) -> Task:
         """A copy with some fields replaced (a runtime capping `timeout`, say)."""

@@ -3,8 +3,11 @@
 It loads the task's function (cached per process by content hash), reads the calls'
 arguments (inline, or one ranged read of the job's data object), runs each call under its
 time limit, and writes statuses and results in batches: one result object and one status
-document per flush, at the end of the task and every `flush_interval` seconds while it runs,
-so a long task shows progress and a crash loses at most that interval of finished calls.
+document per flush, at the end of the task and while it runs: after a call, once the calls
+not yet flushed are older than `flush_interval` seconds, or sooner (`EAGER_FLUSH_SECONDS`)
+when a flush is cheap next to them (`FLUSH_COST_FACTOR`), so a call that takes a while is
+seen done soon after it ends and a crash loses little, while a run of short calls (or slow
+storage) still shares one document.
 What the calls print is captured per call (`wren.worker.output`) and stored with each flush;
 a task that asks for it also pushes its statuses to the client's monitor (`wren.worker.push`).
 """
@@ -12,6 +15,7 @@ a task that asks for it also pushes its statuses to the client's monitor (`wren.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import sys
 import time
@@ -43,6 +47,11 @@ _watchdog: CallWatchdog | None = None
 _HOST = os.uname().nodename if hasattr(os, "uname") else "localhost"
 _PYTHON = ".".join(map(str, sys.version_info[:3]))
 _task_numbers = itertools.count()
+
+#: Finished calls wait at most about this long for their document when flushing is cheap.
+EAGER_FLUSH_SECONDS = 0.05
+#: An early flush waits until the unflushed calls took this many times the last flush.
+FLUSH_COST_FACTOR = 10.0
 
 CallHook = Callable[[int], None]
 #: Receives each status document as written: decoded, and sealed as stored.
@@ -153,6 +162,8 @@ class _Batch:
                        "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
         self.part = 0
+        #: How long the last flush took (the storage's write latency, as seen here).
+        self.flush_seconds = 0.0
         self.output: CallOutput | None = None
         self._new_part()
 
@@ -191,6 +202,7 @@ class _Batch:
         document = self.document
         if not document.indices:
             return
+        began = time.monotonic()
         task = self.task
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         with offloading(shared_put(self.storage, task.bucket, task.job_key)) as offloaded:
@@ -207,6 +219,7 @@ class _Batch:
             self.push(document, encoded)
         self.part += 1
         self._new_part()
+        self.flush_seconds = time.monotonic() - began
 
 
 def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
@@ -220,8 +233,9 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
 
 
 def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | None = None,
-             on_call: CallHook | None = None, flush_interval: float | None = None) -> None:
-    """Run every call of `task`, writing statuses and results to `storage`.
+             on_call: CallHook | None = None, flush_interval: float | None = None) -> float:
+    """Run every call of `task`, writing statuses and results to `storage`; return the
+    seconds its calls ran (what the pool sizes slices of its function from).
 
     `key` is the executor's key that came with the invocation: the arguments are checked
     with it, and results and statuses sealed with it. `push` receives each status document as it is written; `on_call(i)` is told the index of
@@ -248,10 +262,10 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             for index in task.call_indices:
                 batch.add_error(index, worker_start, time.time(), dict(error), travels)
             batch.flush()
-            return
+            return 0.0
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            _run_calls(task, batch, invoke, payloads, on_call, flush_interval)
+            return _run_calls(task, batch, invoke, payloads, on_call, flush_interval)
     finally:
         if on_call is not None:
             on_call(-1)
@@ -260,12 +274,14 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], on_call: CallHook | None,
-               flush_interval: float | None = None) -> None:
+               flush_interval: float | None = None) -> float:
     interval = task.options.flush_interval if flush_interval is None else flush_interval
+    early = early_flush_after(interval, 0.0)
     env = task.extra_env
     clock = time.time
     last_flush = clock()
     output = batch.output if batch.output is not None else CallOutput()
+    spent = 0.0
     with _get_watchdog() as watchdog:
         watchdog.timeout = task.timeout
         for index, payload in zip(task.call_indices, payloads):
@@ -279,23 +295,39 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
             try:
                 value = invoke(payload, index)
                 watchdog.started = None
+                ended = clock()
             except BaseException as exc:  # the user's exception, SystemExit included
                 watchdog.started = None
+                ended = clock()
                 kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
-                batch.add_error(index, began, clock(), describe(exc, kind, 2), exc)
+                batch.add_error(index, began, ended, describe(exc, kind, 2), exc)
             else:
                 document = batch.document
                 document.indices.append(index)  # type: ignore[attr-defined]
                 document.func_start.append(began)
-                document.func_end.append(clock())
+                document.func_end.append(ended)
                 batch.values.append(value)
             finally:
                 if saved is not None:
                     _restore_env(saved)
-            if began - last_flush >= interval:
+            spent += ended - began
+            if ended - last_flush >= early or began - last_flush >= interval:
                 batch.flush()
                 last_flush = clock()
+                early = early_flush_after(interval, batch.flush_seconds)
         batch.flush()
+    return spent
+
+
+def early_flush_after(interval: float, flush_seconds: float) -> float:
+    """How old the unflushed calls may get before a flush after the call that ends then:
+    `EAGER_FLUSH_SECONDS`, or `FLUSH_COST_FACTOR` times what the last flush took when that
+    is longer (slow storage), never past `interval`. (A call that starts `interval` seconds
+    after the last flush is flushed in any case.) An infinite interval means one document
+    per task: never early."""
+    if math.isinf(interval):
+        return math.inf
+    return min(interval, max(EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR * flush_seconds))
 
 
 def _restore_env(saved: dict[str, str | None]) -> None:

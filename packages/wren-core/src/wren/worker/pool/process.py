@@ -43,6 +43,8 @@ class Assignment:
     flushed: int = 0
     #: Overrides the task's flush interval (`math.inf`: one status document per task).
     flush_interval: float | None = None
+    #: When it started running (monotonic clock; None while queued or sent ahead).
+    started: float | None = None
 
 
 def storage_profile(backend: str, config: Mapping[str, Any]) -> Profile:

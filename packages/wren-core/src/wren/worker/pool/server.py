@@ -89,7 +89,7 @@ class PoolServer:
 
     def __init__(self, path: Path, idle_timeout: float, size: int) -> None:
         self.path, self.idle_timeout = path, idle_timeout
-        self.pool = WorkerPool()
+        self.pool = WorkerPool(slicing=True)  # calls paced to their measured time
         self.pool.ensure_size(max(1, min(size, MAX_SIZE)))
         self._owners = itertools.count(1)
         self._lock = threading.Lock()

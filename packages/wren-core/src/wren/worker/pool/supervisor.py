@@ -4,7 +4,10 @@ runtime (and a client running calls on its own machine) runs tasks in.
 Started once per process and shared by every user of it, the pool keeps worker
 processes alive between calls, maps and executors, so no call pays for an interpreter start
 or an import. One dispatcher thread hands queued tasks to idle workers (each executor may
-use at most its limit at once), relays pushed statuses, enforces timeouts from
+use at most its limit at once); a pool started with `slicing` (the client's own) hands out a
+task a slice at a time, sized from its function's measured call time (`pacing`), so workers
+pull calls from one shared queue and none idles while another holds calls it has not
+started. The dispatcher relays pushed statuses, enforces timeouts from
 the slot table, and turns a worker's death into an error on the call it was running: the
 calls of that task it had not yet reported are queued again, and a new worker takes its
 place.
@@ -31,6 +34,7 @@ from typing import Any
 from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
 from wren.worker.pool.exits import describe_exit
+from wren.worker.pool.pacing import SLICE_MAX_BYTES, Pacer
 from wren.worker.pool.process import Assignment, Profile, WorkerProcess
 from wren.worker.pool.slots import SlotTable
 
@@ -50,8 +54,13 @@ def kill_grace(timeout: float) -> float:
 class WorkerPool:
     """Warm worker processes and the queue of tasks they serve."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, slicing: bool = False) -> None:
+        """`slicing`: hand tasks out a slice at a time (`wren.worker.pool.pacing`). A runtime
+        whose task is a platform invocation leaves it off: there each status document is a
+        storage request, and its own platform spreads the invocations."""
         self._lock = threading.Lock()
+        self._slicing = slicing
+        self.pacer = Pacer()
         self._queue: collections.deque[Assignment] = collections.deque()
         self._workers: list[WorkerProcess] = []
         self._limits: dict[int, int] = {}
@@ -166,6 +175,8 @@ class WorkerPool:
                     continue
                 busy[item.owner] += 1
                 worker = idle.pop()
+                item = self._cut(item)
+                item.started = time.monotonic()
                 try:
                     worker.assign(item)
                 except OSError:  # died meanwhile; its exit handler requeues the task
@@ -186,11 +197,33 @@ class WorkerPool:
             item = next((q for q in self._queue if q.owner == current.owner), None)
             if item is None or len(item.task.inline_data or b"") > PREFETCH_BYTES:
                 continue
-            self._queue.remove(item)
+            if self._slicing and not self.pacer.prefetch(item.task.func_key):
+                continue  # its calls may be long: leave them to whichever worker is idle
+            place = self._queue.index(item)
+            del self._queue[place]
+            item = self._cut(item, place)
             try:
                 worker.assign(item, ahead=True)
             except OSError:
                 worker.prefetched.append(item)
+
+    def _cut(self, item: Assignment, place: int = 0) -> Assignment:
+        """The slice of `item` to hand out now; the rest goes back in the queue at `place`,
+        where `item` was (the caller holds the lock and took `item` out)."""
+        task = item.task
+        if not self._slicing or task.options.keep_together or task.inline_data is None or \
+                len(task.inline_data) > SLICE_MAX_BYTES:
+            return item
+        indices = task.call_indices
+        size = self.pacer.slice_size(task.func_key, len(indices))
+        if size >= len(indices):
+            return item
+        head = list(indices[:size])
+        rest = Assignment(task.subset(list(indices[size:]), "", retry=False), item.listener,
+                          item.profile, item.owner, item.key, flush_interval=item.flush_interval)
+        self._queue.insert(place, rest)
+        return Assignment(task.subset(head, f".s{head[0]}", retry=False), item.listener,
+                          item.profile, item.owner, item.key, flush_interval=item.flush_interval)
 
     def _run(self) -> None:
         while not self._stopping:
@@ -242,13 +275,24 @@ class WorkerPool:
             item.flushed = message[2]
             item.listener.status_pushed(message[3])
         elif kind == "done":
-            worker.advance()
+            if item is not None and item.started is not None:
+                # the worker's own time in the calls when it says (the pipe's and this
+                # thread's delays are not the calls'), else the time since it started
+                spent = message[2] if len(message) > 2 else time.monotonic() - item.started
+                self.pacer.record(item.task.func_key, len(item.task.call_indices), spent)
+            self._advance(worker)
         elif kind == "failed" and item is not None:
-            worker.advance()
+            self._advance(worker)
             rest = item.task.call_indices[item.flushed:]
             item.listener.calls_lost(item.task.job_key, rest,
                                      f"the worker could not run the task: {message[2]}",
                                      "system")
+
+    @staticmethod
+    def _advance(worker: WorkerProcess) -> None:
+        worker.advance()
+        if worker.assignment is not None:  # a prefetched task starts now
+            worker.assignment.started = time.monotonic()
 
     def _supervise(self, workers: list[WorkerProcess]) -> None:
         now = time.monotonic()
@@ -335,7 +379,7 @@ def get_pool() -> WorkerPool:
     global _pool
     with _pool_lock:
         if _pool is None or _pool._stopping:
-            _pool = WorkerPool()
+            _pool = WorkerPool(slicing=True)
             atexit.register(_pool.shutdown)
         return _pool
 

@@ -5,7 +5,7 @@ serves task after task. Messages are pickled tuples on two pipes: from the pool 
 id, backend, config)` (storage settings, secrets included, never written anywhere),
 `("task", profile_id, task_dict, has_inline, flush_interval)` (followed by the inline
 argument bytes as a raw message when `has_inline`) and `("stop",)`; to the pool `("ready", pid)`,
-`("status", task_id, calls_flushed, document)`, `("done", task_id)` and
+`("status", task_id, calls_flushed, document)`, `("done", task_id, seconds_in_calls)` and
 `("failed", task_id, message)`. It exits when the pool goes away.
 """
 
@@ -66,12 +66,12 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         try:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
-            run_task(task, storage, key=key, push=push, on_call=record,
-                     flush_interval=flush_interval)
+            spent = run_task(task, storage, key=key, push=push, on_call=record,
+                             flush_interval=flush_interval)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue
-        send(("done", task.task_id))
+        send(("done", task.task_id, spent))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,59 @@
+"""`Pacer`: how many of a queued task's calls the pool hands an idle worker at once.
+
+The pool does not give a worker a whole task when that could leave other workers idle
+while it still holds calls it has not started: it gives a *slice* of the task, sized from
+the measured time per call of the task's function (keyed by its content hash, so a later
+job of the same function starts informed). A function not yet measured gets one call per
+slice; once its calls are known to be short, slices grow until one takes about
+`SLICE_SECONDS`, so a map of no-op calls still crosses the pipe in a few big pieces. The
+longest a worker can then hold work another idle worker could have taken is about one
+call, or `SLICE_SECONDS` of short calls. Only short slices are sent ahead to a busy worker
+(`prefetch`), for the same reason.
+"""
+
+from __future__ import annotations
+
+import collections
+
+#: About how long a slice of short calls should run.
+SLICE_SECONDS = 0.02
+#: A task whose inline arguments are bigger than this is never cut (each slice carries the
+#: task's whole argument list, so cutting would copy it once per slice).
+SLICE_MAX_BYTES = 1024 * 1024
+#: Functions remembered.
+_REMEMBERED = 256
+
+
+class Pacer:
+    """Measured seconds per call of each function, and the slice sizes they imply."""
+
+    def __init__(self) -> None:
+        self._per_call: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    def per_call(self, func_key: str) -> float | None:
+        """The last measured seconds per call of `func_key` (None: never measured)."""
+        return self._per_call.get(func_key)
+
+    def record(self, func_key: str, calls: int, seconds: float) -> None:
+        """A slice of `calls` calls of `func_key` ran in `seconds` (dispatch included)."""
+        if calls <= 0:
+            return
+        self._per_call[func_key] = max(seconds, 0.0) / calls
+        self._per_call.move_to_end(func_key)
+        while len(self._per_call) > _REMEMBERED:
+            self._per_call.popitem(last=False)
+
+    def slice_size(self, func_key: str, remaining: int) -> int:
+        """Calls to hand out now out of `remaining` queued ones of one task."""
+        per_call = self.per_call(func_key)
+        if per_call is None or remaining <= 1:
+            return min(1, remaining) if remaining > 0 else 0
+        if per_call <= 0:
+            return remaining
+        return max(1, min(remaining, int(SLICE_SECONDS / per_call)))
+
+    def prefetch(self, func_key: str) -> bool:
+        """Whether a slice of `func_key` may wait in a busy worker's pipe: only when its
+        calls are known to be short, so no long call waits there while a worker idles."""
+        per_call = self.per_call(func_key)
+        return per_call is not None and per_call <= SLICE_SECONDS

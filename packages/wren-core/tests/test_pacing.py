@@ -1,0 +1,129 @@
+"""Adaptive hand-out of calls by the client's pool: slice sizes from measured call times
+(`wren.worker.pool.pacing`), and how the pool cuts a queued task into slices."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from wren.protocol.task import Task, TaskOptions
+from wren.worker.pool import Assignment, WorkerPool
+from wren.worker.pool.pacing import SLICE_MAX_BYTES, SLICE_SECONDS, Pacer
+
+
+def task(calls: int, *, inline: bytes | None = b"args", keep_together: bool = False,
+         func_key: str = "func/abc") -> Task:
+    return Task(job_key="e/M000", task_id="t00003", func_key=func_key,
+                call_indices=range(10, 10 + calls), data_range=(0, len(inline or b"")),
+                storage_backend="memory", storage_config={}, bucket="b",
+                inline_data=inline, options=TaskOptions(keep_together=keep_together))
+
+
+def assignment(t: Task) -> Assignment:
+    return Assignment(t, listener=None, profile=("p", "memory", {}),  # type: ignore[arg-type]
+                      owner=1, key=b"k" * 32)
+
+
+def test_an_unmeasured_function_gets_one_call_at_a_time() -> None:
+    pacer = Pacer()
+    assert pacer.slice_size("f", 40) == 1
+    assert not pacer.prefetch("f")
+
+
+def test_slices_grow_while_calls_are_short() -> None:
+    pacer = Pacer()
+    sizes = []
+    per_call = [0.004, 0.0004, 0.00001]  # dispatch overhead shrinks per call as slices grow
+    for seconds in per_call:
+        size = pacer.slice_size("f", 10_000)
+        sizes.append(size)
+        pacer.record("f", size, seconds * size)
+    sizes.append(pacer.slice_size("f", 10_000))
+    assert sizes == [1, int(SLICE_SECONDS / 0.004), int(SLICE_SECONDS / 0.0004),
+                     int(SLICE_SECONDS / 0.00001)]
+    assert sizes == sorted(sizes) and pacer.prefetch("f")
+
+
+def test_long_calls_go_one_by_one_and_never_wait_in_a_pipe() -> None:
+    pacer = Pacer()
+    pacer.record("f", 1, 0.3)
+    assert pacer.slice_size("f", 40) == 1
+    assert not pacer.prefetch("f")
+    pacer.record("f", 50, 0.05)  # the same function turned short: it is re-measured
+    assert pacer.slice_size("f", 40) == 20 and pacer.prefetch("f")
+
+
+def test_a_slice_never_exceeds_what_is_left() -> None:
+    pacer = Pacer()
+    pacer.record("f", 1000, 0.0)
+    assert pacer.slice_size("f", 7) == 7
+    assert pacer.slice_size("f", 0) == 0
+
+
+@pytest.fixture(scope="module")
+def shared_pool() -> Iterator[WorkerPool]:
+    p = WorkerPool(slicing=True)  # no workers are started: only the assignment logic runs
+    yield p
+    p.shutdown()
+
+
+@pytest.fixture
+def pool(shared_pool: WorkerPool) -> WorkerPool:
+    shared_pool.pacer = Pacer()
+    shared_pool._queue.clear()
+    shared_pool._slicing = True
+    return shared_pool
+
+
+def cut_all(pool: WorkerPool, item: Assignment) -> list[Assignment]:
+    """Hand `item` out slice by slice, as idle workers would take it from the queue."""
+    queue: Any = pool._queue
+    queue.append(item)
+    out = []
+    while queue:
+        out.append(pool._cut(queue.popleft()))
+    return out
+
+
+def test_the_pool_cuts_a_task_into_slices_that_cover_each_call_once(pool: WorkerPool) -> None:
+    pool.pacer.record("func/abc", 1, 0.3)  # long calls: one at a time
+    slices = cut_all(pool, assignment(task(4)))
+    assert [list(s.task.call_indices) for s in slices] == [[10], [11], [12], [13]]
+    assert [s.task.positions for s in slices] == [[0], [1], [2], [3]]
+    ids = [s.task.task_id for s in slices]
+    assert len(set(ids)) == 4 and all(i.startswith("t00003") for i in ids)
+    assert all(s.task.attempt == 0 and s.task.args_context() == "e/M000/args/10"
+               for s in slices)  # a slice is no retry, and reads its parent's arguments
+
+
+def test_short_calls_leave_the_task_whole(pool: WorkerPool) -> None:
+    pool.pacer.record("func/abc", 1000, 0.001)
+    item = assignment(task(500))
+    assert cut_all(pool, item) == [item]
+
+
+def test_tasks_the_user_grouped_or_with_big_arguments_are_never_cut(pool: WorkerPool) -> None:
+    kept = assignment(task(5, keep_together=True))
+    big = assignment(task(5, inline=b"x" * (SLICE_MAX_BYTES + 1)))
+    in_storage = assignment(task(5, inline=None))
+    for item in (kept, big, in_storage):
+        assert cut_all(pool, item) == [item]
+
+
+def test_a_pool_without_slicing_hands_out_whole_tasks(pool: WorkerPool) -> None:
+    pool._slicing = False  # what WorkerPool() is: a runtime's pool, a task per invocation
+    item = assignment(task(5))
+    assert cut_all(pool, item) == [item]
+
+
+def test_the_rest_of_a_cut_task_keeps_its_place_in_the_queue(pool: WorkerPool) -> None:
+    first, second = assignment(task(3)), assignment(task(2, func_key="func/other"))
+    pool._queue = collections.deque([first, second])
+    with pool._lock:
+        item = pool._queue.popleft()
+        head = pool._cut(item)
+    assert list(head.task.call_indices) == [10]
+    assert [list(i.task.call_indices) for i in pool._queue] == [[11, 12], [10, 11]]
+    assert pool._queue[1] is second
