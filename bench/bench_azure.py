@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import wren
 from wren.testing import functions as fn
+from wren.worker.metadata import runtime_metadata
 from wren_backend_azure import AzureBlobStorage
 from wren_backend_azure.clients import ensure_queue
-from wren_backend_azure.metadata import describe_runtime, encode, metadata_key
+from wren_backend_azure.metadata import metadata_key
 from wren_backend_azure.naming import app_name
 
 from tests.servers.azurite import start_azurite
@@ -35,7 +36,7 @@ def run(connection: dict[str, str], calls: int, chunksize: int | None, threads: 
     runtime = f"bench/dispatch-{threads}:1"
     storage = AzureBlobStorage(connection)
     storage.put_object(BUCKET, metadata_key(app_name(runtime, 512)),
-                       encode(describe_runtime(runtime)))
+                       runtime_metadata(runtime).encode())
     config = {"azure_storage": connection,
               "azure_containers": {"runtime": runtime, "max_workers": 100,
                                    "invoke_pool_threads": threads}}

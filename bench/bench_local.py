@@ -1,8 +1,15 @@
-"""wren `localhost` against `concurrent.futures.ProcessPoolExecutor` and
-`multiprocessing.Pool`, side by side in one process tree, for the targets of the
-foundation issue. Run it with `hatch run bench:local` (or `python bench/bench_local.py`);
-`--quick` runs smaller sizes. Each figure is the best of a few repetitions, printed with
-its ratio and the target, and saved as JSON under bench/results/.
+"""wren `localhost` against `multiprocessing.Pool`, `ProcessPoolExecutor`, Ray and Dask, for
+issue 16 (speed of the first job). Run it with `hatch run bench:local` (`--quick`: one
+process per figure; `--help` for the rest).
+
+It prints the first-job table (bench/first_job_table.py): each figure from fresh client
+processes (bench/first_job_client.py), one per library, row and repetition, median of 3,
+with its ratio to the row's baseline and the issue's target. Ray and Dask columns appear
+when they are installed (the bench env installs them). Then two warm-executor figures kept
+from the foundation issue: a 10,000-call map in an executor that has already run a job
+(against a warm ProcessPoolExecutor), and the client's peak RSS over a 100,000-call map.
+The machine's load (`uptime`) is printed before and after; everything is saved as JSON (and
+the table as Markdown) under bench/results/.
 """
 
 from __future__ import annotations
@@ -10,38 +17,26 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
-import multiprocessing as mp
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import wren
+from first_job_libs import LIBRARIES, installed
+from first_job_table import render, rows, run_table
+from schedule import best_schedule
 
 RESULTS = Path(__file__).parent / "results"
-MB5 = 5 * 1024 * 1024
 
 
 def noop(x: Any) -> Any:
     return x
-
-
-def sleep_half(x: Any) -> Any:
-    time.sleep(0.5)
-    return x
-
-
-def big_size(data: bytes) -> int:
-    return len(data)
-
-
-def big_result(n: int) -> bytes:
-    return b"r" * n
 
 
 def best(func: Callable[[], Any], repeat: int) -> float:
@@ -63,54 +58,6 @@ def bench_noop_map(n: int, repeat: int, fexec: wren.FunctionExecutor) -> dict[st
     wren_time = best(lambda: fexec.get_result(fexec.map(noop, range(n))), repeat)
     return {"calls": n, "wren_s": wren_time, "ppe_s": ppe_time, "ppe_chunksize": chunk,
             "ratio": wren_time / ppe_time, "target_ratio": 2.0}
-
-
-COLD = """
-import time, sys
-t0 = time.perf_counter()
-import wren
-with wren.FunctionExecutor(storage_dir=sys.argv[1]) as fexec:
-    assert fexec.call_async(abs, -3).result() == 3
-print(time.perf_counter() - t0)
-"""
-
-
-def bench_cold_start(repeat: int, storage_dir: str) -> dict[str, float]:
-    walls, inner = [], []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", COLD, storage_dir], check=True,
-                             capture_output=True, text=True).stdout
-        walls.append(time.perf_counter() - started)
-        inner.append(float(out.strip()))
-    return {"process_wall_s_median": statistics.median(walls), "process_wall_s_best": min(walls),
-            "in_process_s_median": statistics.median(inner), "target_s": 0.3}
-
-
-def bench_sleeps(fexec: wren.FunctionExecutor, calls: int) -> dict[str, float]:
-    workers = fexec.compute.max_workers
-    ideal = calls * 0.5 / workers
-    started = time.perf_counter()
-    fexec.get_result(fexec.map(sleep_half, range(calls)))
-    took = time.perf_counter() - started
-    return {"calls": calls, "workers": workers, "wren_s": took, "ideal_s": ideal,
-            "ratio": took / ideal, "target_ratio": 1.05}
-
-
-def bench_big_data(fexec: wren.FunctionExecutor, calls: int, repeat: int) -> dict[str, float]:
-    args = [b"a" * MB5 for _ in range(calls)]
-    workers = os.cpu_count() or 1
-    with mp.Pool(workers) as pool:
-        pool.map(noop, range(workers))
-        pool_args = best(lambda: pool.map(big_size, args, chunksize=1), repeat)
-        pool_results = best(lambda: pool.map(big_result, [MB5] * calls, chunksize=1), repeat)
-    fexec.get_result(fexec.map(noop, range(4)))
-    wren_args = best(lambda: fexec.get_result(fexec.map(big_size, args)), repeat)
-    wren_results = best(lambda: fexec.get_result(fexec.map(big_result, [MB5] * calls)), repeat)
-    return {"calls": calls, "mp_pool_args_s": pool_args, "wren_args_s": wren_args,
-            "args_ratio": wren_args / pool_args, "mp_pool_results_s": pool_results,
-            "wren_results_s": wren_results, "results_ratio": wren_results / pool_results,
-            "target_ratio": 1.5}
 
 
 RSS = """
@@ -135,28 +82,75 @@ def bench_rss(calls: int, storage_dir: str) -> dict[str, float]:
             "wall_s": time.perf_counter() - started, "target_mb": 200}
 
 
+def load() -> dict[str, Any]:
+    """What else ran on this machine: `uptime` and the load averages."""
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return {"uptime": uptime, "loadavg": list(os.getloadavg())}
+
+
+def first_job_table(args: argparse.Namespace, report: dict[str, Any]) -> str:
+    libraries = [name for name in args.libraries if installed(name)]
+    missing = sorted(set(args.libraries) - set(libraries))
+    table_rows = [row for row in rows() if not args.rows or row.key in args.rows]
+    print(f"first-job table: {', '.join(libraries)}; median of {args.repeat} fresh "
+          f"processes per figure" + (f" (not installed: {', '.join(missing)})"
+                                     if missing else ""), flush=True)
+    log = (lambda line: print("  " + line, flush=True)) if args.verbose else (lambda _: None)
+    table = run_table(libraries, table_rows, args.repeat, log)
+    workers = os.cpu_count() or 1
+    report["first_job"] = {"libraries": libraries, "not_installed": missing,
+                           "repeat": args.repeat, "workers": workers,
+                           "best_schedule_random_64": best_schedule(workers), **table}
+    return render(table_rows, libraries, table["medians"], workers)
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in ("wren-core", "ray", "dask", "distributed"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--quick", action="store_true",
+                        help="one process per figure, smaller warm extras")
+    parser.add_argument("--repeat", type=int, help="processes per figure (default 3)")
+    parser.add_argument("--libraries", nargs="+", default=list(LIBRARIES),
+                        help="columns to run (default: all installed)")
+    parser.add_argument("--rows", nargs="+", help="row keys to run (default: all)")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="only the first-job table (skip the warm-executor figures)")
+    parser.add_argument("--verbose", action="store_true", help="print every process's figures")
     args = parser.parse_args()
-    repeat = 3 if args.quick else 7
-    report: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
-    with tempfile.TemporaryDirectory(prefix="wren-bench-") as storage_dir, \
-            wren.FunctionExecutor(storage_dir=storage_dir) as fexec:
-        report["noop_map_10k"] = bench_noop_map(10_000, repeat, fexec)
-        print("noop map:", json.dumps(report["noop_map_10k"]), flush=True)
-        report["cold_start"] = bench_cold_start(repeat, storage_dir)
-        print("cold start:", json.dumps(report["cold_start"]), flush=True)
-        report["big_data"] = bench_big_data(fexec, 20, 2 if args.quick else 3)
-        print("5 MB data:", json.dumps(report["big_data"]), flush=True)
-        report["sleeps"] = bench_sleeps(fexec, 16 if args.quick else 64)
-        print("sleeps:", json.dumps(report["sleeps"]), flush=True)
-        report["rss_100k"] = bench_rss(20_000 if args.quick else 100_000, storage_dir)
-        print("100k-call RSS:", json.dumps(report["rss_100k"]), flush=True)
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    report: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
+                              "versions": versions(), "load_before": load()}
+    print("load before:", report["load_before"]["uptime"], flush=True)
+    table = first_job_table(args, report)
+    print(table, flush=True)
+    if not args.no_extras:
+        repeat = 3 if args.quick else 7
+        with tempfile.TemporaryDirectory(prefix="wren-bench-") as storage_dir, \
+                wren.FunctionExecutor(storage_dir=storage_dir) as fexec:
+            report["noop_map_10k_warm"] = bench_noop_map(10_000, repeat, fexec)
+            print("warm executor, map of 10,000:", json.dumps(report["noop_map_10k_warm"]),
+                  flush=True)
+            report["rss_100k"] = bench_rss(20_000 if args.quick else 100_000, storage_dir)
+            print("client peak RSS of a 100k-call map:", json.dumps(report["rss_100k"]),
+                  flush=True)
+    report["load_after"] = load()
+    print("load after:", report["load_after"]["uptime"], flush=True)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"local-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"local-{stamp}.json"
     out.write_text(json.dumps(report, indent=2))
-    print(f"saved {out}")
+    (RESULTS / f"local-{stamp}.md").write_text(
+        f"{report['load_before']['uptime']}\n\n{table}\n")
+    print(f"saved {out} (and the table as local-{stamp}.md)")
 
 
 if __name__ == "__main__":
