@@ -193,7 +193,8 @@ class _Batch:
         task = self.task
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         blob = seal(self.key, document.result_key, self._serialize_values())
-        self.storage.put_object(task.bucket, document.result_key, blob)
+        if not document.embed_result(blob):  # a small one travels in the status object
+            self.storage.put_object(task.bucket, document.result_key, blob)
         document.worker = {**self.worker, "end": time.time(), "result_bytes": len(blob)}
         if self.output is not None and self.output.pending:
             self.output.store(self.storage, task, self.part, document)
