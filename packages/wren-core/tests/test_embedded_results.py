@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import wren
-from conftest import SharedMemoryStorage, ThreadCompute
 from test_runner import build, outcomes
 from wren import MalformedDocumentError, TamperedDataError
 from wren.protocol import keys
@@ -22,6 +21,8 @@ from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 from wren.testing.contract.hostile import with_embedded
 from wren.worker import run_task, runner
+
+from conftest import SharedMemoryStorage, ThreadCompute
 
 UNPICKLED: list[str] = []
 
