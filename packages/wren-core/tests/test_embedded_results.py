@@ -32,6 +32,13 @@ class Trap:
         return (UNPICKLED.append, ("unpickled",))
 
 
+@pytest.fixture(autouse=True)
+def fresh_watchdog() -> Iterator[None]:
+    """A watchdog made by a main-thread run_task here must not serve later worker threads."""
+    yield
+    runner._watchdog = None
+
+
 @pytest.fixture
 def storage() -> MemoryStorage:
     memory = MemoryStorage()
@@ -117,8 +124,7 @@ def test_a_replaced_embedded_result_is_never_unpickled(attack: str) -> None:
 def counted(thread_backends: type[ThreadCompute], monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[collections.Counter[str]]:
     """Storage requests of the client and its workers, by operation."""
-    # a watchdog made for a main-thread run_task above cannot serve the worker threads
-    monkeypatch.setattr(runner, "_watchdog", None)
+    runner._watchdog = None  # one made for a main-thread run_task cannot serve threads
     counts: collections.Counter[str] = collections.Counter()
     for name in ("put_object", "get_object", "head_object", "list_objects", "delete_objects"):
         real = getattr(SharedMemoryStorage, name)
