@@ -121,3 +121,23 @@ def test_worker_credentials_come_from_parameters_or_the_environment(
     monkeypatch.setenv("WREN_STORAGE_CONFIG", '{"secret_access_key": "e"}')
     assert action._private({}, action.STORAGE_PARAM) == {"secret_access_key": "e"}
     assert action._private({}, action.COMPUTE_PARAM) == {}
+
+
+@pytest.mark.parametrize(("n_calls", "max_workers", "chunksize"), [
+    (10_000, 1200, 11),  # even split 9 per activation: a quarter more -> 910 activations
+    (100_000, 1200, 84),  # 84 per activation already: the even split
+    (1_000, 1200, 1),  # fewer calls than activations: one each, long calls stay parallel
+    (3_600, 1200, 3),  # 3 per activation: no slack below 4
+    (4_800, 1200, 5),  # 4 per activation: one more
+])
+def test_activations_group_calls_toward_the_storage_cost_target(
+        n_calls: int, max_workers: int, chunksize: int) -> None:
+    compute = OpenWhiskCompute({"endpoint": "http://127.0.0.1:9", "api_key": "a:b",
+                                "runtime": "example/runtime:1", "max_workers": max_workers},
+                               STORAGE)
+    try:
+        assert compute.plan_chunksize(n_calls) == chunksize
+        even = -(-n_calls // max_workers)
+        assert chunksize <= max(even, even * 1.25)  # an activation runs at most 25% longer
+    finally:
+        compute.close()

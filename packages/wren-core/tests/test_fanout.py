@@ -14,7 +14,7 @@ from wren.client.builder import JobBuilder, JobSpec
 from wren.ports import ComputeBackend, InvocationListener, WorkerStorage
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation
-from wren.protocol.results import load_document_values
+from wren.protocol.results import load_document_values, result_object
 from wren.protocol.status import StatusDocument
 from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY
@@ -64,8 +64,7 @@ def collect(job_key: str, n: int) -> dict[int, tuple[Any, dict[str, str] | None]
     while len(found) < n and time.monotonic() < deadline:
         for key in storage.list_keys(BUCKET, keys.status_prefix(job_key)):
             document = StatusDocument.open(storage.get_object(BUCKET, key), TEST_KEY)
-            blob = storage.get_object(BUCKET, document.result_key) if document.result_key \
-                else b""
+            blob = result_object(document, storage, BUCKET)
             values = load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)
             for position, index in enumerate(document.indices):
                 found[index] = (values[position], document.errors.get(position))

@@ -12,7 +12,7 @@ from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.ports import ComputeBackend, WorkerStorage
 from wren.protocol import keys
-from wren.protocol.results import load_document_values
+from wren.protocol.results import load_document_values, result_object
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task, TaskOptions
 from wren.serialize import CloudpickleSerializer
@@ -50,7 +50,7 @@ def outcomes(storage: MemoryStorage, task: Task) -> list[tuple[StatusDocument, l
     found = []
     for key in storage.list_keys("b", keys.status_prefix(task.job_key)):
         document = StatusDocument.open(storage.get_object("b", key), TEST_KEY)
-        blob = storage.get_object("b", document.result_key) if document.result_key else b""
+        blob = result_object(document, storage, "b")
         found.append((document, load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)))
     return found
 

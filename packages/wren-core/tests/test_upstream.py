@@ -16,13 +16,14 @@ from wren.ports import ComputeBackend, WorkerStorage
 from wren.protocol import keys
 from wren.protocol.binding import CallMode
 from wren.protocol.result_ref import ResultRef
-from wren.protocol.results import load_document_values
+from wren.protocol.results import load_document_values, result_object
 from wren.protocol.signing import new_key
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task
 from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
+from wren.testing.contract.hostile import with_embedded
 from wren.worker import run_task
 from wren.worker.upstream import mentions_results
 
@@ -61,7 +62,7 @@ def outcomes(storage: MemoryStorage, job_key: str) -> dict[int, Any]:
     found = {}
     for key in storage.list_keys("b", keys.status_prefix(job_key)):
         document = StatusDocument.open(storage.get_object("b", key), TEST_KEY)
-        blob = storage.get_object("b", document.result_key) if document.result_key else b""
+        blob = result_object(document, storage, "b")
         values = load_document_values(document, blob, CloudpickleSerializer(), TEST_KEY)
         found.update(zip(document.indices, values))
     return found
@@ -105,11 +106,13 @@ def test_forged_inputs_are_refused_before_anything_is_unpickled(storage: MemoryS
                                                                 ) -> None:
     first = run_job(storage, "M000", fn.double, [1, 2, 3, 4])
     inputs = refs(storage, first)
-    documents = [StatusDocument.open(storage.get_object("b", r.status_key), TEST_KEY)
-                 for r in inputs]
-    results = [d.result_key for d in documents]
-    storage.put_object("b", results[0], pickle.dumps([Trap()]))  # a bare pickle
-    storage.put_object("b", results[1], storage.get_object("b", results[3]))  # moved
+    raws = [storage.get_object("b", r.status_key) for r in inputs]
+    documents = [StatusDocument.open(raw, TEST_KEY) for raw in raws]
+    assert all(d.inline_result is not None for d in documents)  # small: in the status
+    storage.put_object("b", inputs[0].status_key,  # a bare pickle as the embedded result
+                       with_embedded(raws[0], pickle.dumps([Trap()])))
+    storage.put_object("b", inputs[1].status_key,  # another call's result, moved in
+                       with_embedded(raws[1], bytes(documents[3].inline_result or b"")))
     forged = documents[2]
     storage.put_object("b", inputs[2].status_key, forged.seal(new_key()))  # another key
     moved = [inputs[0], inputs[1], inputs[2],

@@ -7,13 +7,16 @@ threads, retries and waiting. 202 is delivered; 429 is `Throttled` (honouring `R
 `remote_invoker`, the kit stages the tasks in storage and one activation invokes them from
 inside the platform (`wren.worker.fanout`). The workers' credentials are the action's default
 parameters (`wren_backend_ibmcf.runtimes`), never part of a payload. `ibm_cf` adds IAM tokens
-and finds the namespace id by its name.
+and finds the namespace id by its name. Grouping (`plan_chunksize`): every task is an
+activation that costs a status object written and read in storage, so when a map has several
+calls per activation anyway, its tasks grow by up to a quarter toward `COST_GROUP` calls.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -38,6 +41,11 @@ logger = logging.getLogger("wren")
 
 #: IBM Cloud Functions' list price in US dollars per GB-second of activation time.
 PRICE_PER_GB_SECOND = 0.000017
+#: Calls per activation at which a task's two storage requests (its status object, written
+#: by the worker and read by the client) cost at most 0.2 per call, with room for listings.
+COST_GROUP = 12
+#: How much longer than the even split an activation may run to get there: a quarter.
+COST_SLACK = 0.25
 
 
 class OpenWhiskCompute(DeliveringCompute):
@@ -89,6 +97,15 @@ class OpenWhiskCompute(DeliveringCompute):
             parameters[COMPUTE_PARAM] = {"backend": self.name,
                                          "config": self.fanout_credentials()}
         return parameters
+
+    def plan_chunksize(self, n_calls: int) -> int:
+        """The even split over `max_workers` activations; when that already gives each
+        activation 4 calls or more (it runs them one after another), up to a quarter more,
+        toward `COST_GROUP`: fewer activations and storage requests for the same map, and a
+        bounded wait for long calls (a single activation's calls, never more than 25%). A map
+        with fewer calls than that keeps one activation per even share."""
+        even = super().plan_chunksize(n_calls)
+        return max(even, min(COST_GROUP, math.floor(even * (1 + COST_SLACK))))
 
     # Delivering ---------------------------------------------------------------------------
     def dispatch_settings(self) -> DispatchSettings:

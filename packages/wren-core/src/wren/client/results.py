@@ -1,8 +1,9 @@
 """Download results and rebuild remote exceptions.
 
 Futures are grouped by the status document that completed them; each document's result
-object (one pickled list) is fetched once, in parallel threads across documents, and its
-values land in the job's columns with one slice assignment. A failed call becomes its original exception when it can be unpickled here, with
+object (one pickled list) is fetched once, in parallel threads across documents (unless it
+came inside the status object, which is then let go), and its values land in the job's
+columns with one slice assignment. A failed call becomes its original exception when it can be unpickled here, with
 the remote traceback as its cause; otherwise a `RemoteError` (or `WorkerLostError`,
 `FunctionTimeoutError`) that keeps the remote type, message and traceback.
 """
@@ -18,7 +19,7 @@ from wren.client.job import JobState
 from wren.client.references import ReferenceReader, reading_results
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
-from wren.protocol.results import load_document_values
+from wren.protocol.results import load_document_values, result_object
 from wren.protocol.status import StatusDocument
 
 _MAX_DOWNLOAD_THREADS = 16
@@ -34,7 +35,7 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
 
     def _load(pair: tuple[JobState, StatusDocument]) -> None:
         job, document = pair
-        blob = storage.get_object(bucket, document.result_key) if document.result_key else b""
+        blob = result_object(document, storage, bucket)
         if reader is None:
             values = load_document_values(document, blob, serializer, key)
         else:
@@ -52,9 +53,11 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
                 job.exceptions[index] = values[position]
                 job.values[index] = None
         job.loaded.add(document.name)
+        document.release_result()
         job.result_times[document.name] = time.time()
 
-    size = sum(document.worker.get("result_bytes", _PARALLEL_BYTES) for _, document in pairs)
+    size = sum(document.worker.get("result_bytes", _PARALLEL_BYTES) for _, document in pairs
+               if document.inline_result is None)
     if len(pairs) == 1 or size < _PARALLEL_BYTES:
         for pair in pairs:
             _load(pair)

@@ -3,7 +3,8 @@
 A part's result object is one serialized list whose item `i` is the value of the call in the
 status document's column `i`; for a failed call it is that call's exception, serialized on
 its own (or None), so an exception whose class this client cannot import spoils only its
-own call. `load_document_values`
+own call. `result_object` finds it (inside the status object when it was small, see
+`StatusDocument.embed_result`, else its own object); `load_document_values`
 turns it back into values, and each failed call into the exception the user sees: the
 original one when it can be rebuilt here, with the remote traceback as its cause, otherwise
 a `RemoteError` (or `WorkerLostError`, `FunctionTimeoutError`) that keeps the remote type,
@@ -34,6 +35,26 @@ class _Loader(Protocol):
     """What reading a result batch needs of a serializer."""
 
     def loads(self, data: bytes | memoryview) -> Any: ...
+
+
+class _Readable(Protocol):
+    """What `result_object` needs of a storage backend."""
+
+    def get_object(self, bucket: str, key: str) -> bytes: ...
+
+
+def result_object(document: StatusDocument, storage: _Readable, bucket: str
+                  ) -> bytes | memoryview:
+    """The sealed result object of `document` (still to be checked by
+    `load_document_values`): the one its status object carried, else read from storage under
+    `result_key`; empty when the part has none."""
+    inline = document.inline_result
+    if inline is not None:
+        return inline
+    if document.result_inline:
+        raise WrenError(f"the results of {document.job_key} task {document.name} came inside "
+                        "its status object and were released after they were read")
+    return storage.get_object(bucket, document.result_key) if document.result_key else b""
 
 
 def build_exception(error: dict[str, str], rebuilt: Any) -> BaseException:

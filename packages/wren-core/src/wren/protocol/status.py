@@ -8,6 +8,10 @@ Column `i` describes call `indices[i]` (often a `range`); the part's result obje
 pickled list whose item `i` is that call's value, or its exception when it failed. Failed
 calls also have an entry in `errors` with the exception type, message and remote traceback
 as text, so a client that cannot unpickle the exception still shows what happened.
+A small result object (up to `INLINE_RESULT_BYTES` sealed) travels inside the status object
+instead of beside it (`embed_result`, `result_inline`): the sealed document, one NUL byte
+(JSON never holds one) and the result object sealed for its own `result_key`, so a part
+costs one write and one read; a big one keeps its own object, read only when wanted.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from typing import Any
 
 import attrs
 
+from wren._errors import TamperedDataError
+from wren.protocol import keys
 from wren.protocol.fields import decode_indices, encode_indices, integer, mapping, numbers, text
-from wren.protocol.signing import open_sealed, seal, unverified_data
+from wren.protocol.signing import HEADER_BYTES, open_sealed, seal, unverified_data
 from wren.protocol.version import MalformedDocumentError, check, stamp
 
 #: What a status document's seal is bound to (its job is inside the authenticated data).
@@ -27,6 +33,11 @@ STATUS_CONTEXT = "status"
 
 #: What `errors[i]["kind"]` may say, see `error_info`.
 ERROR_KINDS = ("exception", "lost", "timeout", "system")
+
+#: Sealed result objects up to this size travel inside their status object.
+INLINE_RESULT_BYTES = 64 * 1024
+#: Between a status object's sealed document and its embedded result object.
+_SEPARATOR = b"\x00"
 
 
 @attrs.define(slots=True)
@@ -43,7 +54,28 @@ class StatusDocument:
     func_end: list[float] = attrs.field(factory=list)
     errors: dict[int, dict[str, str]] = attrs.field(factory=dict)
     extra: dict[int, dict[str, Any]] = attrs.field(factory=dict)
+    #: The result object travels inside the status object (see `inline_result`).
+    result_inline: bool = False
     _where: dict[int, int] | None = attrs.field(default=None, eq=False, repr=False)
+    _inline: bytes | memoryview | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def inline_result(self) -> bytes | memoryview | None:
+        """The sealed result object that came inside the status object (None when it has its
+        own object, or once `release_result` dropped it)."""
+        return self._inline
+
+    def embed_result(self, blob: bytes | memoryview) -> bool:
+        """Carry the sealed result object `blob` inside this document when it is small
+        enough; True when it will, False when it must be stored under `result_key`."""
+        if len(blob) > INLINE_RESULT_BYTES:
+            return False
+        self.result_inline, self._inline = True, blob
+        return True
+
+    def release_result(self) -> None:
+        """Forget the embedded result object (its values were loaded)."""
+        self._inline = None
 
     @property
     def name(self) -> str:
@@ -84,6 +116,7 @@ class StatusDocument:
         return json.dumps(stamp({
             "kind": "status", "job_key": self.job_key, "task_id": self.task_id,
             "part": self.part, "result_key": self.result_key, "worker": self.worker,
+            "result_inline": self.result_inline,
             "indices": encode_indices(indices), "func_start": self.func_start,
             "func_end": self.func_end,
             "errors": {str(k): v for k, v in self.errors.items()},
@@ -109,7 +142,8 @@ class StatusDocument:
                 mapping(data["worker"]), decode_indices(data["indices"]),
                 numbers(data["func_start"]), numbers(data["func_end"]),
                 {int(k): _error(v) for k, v in mapping(data["errors"]).items()},
-                {int(k): mapping(v) for k, v in mapping(data["extra"]).items()})
+                {int(k): mapping(v) for k, v in mapping(data["extra"]).items()},
+                data.get("result_inline", False) is True)
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedDocumentError(
                 f"a status document is malformed: {type(exc).__name__}: {exc}") from None
@@ -117,30 +151,62 @@ class StatusDocument:
         if len(document.func_start) != n or len(document.func_end) != n or any(
                 not 0 <= position < n for position in (*document.errors, *document.extra)):
             raise MalformedDocumentError("a status document's columns do not line up")
+        if document.result_inline and document.result_key is None:
+            raise MalformedDocumentError("a status document embeds a result without a key")
         return document
 
-
     def seal(self, key: bytes) -> bytes:
-        """The encoded document, sealed with the executor's key (what workers store and push):
-        a reader ignores any status it cannot authenticate, so nobody who can write the
-        bucket or the broker can mark a call done."""
-        return seal(key, STATUS_CONTEXT, self.encode())
+        """The encoded document, sealed with the executor's key (what workers store and push),
+        followed by its embedded result object if any: a reader ignores any status it cannot
+        authenticate, so nobody who can write the bucket or the broker can mark a call done
+        (the embedded result keeps its own seal, checked before it is unpickled)."""
+        sealed = seal(key, STATUS_CONTEXT, self.encode())
+        if self.result_inline and self._inline is not None:
+            return b"".join((sealed, _SEPARATOR, self._inline))
+        return sealed
 
     @classmethod
     def open(cls, raw: bytes | memoryview, key: bytes, name: str | None = None
              ) -> StatusDocument:
         """Check and decode a sealed document (`TamperedDataError` naming `name`, where it
         came from, `MalformedDocumentError` or `ProtocolVersionError` when it is not one this
-        executor's workers wrote)."""
-        return cls.decode(bytes(open_sealed(key, STATUS_CONTEXT, raw, name)))
-
+        executor's workers wrote). When `name` is the storage key it was read from, a
+        document found under another part's key (moved there) is refused too."""
+        head, inline = _split(raw)
+        document = cls._with_result(
+            cls.decode(bytes(open_sealed(key, STATUS_CONTEXT, head, name))), inline)
+        if name is not None and name.endswith(".status") and name != keys.status_key(
+                document.job_key, document.task_id, document.part):
+            raise TamperedDataError(name, f"it holds the status of {document.job_key} task "
+                                          f"{document.name}, which belongs elsewhere")
+        return document
 
     @classmethod
     def peek(cls, raw: bytes | memoryview) -> StatusDocument:
         """Decode a sealed document WITHOUT checking its seal: only for bookkeeping (which
         calls reported) by a runtime that got it from its own workers over a private channel.
         Decoding is data-only either way; whoever applies results must use `open`."""
-        return cls.decode(bytes(unverified_data(raw)))
+        head, inline = _split(raw)
+        return cls._with_result(cls.decode(bytes(unverified_data(head))), inline)
+
+    @classmethod
+    def _with_result(cls, document: StatusDocument, inline: memoryview | None
+                     ) -> StatusDocument:
+        if document.result_inline != (inline is not None):
+            raise MalformedDocumentError(
+                "a status object's embedded result does not match its document (it says "
+                f"{'one' if document.result_inline else 'none'} travels inside)")
+        document._inline = inline
+        return document
+
+
+def _split(raw: bytes | memoryview) -> tuple[memoryview, memoryview | None]:
+    """A status object's sealed document and its embedded result object (or None)."""
+    view = memoryview(raw)
+    found = (raw if isinstance(raw, bytes) else bytes(view)).find(_SEPARATOR, HEADER_BYTES)
+    if found < 0:
+        return view, None
+    return view[:found], view[found + 1:]
 
 
 def _jsonable(value: Any) -> Any:

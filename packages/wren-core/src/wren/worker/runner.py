@@ -2,8 +2,9 @@
 
 It loads the task's function (cached per process by content hash), reads the calls'
 arguments (inline, or one ranged read of the job's data object), runs each call under its
-time limit, and writes statuses and results in batches: one result object and one status
-document per flush, at the end of the task and while it runs: after a call, once the calls
+time limit, and writes statuses and results in batches: per flush, one status object that
+also carries the batch's results when they are small (else a result object beside it), at
+the end of the task and while it runs: after a call, once the calls
 not yet flushed are older than `flush_interval` seconds, or sooner (`EAGER_FLUSH_SECONDS`)
 when a flush is cheap next to them (`FLUSH_COST_FACTOR`), so a call that takes a while is
 seen done soon after it ends and a crash loses little, while a run of short calls (or slow
@@ -207,7 +208,8 @@ class _Batch:
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         with offloading(shared_put(self.storage, task.bucket, task.job_key)) as offloaded:
             blob = seal(self.key, document.result_key, self._serialize_values())
-        self.storage.put_object(task.bucket, document.result_key, blob)
+        if not document.embed_result(blob):  # a small one travels in the status object
+            self.storage.put_object(task.bucket, document.result_key, blob)
         document.worker = {**self.worker, "end": time.time(),
                            "result_bytes": len(blob) + offloaded.bytes}
         if self.output is not None and self.output.pending:

@@ -20,7 +20,7 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol.binding import CallMode
 from wren.protocol.result_ref import ResultRef
-from wren.protocol.results import load_document_values
+from wren.protocol.results import load_document_values, result_object
 from wren.protocol.status import StatusDocument
 
 Invoke = Callable[[Any, int], Any]
@@ -46,8 +46,7 @@ class ResultReader:
         name = (document.job_key, document.name)
         found = self._values.get(name)
         if found is None:
-            blob = self.storage.get_object(self.bucket, document.result_key) \
-                if document.result_key else b""
+            blob = result_object(document, self.storage, self.bucket)
             found = self._values[name] = load_document_values(document, blob,
                                                               self.serializer, self.key)
         return found

@@ -5,9 +5,9 @@ Each test plays that attacker against a real job of the adapter under test. Ever
 a pickle whose loading creates a canary file (`Canary`); each test asserts the canary is
 absent *and* what the user sees: forged statuses are ignored (one warning each, counted in
 `JobMonitor.rejected` and `JobState.rejected_statuses`) and the job still completes with its
-real results; a replaced, moved or re-sealed result, argument or function blob (or a big
-value's buffer removed from shared memory) is a `TamperedDataError` naming the object, or is
-replaced by the client before it is used. The
+real results; a replaced, moved or re-sealed result (in its own object or inside its status
+object), argument or function blob (or a big value's buffer removed from shared memory) is a
+`TamperedDataError` naming the object, or is replaced by the client before it is used. The
 canary is a local file, so the suite proves most where workers share the test's filesystem
 (every binding in wren's own tests). Bind `make_executor` for `HostileStorageContract`; bind
 `publish_status` as well for `HostileMonitorContract` (a push channel such as RabbitMQ).
@@ -31,8 +31,8 @@ import wren
 from wren.client.futures import ResponseFuture
 from wren.ports import capabilities
 from wren.protocol import keys
-from wren.protocol.signing import new_key, seal
-from wren.protocol.status import StatusDocument
+from wren.protocol.signing import HEADER_BYTES, new_key, seal
+from wren.protocol.status import INLINE_RESULT_BYTES, StatusDocument
 from wren.serialize.function_blob import pack_function
 from wren.testing import functions as fn
 from wren.testing.contract._binding import WAIT, ExecutorBinding, override_me
@@ -58,6 +58,13 @@ class Canary:
 
 def evil_pickle(canary: Path) -> bytes:
     return pickle.dumps(Canary(canary), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def with_embedded(raw: bytes, result: bytes) -> bytes:
+    """A status object that embeds its result (`StatusDocument.embed_result`) with `result`
+    in place of that result: what an attacker who rewrites the object can make."""
+    cut = raw.index(b"\x00", HEADER_BYTES)  # the sealed JSON document ends there
+    return raw[:cut + 1] + result
 
 
 def forged_status(kind: str, job_key: str, n_calls: int, result_key: str,
@@ -195,7 +202,8 @@ class HostileStorageContract(_Attacker):
 
     def test_a_replaced_result_is_a_tampered_data_error(self, fexec: wren.FunctionExecutor,
                                                         canary: Path) -> None:
-        futures = fexec.map(fn.double, [1, 2, 3], chunksize=1)
+        big = INLINE_RESULT_BYTES + 1024  # big results keep their own objects
+        futures = fexec.map(fn.make_bytes, [big, big + 1, big + 2], chunksize=1)
         fexec.wait(futures, throw_except=False, timeout=WAIT)
         result_keys = []
         for future in futures:
@@ -210,7 +218,42 @@ class HostileStorageContract(_Attacker):
             with pytest.raises(wren.TamperedDataError, match=re.escape(key)) as caught:
                 fexec.get_result(future, timeout=WAIT)
             assert caught.value.key == key
-        assert fexec.get_result(futures[2], timeout=WAIT) == 6
+        assert len(fexec.get_result(futures[2], timeout=WAIT)) == big + 2
+        assert not canary.exists()
+
+    def test_a_replaced_embedded_result_is_a_tampered_data_error(
+            self, fexec: wren.FunctionExecutor, canary: Path) -> None:
+        # The attacker rewrites the status objects (small results travel inside them)
+        # before the client reads them: the monitor is held back until then.
+        monitor = fexec._monitor
+        monitor.poll_once = lambda: 0  # type: ignore[method-assign]
+        monitor.status_received = lambda document, source: None  # type: ignore[method-assign]
+        try:
+            futures = fexec.map(fn.double, [1, 2, 3, 4], chunksize=1)
+            bucket, storage = fexec.bucket, fexec.storage
+            prefix = keys.status_prefix(futures[0].job_key)
+            wait_until(lambda: len(storage.list_keys(bucket, prefix)) == 4,
+                       "the workers wrote their status objects")
+            status = sorted(storage.list_keys(bucket, prefix))
+            raws = [storage.get_object(bucket, key) for key in status]
+            documents = [StatusDocument.open(raw, fexec._key, key)
+                         for raw, key in zip(raws, status)]
+            assert all(d.inline_result is not None for d in documents)
+            storage.put_object(bucket, status[0], with_embedded(raws[0], evil_pickle(canary)))
+            storage.put_object(bucket, status[1], with_embedded(  # another call's result
+                raws[1], bytes(documents[3].inline_result or b"")))
+            storage.put_object(bucket, status[2], raws[3])  # another call's status object
+        finally:
+            del monitor.poll_once, monitor.status_received
+        monitor.sweep()
+        for future, document in zip(futures[:2], documents):
+            with pytest.raises(wren.TamperedDataError) as caught:
+                fexec.get_result(future, timeout=WAIT)
+            assert caught.value.key == document.result_key
+        assert fexec.get_result(futures[3], timeout=WAIT) == 8
+        wait_until(lambda: futures[0].job.rejected_statuses >= 1,
+                   "the moved status object was refused")
+        assert not futures[2].done, "a status object moved to another key completed a call"
         assert not canary.exists()
 
     def test_a_forged_input_of_a_chained_call_is_refused(self, fexec: wren.FunctionExecutor,
@@ -224,11 +267,14 @@ class HostileStorageContract(_Attacker):
             assert document is not None and document.result_key is not None
             documents.append(document)
             results.append(document.result_key)
-        status = keys.status_key(first[2].job_key, documents[2].task_id, documents[2].part)
+        status = [keys.status_key(d.job_key, d.task_id, d.part) for d in documents]
         bucket, storage = fexec.bucket, fexec.storage
-        storage.put_object(bucket, results[0], evil_pickle(canary))  # a bare pickle
-        storage.put_object(bucket, results[1], storage.get_object(bucket, results[3]))  # moved
-        storage.put_object(bucket, status, forged_status(  # sealed with another key
+        raws = [storage.get_object(bucket, key) for key in status]
+        # small results travel inside the status objects: rewrite those
+        storage.put_object(bucket, status[0], with_embedded(raws[0], evil_pickle(canary)))
+        storage.put_object(bucket, status[1], with_embedded(  # moved from another call
+            raws[1], bytes(StatusDocument.open(raws[3], fexec._key).inline_result or b"")))
+        storage.put_object(bucket, status[2], forged_status(  # sealed with another key
             "wrong-key", first[2].job_key, 4, results[2], canary))
         second = fexec.map(fn.double, first)
         for future in second[:3]:
