@@ -292,7 +292,7 @@ class HostileStorageContract(_Attacker):
         assert document is not None and document.result_key is not None
         bucket, storage = fexec.bucket, fexec.storage
         first_key = document.result_key
-        rest = futures
+        rest: list[ResponseFuture] = list(futures)
         if not document.result_inline:  # an embedded one: test_a_replaced_embedded_result...
             storage.put_object(bucket, first_key, evil_pickle(canary))
             with pytest.raises(wren.TamperedDataError, match=re.escape(first_key)):
