@@ -18,6 +18,8 @@ import pytest
 import wren
 from wren.protocol import keys
 from wren.protocol.signing import new_key, seal, unverified_data
+from wren.protocol.status import StatusDocument
+from wren.testing.contract.hostile import with_embedded
 
 WAIT = 60.0
 
@@ -145,11 +147,19 @@ def test_a_forged_inner_result_is_refused_not_unpickled(
     fexec.wait(outer, timeout=WAIT)
     marker = tmp_path / "owned"
     evil = pickle.dumps([_Payload(marker), _Payload(marker)])
-    results = _inner_objects(fexec, "result")
-    assert results, "the inner job stored no result"
-    for key in results:  # an attacker with write access to the bucket, without the key
+    forged = 0
+    for key in _inner_objects(fexec, "result"):  # an attacker with write access to the
         fexec.storage.put_object(fexec.bucket, key, seal(new_key(), key, evil) if sealed
-                                 else evil)
+                                 else evil)  # bucket, without the key
+        forged += 1
+    for key in _inner_objects(fexec, "status"):  # small results travel inside their status
+        raw = fexec.storage.get_object(fexec.bucket, key)
+        document = StatusDocument.peek(raw)
+        if document.result_inline:
+            fake = seal(new_key(), document.result_key, evil) if sealed else evil
+            fexec.storage.put_object(fexec.bucket, key, with_embedded(raw, fake))
+            forged += 1
+    assert forged, "the inner job stored no result"
     with pytest.raises(wren.TamperedDataError):
         fexec.get_result(outer, timeout=WAIT)
     assert not marker.exists()
