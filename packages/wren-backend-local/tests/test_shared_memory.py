@@ -45,8 +45,23 @@ def fexec(tmp_path: Path, shm: Path) -> Iterator[wren.FunctionExecutor]:
         yield executor
 
 
+def _files(root: Path, min_size: int = 0) -> list[Path]:
+    """Files of at least min_size bytes under root, sorted. A finished job's directory may
+    vanish while this walks it (jobs are cleaned in the background); os.walk skips it."""
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder, name)
+            try:
+                if path.stat().st_size >= min_size:
+                    found.append(path)
+            except FileNotFoundError:
+                continue
+    return sorted(found)
+
+
 def _buffer_files(shm: Path) -> list[Path]:
-    return sorted(p for p in shm.rglob("*") if p.is_file() and "buffers" in p.parts)
+    return [p for p in _files(shm) if "buffers" in p.parts]
 
 
 def test_big_values_travel_through_shared_memory_and_go_with_their_job(
@@ -68,7 +83,7 @@ def test_big_values_travel_through_shared_memory_and_go_with_their_job(
     values = fexec.get_result(fexec.map(fn.make_bytes, [BIG, 10]))
     assert values == [b"x" * BIG, b"x" * 10]
     data_dir = Path(fexec.storage.root)
-    assert not [p for p in data_dir.rglob("*") if p.is_file() and p.stat().st_size >= BIG]
+    assert _files(data_dir, min_size=BIG) == []
     fexec.clean()
     assert _buffer_files(shm) == []
 
