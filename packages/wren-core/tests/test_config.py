@@ -101,3 +101,17 @@ def test_retired_lithops_keys_are_accepted_with_a_warning(caplog: pytest.LogCapt
     config = load_config(config={"wren": {"mode": "serverless"}})
     assert config.compute_backend == "localhost"
     assert "mode" in caplog.text
+
+
+def test_bounds_are_inclusive_and_the_error_cites_their_source() -> None:
+    from wren.config.schema import ConfigKey
+
+    key = ConfigKey("runtime_memory", int, 256, "MB", minimum=128, maximum=2048,
+                    limit_source="the platform's published limits")
+    assert key.check("demo", 128) == 128 and key.check("demo", 2048) == 2048
+    assert key.bounds_text() == "between 128 and 2048"
+    with pytest.raises(ConfigError, match=r"is 4096; it must be between 128 and 2048 "
+                                          r"\(the platform's published limits\)"):
+        key.check("demo", 4096)
+    with pytest.raises(ConfigError, match="it must be at most 10$"):
+        ConfigKey("n", int, 1, maximum=10).check("demo", 11)

@@ -29,6 +29,8 @@ class ConfigKey:
 
     `secret` keys (passwords, API keys, account keys) never leave the client in a job payload;
     compute adapters hand them to workers through the platform's own secret mechanism.
+    `minimum`/`maximum` are inclusive bounds; `limit_source` names the document that sets them
+    (a platform's published limits), and is quoted in the error so the user can check it.
     """
 
     name: str
@@ -38,7 +40,9 @@ class ConfigKey:
     secret: bool = False
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
     nullable: bool = False
+    limit_source: str = ""
 
     def check(self, section: str, value: Any) -> Any:
         """Return `value` converted to this key's type, or raise `ConfigError` naming it."""
@@ -52,10 +56,25 @@ class ConfigKey:
             allowed = ", ".join(repr(c) for c in self.choices)
             raise ConfigError(f"key {self.name!r} in section {section!r} is {value!r}; "
                               f"allowed values: {allowed}")
-        if self.minimum is not None and value < self.minimum:
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
             raise ConfigError(f"key {self.name!r} in section {section!r} is {value!r}; "
-                              f"it must be at least {self.minimum:g}")
+                              f"it must be {self.bounds_text()}{self._source_text()}")
         return value
+
+    def bounds_text(self) -> str:
+        """The key's bounds in words ("at least 1", "between 128 and 2048"), or ""."""
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            return f"between {low:g} and {high:g}"
+        if low is not None:
+            return f"at least {low:g}"
+        if high is not None:
+            return f"at most {high:g}"
+        return ""
+
+    def _source_text(self) -> str:
+        return f" ({self.limit_source})" if self.limit_source else ""
 
     def _coerce(self, section: str, value: Any) -> Any:
         expected = self.type
