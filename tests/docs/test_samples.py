@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,9 @@ ALL = all_samples()
 PYTHON = [s for s in ALL if s.lang == "python" and s.kind != "excerpt"]
 YAML = [s for s in ALL if s.lang == "yaml"]
 EXCERPTS = [s for s in ALL if s.kind == "excerpt"]
-#: Samples that cannot run on this machine; keep this list short.
-MAX_SKIPPED = 6
+#: Skipped samples a page may have: a page whose samples all need a cloud still shows one
+#: runnable sample (its config is checked as YAML), or it says why in prose.
+MAX_SKIPPED_PER_PAGE = 3
 
 
 def _ids(samples: list[Sample]) -> list[str]:
@@ -72,8 +74,10 @@ def test_markers_are_known_and_explained() -> None:
                 sample.arg) > 10, f"{sample.id}: say why it cannot run: (needs ...)"
         else:
             assert (REPO / sample.arg).is_file(), f"{sample.id}: no file {sample.arg}"
-    skipped = [s.id for s in PYTHON if s.kind == "skip"]
-    assert len(skipped) <= MAX_SKIPPED, f"too many samples skipped: {skipped}"
+    pages = Counter(s.path for s in PYTHON if s.kind == "skip")
+    crowded = [str(page.relative_to(REPO)) for page, n in pages.items()
+               if n > MAX_SKIPPED_PER_PAGE]
+    assert not crowded, f"more than {MAX_SKIPPED_PER_PAGE} skipped samples in {crowded}"
 
 
 def test_the_pages_have_runnable_samples() -> None:

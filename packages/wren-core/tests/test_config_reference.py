@@ -20,7 +20,9 @@ FAKE = COMPUTE_SCHEMA.extend(
      ConfigKey("tier", str, "small", "size of the machines", choices=("small", "large")),
      ConfigKey("ratio", float, 0.5, "share of the quota", minimum=0, maximum=1,
                limit_source="FakeCloud quotas page"),
-     ConfigKey("tags", list, ["a", "b"], "labels\nof every job", nullable=True)),
+     ConfigKey("tags", list, ["a", "b"], "labels\nof every job", nullable=True),
+     ConfigKey("endpoint", str, "https://x", "default: https://<region>.x [:port][/db] "
+               "or `<region>`")),
     inherit=("fake",),
     lithops=(renamed("old_tier", "tier"), retired("legacy", "has no effect; remove it"),
              refused("bad", "use `tier`")),
@@ -74,6 +76,9 @@ def test_a_section_table_says_everything_of_every_key(fake_backend: None) -> Non
     assert rows["ratio"][1:4] == ["number", "`0.5`", "between 0 and 1 (FakeCloud quotas page)"]
     assert rows["tags"][1:3] == ["list or null", "`[a, b]`"]
     assert rows["tags"][5] == "labels of every job"
+    # Read as written: no HTML tag, no link, outside code spans; code spans untouched.
+    assert rows["endpoint"][5] == ("default: https://&lt;region>.x \\[:port\\]\\[/db\\] or "
+                                   "`<region>`")
     memory = FAKE.get("runtime_memory")
     assert memory is not None and memory.bounds_text() in rows["runtime_memory"][3]
     assert "shared `fake:` section" in text

@@ -137,10 +137,11 @@ def _code(value: Any) -> str:
 
 def _cell(text: str) -> str:
     """Text that stays inside one table cell (no pipes, no line breaks) and reads as it is
-    written: brackets outside code spans are escaped, so `[:port][/db]` is no link."""
+    written: outside code spans, brackets are escaped (`[:port][/db]` is no link) and so is
+    `<` (`https://<region>.example` is no HTML tag)."""
     parts = text.replace("|", "\\|").replace("\n", " ").split("`")
     for i in range(0, len(parts), 2):  # outside `code`
-        parts[i] = parts[i].replace("[", "\\[").replace("]", "\\]")
+        parts[i] = parts[i].replace("[", "\\[").replace("]", "\\]").replace("<", "&lt;")
     return "`".join(parts)
 
 
