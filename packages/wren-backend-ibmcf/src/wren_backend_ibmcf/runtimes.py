@@ -155,10 +155,8 @@ class RuntimeManager:
     # Listing and deleting -----------------------------------------------------------------
     def list(self) -> list[RuntimeEntry]:
         url = f"{self.client.base}/actions/{self.package}/"
-        status, data = self.client.call("GET", url, "listing runtimes", accept=(200, 404))
-        actions = data.get("result", []) if status == 200 else []
         entries = []
-        for action in actions if isinstance(actions, list) else []:
+        for action in self.client.list_entities(url, "listing runtimes") or []:
             notes = _unpairs(action.get("annotations"))
             if "wren-image" not in notes:
                 continue
