@@ -7,6 +7,7 @@ and every activation in the real runtimes/ibmcf action proxy."""
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import requests
 import wren
 from wren.testing import functions as fn
 from wren_backend_ibmcf import IbmCfCompute, IbmCosStorage
+from wren_backend_ibmcf import runtimes as runtime_module
 from wren_backend_ibmcf.compute import OpenWhiskCompute
+from wren_backend_ibmcf.openwhisk_client import OpenWhiskError
 
 from tests.doubles.openwhisk_handle import OpenWhiskDouble
 from tests.servers.ceph import CephGateway, shared_gateway
@@ -171,3 +174,30 @@ def test_a_namespace_that_lets_nothing_through_fails_the_calls_clearly(
     assert "Too many concurrent requests in flight (count: 2, allowed: 1)" in message
     assert "lower `max_workers` in the `openwhisk` section (now 40)" in message
     assert "100 activations at once" in message and "operator" in message
+
+
+def test_reading_runtime_metadata_waits_out_a_busy_namespace(
+        start_double: StartDouble, cos_config: dict[str, Any], home_dir: Path) -> None:
+    double = start_double(flavour="stock", limits={"concurrent": 1}, max_containers=1)
+    with executor(double, cos_config, throttle_timeout=2.0) as fexec:
+        assert fexec.get_result(fexec.map(fn.double, [0])) == [0]
+        compute = fexec.compute
+        assert isinstance(compute, OpenWhiskCompute)
+        runtime_module._metadata.clear()
+        double.hold(True)
+        fexec.map(fn.double, [1])  # held in flight: the namespace is full
+        assert compute.wait_dispatched(30)
+        try:  # still full after throttle_timeout: the 429 and its fix, not "cannot run"
+            with pytest.raises(OpenWhiskError, match="HTTP 429: Too many concurrent.*"
+                                                     "lower `max_workers`"):
+                compute.runtimes._read_from_runtime(compute.runtime, runtime_module.action_name(
+                    compute.runtime, compute.memory))
+            release = threading.Timer(1.0, double.hold, args=(False,))
+            release.start()  # freed within throttle_timeout: the metadata arrives
+            info = compute.runtimes._read_from_runtime(compute.runtime,
+                                                       runtime_module.action_name(
+                                                           compute.runtime, compute.memory))
+            release.join()
+            assert info["wren_version"] == wren.__version__
+        finally:
+            double.hold(False)

@@ -84,6 +84,7 @@ class OpenWhiskCompute(DeliveringCompute):
         self.runtimes = RuntimeManager(self.client, self.name, self.timeout_s,
                                        self._worker_parameters,
                                        lambda: build_bundle(worker_storage.backend))
+        self.runtimes.throttle_wait = float(self.config["throttle_timeout"])
         self._actions: dict[int, str] = {}
         self._actions_lock = threading.Lock()
 

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from wren import WrenError
-from wren.dispatch import Refused, Throttled, Unavailable, parse_retry_after
+from wren.dispatch import Refused, Throttled, Unavailable, backoff, parse_retry_after
 
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 
@@ -174,12 +174,24 @@ class OpenWhiskClient:
         return data if status == 200 else None
 
     def invoke_blocking(self, package: str, action: str, payload: Mapping[str, Any],
-                        wait: float = 600.0) -> dict[str, Any]:
-        """Invoke and return the action's result, following a long run by its activation."""
+                        wait: float = 600.0, throttle_wait: float = 120.0) -> dict[str, Any]:
+        """Invoke and return the action's result, following a long run by its activation. A
+        namespace at its limit (429) is asked again with back-off and jitter for up to
+        `throttle_wait` seconds; then the 429 is raised (`OpenWhiskError`, with the hint)."""
         url = self.action_url(package, action)
-        status, data = self.call("POST", url, f"invoking {package}/{action}", body=payload,
-                                 params={"blocking": "true", "result": "true"},
-                                 accept=(200, 202, 502))
+        what, throttled_until, attempt = f"invoking {package}/{action}", None, 0
+        while True:
+            status, data = self.call("POST", url, what, body=payload,
+                                     params={"blocking": "true", "result": "true"},
+                                     accept=(200, 202, 429, 502))
+            if status != 429:
+                break
+            attempt += 1
+            now = time.monotonic()
+            throttled_until = throttled_until or now + throttle_wait
+            if now >= throttled_until:
+                raise OpenWhiskError(429, self.explain(429, data, what))
+            time.sleep(min(backoff(attempt, 0.2, 5.0), throttled_until - now))
         if status == 200:
             return data
         if status == 502:
