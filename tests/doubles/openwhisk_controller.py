@@ -8,7 +8,13 @@ paths under `/api/v1/namespaces/{ns}/` for packages, actions (PUT with `exec`, `
 `activationId`, or `?blocking=true&result=true`) and activations, and `GET /api/v1/namespaces`.
 Auth is real too: Basic `uuid:key` for plain OpenWhisk namespaces, IAM bearer tokens (from
 `POST /identity/token`, with an expiry) for IBM's IAM namespaces addressed by id; anything
-else is 401, a foreign namespace 403. What runs behind it is real: every activation is
+else is 401, a foreign namespace 403. Listings page as the API documents (`limit` 0..200,
+default 30, 0 meaning 200; `skip`, or `offset` for IBM's namespace list, whose answer carries
+`total_count`); a `limit` out of range is the controller's 400. The spec's `flavour` ("stock":
+Apache OpenWhisk's docs/reference.md "System limits"; "ibm": IBM Cloud Functions' "System
+details and limits") sets the action bounds and the namespace limits it enforces, with the
+controller's 400/413/429 answers (see `openwhisk_state`); `limits` overrides them, e.g. a
+small `concurrent` for a 429 storm. What runs behind it is real: every activation is
 executed by the action's image command (the runtimes/ibmcf action proxy) as its own process
 on loopback (`openwhisk_containers`), with the action's default parameters merged under the
 invocation's, as OpenWhisk does.

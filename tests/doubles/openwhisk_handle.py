@@ -4,7 +4,9 @@ the OpenWhisk / IBM Cloud Functions controller) from tests and benchmarks.
 `OpenWhiskDouble.start()` runs it as its own process on a free 127.0.0.1 port with one plain
 OpenWhisk namespace (Basic auth), one IBM IAM namespace (an API key, tokens from the IAM
 double) and wren's runtime image for this Python mapped to the real runtimes/ibmcf action
-proxy. Its methods wrap the admin routes (fault injection, recorded invocations, stats);
+proxy. `flavour` picks the limits it enforces: "ibm" (IBM Cloud Functions) or "stock" (Apache
+OpenWhisk's defaults), see `openwhisk_state`; `limits` overrides some of them (a small
+`concurrent` or `minute_rate` makes a 429 storm the way a busy namespace does). Its methods wrap the admin routes (fault injection, recorded invocations, stats);
 `stop()` ends it, and it ends its containers, by PID.
 """
 
@@ -36,7 +38,8 @@ class OpenWhiskDouble:
     """A running controller double and the credentials it accepts."""
 
     def __init__(self, root: Path, max_containers: int = 4, token_ttl: float = 3600,
-                 record: bool = True, blocking_wait: float = 60) -> None:
+                 record: bool = True, blocking_wait: float = 60, flavour: str = "ibm",
+                 limits: dict[str, int] | None = None, namespaces: int = 0) -> None:
         self.root = root
         self.image = str(default_runtime())
         self.basic_key = f"{uuid.uuid4()}:{secrets.token_hex(16)}"
@@ -44,9 +47,12 @@ class OpenWhiskDouble:
         self.iam_api_key = secrets.token_urlsafe(24)
         self.iam_namespace = "wren-ci"
         self.iam_namespace_id = str(uuid.uuid4())
+        # `namespaces` more IAM namespaces listed before wren's (to page through them).
+        others = {str(uuid.uuid4()): f"other-{n:04d}" for n in range(namespaces)}
         spec = {"basic": {self.basic_key: self.basic_namespace},
-                "iam": {self.iam_api_key: [self.iam_namespace_id]},
-                "iam_namespaces": {self.iam_namespace_id: self.iam_namespace},
+                "iam": {self.iam_api_key: [*others, self.iam_namespace_id]},
+                "iam_namespaces": {**others, self.iam_namespace_id: self.iam_namespace},
+                "flavour": flavour, "limits": dict(limits or {}),
                 "images": {self.image: [sys.executable, str(PROXY)]},
                 "max_containers": max_containers, "token_ttl": token_ttl, "record": record,
                 "blocking_wait": blocking_wait,

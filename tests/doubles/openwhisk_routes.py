@@ -61,15 +61,19 @@ class Routes(Controller):
         if kind == "basic":
             return 200, [who]
         ids = self.iam_keys.get(who, [])
+        page = self.page(request.query, ids, "namespaces", skip_name="offset")
         return 200, {"namespaces": [{"id": i, "name": self.iam_names.get(i, i),
                                      "description": "", "location": "loopback"}
-                                    for i in ids], "limit": 0, "offset": 0,
+                                    for i in page],
+                     "limit": int(request.query.get("limit", "30")),
+                     "offset": int(request.query.get("offset", "0")),
                      "total_count": len(ids)}
 
     # Packages -----------------------------------------------------------------------------
     def list_packages(self, request: Request) -> Answer:
         ns, _ = self.namespace(request.headers, request.params["ns"])
-        return 200, [p for (n, _), p in sorted(self.packages.items()) if n == ns]
+        found = [p for (n, _), p in sorted(self.packages.items()) if n == ns]
+        return 200, self.page(request.query, found, "packages")
 
     def put_package(self, request: Request) -> Answer:
         ns, shown = self.namespace(request.headers, request.params["ns"])
@@ -121,7 +125,7 @@ class Routes(Controller):
         package = request.params.get("pkg")
         found = [self._view(doc, code=False) for (n, p, _), doc in sorted(self.actions.items())
                  if n == ns and (package is None or p == package)]
-        return 200, found
+        return 200, self.page(request.query, found, "actions")
 
     def put_action(self, request: Request) -> Answer:
         key, shown = self._key(request)
@@ -132,10 +136,7 @@ class Routes(Controller):
                              "(kind 'blackbox' with an image) in this double")
         limits = {"memory": 256, "timeout": 60000, "logs": 10, "concurrency": 1,
                   **(body.get("limits") or {})}
-        if not 128 <= int(limits["memory"]) <= 2048:
-            raise error(400, f"memory {limits['memory']} MB is outside 128 MB..2048 MB")
-        if not 100 <= int(limits["timeout"]) <= 600000:
-            raise error(400, f"timeout {limits['timeout']} ms is outside 100 ms..600000 ms")
+        self.check_action_limits(limits)
         if key[1] and (key[0], key[1]) not in self.packages:
             raise error(404, NOT_FOUND)
         with self.lock:
@@ -197,6 +198,7 @@ class Routes(Controller):
         if not isinstance(payload, dict):
             raise error(400, "The request content was malformed: the body must be an object")
         args = {**{p["key"]: p["value"] for p in doc["parameters"]}, **payload}
+        self.admit(key[0], len(request.raw))
         activation_id = uuid.uuid4().hex
         record: dict[str, Any] = {"activationId": activation_id, "name": key[2],
                                   "namespace": shown, "start": int(time.time() * 1000),
@@ -217,6 +219,7 @@ class Routes(Controller):
                                     "result": result})
             with self.lock:
                 self.stats["completed"] += 1
+            self.finish(key[0])
             finished.set()
 
         self._runner(key, doc).submit(activation_id, args, done)

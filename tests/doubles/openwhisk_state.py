@@ -1,10 +1,24 @@
 """State of the OpenWhisk controller double (see `openwhisk_controller`, which stands in for
 the OpenWhisk / IBM Cloud Functions controller): namespaces and credentials, IAM tokens,
-entities, activations and injected faults, with the checks every route shares."""
+entities, activations, injected faults and the flavour's limits, with the checks every route
+shares.
+
+Two flavours, each with its published limits (a spec's `limits` may override any of them):
+- `stock`: Apache OpenWhisk's defaults, docs/reference.md "System limits" (per action memory
+  128..512 MB, timeout 100..300000 ms; per namespace 100 activations executing or queued and
+  120 invocations per minute; payload 1 MB "Per activation payload size").
+- `ibm`: IBM Cloud Functions, "System details and limits" (memory 128..2048 MB, timeout up to
+  600000 ms, 1000 concurrent activations, 10000 invocations per minute, 5 MB payload).
+A request beyond a namespace limit gets what the controller answers (429 with the
+`tooManyRequests` / `tooManyConcurrentRequests` text of OpenWhisk's `Messages`, `{"error",
+"code"}`, no `Retry-After`); an action outside its flavour's bounds gets a 400 with the
+`MemoryLimit` / `TimeLimit` threshold text.
+"""
 
 from __future__ import annotations
 
 import base64
+import collections
 import secrets
 import threading
 import time
@@ -15,6 +29,16 @@ from typing import Any
 from tests.doubles.openwhisk_containers import ActionRunner
 
 GRANT_TYPE = "urn:ibm:params:oauth:grant-type:apikey"
+
+
+FLAVOURS: dict[str, dict[str, int]] = {
+    "stock": {"min_memory": 128, "max_memory": 512, "min_timeout": 100,
+              "max_timeout": 300_000, "concurrent": 100, "minute_rate": 120,
+              "payload": 1024 * 1024},
+    "ibm": {"min_memory": 128, "max_memory": 2048, "min_timeout": 100,
+            "max_timeout": 600_000, "concurrent": 1000, "minute_rate": 10_000,
+            "payload": 5 * 1024 * 1024},
+}
 
 
 class Reply(Exception):
@@ -41,6 +65,10 @@ class Controller:
         self.blocking_wait = float(spec.get("blocking_wait", 60))  # OpenWhisk: 60 s
         self.record = bool(spec.get("record", True))
         self.log_dir = Path(spec.get("log_dir", "."))
+        self.flavour = str(spec.get("flavour", "ibm"))
+        self.limits = {**FLAVOURS[self.flavour], **spec.get("limits", {})}
+        self.recent: dict[str, collections.deque[float]] = {}  # ns -> invocation times
+        self.in_flight: collections.Counter[str] = collections.Counter()  # ns -> activations
         self.tokens: dict[str, tuple[str, float]] = {}
         self.packages: dict[tuple[str, str], dict[str, Any]] = {}
         self.actions: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -50,7 +78,7 @@ class Controller:
         self.invocations: list[dict[str, Any]] = []
         self.faults: list[dict[str, Any]] = []
         self.stats = {"requests": 0, "invocations": 0, "tokens_issued": 0, "faults": 0,
-                      "completed": 0, "unauthorized": 0}
+                      "completed": 0, "unauthorized": 0, "throttled": 0}
         self.lock = threading.Lock()
         self.running = threading.Event()  # cleared: activations are accepted but wait
         self.running.set()
@@ -105,6 +133,72 @@ class Controller:
         return {"access_token": token, "refresh_token": "not_supported", "token_type": "Bearer",
                 "expires_in": int(self.token_ttl), "expiration": int(expires),
                 "scope": "ibm openid"}
+
+    # Limits -------------------------------------------------------------------------------
+    def check_action_limits(self, limits: dict[str, Any]) -> None:
+        """400 for an action whose memory or timeout is outside the flavour's bounds."""
+        low, high = self.limits["min_memory"], self.limits["max_memory"]
+        memory = int(limits["memory"])
+        if not low <= memory <= high:
+            side = f"below allowed threshold of {low}" if memory < low else \
+                f"exceeds allowed threshold of {high}"
+            raise error(400, f"The request content was malformed:\nmemory {memory} MB {side} MB")
+        low, high = self.limits["min_timeout"], self.limits["max_timeout"]
+        timeout = int(limits["timeout"])
+        if not low <= timeout <= high:
+            side = f"below allowed threshold of {low}" if timeout < low else \
+                f"exceeds allowed threshold of {high}"
+            raise error(400, f"The request content was malformed:\nduration {timeout} "
+                             f"milliseconds {side} milliseconds")
+
+    def admit(self, namespace: str, size: int) -> None:
+        """Count an invocation against the namespace's limits, or refuse it as the controller
+        does: 413 for a payload too big, 429 past the per-minute rate or the activations in
+        flight (executing or queued). An admitted one is in flight until `finish`."""
+        if size > self.limits["payload"]:
+            raise error(413, f"Request larger than allowed: {size} > {self.limits['payload']} "
+                             "bytes.")
+        now = time.monotonic()
+        with self.lock:
+            recent = self.recent.setdefault(namespace, collections.deque())
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            in_flight = self.in_flight[namespace]
+            message = None
+            if len(recent) >= self.limits["minute_rate"]:
+                message = (f"Too many requests in the last minute (count: {len(recent) + 1}, "
+                           f"allowed: {self.limits['minute_rate']}).")
+            elif in_flight >= self.limits["concurrent"]:
+                message = (f"Too many concurrent requests in flight (count: {in_flight + 1}, "
+                           f"allowed: {self.limits['concurrent']}).")
+            if message is not None:
+                self.stats["throttled"] += 1
+                raise error(429, message)
+            recent.append(now)
+            self.in_flight[namespace] += 1
+
+    def finish(self, namespace: str) -> None:
+        """An admitted activation ended."""
+        with self.lock:
+            self.in_flight[namespace] -= 1
+
+    def page(self, query: dict[str, str], items: list[Any], collection: str,
+             skip_name: str = "skip") -> list[Any]:
+        """The page `limit`/`skip` ask for: `limit` 0..200 (default 30; 0 means 200, the
+        maximum), anything else a 400, as the controller's list routes answer."""
+        raw_limit, raw_skip = query.get("limit", "30"), query.get(skip_name, "0")
+        try:
+            limit, skip = int(raw_limit), int(raw_skip)
+        except ValueError:
+            raise error(400, f"The value '{raw_limit}' is not in the range of 0 to 200 for "
+                             f"{collection}.") from None
+        if not 0 <= limit <= 200:
+            raise error(400, f"The value '{limit}' is not in the range of 0 to 200 for "
+                             f"{collection}.")
+        if skip < 0:
+            raise error(400, f"The value '{skip}' is not greater than or equal to 0 for "
+                             f"{collection}.")
+        return items[skip:skip + (limit or 200)]
 
     # Faults -------------------------------------------------------------------------------
     def injected(self, method: str, path: str) -> Reply | None:

@@ -9,7 +9,8 @@ from wren.config import ConfigKey, ConfigSchema
 from wren.ports import ComputeBackend
 from wren.ports.compute_config import COMPUTE_KEYS, COMPUTE_SCHEMA
 
-COMMON = {"runtime", "runtime_memory", "runtime_timeout", "max_workers", "worker_processes"}
+COMMON = {"runtime", "runtime_memory", "runtime_timeout", "max_workers", "worker_processes",
+          "runtime_platform"}
 
 
 def test_the_port_declares_the_common_keys() -> None:

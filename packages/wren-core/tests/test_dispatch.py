@@ -126,6 +126,28 @@ def test_continuous_throttling_fails_the_calls_at_the_deadline() -> None:
     dispatcher.close()
 
 
+def test_throttling_that_lets_some_through_never_fails_the_waiting_calls() -> None:
+    """A platform pacing its namespace (one task through at a time, 429 for the rest) makes
+    progress: tasks throttled for longer than `throttle_timeout` wait their turn (issue 15)."""
+    gate = threading.Lock()
+    last = [0.0]
+
+    def script(task: Task, attempt: int) -> None:
+        with gate:  # one delivery every 0.1 s; the others are throttled meanwhile
+            if time.monotonic() - last[0] < 0.1:
+                raise Throttled("HTTP 429: Too many concurrent requests in flight")
+            last[0] = time.monotonic()
+
+    fake, recorder = Fake(script), Recorder()
+    dispatcher = Dispatcher(fake, threads=8, throttle_timeout=0.4, first_delay=0.01,
+                            max_delay=0.05)
+    dispatcher.submit([make_task(n) for n in range(16)], recorder)
+    assert dispatcher.wait(30)
+    assert recorder.lost == [] and dispatcher.delivered == 16  # ~1.6 s > throttle_timeout
+    assert max(fake.attempts.values()) > 5
+    dispatcher.close()
+
+
 def test_a_retry_after_longer_than_the_deadline_is_cut_short() -> None:
     fake = Fake(lambda task, attempt: (_ for _ in ()).throw(Throttled("busy", 30.0)))
     dispatcher, recorder = Dispatcher(fake, threads=1, throttle_timeout=0.3), Recorder()

@@ -33,8 +33,16 @@ from wren.worker.fanout import FANOUT_FIELD, FanoutRequest
 from wren_backend_ibmcf.action import COMPUTE_PARAM, STORAGE_PARAM
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 from wren_backend_ibmcf.bundle import build_bundle
-from wren_backend_ibmcf.config import IBM_CF_SCHEMA, OPENWHISK_SCHEMA, default_runtime
+from wren_backend_ibmcf.config import (
+    IBM_CF_SCHEMA,
+    IBM_LIMITS,
+    OPENWHISK_SCHEMA,
+    STOCK_LIMITS,
+    PlatformLimits,
+    default_runtime,
+)
 from wren_backend_ibmcf.openwhisk_client import OpenWhiskClient
+from wren_backend_ibmcf.retired import warn_if_retired
 from wren_backend_ibmcf.runtimes import RuntimeManager
 
 logger = logging.getLogger("wren")
@@ -55,6 +63,8 @@ class OpenWhiskCompute(DeliveringCompute):
     capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD,
                               caps.REMOTE_INVOKER})
     config_schema = OPENWHISK_SCHEMA
+    #: The platform's published limits: the schema's bounds and the 429 hint come from them.
+    limits: ClassVar[PlatformLimits] = STOCK_LIMITS
     max_payload_bytes: ClassVar[int] = 384 * 1024  # base64 in JSON stays under 1 MB
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
@@ -66,11 +76,15 @@ class OpenWhiskCompute(DeliveringCompute):
                               f"{self.name}) and set `runtime` in the `{self.name}` section")
         self.runtime = str(runtime)
         self.memory = int(self.config.get("runtime_memory") or 256)
-        self.timeout_s = int(self.config.get("runtime_timeout") or 600)
+        self.timeout_s = int(self.config.get("runtime_timeout") or self.limits.timeout_s)
+        self.check_limits(self.memory, self.timeout_s)
         self.client = self._make_client()
+        self.client.throttle_hint = self.limits.throttle_hint(self.name,
+                                                              self.config.get("max_workers"))
         self.runtimes = RuntimeManager(self.client, self.name, self.timeout_s,
                                        self._worker_parameters,
                                        lambda: build_bundle(worker_storage.backend))
+        self.runtimes.throttle_wait = float(self.config["throttle_timeout"])
         self._actions: dict[int, str] = {}
         self._actions_lock = threading.Lock()
 
@@ -83,6 +97,17 @@ class OpenWhiskCompute(DeliveringCompute):
                                namespace=str(self.config.get("namespace") or "_"),
                                insecure=bool(self.config.get("insecure")),
                                pool_size=int(self.config["invoke_pool_threads"]))
+
+    def check_limits(self, memory: int, timeout_s: float | None = None) -> None:
+        """Raise `ConfigError` (quoting the platform's published limit) for an action's memory
+        or time limit that the platform would refuse, before anything is deployed."""
+        values = {"runtime_memory": memory}
+        if timeout_s is not None:
+            values["runtime_timeout"] = int(timeout_s)
+        for name, value in values.items():
+            key = self.config_schema.get(name)
+            if key is not None:
+                key.check(self.name, value)
 
     # What the action's parameters carry ---------------------------------------------------
     def _worker_parameters(self) -> dict[str, Any]:
@@ -118,6 +143,7 @@ class OpenWhiskCompute(DeliveringCompute):
         memory = int(memory or self.memory)
         found = self._actions.get(memory)
         if found is None:
+            self.check_limits(memory)
             found = self.runtimes.ensure(self.runtime, memory)
             with self._actions_lock:
                 self._actions[memory] = found
@@ -178,8 +204,9 @@ class OpenWhiskCompute(DeliveringCompute):
 
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
-        return self.runtimes.deploy(self._image(name), int(memory or self.memory),
-                                    int(timeout) if timeout else None)
+        memory = int(memory or self.memory)
+        self.check_limits(memory, timeout)
+        return self.runtimes.deploy(self._image(name), memory, int(timeout) if timeout else None)
 
     def update_runtime(self, name: str) -> None:
         image = self._image(name)
@@ -201,6 +228,7 @@ class IbmCfCompute(OpenWhiskCompute):
 
     name: ClassVar[str] = "ibm_cf"
     config_schema = IBM_CF_SCHEMA
+    limits: ClassVar[PlatformLimits] = IBM_LIMITS
 
     def _make_client(self) -> OpenWhiskClient:
         config = self.config
@@ -210,6 +238,7 @@ class IbmCfCompute(OpenWhiskCompute):
         if not endpoint:
             raise ConfigError("set `endpoint` or `region` in the `ibm_cf` section (or "
                               "`region` in the `ibm` section)")
+        warn_if_retired(str(endpoint))
         insecure, pool_size = bool(config.get("insecure")), int(config["invoke_pool_threads"])
         if config.get("api_key"):
             if not config.get("namespace"):
@@ -244,8 +273,7 @@ class IbmCfCompute(OpenWhiskCompute):
         if not wanted:
             raise ConfigError("set `namespace` (its name) or `namespace_id` in the `ibm_cf` "
                               "section")
-        listing = client.list_namespaces()
-        found = listing.get("namespaces", []) if isinstance(listing, Mapping) else []
+        found = client.list_namespaces()
         for namespace in found:
             if namespace.get("name") == wanted and namespace.get("id"):
                 return str(namespace["id"])

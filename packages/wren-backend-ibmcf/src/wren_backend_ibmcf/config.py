@@ -16,11 +16,16 @@ openwhisk:                 # plain Apache OpenWhisk, Basic auth
   namespace: _
   api_key: <uuid>:<key>
 ```
+
+Each compute section's bounds are its platform's published limits (`IBM_LIMITS` for IBM Cloud
+Functions, `STOCK_LIMITS` for Apache OpenWhisk's defaults), so a value outside them is refused
+when the config is read, with the document that sets it in the error.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from wren.__about__ import __version__ as wren_version
@@ -40,6 +45,46 @@ def default_runtime(python: str | None = None) -> str | None:
     return f"wren/ibmcf-python{python.replace('.', '')}:{wren_version}"
 
 
+@dataclass(frozen=True)
+class PlatformLimits:
+    """The published limits of one OpenWhisk flavour, per action and per namespace.
+
+    wren's config schemas take their bounds from these, and its errors quote `source`.
+    """
+
+    platform: str
+    memory_mb: tuple[int, int]       # per action, inclusive
+    timeout_s: int                   # per action, at most
+    concurrent: int                  # activations executing or queued, per namespace
+    per_minute: int                  # invocations per minute, per namespace
+    source: str
+    raise_by: str                    # who can raise the namespace limits
+
+    def throttle_hint(self, section: str, max_workers: int | None) -> str:
+        """What a 429 means on this platform and how to fix it."""
+        now = f" (now {max_workers})" if max_workers else ""
+        return (f"the namespace hit its limit: {self.platform} allows {self.concurrent} "
+                f"activations at once and {self.per_minute:,} invocations per minute per "
+                f"namespace ({self.source}); lower `max_workers` in the `{section}` "
+                f"section{now} or {self.raise_by}")
+
+
+#: IBM Cloud Functions, "System details and limits" (cloud.ibm.com/docs/openwhisk?topic=
+#: openwhisk-limits): memory 128-2048 MB, timeout up to 600 s, 1000 concurrent activations.
+IBM_LIMITS = PlatformLimits(
+    "IBM Cloud Functions", (128, 2048), 600, 1000, 10_000,
+    "IBM Cloud Functions, System details and limits",
+    "ask IBM support to raise the namespace's limits")
+
+#: Apache OpenWhisk's default limits, docs/reference.md "System limits": memory 128-512 MB,
+#: timeout 100 ms-300 s, 100 activations in flight and 120 invocations per minute per
+#: namespace. An operator may change them (Ansible inventory variables).
+STOCK_LIMITS = PlatformLimits(
+    "a stock Apache OpenWhisk", (128, 512), 300, 100, 120,
+    "Apache OpenWhisk docs/reference.md, System limits",
+    "ask the operator of your OpenWhisk to raise the namespace's limits")
+
+
 def _runtime_keys() -> tuple[ConfigKey, ...]:
     return (
         ConfigKey("invoke_pool_threads", int, 64,
@@ -47,20 +92,26 @@ def _runtime_keys() -> tuple[ConfigKey, ...]:
         ConfigKey("remote_invoker", bool, False,
                   "send one invocation that fans out the job's tasks from inside the platform"),
         ConfigKey("throttle_timeout", float, 120.0,
-                  "seconds to keep retrying invocations the platform throttles (HTTP 429) "
-                  "before the calls fail", minimum=0),
+                  "seconds the platform may throttle every invocation (HTTP 429) while none "
+                  "gets through before the waiting calls fail", minimum=0),
         ConfigKey("insecure", bool, False, "skip TLS certificate checks of the endpoint"),
     )
 
 
-def _runtime_refinements(max_workers: int) -> dict[str, Any]:
+def _runtime_refinements(limits: PlatformLimits, max_workers: int) -> dict[str, Any]:
+    low, high = limits.memory_mb
     return {
         "runtime": {"doc": "container image of the runtime; default: wren's image for this "
                            "Python"},
-        "runtime_memory": {"default": 256, "minimum": 128, "doc": "memory of an action, in MB"},
-        "runtime_timeout": {"default": 600, "doc": "seconds an activation may run"},
-        "max_workers": {"default": max_workers, "doc": "activations a job may use at once "
-                                                       "(sets the default chunksize)"},
+        "runtime_memory": {"default": 256, "minimum": low, "maximum": high,
+                           "limit_source": limits.source, "doc": "memory of an action, in MB"},
+        "runtime_timeout": {"default": limits.timeout_s, "maximum": limits.timeout_s,
+                            "limit_source": limits.source,
+                            "doc": "seconds an activation may run"},
+        "max_workers": {"default": max_workers,
+                        "doc": f"activations a job may use at once (sets the default "
+                               f"chunksize); {limits.platform} allows {limits.concurrent} "
+                               f"per namespace"},
         "worker_processes": {"default": 1, "doc": "accepted for Lithops compatibility"},
     }
 
@@ -86,14 +137,14 @@ IBM_CF_SCHEMA = COMPUTE_SCHEMA.extend("ibm_cf", (
     ConfigKey("iam_endpoint", str, IAM_ENDPOINT, "IAM token endpoint"),
     ConfigKey("resource_group_id", str, None, "accepted for Lithops compatibility"),
     *_runtime_keys(),
-), inherit=("ibm",), **_runtime_refinements(max_workers=1200))
+), inherit=("ibm",), **_runtime_refinements(IBM_LIMITS, max_workers=IBM_LIMITS.concurrent))
 
 OPENWHISK_SCHEMA = COMPUTE_SCHEMA.extend("openwhisk", (
     ConfigKey("endpoint", str, None, "OpenWhisk API host, e.g. https://openwhisk.example.com"),
     ConfigKey("namespace", str, "_", "namespace; `_` is the API key's own"),
     ConfigKey("api_key", str, None, "`uuid:key` for Basic auth", secret=True),
     *_runtime_keys(),
-), **_runtime_refinements(max_workers=100))
+), **_runtime_refinements(STOCK_LIMITS, max_workers=STOCK_LIMITS.concurrent))
 
 IBM_COS_SCHEMA = ConfigSchema("ibm_cos", (
     ConfigKey("storage_bucket", str, None, "bucket for wren's own objects"),

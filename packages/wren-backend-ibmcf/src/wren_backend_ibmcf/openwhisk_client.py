@@ -5,8 +5,10 @@ Control-plane calls (packages, actions, activations, namespaces) go through a po
 keep-alive connections kept one per dispatcher thread (`http.client`, the transport under
 requests and urllib3): the pool bookkeeping of those layers costs as much CPU as the request
 itself, and the client's CPU is what bounds the dispatch rate. Every request carries the
-current credential; a 401 renews an IAM token once and repeats. `deliver_invocation` turns an
-invocation's answer into the outcomes of wren's dispatch kit.
+current credential; a 401 renews an IAM token once and repeats. Listings page through the
+collection, at most `LIST_PAGE` entities a request. `deliver_invocation` turns an invocation's
+answer into the outcomes of wren's dispatch kit; a 429 carries `throttle_hint` (the
+platform's limits and what to change, set by the compute backend).
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from wren import WrenError
-from wren.dispatch import Refused, Throttled, Unavailable, parse_retry_after
+from wren.dispatch import Refused, Throttled, Unavailable, backoff, parse_retry_after
 
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 
 Auth = BasicAuth | IamAuth
 BLOCKING_LIMIT = 65.0  # a blocking invocation answers within 60 s (then 202 + id)
+#: Entities per page of a listing: the most the API returns (`limit` 0..200; 0 means 200,
+#: not "all"), so listings page with `skip` (entities) or `offset` (IBM's namespaces).
+LIST_PAGE = 200
 
 
 class Invocation(NamedTuple):
@@ -63,6 +68,7 @@ class OpenWhiskClient:
         self.endpoint = endpoint.rstrip("/")
         self.auth = auth
         self.namespace = namespace
+        self.throttle_hint = "the namespace's rate or concurrency limit was hit"
         self.session = requests.Session()
         self.session.verify = not insecure
         adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
@@ -126,13 +132,41 @@ class OpenWhiskClient:
                      "`api_key` / `iam_api_key` in the config",
                 403: f"the credentials may not use namespace {self.namespace!r}: check "
                      "`namespace` / `namespace_id`",
-                429: "the namespace's rate or concurrency limit was hit"}.get(status, "")
+                429: self.throttle_hint}.get(status, "")
         return f"{what} failed at {self.endpoint}: HTTP {status}: {error}" + (
             f"; {hint}" if hint else "")
 
-    def list_namespaces(self) -> Any:
-        return self.call("GET", f"{self.endpoint}/api/v1/namespaces", "listing namespaces",
-                         params={"limit": "0", "offset": "0"})[1]
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        """The IAM namespaces the credentials may use (IBM's `{"namespaces": [...],
+        "total_count": n}` pages, read with `limit`/`offset` until all were seen)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            _, data = self.call("GET", f"{self.endpoint}/api/v1/namespaces",
+                                "listing namespaces",
+                                params={"limit": str(LIST_PAGE), "offset": str(len(found))})
+            page = data.get("namespaces")
+            if not isinstance(page, list):
+                return found
+            found.extend(item for item in page if isinstance(item, dict))
+            total = data.get("total_count")
+            if len(page) < LIST_PAGE or (isinstance(total, int) and len(found) >= total):
+                return found
+
+    def list_entities(self, url: str, what: str) -> list[dict[str, Any]] | None:
+        """Every entity of the collection at `url`, read in pages of `LIST_PAGE` with
+        `limit`/`skip`; None when the collection does not exist (404)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            status, data = self.call("GET", url, what, accept=(200, 404),
+                                     params={"limit": str(LIST_PAGE), "skip": str(len(found))})
+            if status == 404:
+                return found or None
+            page = data.get("result")
+            if not isinstance(page, list):
+                return found
+            found.extend(item for item in page if isinstance(item, dict))
+            if len(page) < LIST_PAGE:
+                return found
 
     def get_activation(self, activation_id: str) -> dict[str, Any] | None:
         status, data = self.call("GET", f"{self.base}/activations/{activation_id}",
@@ -140,12 +174,24 @@ class OpenWhiskClient:
         return data if status == 200 else None
 
     def invoke_blocking(self, package: str, action: str, payload: Mapping[str, Any],
-                        wait: float = 600.0) -> dict[str, Any]:
-        """Invoke and return the action's result, following a long run by its activation."""
+                        wait: float = 600.0, throttle_wait: float = 120.0) -> dict[str, Any]:
+        """Invoke and return the action's result, following a long run by its activation. A
+        namespace at its limit (429) is asked again with back-off and jitter for up to
+        `throttle_wait` seconds; then the 429 is raised (`OpenWhiskError`, with the hint)."""
         url = self.action_url(package, action)
-        status, data = self.call("POST", url, f"invoking {package}/{action}", body=payload,
-                                 params={"blocking": "true", "result": "true"},
-                                 accept=(200, 202, 502))
+        what, throttled_until, attempt = f"invoking {package}/{action}", None, 0
+        while True:
+            status, data = self.call("POST", url, what, body=payload,
+                                     params={"blocking": "true", "result": "true"},
+                                     accept=(200, 202, 429, 502))
+            if status != 429:
+                break
+            attempt += 1
+            now = time.monotonic()
+            throttled_until = throttled_until or now + throttle_wait
+            if now >= throttled_until:
+                raise OpenWhiskError(429, self.explain(429, data, what))
+            time.sleep(min(backoff(attempt, 0.2, 5.0), throttled_until - now))
         if status == 200:
             return data
         if status == 502:

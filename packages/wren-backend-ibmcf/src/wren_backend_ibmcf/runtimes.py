@@ -79,6 +79,8 @@ class RuntimeManager:
                  bundle: Callable[[], CodeBundle]) -> None:
         self.client, self.backend, self.timeout_s = client, backend, timeout_s
         self.parameters, self.bundle = parameters, bundle
+        #: Seconds a blocking invocation is retried while the namespace answers 429.
+        self.throttle_wait = 120.0
         inside = running_package()
         self.managed = inside is None
         self.package = inside or package_name(parameters())
@@ -155,10 +157,8 @@ class RuntimeManager:
     # Listing and deleting -----------------------------------------------------------------
     def list(self) -> list[RuntimeEntry]:
         url = f"{self.client.base}/actions/{self.package}/"
-        status, data = self.client.call("GET", url, "listing runtimes", accept=(200, 404))
-        actions = data.get("result", []) if status == 200 else []
         entries = []
-        for action in actions if isinstance(actions, list) else []:
+        for action in self.client.list_entities(url, "listing runtimes") or []:
             notes = _unpairs(action.get("annotations"))
             if "wren-image" not in notes:
                 continue
@@ -203,8 +203,11 @@ class RuntimeManager:
 
     def _read_from_runtime(self, image: str, name: str) -> dict[str, Any]:
         try:
-            data = self.client.invoke_blocking(self.package, name, {INFO_FIELD: True})
+            data = self.client.invoke_blocking(self.package, name, {INFO_FIELD: True},
+                                               throttle_wait=self.throttle_wait)
         except OpenWhiskError as exc:
+            if exc.status == 429:  # the namespace is busy: nothing is wrong with the runtime
+                raise
             raise RuntimeMismatchError(
                 f"runtime {image} cannot run wren workers: {exc}. Check that the image exists "
                 f"and was built from wren-backend-ibmcf's runtime (wren runtime build {image} -b "

@@ -89,6 +89,8 @@ COMPUTE_SCHEMA = PORT_SCHEMA.extend(
     runtime_timeout={"doc": "accepted for compatibility; localhost stops a call after the "
                             "`wren` section's execution_timeout"},
     max_workers={"doc": "alias of worker_processes (Lithops)"},
+    runtime_platform={"default": None, "doc": "os/arch of the images `wren runtime build` "
+                                              "makes; default: this machine's, where they run"},
     lithops=(
         renamed("runtime", "runtime", lithops_runtime,
                 note="an interpreter name or path (Lithops' `python3`) is read as null"),

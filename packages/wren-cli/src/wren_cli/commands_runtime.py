@@ -82,9 +82,12 @@ def _build_output(debug: bool, say: Callable[[str], None]) -> Callable[[str], No
                    "the one the backend's package ships (its runtime/ directory).")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
               help="Build argument, e.g. BASE_IMAGE=python:3.11-slim (repeatable).")
+@click.option("--platform", "platform", metavar="OS/ARCH",
+              help="Platform to build for, e.g. linux/arm64. Default: the backend's "
+                   "`runtime_platform` (linux/amd64 for cloud backends).")
 @common_options
 def build(target: Target, name: str, dockerfile: str | None,
-          build_args: tuple[str, ...]) -> None:
+          build_args: tuple[str, ...], platform: str | None) -> None:
     """Build runtime image NAME (lowercase user/name:tag, or `default`) with this client's
     wren as wheels, and push it where the backend pulls from.
 
@@ -103,7 +106,8 @@ def build(target: Target, name: str, dockerfile: str | None,
         image = check_image_name(_resolve(compute, name))
         builder = DockerImageBuilder(
             config.compute_backend,
-            runtime_distributions(config.compute_backend, config.storage_backend), args)
+            runtime_distributions(config.compute_backend, config.storage_backend), args,
+            platform=platform or compute.build_platform())
         try:
             with status(f"building {image}") as say:
                 builder.on_output = _build_output(target.debug, say)

@@ -4,8 +4,9 @@ It builds through the `docker` SDK against whatever Docker-API engine `DOCKER_HO
 (Docker, or podman's `podman system service`). The build context is the Dockerfile's
 directory (minus what its `.dockerignore` excludes) plus `wren-wheels/`, the wheels of the
 wren distributions the runtime needs and of their requirements (see `wren_cli.wheels`). The
-image gets wren's labels and the build argument `PYTHON_VERSION` (this client's); each line
-of the engine's output goes to `on_output`. A failed step is a `RuntimeBuildError` naming it.
+image gets wren's labels and the build argument `PYTHON_VERSION` (this client's), and is
+built for `platform` (the backend's `build_platform()`, e.g. linux/amd64) when one is set;
+each line of the engine's output goes to `on_output`. A failed step is a `RuntimeBuildError` naming it.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ class DockerImageBuilder:
 
     def __init__(self, backend: str, distributions: Sequence[str],
                  buildargs: Mapping[str, str] | None = None,
-                 on_output: Callable[[str], None] = lambda line: None) -> None:
+                 on_output: Callable[[str], None] = lambda line: None,
+                 platform: str | None = None) -> None:
         self.backend = backend
+        self.platform = platform
         self.distributions = list(distributions)
         self.buildargs = dict(buildargs or {})
         self.on_output = on_output
@@ -93,9 +96,10 @@ class DockerImageBuilder:
                        "their requirements")
             for wheel in write_wheels(self.distributions, context / WHEELS_DIR):
                 self._emit(f"wren:   {wheel.name}")
+            target = {"platform": self.platform} if self.platform else {}
             stream = client.api.build(path=str(context), dockerfile=path.name, tag=name,
                                       buildargs=args, labels=labels, rm=True, forcerm=True,
-                                      network_mode="host", decode=True)
+                                      network_mode="host", decode=True, **target)
             step = ""
             for chunk in stream:
                 text = chunk.get("stream") or chunk.get("status") or ""

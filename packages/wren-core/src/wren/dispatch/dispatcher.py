@@ -2,8 +2,10 @@
 
 `submit` queues tasks and returns at once; up to `threads` threads (started on demand) take
 them in order and call the adapter's `Deliverer`. `Throttled` is retried (after its
-`retry_after`, else with backoff) until `throttle_timeout` seconds of continuous throttling,
-then the calls fail with a reason that names `max_workers` and the chunksize; `Unavailable` is
+`retry_after`, else with backoff and jitter) until the platform made no progress for
+`throttle_timeout` seconds: this task throttled all that time and no other delivery got
+through either (a platform that lets some through is pacing, not stuck, so its tasks wait
+their turn); then the calls fail with a reason that names `max_workers` and the chunksize; `Unavailable` is
 retried `retries` times with exponential backoff and jitter; `Refused`, spent retries and
 unexpected errors report the task's calls through the listener's `calls_lost`. So every task
 is either delivered or reported, and `wait` returns once each one was. A fan-out (remote
@@ -75,6 +77,7 @@ class Dispatcher:
         self.delivered = 0
         self.throttled = 0
         self.lost = 0
+        self._last_delivery = time.monotonic()
         _live.add(self)
 
     # Submitting -------------------------------------------------------------------------
@@ -172,17 +175,19 @@ class Dispatcher:
                 now = time.monotonic()
                 throttled_since = throttled_since if throttled_since is not None else now
                 waited = now - throttled_since
-                if waited >= self.throttle_timeout:
+                stalled = min(waited, now - self._last_delivery)
+                if stalled >= self.throttle_timeout:
                     return (f"the platform kept throttling {parcel.describe()} for "
-                            f"{waited:.0f} s: {throttled.detail}. Lower `max_workers`, use a "
-                            "larger chunksize, or raise the platform's limits")
+                            f"{waited:.0f} s and let no task through for {stalled:.0f} s: "
+                            f"{throttled.detail}. Lower `max_workers`, use a larger chunksize, "
+                            "or raise the platform's limits")
                 throttles += 1
                 with self._condition:
                     self.throttled += 1
                 delay = throttled.retry_after
                 if delay is None:
                     delay = backoff(throttles, self.first_delay, self.max_delay)
-                self._stop.wait(min(delay, self.throttle_timeout - waited + 0.01))
+                self._stop.wait(min(delay, self.throttle_timeout - stalled + 0.01))
             except Unavailable as unavailable:
                 throttled_since = None
                 failures += 1
@@ -201,6 +206,7 @@ class Dispatcher:
             else:
                 with self._condition:
                     self.delivered += 1
+                    self._last_delivery = time.monotonic()
                 return None
 
     def _report(self, parcel: _Parcel, reason: str) -> None:

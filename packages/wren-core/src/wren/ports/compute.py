@@ -34,7 +34,8 @@ a container image name (`wren.ports.images.check_image_name`), and `default` sta
 `default_runtime_name()`. `build_runtime` gets an `ImageBuilder` from its caller, so a backend
 never talks to a container engine itself. A backend ships its runtime's Dockerfiles and
 entry points as package data (`runtime_dockerfile`), so `wren runtime build` needs no
-source checkout.
+source checkout; it builds for `build_platform()` (the `runtime_platform` key), never just for
+the machine that builds.
 """
 
 from __future__ import annotations
@@ -191,6 +192,12 @@ class ComputeBackend(Port, abc.ABC):
 
     def close(self) -> None:
         """Release resources; in-flight tasks may still finish."""
+
+    def build_platform(self) -> str | None:
+        """The os/arch (`linux/amd64`) `wren runtime build` builds this backend's images for:
+        the `runtime_platform` key; None means the container engine's own platform."""
+        platform = self.config.get("runtime_platform")
+        return str(platform) if platform else None
 
     @classmethod
     def runtime_dockerfile(cls, python_version: str) -> Traversable | None:

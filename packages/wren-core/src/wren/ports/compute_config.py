@@ -3,7 +3,11 @@
 wren itself passes `runtime` and `runtime_memory` (`FunctionExecutor(runtime=...,
 runtime_memory=...)`) and reads `max_workers` (`ComputeBackend.max_workers`), so every compute
 backend must accept them with one type; `runtime_timeout` and `worker_processes` are the
-Lithops keys every platform has a meaning for. An adapter builds its section's schema with
+Lithops keys every platform has a meaning for. `runtime_platform` is the os/arch of the images
+`wren runtime build` makes (`ComputeBackend.build_platform()`): linux/amd64 by default, what
+cloud platforms run, so an image built on an ARM laptop still runs there; a backend that runs
+images on the client's own machine refines it to null (the engine's native platform). An
+adapter builds its section's schema with
 `COMPUTE_SCHEMA.extend(section, own_keys, runtime_memory={"default": 256, ...})`, refining
 defaults, minimums and wording, never types. `LITHOPS_KEYS` are the Lithops keys every
 compute section reads the same way (an adapter adds its own with `extend(lithops=...)`).
@@ -24,6 +28,10 @@ COMPUTE_KEYS = (
     ConfigKey("max_workers", int, None,
               "workers running at once, at most (sets the default chunksize)", minimum=1),
     ConfigKey("worker_processes", int, None, "worker processes in one worker", minimum=1),
+    ConfigKey("runtime_platform", str, "linux/amd64",
+              "os/arch of the runtime images `wren runtime build` makes (`--platform` "
+              "overrides it), e.g. linux/amd64 or linux/arm64: the platform's machines, "
+              "whatever machine builds the image", nullable=True),
 )
 
 #: Lithops keys of its compute sections that no wren compute backend needs.

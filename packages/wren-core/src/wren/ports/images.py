@@ -5,7 +5,9 @@ receives.
 wren-core does not talk to a container engine itself. The caller of `build_runtime` (the
 `wren runtime build` command) passes an `ImageBuilder` that builds through whatever Docker-API
 engine `DOCKER_HOST` names, with the wren distributions as wheels in the build context; the
-backend only decides which Dockerfile, which build arguments, and whether to push.
+backend only decides which Dockerfile, which build arguments, and whether to push. The
+builder builds for the platform (os/arch) its caller chose from `ComputeBackend.build_platform()`
+(`platform`), so every backend's images target its platform without asking for it.
 """
 
 from __future__ import annotations
@@ -63,7 +65,12 @@ def check_image_name(name: str) -> str:
 
 
 class ImageBuilder(Protocol):
-    """Builds and pushes container images for `ComputeBackend.build_runtime`."""
+    """Builds and pushes container images for `ComputeBackend.build_runtime`.
+
+    `platform`: the os/arch every image it builds targets (`linux/amd64`), None for the
+    engine's own; `wren runtime build` sets it from `ComputeBackend.build_platform()`."""
+
+    platform: str | None
 
     def build(self, name: str, dockerfile: str | None = None, *,
               buildargs: Mapping[str, str] | None = None) -> str:
