@@ -160,7 +160,7 @@ def test_pixels_show_a_failure_among_fifty_thousand_calls() -> None:
 def _row_y(times: CallTimes, row: int) -> float:
     from wren.plots.layout import layout
 
-    return float(layout(times).row_y(times, np.array([row]))[0])
+    return float(layout(times).row_y(np.array([row]))[0])
 
 
 def _rgba(colour: str) -> tuple[float, ...]:
@@ -210,3 +210,14 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch: pytest.Monkey
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'wren-core\[plots\]'") as caught:
         create_execution_plots(tmp_path, "none", [])
     assert "numpy" in str(caught.value) and caught.value.name == "numpy"
+
+
+def test_many_small_jobs_are_banded_across_jobs() -> None:
+    times = synthetic_times(3_000, workers=16, chunk=1, jobs=3_000, reducer=False)
+    ax = _draw(draw_timeline, times)
+    assert len(_boxes(ax, "running")) <= TARGET_BANDS + 1
+    assert not ax.texts and "3,000 jobs" in ax.get_title(loc="left")
+    legend = _legend(ax)
+    assert "... and 2992 more jobs" in legend
+    histogram = _draw(draw_histogram, times)
+    assert len(_legend(histogram)) == 8 + 1  # 7 jobs, the rest together, calls finished

@@ -162,3 +162,35 @@ def test_a_blob_of_the_first_format_still_loads() -> None:
     pickled = CloudpickleSerializer().dumps(abs)
     old = b"WRENFN1\n" + struct.pack(">Q", len(pickled)) + pickled
     assert blob_parts(old) == (pickled, b"", b"")
+
+
+CLASSES = '''\
+class Scaler:
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, x):
+        return self.apply(x)
+
+    def apply(self, x):
+        return x * self.factor + missing_name
+'''
+
+
+def test_methods_of_a_cell_class_and_a_callable_instance_show_their_lines(
+        storage: MemoryStorage) -> None:
+    name = "<ipython-input-4-feedbeef>"
+    linecache.cache[name] = (len(CLASSES), None, CLASSES.splitlines(True), name)
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(CLASSES, name, "exec"), namespace)
+    try:
+        (task,) = build(storage, namespace["Scaler"](3), [2])
+    finally:
+        linecache.cache.pop(name)
+    run_task(task, storage, key=TEST_KEY)
+    [(document, [exc])] = outcomes(storage, task)
+    assert isinstance(exc, NameError)
+    remote = document.errors[0]["traceback"]
+    assert f'File "{name}", line 6, in __call__\n    return self.apply(x)\n' in remote
+    assert f'File "{name}", line 9, in apply\n    return x * self.factor + missing_name\n' \
+        in remote

@@ -58,9 +58,9 @@ class CallTimes:
         """E.g. "executor ab12cd-0, job M000, 1,000 calls"."""
         executors = sorted({key.split("/", 1)[0] for key, _, _ in self.jobs})
         job_ids = [key.split("/", 1)[1] for key, _, _ in self.jobs]
-        jobs = ", ".join(job_ids) if len(job_ids) <= 4 else f"{len(job_ids)} jobs"
-        label = "job" if len(job_ids) == 1 else "jobs"
-        return (f"executor {', '.join(executors)}, {label} {jobs}, "
+        label = "job " if len(job_ids) == 1 else "jobs " if len(job_ids) <= 4 else ""
+        jobs = ", ".join(job_ids) if len(job_ids) <= 4 else f"{len(job_ids):,} jobs"
+        return (f"executor {', '.join(executors)}, {label}{jobs}, "
                 f"{self.size:,} call{'s' if self.size != 1 else ''}")
 
 

@@ -16,6 +16,7 @@ from wren.plots.data import CallTimes
 from wren.plots.style import MAX_JOB_ENTRIES, job_colour
 
 BAR_COLOUR, LINE_COLOUR = "#4c78a8", "#333333"  # red is kept for failures
+OTHER_JOBS = "#9a9a9a"
 TARGET_BINS = 80
 
 
@@ -54,15 +55,12 @@ def draw_histogram(fig: Any, times: CallTimes) -> None:
         edges = np.array([0.0, width])
     ax = fig.add_subplot()
     bottom = np.zeros(len(edges) - 1)
-    for number, (key, _, count) in enumerate(times.jobs):
-        mine = keep & (times.job == number)
+    for number, (rows, colour, label) in enumerate(_layers(times)):
+        mine = keep & rows
         running = running_per_bin(starts[mine], np.maximum(ends[mine], starts[mine]), edges)
-        colour = BAR_COLOUR if len(times.jobs) == 1 else job_colour(number)
-        label = "calls running" if len(times.jobs) == 1 else \
-            f"job {key.split('/', 1)[1]} running ({count:,} call{'s' if count != 1 else ''})"
         ax.bar(edges[:-1], running, width=width, bottom=bottom, align="edge", color=colour,
                edgecolor="white" if len(running) <= 60 else colour, linewidth=0.4,
-               label=label if number < MAX_JOB_ENTRIES else None, gid=f"job:{number}")
+               label=label, gid=f"layer:{number}")
         bottom = bottom + running
     ax.set_xlim(0, edges[-1])
     ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.1)
@@ -82,3 +80,20 @@ def draw_histogram(fig: Any, times: CallTimes) -> None:
     handles = [*ax.get_legend_handles_labels()[0], *right.get_legend_handles_labels()[0]]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1),
               ncol=min(4, len(handles)), frameon=False, fontsize=9)
+
+
+def _layers(times: CallTimes) -> list[tuple[Any, str, str]]:
+    """(rows, colour, label) of each stacked layer: one per job, the jobs past
+    `MAX_JOB_ENTRIES - 1` together in one."""
+    if len(times.jobs) == 1:
+        return [(times.job == 0, BAR_COLOUR, "calls running")]
+    layers = []
+    alone = len(times.jobs) if len(times.jobs) <= MAX_JOB_ENTRIES else MAX_JOB_ENTRIES - 1
+    for number, (key, _, count) in enumerate(times.jobs[:alone]):
+        layers.append((times.job == number, job_colour(number),
+                       f"job {key.split('/', 1)[1]} running ({count:,} call"
+                       f"{'s' if count != 1 else ''})"))
+    if alone < len(times.jobs):
+        layers.append((times.job >= alone, OTHER_JOBS,
+                       f"{len(times.jobs) - alone:,} more jobs running"))
+    return layers

@@ -4,7 +4,8 @@ Up to `ROW_LIMIT` calls, each call is a row. Past it, consecutive calls of a job
 into bands of `group` calls (about `TARGET_BANDS` bands in all), and a band is drawn as its
 median call (plus the extent of its calls running), so 100,000 calls read as well as 300.
 Bands never cross jobs, and every job gets at least `MIN_JOB_SHARE` of the height when
-there are few jobs, so a one-call reducer after a 10,000-call map stays visible. `stat`
+there are few jobs, so a one-call reducer after a 10,000-call map stays visible; past
+`FEW_JOBS` jobs (call_async in a loop), bands run across jobs. `stat`
 reduces a column per band (or per coarser group, for the result marks) without a Python
 loop over calls.
 """
@@ -28,8 +29,8 @@ FEW_JOBS = 20
 
 @attrs.frozen
 class Groups:
-    """Consecutive calls of one job taken together: `job[b]`, rows `first[b]` to
-    `stop[b]`, drawn from `y0[b]` to `y1[b]`."""
+    """Consecutive calls taken together: rows `first[b]` to `stop[b]`, drawn from `y0[b]`
+    to `y1[b]`, in the colour of job `job[b]` (its first call's)."""
 
     size: int
     job: Any
@@ -58,35 +59,39 @@ class Groups:
 
 @attrs.frozen
 class Layout:
-    """Heights of the jobs, the y of every call, and the bands drawn."""
+    """The y of every call: rows are laid out in segments (one per job, or one for all when
+    there are more than `FEW_JOBS` jobs), each from `y0[s]`, `row_height[s]` per call."""
 
+    segment: Any
     firsts: Any
-    job_y0: Any
+    counts: Any
+    y0: Any
     row_height: Any
     total: float
     band_size: int
 
-    def row_y(self, times: CallTimes, rows: Any) -> Any:
+    def row_y(self, rows: Any) -> Any:
         """The centre of each of these call rows."""
-        job = times.job[rows]
-        return self.job_y0[job] + (rows - self.firsts[job] + 0.5) * self.row_height[job]
+        seg = self.segment[rows]
+        return self.y0[seg] + (rows - self.firsts[seg] + 0.5) * self.row_height[seg]
 
     def groups(self, times: CallTimes, size: int | None = None) -> Groups:
-        """Groups of `size` calls (default: the bands)."""
+        """Groups of `size` calls (default: the bands), never across segments; a group's
+        job (its colour) is its first call's."""
         import numpy as np
 
         size = size or self.band_size
-        counts = np.array([count for _, _, count in times.jobs], dtype=np.int64)
-        per_job = -(-counts // size)  # ceil
-        offsets = np.concatenate([[0], np.cumsum(per_job)[:-1]])
-        local = np.arange(times.size) - self.firsts[times.job]
-        job = np.repeat(np.arange(len(counts)), per_job)
-        first = (np.arange(len(job)) - offsets[job]) * size
-        stop = np.minimum(first + size, counts[job])
-        height = self.row_height[job]
-        return Groups(size, job, self.firsts[job] + first, self.firsts[job] + stop,
-                      self.job_y0[job] + first * height, self.job_y0[job] + stop * height,
-                      offsets[times.job] + local // size, local % size)
+        per_segment = -(-self.counts // size)  # ceil
+        offsets = np.concatenate([[0], np.cumsum(per_segment)[:-1]])
+        local = np.arange(len(self.segment)) - self.firsts[self.segment]
+        seg = np.repeat(np.arange(len(self.counts)), per_segment)
+        first = (np.arange(len(seg)) - offsets[seg]) * size
+        stop = np.minimum(first + size, self.counts[seg])
+        height = self.row_height[seg]
+        return Groups(size, times.job[self.firsts[seg] + first], self.firsts[seg] + first,
+                      self.firsts[seg] + stop, self.y0[seg] + first * height,
+                      self.y0[seg] + stop * height, offsets[self.segment] + local // size,
+                      local % size)
 
 
 def layout(times: CallTimes) -> Layout:
@@ -94,11 +99,16 @@ def layout(times: CallTimes) -> Layout:
     import numpy as np
 
     n = times.size
-    counts = np.array([count for _, _, count in times.jobs], dtype=float)
-    heights = counts.copy()
-    if 1 < len(times.jobs) <= FEW_JOBS:
+    if len(times.jobs) <= FEW_JOBS:
+        segment = np.asarray(times.job, dtype=np.int64)
+        firsts = np.array([first for _, first, _ in times.jobs], dtype=np.int64)
+        counts = np.array([count for _, _, count in times.jobs], dtype=np.int64)
+    else:  # many small jobs (call_async in a loop): bands run across them
+        segment = np.zeros(n, dtype=np.int64)
+        firsts, counts = np.array([0]), np.array([n])
+    heights = counts.astype(float)
+    if len(counts) > 1:
         heights = np.maximum(heights, MIN_JOB_SHARE * n)
-    firsts = np.array([first for _, first, _ in times.jobs], dtype=np.int64)
-    job_y0 = np.concatenate([[0.0], np.cumsum(heights)[:-1]])
+    y0 = np.concatenate([[0.0], np.cumsum(heights)[:-1]])
     band = 1 if n <= ROW_LIMIT else math.ceil(n / TARGET_BANDS)
-    return Layout(firsts, job_y0, heights / counts, float(heights.sum()), band)
+    return Layout(segment, firsts, counts, y0, heights / counts, float(heights.sum()), band)

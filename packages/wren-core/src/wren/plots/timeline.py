@@ -109,7 +109,7 @@ def _alone(ax: Any, times: CallTimes, where: Layout, least: float, bands: Groups
     banded = bands.size > 1
     failed = np.nonzero(~times.success & ran)[0]
     if len(failed):
-        y = where.row_y(times, failed)
+        y = where.row_y(failed)
         if banded:
             ax.add_collection(LineCollection(_segments(starts[failed], ends[failed], y),
                                              colors=FAILED, linewidths=2.5, gid="failed"))
@@ -122,7 +122,7 @@ def _alone(ax: Any, times: CallTimes, where: Layout, least: float, bands: Groups
         slow = np.argsort(duration)[-SLOWEST:]
         slow = slow[np.isfinite(duration[slow])]
         if len(slow):
-            segments = _segments(starts[slow], ends[slow], where.row_y(times, slow))
+            segments = _segments(starts[slow], ends[slow], where.row_y(slow))
             ax.add_collection(LineCollection(segments, colors=SLOWEST_EDGE, linewidths=4.0,
                                              zorder=3, gid="slowest-edge"))
             ax.add_collection(LineCollection(
@@ -171,22 +171,21 @@ def _result_ticks(ax: Any, times: CallTimes, where: Layout) -> list[Any]:
 def _jobs_and_axes(ax: Any, times: CallTimes, where: Layout) -> None:
     from matplotlib.ticker import MaxNLocator
 
+    by_job = len(where.counts) > 1
     ticks, labels = [], []
-    for number, (key, _, count) in enumerate(times.jobs):
-        y0, height = where.job_y0[number], where.row_height[number] * count
+    middle = 0.5 if where.band_size == 1 else 0.0  # rows: ticks at their middle
+    for number, count in enumerate(where.counts):
+        y0, height = where.y0[number], where.row_height[number] * count
         share = height / where.total
-        calls = MaxNLocator(max(2, int(8 * share)), integer=True).tick_values(0, count) \
-            if share >= 0.1 else [0]
-        for call in calls:
-            if (0 <= call < count or (call == count and len(times.jobs) == 1)) \
-                    and (share >= 0.1 or len(times.jobs) == 1) \
-                    and (where.band_size > 1 or call < count):  # rows: at their middle
-                middle = 0.5 if where.band_size == 1 else 0.0
-                ticks.append(y0 + (call + middle) * where.row_height[number])
-                labels.append(f"{int(call):,}")
-        if number:
+        if share >= 0.1 or not by_job:
+            for call in MaxNLocator(max(2, int(8 * share)), integer=True).tick_values(0, count):
+                if 0 <= call < count or (call == count and not by_job and middle == 0):
+                    ticks.append(y0 + (call + middle) * where.row_height[number])
+                    labels.append(f"{int(call):,}")
+        if by_job and number:
             ax.axhline(y0, color="#666666", linewidth=0.6, linestyle="--")
-        if len(times.jobs) > 1:
+        if by_job:
+            key = times.jobs[number][0]
             ax.annotate(key.split("/", 1)[1], (1.0, y0 + height / 2), xycoords=(
                 "axes fraction", "data"), xytext=(4, 0), textcoords="offset points",
                 va="center", fontsize=8, color=job_colour(number))
@@ -195,7 +194,7 @@ def _jobs_and_axes(ax: Any, times: CallTimes, where: Layout) -> None:
     ax.set_ylim(where.total, 0)
     ax.set_xlabel(times.since())
     unit = "call" if where.band_size == 1 else f"call (bands of {where.band_size:,} calls)"
-    ax.set_ylabel(f"{unit}, in submission order")
+    ax.set_ylabel(f"{unit}, in submission order" + (", by job" if by_job else ""))
     ax.set_title(f"Timeline of every call: {times.describe()}", loc="left")
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
     ax.set_axisbelow(True)

@@ -67,9 +67,13 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     reached = try_reach(func)
     modules = {} if reached is None and include == [] else \
         find_user_modules(func, include, exclude, preinstalled, reached)
-    sources = collect_sources(reached.codes if reached is not None else (),
-                              {name: str(path) for name, path in entries(modules).items()}
-                              ).to_bytes()
+    try:
+        sources = collect_sources(reached.codes if reached is not None else (),
+                                  {name: str(path) for name, path in entries(modules).items()}
+                                  ).to_bytes()
+    except Exception:  # tracebacks without source lines, never a job that cannot start
+        logger.debug("cannot collect the source lines of %r", func, exc_info=True)
+        sources = b""
     archive = zip_modules(modules)
     data = MAGIC + _HEADER.pack(len(pickled), len(sources)) + pickled + sources + archive
     blob = FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))

@@ -14,11 +14,14 @@ file they were read from on the client, which tracebacks name instead.
 from __future__ import annotations
 
 import linecache
+import logging
 import os
 import types
 from typing import Any
 
 from wren.serialize.sources import DYNAMIC_FILENAME, ShippedSources, code_key, nested_codes
+
+logger = logging.getLogger("wren")
 
 #: Objects looked at, at most, when walking what a function reaches.
 _WALK_LIMIT = 10_000
@@ -36,8 +39,11 @@ def restore_sources(func: Any, shipped: ShippedSources, module_dir: str | None =
             _originals[os.path.join(module_dir, *arcname.split("/"))] = original
     if not shipped:
         return
-    _Renamer(shipped.codes).walk(func)
-    register_lines(shipped)
+    try:
+        _Renamer(shipped.codes).walk(func)
+        register_lines(shipped)
+    except Exception:  # a traceback without source must never cost the call itself
+        logger.debug("could not restore the sources of %r", func, exc_info=True)
 
 
 def original_path(filename: str) -> str:
