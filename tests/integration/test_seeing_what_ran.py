@@ -128,16 +128,18 @@ def test_plots_of_a_thousand_calls(make_executor: MakeExecutor, tmp_path: Path) 
         fexec.get_result(futures)
         failed = fexec.map(fn.fail_on, [(i, 3) for i in range(10)])
         fexec.wait(failed, throw_except=False)
-        timeline, histogram = fexec.create_execution_plots(tmp_path / "plots", "run")
+        timeline, histogram, workers = fexec.create_execution_plots(tmp_path / "plots", "run")
         assert Path(timeline).name == "run_timeline.png"
         assert Path(histogram).name == "run_histogram.png"
-        for path in (timeline, histogram):
+        assert Path(workers).name == "run_workers.png"
+        for path in (timeline, histogram, workers):
             pixels = image.imread(path)
             assert pixels.shape[:2] == (1012, 1800)
             assert pixels[..., :3].std() > 0.05, f"{path} is blank"
         prefix = fexec.plot(futures[:10], dst=tmp_path / "small" / "first")
         assert prefix == (str(tmp_path / "small" / "first_timeline.png"),
-                          str(tmp_path / "small" / "first_histogram.png"))
+                          str(tmp_path / "small" / "first_histogram.png"),
+                          str(tmp_path / "small" / "first_workers.png"))
         default = fexec.plot(futures[:5])
         assert Path(default[0]).parent == Path.cwd() / "plots"
 

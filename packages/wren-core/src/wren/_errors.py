@@ -123,11 +123,25 @@ class RemoteBaseException(RemoteError):
 
 
 class RemoteTraceback(Exception):
-    """Carries the traceback text of a remote exception; set as its `__cause__`."""
+    """Carries the traceback text of a remote exception; set as its `__cause__`.
 
-    def __init__(self, traceback_text: str) -> None:
+    `where` names the call ("remote call 00003 of job ... on localhost, worker host h pid 7"); it
+    is printed in place of the worker's own frames, which are left out: everything below
+    that line ran in the user's code, remotely."""
+
+    _HEADER = "Traceback (most recent call last):\n"
+
+    def __init__(self, traceback_text: str, where: str = "") -> None:
         super().__init__(traceback_text)
         self.traceback_text = traceback_text
+        self.where = where
+
+    def __reduce__(self) -> tuple[type[RemoteTraceback], tuple[str, str]]:
+        return type(self), (self.traceback_text, self.where)
 
     def __str__(self) -> str:
-        return "\n\nRemote traceback (most recent call last):\n" + self.traceback_text
+        text = self.traceback_text
+        if text.startswith(self._HEADER):
+            text = text[len(self._HEADER):]
+        marker = f"  --- {self.where or 'remote call'}; wren's own frames left out ---\n"
+        return "\nRemote traceback (most recent call last):\n" + marker + text

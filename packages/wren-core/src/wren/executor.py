@@ -544,22 +544,25 @@ class FunctionExecutor:
 
     # Seeing what ran ----------------------------------------------------------------------
     def create_execution_plots(self, dst_dir: str | os.PathLike[str], dst_name: str,
-                               fs: Futures = None) -> tuple[str, str]:
-        """Write `<dst_dir>/<dst_name>_timeline.png` and `<dst_name>_histogram.png` for the
-        finished calls among `fs` (default: all of this executor's); return both paths."""
+                               fs: Futures = None, figsize: tuple[float, float] | None = None
+                               ) -> tuple[str, ...]:
+        """Write `<dst_dir>/<dst_name>_timeline.png`, `_histogram.png` and `_workers.png` for
+        the finished calls among `fs` (default: all of this executor's); return the paths.
+        Needs the `plots` extra (`pip install 'wren-core[plots]'`)."""
         from wren.plots import create_execution_plots
 
         futures = self.futures if fs is None else _as_list(fs)
-        return create_execution_plots(dst_dir, dst_name, futures)
+        return create_execution_plots(dst_dir, dst_name, futures, figsize)
 
-    def plot(self, fs: Futures = None, dst: str | os.PathLike[str] | None = None
-             ) -> tuple[str, str]:
+    def plot(self, fs: Futures = None, dst: str | os.PathLike[str] | None = None,
+             figsize: tuple[float, float] | None = None) -> tuple[str, ...]:
         """`create_execution_plots` with `dst` as the path prefix (default:
-        `./plots/<date>_<time>`): `<dst>_timeline.png` and `<dst>_histogram.png`."""
+        `./plots/<date>_<time>`): `<dst>_timeline.png`, `<dst>_histogram.png` and
+        `<dst>_workers.png`; `figsize` in inches, as in Lithops."""
         if dst is None:
             dst = os.path.join("plots", time.strftime("%Y%m%d_%H%M%S"))
         dst_dir, dst_name = os.path.split(os.path.abspath(dst))
-        return self.create_execution_plots(dst_dir, dst_name, fs)
+        return self.create_execution_plots(dst_dir, dst_name, fs, figsize)
 
     def job_summary(self, dst_dir: str | os.PathLike[str] = "summaries",
                     fs: Futures = None) -> list[str]:

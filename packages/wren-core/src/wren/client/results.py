@@ -13,7 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+from wren._errors import RemoteTraceback
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.references import ReferenceReader, reading_results
@@ -33,6 +35,8 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
     """Download the results of these documents into their jobs' columns (futures found in
     them are adopted by `reader`, see `wren.client.references`)."""
 
+    backend = _backend_name(reader)
+
     def _load(pair: tuple[JobState, StatusDocument]) -> None:
         job, document = pair
         blob = result_object(document, storage, bucket)
@@ -50,7 +54,8 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
         for position in document.errors:
             index = indices[position]
             if job.docs[index] is document:
-                job.exceptions[index] = values[position]
+                job.exceptions[index] = _located(values[position], job, document, index,
+                                                 backend)
                 job.values[index] = None
         job.loaded.add(document.name)
         document.release_result()
@@ -64,6 +69,27 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
     elif pairs:
         with ThreadPoolExecutor(min(_MAX_DOWNLOAD_THREADS, len(pairs))) as pool:
             list(pool.map(_load, pairs))
+
+
+def _located(exc: Any, job: JobState, document: StatusDocument, index: int,
+             backend: str) -> Any:
+    """`exc` with its remote traceback saying which call of which job raised it, where."""
+    cause = getattr(exc, "__cause__", None)
+    if isinstance(cause, RemoteTraceback) and not cause.where:
+        worker = document.worker
+        place = f" on {backend}" if backend else ""
+        host = " ".join(f"{name} {worker[name]}" for name in ("host", "pid")
+                        if worker.get(name) is not None)
+        cause.where = (f"remote call {index:05d} of job {job.job_key}{place}"
+                       + (f", worker {host}" if host else ""))
+    return exc
+
+
+def _backend_name(reader: Any) -> str:
+    """The compute backend of the executor that owns the session `reader` (if known)."""
+    owner = getattr(reader, "owner", None)
+    executor = owner() if callable(owner) else None
+    return str(getattr(getattr(executor, "compute", None), "name", "") or "")
 
 
 def missing_documents(futures: Sequence[ResponseFuture]

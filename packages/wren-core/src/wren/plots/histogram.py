@@ -3,7 +3,8 @@ finished, from the job's submission to its last result.
 
 A bar is the average number of functions running during its bin (their running seconds in
 the bin over its width), so it shows the concurrency the platform really gave the job,
-whatever the bin width; the line (right axis) is the number of calls finished by then.
+whatever the bin width; the line (right axis) is the number of calls finished by then. With
+several jobs the bars are stacked, one colour per job.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import math
 from typing import Any
 
 from wren.plots.data import CallTimes
+from wren.plots.style import MAX_JOB_ENTRIES, job_colour
 
-BAR_COLOUR, LINE_COLOUR = "#4c78a8", "#e45756"
+BAR_COLOUR, LINE_COLOUR = "#4c78a8", "#333333"  # red is kept for failures
+OTHER_JOBS = "#9a9a9a"
 TARGET_BINS = 80
 
 
@@ -45,25 +48,28 @@ def draw_histogram(fig: Any, times: CallTimes) -> None:
     starts = times.columns["worker_func_start_tstamp"]
     ends = times.columns["worker_func_end_tstamp"]
     keep = ~(np.isnan(starts) | np.isnan(ends))
-    starts, ends = starts[keep], np.maximum(ends[keep], starts[keep])
-    last = np.nanmax([np.nanmax(c) for c in times.columns.values()])
+    last = times.end
     width = nice_width(last)
     edges = np.arange(0.0, last + width, width)
     if len(edges) < 2:
         edges = np.array([0.0, width])
-    running = running_per_bin(starts, ends, edges)
     ax = fig.add_subplot()
-    ax.bar(edges[:-1], running, width=width, align="edge", color=BAR_COLOUR,
-           edgecolor="white" if len(running) <= 60 else BAR_COLOUR, linewidth=0.4,
-           label="calls running")
+    bottom = np.zeros(len(edges) - 1)
+    for number, (rows, colour, label) in enumerate(_layers(times)):
+        mine = keep & rows
+        running = running_per_bin(starts[mine], np.maximum(ends[mine], starts[mine]), edges)
+        ax.bar(edges[:-1], running, width=width, bottom=bottom, align="edge", color=colour,
+               edgecolor="white" if len(running) <= 60 else colour, linewidth=0.4,
+               label=label, gid=f"layer:{number}")
+        bottom = bottom + running
     ax.set_xlim(0, edges[-1])
-    ax.set_ylim(0, max(1.0, float(running.max())) * 1.1)
+    ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.1)
     ax.set_xlabel(f"{times.since()} (bins of {width:g} s)")
     ax.set_ylabel("calls running (average over the bin)")
     ax.set_title(f"Calls running over time: {times.describe()}", loc="left")
     ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
     ax.set_axisbelow(True)
-    done_at = np.sort(ends)
+    done_at = np.sort(ends[keep])
     right = ax.twinx()
     right.step(np.concatenate([[0.0], done_at, [edges[-1]]]),
                np.concatenate([[0], np.arange(1, len(done_at) + 1), [len(done_at)]]),
@@ -72,5 +78,22 @@ def draw_histogram(fig: Any, times: CallTimes) -> None:
     right.set_ylabel("calls finished", color=LINE_COLOUR)
     right.tick_params(axis="y", colors=LINE_COLOUR)
     handles = [*ax.get_legend_handles_labels()[0], *right.get_legend_handles_labels()[0]]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2,
-              frameon=False, fontsize=9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              ncol=min(4, len(handles)), frameon=False, fontsize=9)
+
+
+def _layers(times: CallTimes) -> list[tuple[Any, str, str]]:
+    """(rows, colour, label) of each stacked layer: one per job, the jobs past
+    `MAX_JOB_ENTRIES - 1` together in one."""
+    if len(times.jobs) == 1:
+        return [(times.job == 0, BAR_COLOUR, "calls running")]
+    layers = []
+    alone = len(times.jobs) if len(times.jobs) <= MAX_JOB_ENTRIES else MAX_JOB_ENTRIES - 1
+    for number, (key, _, count) in enumerate(times.jobs[:alone]):
+        layers.append((times.job == number, job_colour(number),
+                       f"job {key.split('/', 1)[1]} running ({count:,} call"
+                       f"{'s' if count != 1 else ''})"))
+    if alone < len(times.jobs):
+        layers.append((times.job >= alone, OTHER_JOBS,
+                       f"{len(times.jobs) - alone:,} more jobs running"))
+    return layers

@@ -1,7 +1,9 @@
-"""The function blob: a pickled function plus a zip of the user modules it needs.
+"""The function blob: a pickled function, the source lines of its by-value code, and a zip
+of the user modules it needs.
 
-Layout: the magic `WRENFN1\n`, the pickle's length as 8 big-endian bytes, the pickle, then
-the zip (possibly empty). The blob is stored under its SHA-256 (`wren.funcs/<sha>.fn`), so a
+Layout: the magic `WRENFN2\n`, the lengths of the pickle and of the sources as 8 big-endian
+bytes each, the pickle, the sources (`wren.serialize.sources`, possibly empty), then the zip
+(possibly empty); a `WRENFN1\n` blob of an earlier wren has no sources part. The blob is stored under its SHA-256 (`wren.funcs/<sha>.fn`), so a
 function already uploaded by any earlier job is never uploaded again. The modules shipped are
 logged at INFO once per blob and process, with a warning when their zip passes
 `WARN_MODULE_BYTES`.
@@ -21,8 +23,10 @@ from wren.ports.serializer import Serializer
 
 logger = logging.getLogger("wren")
 
-MAGIC = b"WRENFN1\n"
-_HEADER = struct.Struct(">Q")
+MAGIC = b"WRENFN2\n"
+_MAGIC_V1 = b"WRENFN1\n"
+_HEADER = struct.Struct(">QQ")
+_HEADER_V1 = struct.Struct(">Q")
 #: Shipped modules above this many (zipped) bytes are worth a warning: every cold worker
 #: downloads and extracts them.
 WARN_MODULE_BYTES = 10 * 2**20
@@ -44,8 +48,9 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     """Pickle `func` and zip the user modules it needs into one content-addressed blob."""
     import hashlib
 
-    from wren.serialize.module_zip import zip_modules
-    from wren.serialize.modules import find_user_modules
+    from wren.serialize.module_zip import entries, zip_modules
+    from wren.serialize.modules import find_user_modules, try_reach
+    from wren.serialize.sources import collect_sources
 
     if not callable(func):
         raise SerializationError(f"expected a function, got {type(func).__name__}: "
@@ -58,9 +63,19 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
             f"function {name} cannot be serialized: {type(exc).__name__}: {exc}. Functions "
             "must not capture open files, locks, sockets or similar objects; create them "
             "inside the function instead") from exc
-    modules = find_user_modules(func, include, exclude, preinstalled)
+    include = None if include is None else list(include)
+    reached = try_reach(func)
+    modules = {} if reached is None and include == [] else \
+        find_user_modules(func, include, exclude, preinstalled, reached)
+    try:
+        sources = collect_sources(reached.codes if reached is not None else (),
+                                  {name: str(path) for name, path in entries(modules).items()}
+                                  ).to_bytes()
+    except Exception:  # tracebacks without source lines, never a job that cannot start
+        logger.debug("cannot collect the source lines of %r", func, exc_info=True)
+        sources = b""
     archive = zip_modules(modules)
-    data = MAGIC + _HEADER.pack(len(pickled)) + pickled + archive
+    data = MAGIC + _HEADER.pack(len(pickled), len(sources)) + pickled + sources + archive
     blob = FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
     if modules and blob.digest not in _logged:
         _logged.add(blob.digest)
@@ -82,14 +97,25 @@ def _megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 1024:.1f} KB"
 
 
-def split_blob(data: bytes) -> tuple[bytes, bytes]:
-    """Return (pickle, zip) from a blob."""
-    if not data.startswith(MAGIC):
+def blob_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """Return (pickle, sources, zip) from a blob."""
+    if data.startswith(MAGIC):
+        start = len(MAGIC) + _HEADER.size
+        length, sources = _HEADER.unpack_from(data, len(MAGIC))
+    elif data.startswith(_MAGIC_V1):
+        start, sources = len(_MAGIC_V1) + _HEADER_V1.size, 0
+        (length,) = _HEADER_V1.unpack_from(data, len(_MAGIC_V1))
+    else:
         raise SerializationError("not a wren function blob (bad magic); the object may have "
                                  "been written by another tool or be corrupted")
-    start = len(MAGIC) + _HEADER.size
-    (length,) = _HEADER.unpack_from(data, len(MAGIC))
-    return data[start:start + length], data[start + length:]
+    middle = start + length
+    return data[start:middle], data[middle:middle + sources], data[middle + sources:]
+
+
+def split_blob(data: bytes) -> tuple[bytes, bytes]:
+    """Return (pickle, zip) from a blob."""
+    pickled, _, archive = blob_parts(data)
+    return pickled, archive
 
 
 def unpack_function(data: bytes, serializer: Serializer) -> Any:

@@ -21,9 +21,12 @@ import site
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wren.serialize.imports import candidates, file_imports
+
+if TYPE_CHECKING:
+    from wren.serialize.reach import Reach
 
 logger = logging.getLogger("wren")
 
@@ -157,16 +160,32 @@ def _explicit(include: list[str], selection: _Selection) -> dict[str, Path]:
     return found
 
 
+def try_reach(func: Callable[..., Any]) -> Reach | None:
+    """What `func` reaches (`wren.serialize.reach`), or None, with a warning, when
+    cloudpickle's view of it fails where the serializer managed."""
+    from wren.serialize.reach import reach
+
+    try:
+        return reach(func)
+    except Exception as exc:
+        logger.warning("cannot work out the user modules %s needs (%s: %s); shipping none. "
+                       "Name them with include_modules", getattr(func, "__qualname__", func),
+                       type(exc).__name__, exc)
+        return None
+
+
 def find_user_modules(func: Callable[..., Any], include: Iterable[str] | None = (),
                       exclude: Iterable[str] = (),
-                      preinstalled: frozenset[str] = frozenset()) -> dict[str, Path]:
+                      preinstalled: frozenset[str] = frozenset(),
+                      reached: Reach | None = None) -> dict[str, Path]:
     """User modules to ship with `func`, as {dotted name: source file or package dir}.
 
     `include=[]` (or `()`) ships the user modules `func` reaches (see `wren.serialize.reach`)
     and, recursively, the user modules their sources import, each as its `.py` file plus the
     `__init__.py` of its packages; `include=None` ships none; a non-empty list ships exactly
     those names, a package as its whole directory (data files included). `exclude` (a name
-    and everything under it) and `preinstalled` (top-level names) always win.
+    and everything under it) and `preinstalled` (top-level names) always win. `reached` is
+    `try_reach(func)` when the caller has it already.
     """
     if include is None:
         return {}
@@ -174,15 +193,10 @@ def find_user_modules(func: Callable[..., Any], include: Iterable[str] | None = 
     include = list(include)
     if include:
         return _explicit(include, selection)
-    from wren.serialize.reach import reach
-
-    try:
-        reached = reach(func)
-    except Exception as exc:  # the serializer managed; cloudpickle's view of it did not
-        logger.warning("cannot work out the user modules %s needs (%s: %s); shipping none. "
-                       "Name them with include_modules", getattr(func, "__qualname__", func),
-                       type(exc).__name__, exc)
-        return {}
+    if reached is None:
+        reached = try_reach(func)
+        if reached is None:
+            return {}
     pending = sorted(reached.named)
     for package, ref in reached.imports:
         pending.extend(candidates(ref, package))

@@ -10,6 +10,8 @@ so that code's own `import` statements are recorded as `ImportRef`s, resolved by
 against the function's package. This is exact where it matters: globals, closures, default
 arguments, methods of `__main__` classes and objects inside captured data are all found
 because the pickler itself walks them, and nothing the function never touches is named.
+The code objects carried by value are kept too, in the order met (the function's own first):
+their source lines travel with the function (`wren.serialize.sources`).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ _PROTOCOL = 5
 
 
 class Reach(NamedTuple):
-    """Modules a pickled function names (dotted), and imports its by-value code runs as
-    `(package, ref)` pairs."""
+    """Modules a pickled function names (dotted), imports its by-value code runs as
+    `(package, ref)` pairs, and that code itself."""
 
     named: frozenset[str]
     imports: frozenset[tuple[str, ImportRef]]
+    codes: tuple[types.CodeType, ...] = ()
 
 
 class _Sink:
@@ -43,6 +46,7 @@ class _RecordingPickler(cloudpickle.Pickler):
         super().__init__(_Sink(), protocol=_PROTOCOL, buffer_callback=lambda _: False)
         self.named: set[str] = set()
         self.imports: set[tuple[str, ImportRef]] = set()
+        self.codes: list[types.CodeType] = []
 
     def reducer_override(self, obj: Any) -> Any:
         reduced = super().reducer_override(obj)
@@ -53,6 +57,7 @@ class _RecordingPickler(cloudpickle.Pickler):
                 _add_module(self.named, getattr(obj, "__module__", None))
             elif isinstance(obj, types.FunctionType):
                 package = obj.__globals__.get("__package__") or ""
+                self.codes.append(obj.__code__)
                 self.imports.update((package, ref) for ref in code_imports(obj.__code__))
         else:
             _add_module(self.named, getattr(type(obj), "__module__", None))
@@ -68,4 +73,4 @@ def reach(func: Callable[..., Any]) -> Reach:
     """Modules `func` reaches when pickled and run (see the module docstring)."""
     pickler = _RecordingPickler()
     pickler.dump(func)
-    return Reach(frozenset(pickler.named), frozenset(pickler.imports))
+    return Reach(frozenset(pickler.named), frozenset(pickler.imports), tuple(pickler.codes))

@@ -68,10 +68,11 @@ def top_level_names(archive: bytes) -> set[str]:
     return {n[:-3] if n.endswith(".py") else n for n in names}
 
 
-def activate(archive: bytes, digest: str, cache_dir: Path | None = None) -> None:
-    """Extract (once) and put the modules of a function blob first on `sys.path`."""
+def activate(archive: bytes, digest: str, cache_dir: Path | None = None) -> str | None:
+    """Extract (once) and put the modules of a function blob first on `sys.path`; return
+    the directory they are in (None when there are none)."""
     if not archive:
-        return
+        return None
     with _lock:
         path = str(_extract(archive, digest, cache_dir or default_cache_dir()))
         for name in top_level_names(archive):
@@ -83,3 +84,4 @@ def activate(archive: bytes, digest: str, cache_dir: Path | None = None) -> None
         if path in sys.path:
             sys.path.remove(path)
         sys.path.insert(0, path)
+    return path

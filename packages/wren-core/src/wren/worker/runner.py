@@ -34,16 +34,18 @@ from wren.protocol.binding import CallMode
 from wren.protocol.signing import check_digest, open_sealed, seal
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
-from wren.serialize.function_blob import split_blob
+from wren.serialize.function_blob import blob_parts
 from wren.serialize.out_of_band import offloading, shared_put
+from wren.serialize.sources import ShippedSources
 from wren.worker import module_installer
 from wren.worker.failures import describe
 from wren.worker.output import CallOutput
 from wren.worker.push import with_monitor_push
+from wren.worker.sources import register_lines, restore_sources
 from wren.worker.timeouts import CallWatchdog
 
 _FUNCTION_CACHE_SIZE = 32
-_functions: OrderedDict[str, Any] = OrderedDict()
+_functions: OrderedDict[str, tuple[Any, ShippedSources]] = OrderedDict()
 _watchdog: CallWatchdog | None = None
 _HOST = os.uname().nodename if hasattr(os, "uname") else "localhost"
 _PYTHON = ".".join(map(str, sys.version_info[:3]))
@@ -70,14 +72,17 @@ def _load_function(task: Task, storage: StorageBackend, serializer: Serializer) 
     found = _functions.get(task.func_key)
     if found is not None:
         _functions.move_to_end(task.func_key)
-        return found
+        register_lines(found[1])
+        return found[0]
     blob = storage.get_object(task.bucket, task.func_key)
     digest = keys.func_digest(task.func_key)
     check_digest(task.func_key, blob, digest)  # content-addressed: the task names the hash
-    pickled, archive = split_blob(blob)
-    module_installer.activate(archive, digest)
+    pickled, sources, archive = blob_parts(blob)
+    module_dir = module_installer.activate(archive, digest)
     func = serializer.loads(pickled)
-    _functions[task.func_key] = func
+    shipped = ShippedSources.from_bytes(sources)
+    restore_sources(func, shipped, module_dir)  # tracebacks show the user's files and lines
+    _functions[task.func_key] = (func, shipped)
     while len(_functions) > _FUNCTION_CACHE_SIZE:
         _functions.popitem(last=False)
     return func
