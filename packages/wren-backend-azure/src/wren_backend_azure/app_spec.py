@@ -39,8 +39,9 @@ class Registry:
 
 def _registry(registry: Registry, secrets: dict[str, str]) -> tuple[Any, Any]:
     """The `RegistryCredentials` and the app's `ManagedServiceIdentity` (or None)."""
-    from azure.mgmt.appcontainers import models as m
+    from azure.mgmt.appcontainers import models
 
+    m: Any = models  # flattened keywords: accepted by every SDK, typed only before 5.0
     if registry.identity is None:
         assert registry.password is not None
         secrets[REGISTRY_SECRET] = registry.password
@@ -57,7 +58,9 @@ def container_app(settings: ConsumerSettings, *, memory: int, region: str,
                   environment_id: str, max_workers: int, tags: dict[str, str],
                   registry: Registry | None = None) -> Any:
     """The `ContainerApp` model for a runtime."""
-    from azure.mgmt.appcontainers import models as m
+    from azure.mgmt.appcontainers import models
+
+    m: Any = models  # flattened keywords: accepted by every SDK, typed only before 5.0
 
     secret_values = {SECRET_NAMES[env]: value for env, value in settings.secret_env().items()}
     registries, identity = None, None

@@ -125,8 +125,9 @@ class ContainerAppsManager:
     def environment_id(self) -> str:
         """The resource id of the configured environment, created when missing and waited
         for while Azure provisions it."""
-        from azure.mgmt.appcontainers import models as m
+        from azure.mgmt.appcontainers import models
 
+        m: Any = models  # flattened keywords: accepted by every SDK, typed only before 5.0
         self._require("environment", "region")
         name = str(self.config["environment"])
         envs = self.client.managed_environments
