@@ -46,10 +46,11 @@ def _check_msrest(cls: type, body: dict[str, Any]) -> None:
         model = cls.deserialize(body)  # type: ignore[attr-defined]
     except Exception as exc:  # DeserializationError: a value of the wrong type
         raise InvalidContent("", f"Could not convert a value: {exc}", cls.__name__) from None
-    problems = model.validate()
-    if problems:
-        raise InvalidContent(str(problems[0].target or ""), str(problems[0].message),
-                             cls.__name__)
+    for attr, rules in getattr(cls, "_validation", {}).items():
+        if rules.get("required") and getattr(model, attr, None) is None:
+            rest = cls._attribute_map[attr]["key"]  # type: ignore[attr-defined]
+            raise InvalidContent(rest, f"Required property '{rest}' not found in JSON",
+                                 cls.__name__)
     _compare(body, model.serialize(keep_readonly=True), "", cls.__name__)
 
 
