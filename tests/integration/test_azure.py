@@ -123,8 +123,10 @@ def test_a_task_that_keeps_killing_its_consumer_becomes_an_error(
         azurite: Azurite) -> None:  # noqa: F811
     # Changed by issue 11: a function that exits only ends its pool worker now (see the test
     # below), so the poison path is exercised by a call that kills the consumer itself.
+    # Changed by issue 15: a dead consumer's message is back after one `message_lease` (the
+    # shortest allowed here), no longer after the task's budget (`visibility_margin` + 2 s).
     config, settings = runtime_setup(azurite, None, "wren-tests/poison:1",
-                                     max_dequeue_count=2, visibility_margin=2)
+                                     max_dequeue_count=2, message_lease=10)
     fleet = ConsumerFleet(settings.environ(), 1).start()
 
     def killer(_: int) -> None:  # the container dies: its consumer, then this worker
@@ -180,8 +182,10 @@ def _kill_while_running(fleet: ConsumerFleet, futures: list[wren.ResponseFuture]
 @pytest.mark.slow
 def test_killed_consumers_lose_nothing_and_duplicate_nothing(
         azurite: Azurite) -> None:  # noqa: F811
+    # issue 15: a killed consumer's task comes back after one message lease (10 s here)
     config, settings = runtime_setup(azurite, None, "wren-tests/fault:1",
-                                     max_dequeue_count=20, visibility_margin=3)
+                                     max_dequeue_count=20, visibility_margin=3,
+                                     message_lease=10)
     fleet = ConsumerFleet(settings.environ(), 4).start()
     n = 240
     kills: list[int] = []
