@@ -29,6 +29,7 @@ from wren.testing.contract import (
     WorkerFailureContract,
 )
 from wren_backend_azure import AzureBlobStorage
+from wren_backend_azure.clients import queue_client
 from wren_backend_azure.metadata import metadata_key
 from wren_backend_azure.naming import app_name
 
@@ -122,8 +123,10 @@ def test_a_task_that_keeps_killing_its_consumer_becomes_an_error(
         azurite: Azurite) -> None:  # noqa: F811
     # Changed by issue 11: a function that exits only ends its pool worker now (see the test
     # below), so the poison path is exercised by a call that kills the consumer itself.
+    # Changed by issue 15: a dead consumer's message is back after one `message_lease` (the
+    # shortest allowed here), no longer after the task's budget (`visibility_margin` + 2 s).
     config, settings = runtime_setup(azurite, None, "wren-tests/poison:1",
-                                     max_dequeue_count=2, visibility_margin=2)
+                                     max_dequeue_count=2, message_lease=10)
     fleet = ConsumerFleet(settings.environ(), 1).start()
 
     def killer(_: int) -> None:  # the container dies: its consumer, then this worker
@@ -179,8 +182,10 @@ def _kill_while_running(fleet: ConsumerFleet, futures: list[wren.ResponseFuture]
 @pytest.mark.slow
 def test_killed_consumers_lose_nothing_and_duplicate_nothing(
         azurite: Azurite) -> None:  # noqa: F811
+    # issue 15: a killed consumer's task comes back after one message lease (10 s here)
     config, settings = runtime_setup(azurite, None, "wren-tests/fault:1",
-                                     max_dequeue_count=20, visibility_margin=3)
+                                     max_dequeue_count=20, visibility_margin=3,
+                                     message_lease=10)
     fleet = ConsumerFleet(settings.environ(), 4).start()
     n = 240
     kills: list[int] = []
@@ -230,3 +235,66 @@ def test_worker_processes_serve_one_queue_in_parallel(azurite: Azurite) -> None:
         fleet.stop()
     assert len(pids) == 2 and fleet.processes[0].pid not in pids
     assert max(start for start, _ in spans) < min(end for _, end in spans), "ran one by one"
+
+
+def _wait_until_taken(azurite: Azurite, queue: str) -> None:  # noqa: F811
+    """Until a consumer holds the queue's only message (hidden: nothing to peek)."""
+    client = queue_client(azurite.storage_config(), queue)
+    deadline = time.monotonic() + 60
+    while client.peek_messages(max_messages=1) or \
+            client.get_queue_properties().approximate_message_count == 0:
+        assert time.monotonic() < deadline, "no consumer took the task"
+        time.sleep(0.1)
+    client.close()
+
+
+def test_a_killed_consumer_holds_its_task_for_one_lease_not_its_budget(
+        azurite: Azurite) -> None:  # noqa: F811
+    # issue 15: the message was hidden for the task's whole budget (300 s + margin here)
+    config, settings = runtime_setup(azurite, None, "wren-tests/lease:1", message_lease=10)
+    fleet = ConsumerFleet(settings.environ(), 1).start()
+    try:
+        with _executor(config) as fexec:
+            future = fexec.call_async(fn.sleep_then, (4, 7), timeout=300)
+            _wait_until_taken(azurite, settings.queue)
+            time.sleep(1)
+            fleet.kill(0)  # the platform starts another replica (the fleet restarts it)
+            started = time.monotonic()
+            assert future.result(timeout=60) == 7
+            assert time.monotonic() - started < 45
+    finally:
+        fleet.stop()
+    assert fleet.exits.count(-9) == 1
+
+
+def test_a_long_task_keeps_its_message_by_renewing_the_lease(
+        azurite: Azurite) -> None:  # noqa: F811
+    config, settings = runtime_setup(azurite, None, "wren-tests/renew:1", message_lease=10)
+    fleet = ConsumerFleet(settings.environ(), 2).start()
+    try:
+        with _executor(config) as fexec:
+            future = fexec.call_async(fn.sleep_then, (16, 3), timeout=60)
+            assert future.result(timeout=90) == 3
+        logs = fleet.log_text(100_000)
+    finally:
+        fleet.stop()
+    assert logs.count("(delivery 1)") == 1 and "(delivery 2)" not in logs, logs
+
+
+def test_a_stopped_replica_hands_its_unfinished_task_back_within_the_grace_period(
+        azurite: Azurite) -> None:  # noqa: F811
+    config, settings = runtime_setup(azurite, None, "wren-tests/grace:1", message_lease=60,
+                                     termination_grace_period=3)
+    fleet = ConsumerFleet(settings.environ(), 1).start()
+    try:
+        with _executor(config) as fexec:
+            future = fexec.call_async(fn.sleep_then, (6, 5), timeout=300)
+            _wait_until_taken(azurite, settings.queue)
+            time.sleep(0.5)
+            fleet.terminate(0)  # scale-in: SIGTERM, then (here) a new replica
+            assert future.result(timeout=40) == 5  # not after the 60 s lease
+        logs = fleet.log_text(100_000)
+    finally:
+        fleet.stop()
+    assert "did not finish within the grace period" in logs, logs
+    assert 0 in fleet.exits, "the stopped consumer did not exit by itself"

@@ -4,6 +4,7 @@ Queues and metadata live in a real Azurite."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -139,10 +140,21 @@ def test_bad_memory_fails_before_any_request(make_compute: Any,
     assert len(arm.requests) == before
 
 
-def test_arm_refusal_is_a_clear_error(make_compute: Any) -> None:
-    compute = make_compute(max_workers=5000)
-    with pytest.raises(wren.WrenError, match=r"refused to deploy.*Invalid scale range"):
-        compute.deploy_runtime(IMAGE)
+def test_arm_refusal_is_a_clear_error(make_compute: Any,
+                                      arm: AzureResourceManagerDouble) -> None:  # noqa: F811
+    # Changed by issue 15: a scale range over the platform's 1000 replicas is now refused by
+    # the config (test_platform_limits_fail_before_any_request); a body that the SDK's
+    # models do not know is what ARM refuses here.
+    compute = make_compute()
+    compute.deploy_runtime(IMAGE)
+    body = json.loads(json.dumps(_last_put(arm, app_name(IMAGE, 512))))
+    body["properties"]["template"]["scale"]["maxReplicaz"] = 3
+    with pytest.raises(wren.WrenError, match=r"refused to deploy.*Could not find member "
+                                             r"'maxReplicaz'.*properties\.template\.scale"):
+        # raw JSON: an SDK before 5.0 would drop the unknown member from a dict itself
+        compute.manager._arm("deploy it", compute.manager.client.container_apps
+                             .begin_create_or_update, "wren-tests", "wren-bogus",
+                             io.BytesIO(json.dumps(body).encode()))
 
 
 def test_wrong_credentials_are_refused(make_compute: Any) -> None:

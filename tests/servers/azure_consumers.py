@@ -3,7 +3,7 @@ replicas that Azure Container Apps would start for a runtime.
 
 `ConsumerFleet` starts `count` processes of that `entry_point.py` with a
 runtime's environment (as the Container App would set it), restarts any that exits (as the
-platform restarts a crashed container), can SIGKILL one on demand, and stops them all by PID.
+platform restarts a crashed container), can SIGKILL or SIGTERM one on demand, and stops them all by PID.
 Each process logs to its own file, shown when a test asks for it.
 """
 
@@ -74,6 +74,15 @@ class ConsumerFleet:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        return process.pid
+
+    def terminate(self, slot: int) -> int:
+        """SIGTERM one consumer (not its workers), as the platform stops a replica on
+        scale-in; it is restarted when it exits. Return its PID."""
+        with self._lock:
+            process = self.processes[slot % len(self.processes)]
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
         return process.pid
 
     def log_text(self, tail: int = 4000) -> str:

@@ -2,13 +2,15 @@
 whose Container App the double "deploys" and whose replicas a `ConsumerFleet` plays.
 
 `arm` starts the double (tests/doubles/azure_arm.py) for a module and points the HTTPS
-clients of this process at its certificate through `REQUESTS_CA_BUNDLE`, restored afterwards.
+clients of this process at its certificate through `REQUESTS_CA_BUNDLE` (`trusting`),
+restored afterwards.
 `runtime_setup` gives the executor config sections and the consumers' settings for one
 runtime, both from the same values, as `wren runtime deploy` would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -25,9 +27,10 @@ from tests.servers.azurite import Azurite
 BUCKET = "wren-azure-tests"
 
 
-@pytest.fixture(scope="module")
-def arm() -> Iterator[AzureResourceManagerDouble]:
-    double = AzureResourceManagerDouble().start()
+@contextlib.contextmanager
+def trusting(double: AzureResourceManagerDouble) -> Iterator[AzureResourceManagerDouble]:
+    """Trust a started double's certificate in this process until the block ends; then stop
+    the double."""
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = str(double.cert_path)
     try:
@@ -38,6 +41,12 @@ def arm() -> Iterator[AzureResourceManagerDouble]:
         else:
             os.environ["REQUESTS_CA_BUNDLE"] = previous
         double.stop()
+
+
+@pytest.fixture(scope="module")
+def arm() -> Iterator[AzureResourceManagerDouble]:
+    with trusting(AzureResourceManagerDouble().start()) as double:
+        yield double
 
 
 def compute_section(arm: AzureResourceManagerDouble | None, runtime: str,

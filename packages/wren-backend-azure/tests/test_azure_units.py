@@ -121,3 +121,34 @@ def test_public_surface_is_sorted_and_importable() -> None:
     names = wren_backend_azure.__all__
     assert names == sorted(names)
     assert all(hasattr(wren_backend_azure, name) for name in names)
+
+
+def test_the_endpoint_suffix_names_a_sovereign_cloud() -> None:
+    from wren_backend_azure.clients import connection_string, queue_client
+
+    section = {"storage_account_name": "acct", "storage_account_key": "a2V5"}
+    assert connection_string(section).endswith(";EndpointSuffix=core.windows.net")
+    china = {**section, "endpoint_suffix": "core.chinacloudapi.cn"}
+    assert connection_string(china).endswith(";EndpointSuffix=core.chinacloudapi.cn")
+    queue = queue_client(china, "q")
+    assert queue.url == "https://acct.queue.core.chinacloudapi.cn/q"
+    queue.close()
+
+
+def test_app_spec_builds_on_the_installed_sdk_with_grace_and_identity() -> None:
+    from wren_backend_azure.app_spec import Registry, container_app
+
+    settings = ConsumerSettings(queue="q", queue_connection="UseDevelopmentStorage=true",
+                                storage_backend="azure_storage", storage_config={},
+                                runtime="img", runtime_timeout=60, max_dequeue_count=5,
+                                visibility_margin=30, processes=1, message_lease=45,
+                                grace_period=120)
+    app = container_app(settings, memory=1024, region="westeurope", environment_id="/e",
+                        max_workers=3, tags={},
+                        registry=Registry(server="r.azurecr.io", identity="system"))
+    body = app.serialize() if hasattr(app, "serialize") else app.as_dict()
+    template = body["properties"]["template"]
+    assert template["terminationGracePeriodSeconds"] == 120
+    assert body["properties"]["configuration"]["registries"] == [
+        {"server": "r.azurecr.io", "identity": "system"}]
+    assert body["identity"]["type"] == "SystemAssigned"

@@ -1,8 +1,8 @@
 """Azure Storage clients (Blob and Queue) built from one `azure_storage` config section.
 
-Credentials come from a connection string or from account name + key; either way the same
-account serves the blob containers and the queues that feed `azure_containers`. Every client
-shares a connection pool sized for the threads that use it and retries transient failures
+Credentials come from a connection string or from account name + key (the endpoints then end
+in `endpoint_suffix`, so sovereign clouds work); either way the same account serves the blob
+containers and the queues that feed `azure_containers`. Every client shares a connection pool sized for the threads that use it and retries transient failures
 (connection errors, 408/429/5xx) with exponential backoff through the storage SDK's own
 `ExponentialRetry` (which ignores azure-core's `retry_backoff_factor`: its defaults wait 15 s
 and more between attempts). Connection failures get at most `_CONNECT_RETRIES` retries, so a
@@ -40,8 +40,15 @@ def connection_string(config: Mapping[str, Any]) -> str:
             f"section {STORAGE_SECTION!r} needs `storage_account_name` and "
             "`storage_account_key`, or a `connection_string`; find them in the Azure portal "
             "under the storage account's 'Access keys'")
+    suffix = config.get("endpoint_suffix") or _default_suffix()
     return (f"DefaultEndpointsProtocol=https;AccountName={name};AccountKey={key};"
-            "EndpointSuffix=core.windows.net")
+            f"EndpointSuffix={suffix}")
+
+
+def _default_suffix() -> str:
+    key = STORAGE_SCHEMA.get("endpoint_suffix")
+    assert key is not None
+    return str(key.default)
 
 
 def _transport() -> Any:

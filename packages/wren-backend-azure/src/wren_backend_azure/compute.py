@@ -8,7 +8,9 @@ scale rule starts containers whose consumers (the package's runtime/) run the ta
 worker and delete each message only after its results are stored, so a lost container loses
 nothing. On first use the runtime is deployed when missing (if `resource_group` is set;
 otherwise consumers are expected to serve the queue already) and asked for its metadata,
-which the executor checks against this client's Python.
+which the executor checks against this client's Python; while it waits for the answer it
+reads the revision's status, so a revision Azure reports failed (an image that cannot be
+pulled) is an error naming it at once, not a timeout.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class AzureContainersCompute(DeliveringCompute):
         self.runtime = naming.runtime_name(self.config)
         self.app = naming.app_name(self.runtime, self.memory)
         self.manager = ContainerAppsManager(self.config, credential)
+        self.manager.registry()  # a contradictory registry config fails here, not at deploy
         self._queues: dict[str, Any] = {}
         self._storage: StorageBackend | None = None
         self._lock = threading.RLock()
@@ -122,10 +125,12 @@ class AzureContainersCompute(DeliveringCompute):
                           f"{type(exc).__name__}: {exc}") from exc
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
-        """Queue wait, then every delivery the consumers may make, each within its budget."""
+        """Queue wait, then every delivery the consumers may make, each within its budget
+        (plus one message lease: a lost consumer's message shows up again within it)."""
         config = self.config
+        margin = config["visibility_margin"] + config["message_lease"]
         return (invoked_at + config["max_queue_wait"]
-                + config["max_dequeue_count"] * visibility_for(task, config["visibility_margin"]))
+                + config["max_dequeue_count"] * visibility_for(task, margin))
 
     def close(self) -> None:
         super().close()
@@ -160,12 +165,17 @@ class AzureContainersCompute(DeliveringCompute):
         self._send_text(self.app, ref_message("metadata", ref))
         wait = self.config["runtime_start_timeout"]
         deadline = time.monotonic() + wait
+        next_check = time.monotonic() + self.config["status_poll_interval"]
         while True:
             try:
                 return self.storage().get_object(self.bucket, key)
             except StorageNoSuchKeyError:
                 if time.monotonic() >= deadline:
                     break
+                if self.manager.configured and time.monotonic() >= next_check:
+                    # a revision that cannot pull its image never answers: say so now
+                    self.manager.check_revision(self.app)
+                    next_check = time.monotonic() + self.config["status_poll_interval"]
                 time.sleep(_POLL)
         where = (f"Container App {self.app!r} in resource group "
                  f"{self.manager.resource_group!r}" if self.manager.configured

@@ -6,6 +6,7 @@ azure_storage:
   storage_account_key: <key>            # secret; or instead:
   connection_string: <connection string> # secret, e.g. for Azurite or a private endpoint
   storage_bucket: wren-data             # a blob container, created on first use
+  endpoint_suffix: core.windows.net     # another cloud: core.chinacloudapi.cn, core.usgovcloudapi.net
 azure_containers:
   subscription_id: <id>                 # default: env AZURE_SUBSCRIPTION_ID
   resource_group: wren-rg
@@ -14,7 +15,12 @@ azure_containers:
   runtime: myuser/wren-azure-v311:0.1.0 # default: the image for this Python version
   runtime_memory: 512                   # MB, a multiple of 512; 512 MB = 0.25 vCPU
   max_workers: 100                      # replicas at most (the queue scale rule's max)
+  registry_identity: system             # or a user-assigned identity's resource id: ACR pull
 ```
+
+Platform limits are bounds of the keys (`maximum=`, with the document that sets them in
+`limit_source`), so a value Azure would refuse fails when the config is read, before any
+request; `check_combination` checks what one key alone cannot (CPU and memory go in pairs).
 
 The queue that feeds the Container App lives in the `azure_storage` account. As in Lithops, an
 `azure:` section gives `resource_group`, `region` and `subscription_id` to `azure_containers`
@@ -26,6 +32,17 @@ from __future__ import annotations
 from wren.config import ConfigKey, ConfigSchema
 from wren.config.lithops_keys import refused, renamed
 from wren.ports.compute_config import COMPUTE_SCHEMA as PORT_SCHEMA
+
+#: Where the platform limits below are published.
+CONTAINER_APPS_RESOURCES = ("Azure Container Apps: containers, CPU and memory combinations "
+                            "0.25 vCPU/0.5 GiB to 4 vCPU/8 GiB")
+CONTAINER_APPS_QUOTAS = "Azure Container Apps quotas: at most 1000 replicas per revision"
+CONTAINER_APPS_SHUTDOWN = ("Azure Container Apps application lifecycle, shutdown: "
+                           "terminationGracePeriodSeconds at most 600 on the consumption plan")
+QUEUE_VISIBILITY = "Azure Queue Storage, Update Message: a visibility timeout is at most 7 days"
+QUEUE_TTL = "Azure Queue Storage, Put Message: a message lives 7 days by default"
+#: Seven days, the queue's longest visibility timeout and a message's default lifetime.
+SEVEN_DAYS = 7 * 24 * 3600
 
 STORAGE_SECTION = "azure_storage"
 COMPUTE_SECTION = "azure_containers"
@@ -50,6 +67,9 @@ STORAGE_SCHEMA = ConfigSchema(STORAGE_SECTION, (
     ConfigKey("storage_bucket", str, None,
               "blob container for wren's own objects; created when missing"),
     ConfigKey("region", str, None, "accepted for Lithops compatibility; not needed"),
+    ConfigKey("endpoint_suffix", str, "core.windows.net",
+              "DNS suffix of the account's endpoints: core.chinacloudapi.cn (Azure China), "
+              "core.usgovcloudapi.net (Azure Government); ignored with `connection_string`"),
     ConfigKey("max_concurrency", int, 4, "parallel connections per large transfer", minimum=1),
     ConfigKey("retries", int, 5, "retries with exponential backoff per request", minimum=0),
     ConfigKey("connect_timeout", float, 5.0, "seconds to connect to the service", minimum=0.1),
@@ -76,22 +96,44 @@ COMPUTE_SCHEMA = PORT_SCHEMA.extend(COMPUTE_SECTION, inherit=(SHARED_SECTION,), 
     ConfigKey("docker_server", str, "docker.io", "registry that holds the runtime image"),
     ConfigKey("docker_user", str, None, "registry user (also the default image's namespace)"),
     ConfigKey("docker_password", str, None, "registry password or token", secret=True),
+    ConfigKey("registry_identity", str, None,
+              "pull from Azure Container Registry with a managed identity instead of a "
+              "password: the resource id of a user-assigned identity that holds AcrPull on "
+              "the registry, or `system` for the app's system-assigned identity"),
     ConfigKey("invoke_pool_threads", int, 16, "client threads that enqueue tasks", minimum=1),
     ConfigKey("max_dequeue_count", int, 5,
               "deliveries of one task before its calls fail instead of retrying", minimum=1),
     ConfigKey("visibility_margin", float, 30.0,
-              "seconds added to a task's time budget before its message is delivered again",
-              minimum=1),
+              "seconds for loading and storing, on top of the calls' timeouts, in a task's "
+              "time budget", minimum=1, maximum=SEVEN_DAYS, limit_source=QUEUE_VISIBILITY),
+    ConfigKey("message_lease", float, 60.0,
+              "seconds a task's message stays hidden from other consumers; the consumer "
+              "renews it while the task runs, so a lost container's task is delivered again "
+              "within this time", minimum=10, maximum=SEVEN_DAYS,
+              limit_source=QUEUE_VISIBILITY),
+    ConfigKey("termination_grace_period", int, 600,
+              "seconds a replica stopped by scale-in may finish its tasks before it is "
+              "killed (unfinished tasks are handed back to the queue just before)",
+              minimum=0, maximum=600, limit_source=CONTAINER_APPS_SHUTDOWN),
     ConfigKey("max_queue_wait", float, 3600.0,
               "seconds a task may wait in the queue before the client gives up on it",
-              minimum=1),
+              minimum=1, maximum=SEVEN_DAYS, limit_source=QUEUE_TTL),
     ConfigKey("runtime_start_timeout", float, 600.0,
               "seconds to wait for a container to report the runtime's metadata", minimum=1),
+    ConfigKey("provision_timeout", float, 1800.0,
+              "seconds to wait for Azure to provision the environment or a revision",
+              minimum=1),
+    ConfigKey("status_poll_interval", float, 5.0,
+              "seconds between two reads of a revision's status while waiting for it",
+              minimum=0.05),
 ),
     runtime={"doc": "runtime image; default: wren's image for this Python"},
-    runtime_memory={"default": 512, "minimum": 512,
-                    "doc": "MB per container, a multiple of 512 up to 8192"},
-    runtime_timeout={"default": 600, "doc": "seconds a call may run in this runtime at most"},
-    max_workers={"default": 100, "doc": "most containers at once (queue scale rule max)"},
+    runtime_memory={"default": 512, "minimum": 512, "maximum": 8192,
+                    "limit_source": CONTAINER_APPS_RESOURCES,
+                    "doc": "MB per container, a multiple of 512 (0.25 vCPU per 512 MB)"},
+    runtime_timeout={"default": 600, "maximum": SEVEN_DAYS, "limit_source": QUEUE_TTL,
+                     "doc": "seconds a call may run in this runtime at most"},
+    max_workers={"default": 100, "maximum": 1000, "limit_source": CONTAINER_APPS_QUOTAS,
+                 "doc": "most containers at once (queue scale rule max)"},
     worker_processes={"default": 1, "doc": "consumer processes per container"},
 )

@@ -2,9 +2,12 @@
 
 It serves one runtime's queue with wren's supervised worker pool (`wren.worker.pool`, one
 worker process per `worker_processes`): it takes a message whenever a worker is free,
-hidden from other consumers for `visibility_margin` seconds, and as soon as it has read the
-task extends that to the task's own budget (every call to its timeout, plus the margin), so
-a consumer that dies before knowing the budget holds the message only briefly. The task
+hidden from other consumers for one `message_lease`, and renews that lease (Update Message)
+every third of it while the task runs, so a consumer that dies (a replica killed on
+scale-in, out of memory) holds its message for one lease at most, not for the task's whole
+budget. On SIGTERM it takes no new message and lets the tasks in flight finish within the
+replica's termination grace period; just before the platform kills it, it hands the
+messages of unfinished tasks back to the queue (visible at once) for another replica. The task
 runs in the pool with a single flush at the end, so every delivery writes the same status
 and result keys. The pool reports each status as it is stored and supervises the worker: a
 call that crashes its worker (exit, signal, out of memory) or overruns its timeout gets an
@@ -47,12 +50,16 @@ from wren.worker.pool import WorkerPool, storage_profile
 from wren.worker.reports import TaskReports
 
 from wren_backend_azure.clients import ensure_queue, queue_client
-from wren_backend_azure.messages import Message, decode, visibility_for
+from wren_backend_azure.messages import Message, decode
 from wren_backend_azure.settings import ConsumerSettings
 
 logger = logging.getLogger("wren.azure.consumer")
 
 _IDLE_MIN, _IDLE_MAX = 0.05, 1.0
+#: A running task's lease is renewed every third of it (two chances before it runs out).
+_RENEW_FRACTION = 1 / 3
+#: Seconds before the end of the grace period when unfinished tasks are handed back.
+_RELEASE_MARGIN = 5.0
 #: Seconds before a task that failed for wren's own reasons (storage down) is tried again.
 _RETRY_DELAY = 5
 
@@ -85,6 +92,7 @@ class _Delivery(TaskReports):
         self.message, self.receipt = message, receipt
         self.retry_later = False
         self.started = time.monotonic()
+        self.renew_at = self.started + consumer.renew_every
 
     def record_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                     kind: str) -> bool:
@@ -112,6 +120,9 @@ class Consumer:
         self.processes = max(1, settings.processes)
         self.finished: queue.Queue[TaskReports] = queue.Queue()
         self.in_flight = 0
+        self.lease = math.ceil(settings.message_lease)
+        self.renew_every = settings.message_lease * _RENEW_FRACTION
+        self.running: dict[str, _Delivery] = {}
         self._pool: WorkerPool | None = None
         self._profile = storage_profile(settings.storage_backend, settings.storage_config)
 
@@ -132,6 +143,7 @@ class Consumer:
         idle = _IDLE_MIN
         try:
             while not self.stop.is_set():
+                self._renew()
                 self._settle(0.0)
                 if self.in_flight >= self.processes:
                     self._settle(_IDLE_MAX, block=True)
@@ -141,16 +153,44 @@ class Consumer:
                     continue
                 self._settle(idle, block=True)
                 idle = min(idle * 2, _IDLE_MAX)
-            while self.in_flight:  # stopping: let the tasks in the pool finish
-                self._settle(_IDLE_MAX, block=True)
+            self._drain(time.monotonic())
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
 
+    def _drain(self, stopped: float) -> None:
+        """Stopping: let the tasks in the pool finish within the grace period, then hand the
+        messages of those still running back to the queue before the platform kills us."""
+        grace = self.settings.grace_period
+        release_at = stopped + max(0.0, grace - min(_RELEASE_MARGIN, grace * 0.2))
+        while self.in_flight and time.monotonic() < release_at:
+            self._renew()
+            self._settle(min(_IDLE_MAX, max(0.01, release_at - time.monotonic())), block=True)
+        for delivery in list(self.running.values()):
+            logger.warning("task %s of %s did not finish within the grace period; handing "
+                           "its message back to the queue", delivery.task.task_id,
+                           delivery.task.job_key)
+            self._hide(delivery.message.id, delivery.receipt, 0)
+        self.running.clear()
+
+    def _renew(self) -> None:
+        """Extend the lease of every running task's message that is due."""
+        now = time.monotonic()
+        for delivery in list(self.running.values()):
+            if delivery.renew_at > now:
+                continue
+            try:
+                delivery.receipt = self.queue.update_message(
+                    delivery.message.id, delivery.receipt,
+                    visibility_timeout=self.lease).pop_receipt
+            except Exception as exc:  # another consumer may run it too; its results win
+                logger.warning("could not renew the lease of message %s: %s",
+                               delivery.message.id, exc)
+            delivery.renew_at = now + self.renew_every
+
     def _receive_one(self) -> bool:
         try:
-            message = self.queue.receive_message(
-                visibility_timeout=math.ceil(self.settings.visibility_margin))
+            message = self.queue.receive_message(visibility_timeout=self.lease)
             if message is None:
                 return False
             self.handle(message)
@@ -174,6 +214,7 @@ class Consumer:
     def _complete(self, delivery: TaskReports) -> None:
         assert isinstance(delivery, _Delivery)
         task, message = delivery.task, delivery.message
+        self.running.pop(message.id, None)
         if delivery.retry_later:
             self._hide(message.id, delivery.receipt, _RETRY_DELAY)
             return
@@ -217,10 +258,10 @@ class Consumer:
         task = attrs.evolve(task, timeout=min(task.timeout, self.settings.runtime_timeout),
                             attempt=message.dequeue_count - 1)
         invocation = Invocation(task, invocation.key)
-        budget = visibility_for(task, self.settings.visibility_margin)
         receipt = self.queue.update_message(message.id, message.pop_receipt,
-                                            visibility_timeout=budget).pop_receipt
+                                            visibility_timeout=self.lease).pop_receipt
         delivery = _Delivery(self, message, receipt, invocation, storage)
+        self.running[message.id] = delivery
         self.in_flight += 1
         if delivery.remaining == 0:
             delivery.check_done()

@@ -36,8 +36,9 @@ MAX_VISIBILITY = 7 * 24 * 3600
 
 
 def visibility_for(task: Task, margin: float) -> int:
-    """Seconds a delivered task stays invisible to other consumers: time for every call to
-    run to its timeout, plus `margin` for loading and storing."""
+    """A delivered task's time budget in seconds: every call run to its timeout, plus
+    `margin` for loading and storing (the client's bound on one delivery; the consumer itself
+    holds the message by renewing a shorter lease)."""
     budget = task.timeout * max(1, len(task.call_indices)) + margin
     return min(MAX_VISIBILITY, math.ceil(budget))
 

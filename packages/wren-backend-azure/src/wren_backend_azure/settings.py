@@ -29,6 +29,8 @@ RUNTIME_TIMEOUT = "WREN_RUNTIME_TIMEOUT"
 MAX_DEQUEUE = "WREN_MAX_DEQUEUE_COUNT"
 VISIBILITY_MARGIN = "WREN_VISIBILITY_MARGIN"
 PROCESSES = "WREN_WORKER_PROCESSES"
+MESSAGE_LEASE = "WREN_MESSAGE_LEASE"
+GRACE_PERIOD = "WREN_GRACE_PERIOD"
 
 #: Secret name (Container Apps: lowercase letters, digits, hyphens) of each secret variable.
 SECRET_NAMES = {QUEUE_CONNECTION: "queue-connection", STORAGE_CONFIG_ENV: "storage-config"}
@@ -53,6 +55,8 @@ class ConsumerSettings:
     max_dequeue_count: int
     visibility_margin: float
     processes: int
+    message_lease: float = 60.0
+    grace_period: int = 600
 
     @classmethod
     def for_runtime(cls, compute: Mapping[str, Any], storage: WorkerStorage, queue: str,
@@ -64,13 +68,16 @@ class ConsumerSettings:
                    runtime=runtime, runtime_timeout=float(timeout or config["runtime_timeout"]),
                    max_dequeue_count=config["max_dequeue_count"],
                    visibility_margin=config["visibility_margin"],
-                   processes=config["worker_processes"])
+                   processes=config["worker_processes"],
+                   message_lease=config["message_lease"],
+                   grace_period=config["termination_grace_period"])
 
     def plain_env(self) -> dict[str, str]:
         return {QUEUE: self.queue, STORAGE_BACKEND: self.storage_backend, RUNTIME: self.runtime,
                 RUNTIME_TIMEOUT: f"{self.runtime_timeout:g}",
                 MAX_DEQUEUE: str(self.max_dequeue_count),
-                VISIBILITY_MARGIN: f"{self.visibility_margin:g}", PROCESSES: str(self.processes)}
+                VISIBILITY_MARGIN: f"{self.visibility_margin:g}", PROCESSES: str(self.processes),
+                MESSAGE_LEASE: f"{self.message_lease:g}", GRACE_PERIOD: str(self.grace_period)}
 
     def secret_env(self) -> dict[str, str]:
         return {QUEUE_CONNECTION: self.queue_connection,
@@ -97,4 +104,7 @@ class ConsumerSettings:
                    max_dequeue_count=int(env.get(MAX_DEQUEUE) or _default("max_dequeue_count")),
                    visibility_margin=float(env.get(VISIBILITY_MARGIN)
                                            or _default("visibility_margin")),
-                   processes=int(env.get(PROCESSES) or _default("worker_processes")))
+                   processes=int(env.get(PROCESSES) or _default("worker_processes")),
+                   message_lease=float(env.get(MESSAGE_LEASE) or _default("message_lease")),
+                   grace_period=int(env.get(GRACE_PERIOD)
+                                    or _default("termination_grace_period")))
