@@ -32,7 +32,7 @@ from wren.protocol.task import Task
 
 from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.config import SCHEMA, default_image
-from wren_backend_knative.delivery import HttpDeliverer
+from wren_backend_knative.delivery import REDIRECT_HINT, HttpDeliverer
 from wren_backend_knative.errors import KnativeError
 from wren_backend_knative.ingress import (
     Route,
@@ -165,8 +165,9 @@ class KnativeCompute(DeliveringCompute):
             try:
                 answer = self.http.get(route, "/metadata")
                 if answer.status_code != 200:
+                    hint = f"; {REDIRECT_HINT}" if answer.status_code in (301, 308) else ""
                     raise ValueError(f"HTTP {answer.status_code} {answer.reason}: "
-                                     f"{answer.text[:300]}")
+                                     f"{answer.text[:300]}{hint}")
                 data = answer.json()
             except (requests.RequestException, OSError, ValueError) as exc:
                 raise KnativeError(f"cannot read the metadata of runtime {self.runtime_name!r} "

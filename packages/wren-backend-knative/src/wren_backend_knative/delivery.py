@@ -34,6 +34,13 @@ from wren_backend_knative.runtime_hold import HOLD_HEADER
 
 CONNECT_TIMEOUT = 10.0
 
+#: What to do when the gateway redirects (a redirect is never followed with the token).
+REDIRECT_HINT = ("the cluster sends http to https (its config-network `http-protocol` is "
+                 "Redirected): set `ingress_endpoint` in the `knative` config section to the "
+                 "gateway's https address (https://HOST:443), or leave it unset so that wren "
+                 "finds the gateway's https port, and `ingress_ca` to the CA of its "
+                 "certificate if the system does not trust it")
+
 #: Given a route the gateway answered 404 for, a route to try instead (or None).
 Reroute = Callable[[Route], "Route | None"]
 
@@ -122,10 +129,7 @@ class HttpDeliverer:
                     rerouted, route = True, fresh
                     continue
             if status in (301, 302, 307, 308):
-                raise Refused(f"{_where(route)} refused {what}: {last}; the cluster sends http "
-                              "to https (its config-network `http-protocol` is Redirected) "
-                              "but the Service's URL is not https: set `ingress_endpoint` "
-                              "to the gateway's https address (https://HOST:443)")
+                raise Refused(f"{_where(route)} refused {what}: {last}; {REDIRECT_HINT}")
             retry_after = parse_retry_after(answer.headers.get("Retry-After"))
             if status == 429:
                 raise Throttled(f"{last} ({_where(route)})", retry_after)
