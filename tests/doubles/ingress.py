@@ -11,7 +11,8 @@ name. With `http-protocol: Redirected` the public gateway answers plain http wit
 the https URL, and its TLS listener (`tls=`) serves the Services, as Knative's "HTTPS
 redirection" does. Answers are streamed through as they come (a held wren request stays
 open), and each request counts as in flight at its revision while it lasts, as the
-queue-proxy counts it for the autoscaler. Connections to revisions are kept alive per proxy
+queue-proxy counts it for the autoscaler; like the queue-proxy, the gateway ends a request
+that outlasts its revision's `timeoutSeconds` (the connection is cut mid-answer). Connections to revisions are kept alive per proxy
 thread. Tests may ask it to fail the next few `POST`s with a given status (`inject`), as an
 overloaded gateway does.
 """
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import datetime
 import http.client
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -80,6 +83,7 @@ class _ProxyHandler(QuietHandler):
             serving.request_ended(revision)
 
     def _proxy(self, revision: Any, host: str, body: bytes) -> None:
+        started = time.monotonic()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers.update({"Host": host, "Content-Length": str(len(body)),
                         "X-Forwarded-For": self.client_address[0]})
@@ -100,19 +104,34 @@ class _ProxyHandler(QuietHandler):
                 return
             break
         if answer.chunked:
+            timed_out = threading.Event()
+
+            def cut() -> None:  # what the queue-proxy does at the revision's timeoutSeconds
+                timed_out.set()
+                for sock in (connection.sock, self.connection):
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+            limit = started + float(revision.labels.get("timeout", 300)) - time.monotonic()
+            timer = threading.Timer(max(0.0, limit), cut)
+            timer.daemon = True
+            timer.start()
             try:
-                self._stream(answer)
+                self._stream(answer, timed_out)
             except (OSError, http.client.HTTPException):
                 self.close_connection = True
             finally:
-                if not answer.isclosed():
+                timer.cancel()
+                if not answer.isclosed() or timed_out.is_set():
                     self.server.drop(revision.port)
             return
         passed = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
         self._answer(answer.status, data, passed)
 
-    def _stream(self, answer: http.client.HTTPResponse) -> None:
-        """Pass a chunked answer on as its chunks arrive."""
+    def _stream(self, answer: http.client.HTTPResponse, timed_out: threading.Event) -> None:
+        """Pass a chunked answer on as its chunks arrive (until `timed_out` is set)."""
         self.send_response(answer.status)
         for name, value in answer.getheaders():
             if name.lower() not in _HOP_BY_HOP:
@@ -121,6 +140,8 @@ class _ProxyHandler(QuietHandler):
         self.end_headers()
         while True:
             data = answer.read1(65536)
+            if timed_out.is_set():
+                raise ConnectionAbortedError("the revision's timeoutSeconds ran out")
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
             if not data:

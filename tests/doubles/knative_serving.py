@@ -337,7 +337,9 @@ class KnativeServing:
         labels = {"namespace": meta["namespace"], "service": meta["name"],
                   "revision": revision_name, "local_host": local_host,
                   "host": local_host if local else
-                  f"{meta['name']}.{meta['namespace']}.{self.domain}"}
+                  f"{meta['name']}.{meta['namespace']}.{self.domain}",
+                  # the queue-proxy's limit on one request (revision-timeout-seconds: 300)
+                  "timeout": str(spec.get("timeoutSeconds") or 300)}
         probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
         if pulled:
             revision = podman_container(labels, image, env, self.workdir, probe)

@@ -188,6 +188,28 @@ def test_a_hold_longer_than_allowed_is_released_and_the_task_runs_on(
     knative_cluster.compute(storage_config).delete_runtime(RUNTIME_IMAGE, 320)
 
 
+def test_a_hold_cut_at_the_revision_timeout_loses_nothing(
+        knative_cluster: KnativeCluster, storage_config: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should a hold outlast timeoutSeconds, Knative cuts the request; the task runs on and
+    reports through storage, and the client lets go of the broken answer."""
+    from wren_backend_knative import compute as compute_module
+
+    monkeypatch.setattr(compute_module, "HOLD_MARGIN", -10.0)  # asks for 15 s of a 5 s limit
+    with _executor(knative_cluster, storage_config, runtime_memory=336, runtime_timeout=5,
+                   invoke_mode="hold") as fexec:
+        compute: Any = fexec.compute
+        name = compute.route().service
+        futures = fexec.map(fn.sleep_for, [7.0], timeout=60)
+        time.sleep(2.0)
+        assert _running(knative_cluster, name)["in_flight"] == 1
+        time.sleep(4.5)  # cut at 5 s
+        assert _running(knative_cluster, name)["in_flight"] == 0
+        assert compute.http.holder.held == 0
+        assert fexec.get_result(futures, timeout=60) == [7.0]
+    knative_cluster.compute(storage_config).delete_runtime(RUNTIME_IMAGE, 336)
+
+
 # The double is as strict as Knative ----------------------------------------------------------
 def test_services_are_checked_against_knatives_schema(
         knative_cluster: KnativeCluster, api: client.ApiClient,
