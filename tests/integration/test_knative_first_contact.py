@@ -168,46 +168,31 @@ def test_auto_holds_what_fits_in_the_revision_timeout(
         compute.delete_runtime(RUNTIME_IMAGE)
 
 
-def test_a_hold_longer_than_allowed_is_released_and_the_task_runs_on(
+@pytest.mark.parametrize(("timeout", "margin", "ends", "memory"), [
+    (20, 17.0, 3.0, 320),  # the runtime releases the hold 17 s before a 20 s timeout
+    (5, -10.0, 5.0, 336),  # a hold of 15 s is cut by Knative at timeoutSeconds (5 s)
+], ids=["released-by-the-runtime", "cut-by-knative"])
+def test_a_hold_that_ends_before_its_task_loses_nothing(
         knative_cluster: KnativeCluster, storage_config: dict[str, Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, timeout: int, margin: float, ends: float,
+        memory: int) -> None:
+    """The task runs on after its hold ended (it reports through storage), and the client
+    lets go of the answer."""
     from wren_backend_knative import compute as compute_module
 
-    # a revision timeout of 20 s, a hold margin of 17 s: held for 3 s of a 5 s task
-    monkeypatch.setattr(compute_module, "HOLD_MARGIN", 17.0)
-    with _executor(knative_cluster, storage_config, runtime_memory=320, runtime_timeout=20,
-                   invoke_mode="hold") as fexec:
+    monkeypatch.setattr(compute_module, "HOLD_MARGIN", margin)
+    with _executor(knative_cluster, storage_config, runtime_memory=memory,
+                   runtime_timeout=timeout, invoke_mode="hold") as fexec:
         compute: Any = fexec.compute
         name = compute.route().service
-        futures = fexec.map(fn.sleep_for, [5.0], timeout=60)
+        futures = fexec.map(fn.sleep_for, [ends + 2], timeout=60)
         time.sleep(1.5)
         assert _running(knative_cluster, name)["in_flight"] == 1
-        time.sleep(3.0)  # released at 3 s
-        assert _running(knative_cluster, name)["in_flight"] == 0
-        assert fexec.get_result(futures, timeout=60) == [5.0]
-    knative_cluster.compute(storage_config).delete_runtime(RUNTIME_IMAGE, 320)
-
-
-def test_a_hold_cut_at_the_revision_timeout_loses_nothing(
-        knative_cluster: KnativeCluster, storage_config: dict[str, Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Should a hold outlast timeoutSeconds, Knative cuts the request; the task runs on and
-    reports through storage, and the client lets go of the broken answer."""
-    from wren_backend_knative import compute as compute_module
-
-    monkeypatch.setattr(compute_module, "HOLD_MARGIN", -10.0)  # asks for 15 s of a 5 s limit
-    with _executor(knative_cluster, storage_config, runtime_memory=336, runtime_timeout=5,
-                   invoke_mode="hold") as fexec:
-        compute: Any = fexec.compute
-        name = compute.route().service
-        futures = fexec.map(fn.sleep_for, [7.0], timeout=60)
-        time.sleep(2.0)
-        assert _running(knative_cluster, name)["in_flight"] == 1
-        time.sleep(4.5)  # cut at 5 s
+        time.sleep(ends)
         assert _running(knative_cluster, name)["in_flight"] == 0
         assert compute.http.holder.held == 0
-        assert fexec.get_result(futures, timeout=60) == [7.0]
-    knative_cluster.compute(storage_config).delete_runtime(RUNTIME_IMAGE, 336)
+        assert fexec.get_result(futures, timeout=60) == [ends + 2]
+    knative_cluster.compute(storage_config).delete_runtime(RUNTIME_IMAGE, memory)
 
 
 # The double is as strict as Knative ----------------------------------------------------------
