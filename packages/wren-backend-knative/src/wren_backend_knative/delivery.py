@@ -6,12 +6,15 @@ worker slot takes it. A task `hold_for(task)` gives seconds to is sent held (`Wr
 see `runtime_hold`) through the `Holder`, which returns once the task was taken and keeps
 the answer open in the background, so the request lasts as long as the work and Knative's
 autoscaler counts it, while the dispatcher's thread goes on; https routes (a cluster with
-`http-protocol: Redirected`) go through the `Holder` too, which names the Service in SNI. 429 is `Throttled`; other 5xx answers (the gateway's 502/503/504, a runtime that is shutting down), 408 and connection
-errors are `Unavailable`, honouring `Retry-After`; wren's dispatcher retries both. A 404 means
-the gateway knows no Service for that `Host` (the runtime was deleted meanwhile): `reroute` is
-asked once for a fresh route (the backend deploys the runtime again) and the task is posted
-there; a 401 (the runtime takes another token) is asked the same way, since a fresh route
-reads the token again. Any other answer is `Refused`, naming the runtime and the answer.
+`http-protocol: Redirected`) go through the `Holder` too, which names the Service in SNI.
+429 is `Throttled`; other 5xx answers (the gateway's 502/503/504, a runtime that is
+shutting down), 408 and connection errors are `Unavailable`, honouring `Retry-After`; wren's
+dispatcher retries both. A 404 means the gateway knows no Service for that `Host` (the
+runtime was deleted meanwhile): `reroute` is asked once for a fresh route (the backend
+deploys the runtime again) and the task is posted there; a 401 (the runtime takes another
+token) is asked the same way, since a fresh route reads the token again. A redirect
+(http-protocol Redirected, the route not yet https) is `Refused` with the fix, never
+followed with the token. Any other answer is `Refused`, naming the runtime and the answer.
 """
 
 from __future__ import annotations

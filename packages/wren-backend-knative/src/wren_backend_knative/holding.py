@@ -7,7 +7,8 @@ head and first line (the runtime took the task), and hands the still-open answer
 background thread, which watches every held socket with a selector, reads the heartbeats
 and the last line as they arrive, and puts the connection back in the idle pool once the
 answer is complete. Answers that are not held (an error, or `202` from an older runtime) are
-read whole and returned, for the deliverer to judge.
+read whole and returned, for the deliverer to judge. It connects to the gateway directly
+(no HTTP proxy from the environment: a held answer must not sit in a proxy's buffer).
 """
 
 from __future__ import annotations
