@@ -78,8 +78,7 @@ class Holder:
         self._new: list[_Connection] = []
         self._closed = False
         self.held = 0  # answers being held right now
-        self._thread = threading.Thread(target=self._watch, daemon=True, name="wren-knative-hold")
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first hold
 
     # Sending ----------------------------------------------------------------------------
     def _connect(self, key: tuple[str, str, str]) -> _Connection:
@@ -149,6 +148,10 @@ class Holder:
         with self._lock:
             self.held += 1
             self._new.append(connection)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, daemon=True,
+                                                name="wren-knative-hold")
+                self._thread.start()
         self._wake_w.send(b"x")
         return _answer(head, first, held=True)
 
@@ -233,7 +236,8 @@ class Holder:
             idle = [c for group in self._idle.values() for c in group]
             self._idle.clear()
         self._wake_w.send(b"x")
-        self._thread.join(10)
+        if self._thread is not None:
+            self._thread.join(10)
         for connection in idle:
             connection.sock.close()
         for key in list(self._selector.get_map().values()):
