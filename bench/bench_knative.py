@@ -117,11 +117,14 @@ def bench_direct(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
             "dispatch_calls_per_s": max(rates), "end_to_end_s": min(walls)}
 
 
-def bench_cluster(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
+def bench_cluster(calls: int, repeat: int, workdir: Path,
+                  mode: str | None = None) -> dict[str, Any]:
     cluster = start_cluster(workdir / "cluster")
+    # `invoke_mode` (issue 15): `hold` keeps each task's request open while it runs
+    extra = {"invoke_mode": mode} if mode else {}
     try:
         config = {"knative": cluster.knative_config(concurrency=4, max_workers=100,
-                                                    invoke_pool_threads=THREADS),
+                                                    invoke_pool_threads=THREADS, **extra),
                   "localhost": {"storage_dir": str(workdir / "cluster-storage")}}
         rates, walls, chunked = [], [], []
         for _ in range(repeat):
@@ -156,12 +159,15 @@ def bench_cluster(calls: int, repeat: int, workdir: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 calls, fewer repeats")
+    parser.add_argument("--invoke-mode", choices=("auto", "hold", "async"), default=None,
+                        help="the knative `invoke_mode` of the cluster figures")
     args = parser.parse_args()
     calls, repeat = (2_000, 1) if args.quick else (10_000, 3)
     report: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="wren-bench-knative-") as tmp:
         report["dispatch_direct"] = bench_direct(calls, repeat, Path(tmp))
-        report.update(bench_cluster(calls, repeat, Path(tmp)))
+        report.update(bench_cluster(calls, repeat, Path(tmp), args.invoke_mode))
+    report["invoke_mode"] = args.invoke_mode or "default"
     for key in ("dispatch_direct", "dispatch_via_cluster", "map_default_chunking"):
         print(f"{key}: {json.dumps(report[key])}")
     RESULTS.mkdir(exist_ok=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.doubles.ingress import IngressServer, QuietHandler
+from tests.doubles.ingress import Gateways, QuietHandler
 from tests.doubles.knative_serving import (
     CRASHING_COMMAND,
     KSERVICE,
@@ -150,12 +150,15 @@ class KubeApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, token: str, images: dict[str, list[str]], workdir: Path,
-                 registry: str | None = None) -> None:
+                 registry: str | None = None, domain: str = "example.com",
+                 http_protocol: str = "Enabled") -> None:
         super().__init__(("127.0.0.1", 0), _ApiHandler)
         self.token = token
         self.store = ObjectStore()
-        self.serving = KnativeServing(self.store, images, workdir, registry=registry)
-        self.ingress = IngressServer(self.serving)
+        self.serving = KnativeServing(self.store, images, workdir, registry=registry,
+                                      domain=domain, http_protocol=http_protocol)
+        self.gateways = Gateways(self.serving, workdir)
+        self.ingress = self.gateways.public
         self._seed()
 
     @property
@@ -163,27 +166,21 @@ class KubeApiServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def _seed(self) -> None:
-        """What a cluster with Knative over Kourier has: the gateway's Service (with a
-        load-balancer address, here the ingress double) and one node."""
+        """What a cluster with Knative over Kourier has: the gateways' Services (the public
+        one with a load-balancer address; here the ingress doubles) and one node."""
         self.store.create(NODE, "", {"metadata": {"name": "wren-double-node"}, "status": {
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
                           {"type": "Hostname", "address": "localhost"}]}})
-        self.store.create(CORE_SERVICE, "kourier-system", {
-            "metadata": {"name": "kourier", "labels": {"networking.knative.dev/ingress-provider":
-                                                       "kourier"}},
-            "spec": {"type": "LoadBalancer", "ports": [
-                {"name": "http2", "port": self.ingress.port, "protocol": "TCP",
-                 "targetPort": 8080, "nodePort": self.ingress.port},
-                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]},
-            "status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}})
+        for gateway in self.gateways.services():
+            self.store.create(CORE_SERVICE, gateway["metadata"].pop("namespace"), gateway)
 
     def start(self) -> None:
-        for server in (self, self.ingress):
+        for server in (self, *self.gateways.servers()):
             threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         self.serving.shutdown()
-        self.ingress.shutdown()
+        self.gateways.shutdown()
         self.shutdown()
 
 
@@ -198,17 +195,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", default=None, help="where revision logs go")
     parser.add_argument("--registry", default=None, metavar="HOST:PORT",
                         help="images from this registry run in podman (its env configures it)")
+    parser.add_argument("--domain", default="example.com",
+                        help="Knative's domain (svc.cluster.local: none configured)")
+    parser.add_argument("--http-protocol", default="Enabled", choices=("Enabled", "Redirected"),
+                        help="config-network's http-protocol")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="wren-kube-double-"))
     images = {name: [sys.executable, script or str(RUNTIME_ENTRY)]
               for name, _, script in (item.partition("=") for item in args.image)}
     images.update({name: CRASHING_COMMAND for name in args.crashing_image})
-    server = KubeApiServer(args.token, images, workdir, args.registry)
+    server = KubeApiServer(args.token, images, workdir, args.registry, args.domain,
+                           args.http_protocol)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server.start()
+    gateways = server.gateways
     print(json.dumps({"api_port": server.port, "ingress_port": server.ingress.port,
+                      "local_ingress_port": gateways.local.port,
+                      "tls_ingress_port": gateways.tls.port if gateways.tls else None,
+                      "ca_file": str(gateways.ca_file) if gateways.ca_file else None,
                       "workdir": str(workdir)}), flush=True)
     stop.wait()
     server.stop()

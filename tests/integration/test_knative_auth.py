@@ -13,12 +13,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import wren
 from kubernetes import client
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import JobKind
 from wren.testing import functions as fn
+from wren_backend_knative import KnativeError
 from wren_backend_knative.manifest import VISIBILITY_LABEL, service_manifest
 
 from tests.servers.knative_cluster import (
@@ -111,11 +113,12 @@ def test_a_runtime_deployed_without_a_token_is_deployed_again(
 
 def test_a_cluster_local_runtime_is_reached_at_its_cluster_local_name(
         knative_cluster: KnativeCluster, api: client.ApiClient,
-        storage_config: dict[str, Any]) -> None:
-    # here the double's gateway stands for Knative's cluster-local gateway
+        storage_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 15: the public gateway does not serve cluster-local names (it answers 404, as
+    # Knative's does); the way in from outside is Knative's local gateway (port-forwarded)
     config = {"knative": knative_cluster.knative_config(
                   visibility="cluster-local", runtime_memory=576,
-                  ingress_endpoint=knative_cluster.ingress_url),
+                  ingress_endpoint=knative_cluster.local_ingress_url),
               "localhost": storage_config}
     try:
         with wren.FunctionExecutor(backend="knative", storage="localhost",
@@ -125,7 +128,16 @@ def test_a_cluster_local_runtime_is_reached_at_its_cluster_local_name(
         assert route.host == f"{route.service}.{NAMESPACE}.svc.cluster.local"
         service = read_service(api, route.service)
         assert service["metadata"]["labels"][VISIBILITY_LABEL] == "cluster-local"
-        # without an endpoint, requests go to the Service's cluster-local address
+        assert requests.post(knative_cluster.ingress_url + "/", headers={
+            "Host": route.host}, timeout=10).status_code == 404
+        # without an endpoint, outside the cluster: an error that names the ways in
+        outside = knative_cluster.compute(storage_config, visibility="cluster-local",
+                                          runtime_memory=576)
+        with pytest.raises(KnativeError, match=r"cluster-local.*kubectl port-forward -n "
+                                               r"kourier-system svc/kourier-internal"):
+            outside.route()
+        # inside the cluster, requests go to the Service's cluster-local address
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
         direct = knative_cluster.compute(storage_config, visibility="cluster-local",
                                          runtime_memory=576)
         assert direct.route().endpoint == f"http://{route.service}.{NAMESPACE}.svc.cluster.local"

@@ -19,8 +19,10 @@ import pytest
 import wren
 import yaml
 from kubernetes import client
+from wren import ConfigError
 from wren.testing import functions as fn
 from wren_backend_knative import KnativeError, RuntimeDeployError
+from wren_backend_knative.manifest import service_manifest
 
 from tests.servers.knative_cluster import (
     CRASHING_IMAGE,
@@ -156,11 +158,33 @@ def test_executor_fails_before_invoking_when_the_runtime_cannot_start(
         knative_cluster.compute(storage_config).delete_runtime(MISSING_IMAGE)
 
 
-def test_settings_knative_refuses_are_quoted(knative_cluster: KnativeCluster,
-                                             storage_config: dict[str, Any]) -> None:
-    compute = knative_cluster.compute(storage_config, runtime_timeout=900)
-    with pytest.raises(KnativeError, match=r"denied the request.*900 <= 600.*timeoutSeconds"):
-        compute.deploy_runtime(OTHER_RUNTIME_IMAGE)
+def test_limits_are_refused_before_anything_is_deployed(
+        knative_cluster: KnativeCluster, api: client.ApiClient,
+        storage_config: dict[str, Any]) -> None:
+    """Issue 15: Knative's limits are bounds of the config keys, checked (with the published
+    figure) before the cluster is contacted; the double's webhook refuses the same."""
+    with pytest.raises(ConfigError, match=r"'runtime_timeout' in section 'knative' is 900; it "
+                       r"must be between 1 and 600 \(Knative Serving's default "
+                       "max-revision-timeout-seconds"):
+        knative_cluster.compute(storage_config, runtime_timeout=900)
+    with pytest.raises(ConfigError, match=r"'concurrency' .* is 1001; it must be between 1 "
+                                          "and 1000 .*container-concurrency-max-limit"):
+        knative_cluster.compute(storage_config, concurrency=1001)
+    with pytest.raises(ConfigError, match=r"scale_down_delay.*between 0 and 3600"):
+        knative_cluster.compute(storage_config, scale_down_delay=7200)
+    compute = knative_cluster.compute(storage_config)
+    with pytest.raises(ConfigError, match="between 1 and 600"):  # wren runtime deploy --timeout
+        compute.deploy_runtime(OTHER_RUNTIME_IMAGE, memory=896, timeout=900)
+    assert 896 not in {e.memory for e in compute.list_runtimes()}
+    # should a body get past wren, the cluster refuses it as Knative's webhook does
+    body = service_manifest(compute.manager.spec(OTHER_RUNTIME_IMAGE, 896))
+    body["spec"]["template"]["spec"]["timeoutSeconds"] = 900
+    with pytest.raises(client.ApiException) as refused:
+        client.CustomObjectsApi(api).create_namespaced_custom_object(
+            "serving.knative.dev", "v1", NAMESPACE, "services", body)
+    assert refused.value.status == 400
+    assert "900 <= 600" in str(refused.value.body) and "timeoutSeconds" in str(
+        refused.value.body)
 
 
 def test_runtime_with_another_python_is_refused(knative_cluster: KnativeCluster,

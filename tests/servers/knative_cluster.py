@@ -4,7 +4,10 @@ No real API server can run here (see tests/doubles/kube_api.py, which says so); 
 `knative_cluster` starts that double as its own process on loopback, with a bearer token, and
 writes a kubeconfig that points at it, the way a user's kubeconfig points at a cluster. The
 runtimes it deploys are real runtimes/knative processes. If the double cannot start, the
-tests that need it fail with its output; they never skip.
+tests that need it fail with its output; they never skip. Besides the session's cluster
+(Knative with the domain `example.com`), `default_domain_cluster` is one whose config-domain
+names no domain (Knative's default since 1.9: every URL is `*.svc.cluster.local`), and
+`redirected_cluster` one whose config-network says `http-protocol: Redirected`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ class KnativeCluster:
     kubeconfig: Path
     workdir: Path
     process: subprocess.Popen[bytes]
+    #: Knative's local gateway (kourier-internal), serving cluster-local names.
+    local_ingress_port: int = 0
+    #: The public gateway's https listener and the CA of its certificate (Redirected).
+    tls_ingress_port: int | None = None
+    ca_file: Path | None = None
 
     @property
     def api_url(self) -> str:
@@ -58,6 +66,11 @@ class KnativeCluster:
     @property
     def ingress_url(self) -> str:
         return f"http://127.0.0.1:{self.ingress_port}"
+
+    @property
+    def local_ingress_url(self) -> str:
+        """Where a `kubectl port-forward` to the local gateway would listen."""
+        return f"http://127.0.0.1:{self.local_ingress_port}"
 
     def knative_config(self, **extra: Any) -> dict[str, Any]:
         """A `knative:` config section for this cluster."""
@@ -108,9 +121,11 @@ def write_kubeconfig(path: Path, api_port: int, token: str) -> None:
 
 
 def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = None,
-                  engine_env: dict[str, str] | None = None) -> KnativeCluster:
+                  engine_env: dict[str, str] | None = None, domain: str = "example.com",
+                  http_protocol: str = "Enabled") -> KnativeCluster:
     """Start the double; raise RuntimeError with its output if it does not come up. With a
-    `registry`, images from it run in podman, configured by `engine_env`."""
+    `registry`, images from it run in podman, configured by `engine_env`; `domain` and
+    `http_protocol` are the cluster's Knative domain and config-network setting."""
     workdir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     command = [sys.executable, "-m", "tests.doubles.kube_api", "--token", token,
@@ -119,6 +134,7 @@ def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = N
                "--image", f"{PYTHON38_IMAGE}={ROOT / 'tests/doubles/old_python_runtime.py'}"]
     if registry:
         command += ["--registry", registry]
+    command += ["--domain", domain, "--http-protocol", http_protocol]
     env = {**(engine_env or os.environ), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -142,7 +158,9 @@ def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = N
         process.kill()
         raise
     return KnativeCluster(ports["api_port"], ports["ingress_port"], token, kubeconfig,
-                          workdir, process)
+                          workdir, process, ports["local_ingress_port"],
+                          ports["tls_ingress_port"],
+                          Path(ports["ca_file"]) if ports["ca_file"] else None)
 
 
 def stop_cluster(cluster: KnativeCluster) -> None:
@@ -173,6 +191,23 @@ def running_cluster(workdir: Path, **options: Any) -> Iterator[KnativeCluster]:
 @pytest.fixture(scope="session")
 def knative_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnativeCluster]:
     with running_cluster(tmp_path_factory.mktemp("knative-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def default_domain_cluster(tmp_path_factory: pytest.TempPathFactory
+                           ) -> Iterator[KnativeCluster]:
+    """A cluster whose Knative has no domain configured (URLs in svc.cluster.local)."""
+    with running_cluster(tmp_path_factory.mktemp("knative-default-domain"),
+                         domain="svc.cluster.local") as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def redirected_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnativeCluster]:
+    """A cluster with auto-TLS whose gateway redirects http to https."""
+    with running_cluster(tmp_path_factory.mktemp("knative-redirected"),
+                         http_protocol="Redirected") as cluster:
         yield cluster
 
 

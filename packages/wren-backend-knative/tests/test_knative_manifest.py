@@ -115,3 +115,15 @@ def test_conditions_text_quotes_reason_and_message() -> None:
         {"type": "RoutesReady", "status": "True"}]}}
     assert conditions_text(service) == "Ready=False (RevisionFailed: boom); RoutesReady=True"
     assert conditions_text({}) == "no conditions reported yet"
+
+
+def test_busy_pods_are_protected_by_a_scale_down_delay_and_a_drain() -> None:
+    """Issue 15: work the autoscaler cannot see keeps its pods for `scale_down_delay`, and a
+    stopping pod drains for its grace period (Knative's timeoutSeconds) less 10 s."""
+    spec = attrs.evolve(SPEC, scale_down_delay=300, timeout=600)
+    template = service_manifest(spec)["spec"]["template"]
+    assert template["metadata"]["annotations"]["autoscaling.knative.dev/scale-down-delay"] == \
+        "300s"
+    env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0]["env"]}
+    assert env["WREN_DRAIN_SECONDS"] == "590"
+    assert template["spec"]["timeoutSeconds"] == 600

@@ -4,15 +4,19 @@ Before the first call the adapter makes sure the runtime (`runtime` image at
 `runtime_memory`, or per job `runtime_memory`) is deployed and Ready, deploying it when
 missing, reads the runtime's bearer token from its Secret, and reads its metadata (`GET
 /metadata`) so wren-core can check the Python version. `invoke` queues the tasks and
-returns; each task is one request to the ingress gateway (a `cluster-local` runtime: to its
-cluster-local address) with the Service's `Host` and the token. Workers report through
-storage, which the client polls. Runtime management (`deploy_runtime`, `update_runtime`, `delete_runtime`,
+returns; each task is one request to the address `ingress.plan_route` picks (the gateway,
+or a cluster-local URL) with the Service's `Host` and the token. A task whose longest run
+(call timeout x calls) fits in `runtime_timeout` is sent held (`invoke_mode: auto`; always
+with `hold`, never with `async`): its request lasts as long as the task, so Knative's
+autoscaler sees the work; the hold ends a margin before the revision's timeout. Workers
+report through storage, which the client polls. Runtime management (`deploy_runtime`, `update_runtime`, `delete_runtime`,
 `list_runtimes`) works on the Services labelled as wren runtimes in the namespace.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -28,20 +32,22 @@ from wren.protocol.task import Task
 
 from wren_backend_knative.cluster import Cluster
 from wren_backend_knative.config import SCHEMA, default_image
-from wren_backend_knative.delivery import HttpDeliverer
+from wren_backend_knative.delivery import REDIRECT_HINT, HttpDeliverer
 from wren_backend_knative.errors import KnativeError
 from wren_backend_knative.ingress import (
     Route,
     check_endpoint,
-    cluster_local_endpoint,
     discover_endpoint,
-    service_host,
+    in_cluster,
+    plan_route,
 )
 from wren_backend_knative.manifest import runtime_entry
-from wren_backend_knative.runtime_auth import authorization
 from wren_backend_knative.runtimes import RuntimeManager
 
 logger = logging.getLogger("wren")
+
+#: Seconds a hold ends before the revision's timeout, so Knative never cuts a held request.
+HOLD_MARGIN = 15.0
 
 
 class KnativeCompute(DeliveringCompute):
@@ -61,10 +67,14 @@ class KnativeCompute(DeliveringCompute):
         self._cluster: Cluster | None = None
         self._manager: RuntimeManager | None = None
         self._routes: dict[int, Route] = {}
+        self._gateways: dict[str, str] = {}
         self._info: RuntimeInfo | None = None
+        ca = self.config.get("ingress_ca")
         self.http = HttpDeliverer(self._route_of, threads=int(self.config["invoke_pool_threads"]),
                                   read_timeout=float(self.config["runtime_timeout"]) + 30,
-                                  reroute=self.reroute)
+                                  reroute=self.reroute, hold_for=self.hold_for,
+                                  ssl_context=ssl.create_default_context(cafile=ca)
+                                  if ca else None)
 
     # Wiring -------------------------------------------------------------------------------
     @property
@@ -100,19 +110,33 @@ class KnativeCompute(DeliveringCompute):
         spec = manager.spec(image, memory)
         service = manager.ensure(spec)
         token = manager.token(spec)
+        endpoint, host = plan_route(service, self._endpoint, self.config["networking_layer"],
+                                    self._gateway, in_cluster())
+        template = ((service.get("spec") or {}).get("template") or {}).get("spec") or {}
+        route = Route(spec.name, endpoint, host, memory, token,
+                      float(template.get("timeoutSeconds") or spec.timeout))
         with self._lock:
-            if spec.cluster_local:
-                endpoint = self._endpoint or cluster_local_endpoint(service)
-            else:
-                if self._endpoint is None:
-                    self._endpoint = discover_endpoint(manager.cluster,
-                                                       self.config["networking_layer"])
-                endpoint = self._endpoint
-            route = Route(spec.name, endpoint, service_host(service), memory, token)
             self._routes[memory] = route
         logger.debug("knative: runtime %s reached at %s with Host %s", spec.image,
                      route.endpoint, route.host)
         return route
+
+    def _gateway(self, scheme: str) -> str:
+        """The public gateway's URL for `scheme`, found once."""
+        if scheme not in self._gateways:
+            self._gateways[scheme] = discover_endpoint(self.manager.cluster,
+                                                       self.config["networking_layer"], scheme)
+        return self._gateways[scheme]
+
+    def hold_for(self, task: Task) -> float | None:
+        """Seconds the runtime may hold `task`'s request (None: send it async)."""
+        mode = self.config["invoke_mode"]
+        limit = self._route_of(task).timeout - HOLD_MARGIN
+        if mode == "async" or limit <= 0:
+            return None
+        if mode == "hold" or task.timeout * max(1, len(task.call_indices)) <= limit:
+            return limit
+        return None
 
     def reroute(self, stale: Route) -> Route | None:
         """A fresh route after the gateway answered 404 for `stale` (the Service was
@@ -139,11 +163,13 @@ class KnativeCompute(DeliveringCompute):
         if self._info is None:
             route = self.route()
             try:
-                answer = requests.get(route.endpoint + "/metadata", timeout=(10, 60),
-                                      headers={"Host": route.host, **authorization(route.token)})
-                answer.raise_for_status()
+                answer = self.http.get(route, "/metadata")
+                if answer.status_code != 200:
+                    hint = f"; {REDIRECT_HINT}" if answer.status_code in (301, 308) else ""
+                    raise ValueError(f"HTTP {answer.status_code} {answer.reason}: "
+                                     f"{answer.text[:300]}{hint}")
                 data = answer.json()
-            except (requests.RequestException, ValueError) as exc:
+            except (requests.RequestException, OSError, ValueError) as exc:
                 raise KnativeError(f"cannot read the metadata of runtime {self.runtime_name!r} "
                                    f"(Host {route.host} at {route.endpoint}): {exc}") from exc
             self._info = RuntimeInfo.from_dict(data, self.runtime_name)

@@ -9,6 +9,13 @@ annotations, the runtime's Secret as environment (storage settings and the calle
 token, see `runtime_auth`), and the digest of the storage settings, so a new storage config
 rolls out a new revision. A `cluster-local` runtime carries Knative's visibility label, so
 it gets no public route.
+
+Work the autoscaler cannot see (a task sent async, or one that outlived its held request)
+is protected twice: `autoscaling.knative.dev/scale-down-delay` (`scale_down_delay`) keeps
+the revision's pods that long after its demand fell, and a pod told to stop (SIGTERM)
+drains its running calls for `timeoutSeconds - 10` s: Knative sets the pod's
+terminationGracePeriodSeconds to the revision's timeoutSeconds, so the drain ends, and the
+runtime exits, before the kubelet's SIGKILL.
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ class RuntimeSpec:
     storage_digest: str = ""
     pull_secret: str | None = None
     cluster_local: bool = False
+    scale_down_delay: int = 0
 
     @property
     def name(self) -> str:
@@ -90,13 +98,19 @@ class RuntimeSpec:
                 MEMORY_LABEL: str(self.memory), VERSION_LABEL: label_value(wren_version)}
 
 
+def drain_seconds(timeout: int) -> int:
+    """How long a stopping pod finishes its calls: its grace period (Knative makes it the
+    revision's timeoutSeconds) less 10 s for the runtime to exit."""
+    return max(1, timeout - 10)
+
+
 def service_manifest(spec: RuntimeSpec) -> dict[str, Any]:
     """The `serving.knative.dev/v1` Service for `spec`."""
     resources = {"cpu": cpu_quantity(spec.cpu), "memory": f"{spec.memory}Mi"}
     env: list[dict[str, Any]] = [
         {"name": "WREN_RUNTIME_NAME", "value": spec.image},
         {"name": "WREN_WORKER_PROCESSES", "value": str(spec.concurrency)},
-        {"name": "WREN_DRAIN_SECONDS", "value": str(max(1, spec.timeout - 10))},
+        {"name": "WREN_DRAIN_SECONDS", "value": str(drain_seconds(spec.timeout))},
         {"name": "WREN_STORAGE_CONFIG", "valueFrom": {"secretKeyRef": {
             "name": storage_secret_name(spec.name), "key": STORAGE_KEY}}},
         {"name": TOKEN_ENV, "valueFrom": {"secretKeyRef": {
@@ -131,6 +145,7 @@ def service_manifest(spec: RuntimeSpec) -> dict[str, Any]:
                     "autoscaling.knative.dev/target": str(spec.concurrency),
                     "autoscaling.knative.dev/min-scale": str(spec.min_instances),
                     "autoscaling.knative.dev/max-scale": str(spec.max_scale),
+                    "autoscaling.knative.dev/scale-down-delay": f"{spec.scale_down_delay}s",
                     STORAGE_ANNOTATION: spec.storage_digest,
                 },
             },

@@ -8,7 +8,8 @@ Every request goes to wren's worker entry, `wren.worker.handle`.
 - `POST /` with a task (`wren.protocol.task.Task.to_dict()` as JSON, or a `handle` payload
   naming it under `wren_task`) answers `202 Accepted` as
   soon as a worker slot takes the task, and the task runs in the background (see
-  `runtime_tasks`); a body that is not a task, or a task from an incompatible wren, gets 400
+  `runtime_tasks`); with `Wren-Hold: <seconds>` the answer is a held `200` whose streamed
+  body ends when the task does (see `runtime_hold`), so Knative counts the work; a body that is not a task, or a task from an incompatible wren, gets 400
   with the reason, and a runtime that is shutting down answers 503 so the client retries.
 - `GET /metadata` answers the runtime's metadata (`wren.protocol.runtime.RuntimeInfo`: Python
   and wren versions, installed top-level modules), which the client reads before shipping
@@ -48,6 +49,7 @@ from wren.__about__ import __version__ as wren_version
 from wren.worker.entry import INFO_FIELD, PayloadError, handle
 
 from wren_backend_knative.runtime_auth import MissingTokenError, is_authorized, runtime_token
+from wren_backend_knative.runtime_hold import HELD_HEADER, HOLD_HEADER, hold_seconds, stream_hold
 from wren_backend_knative.runtime_tasks import Draining, TaskRunner
 
 logger = logging.getLogger("wren.runtime")
@@ -112,11 +114,17 @@ class RuntimeHandler(BaseHTTPRequestHandler):
         if self.path.split("?")[0] != "/":
             self._reply(404, {"error": f"no such path {self.path!r}: tasks go to POST /"})
             return
+        hold = hold_seconds(self.headers.get(HOLD_HEADER))
+        admitted: list[threading.Event] = []
+
+        def run(invocation: Any) -> None:
+            admitted.append(self.server.runner.admit(invocation))
+
         try:
             payload = json.loads(raw)
             if not isinstance(payload, dict):
                 raise PayloadError("the body is not a JSON object")
-            answer = handle(payload, run=self.server.runner.admit)
+            answer = handle(payload, run=run)
         except Draining:
             self._reply(503, {"error": "this runtime is shutting down; retry"},
                         {"Retry-After": "1"})
@@ -124,7 +132,18 @@ class RuntimeHandler(BaseHTTPRequestHandler):
         except (ValueError, PayloadError) as exc:
             self._reply(400, {"error": str(exc)})
             return
-        self._reply(202, answer)
+        if hold is None or not admitted:
+            self._reply(202, answer)
+            return
+        self.send_response(200)
+        for name, value in (("Content-Type", "application/x-ndjson"),
+                            ("Transfer-Encoding", "chunked"), (HELD_HEADER, "1")):
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            stream_hold(self.wfile, answer, admitted[0], hold)
+        except ConnectionError:
+            self.close_connection = True
 
 
 class RuntimeServer(ThreadingHTTPServer):

@@ -10,7 +10,9 @@ other. Storage credentials come from this container's environment (`WREN_STORAGE
 filled from a Kubernetes Secret), never from a task.
 
 Admission: `admit` returns once the task has a worker slot (or a place in a short queue of
-`queued` tasks), so Knative sees demand as in-flight requests while a pod is saturated.
+`queued` tasks), so Knative sees demand as in-flight requests while a pod is saturated; it
+returns an event that is set once the task is done, which a held request (`invoke_mode:
+hold`, see `runtime_server`) waits on so that the request lasts as long as the work.
 """
 
 from __future__ import annotations
@@ -50,12 +52,18 @@ class TaskRunner:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def admit(self, invocation: Invocation) -> None:
+    def admit(self, invocation: Invocation) -> threading.Event:
         """Hand the invocation's task to the pool once there is room; raise `Draining` when
-        shutting down."""
+        shutting down. The event returned is set once every call of the task reported."""
         task = invocation.task
+        done = threading.Event()
+
+        def finished(listener: TaskReports) -> None:
+            done.set()  # first: a drain that ends on release must find the hold answered
+            self.release(listener)
+
         listener = TaskReports(invocation, self.host, private=self._private,
-                               on_done=self.release)
+                               on_done=finished)
         with self._room:
             while len(self._in_flight) >= self.capacity and not self.draining:
                 self._room.wait()
@@ -65,12 +73,13 @@ class TaskRunner:
             self.accepted += 1
         if listener.remaining == 0:
             listener.check_done()
-            return
+            return done
         backend = task.storage_backend
         profile = self._profiles.get(backend)
         if profile is None:
             profile = self._profiles[backend] = storage_profile(backend, self._private)
         self.pool.submit([invocation], listener, profile, id(self))
+        return done
 
     def release(self, listener: TaskReports) -> None:
         with self._room:

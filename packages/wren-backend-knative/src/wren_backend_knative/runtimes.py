@@ -23,6 +23,7 @@ from typing import Any
 from wren.ports.compute import RuntimeEntry, WorkerStorage
 
 from wren_backend_knative.cluster import Cluster
+from wren_backend_knative.config import SCHEMA, SECTION
 from wren_backend_knative.errors import KnativeError, RuntimeDeployError
 from wren_backend_knative.manifest import (
     CLUSTER_LOCAL,
@@ -66,6 +67,12 @@ def conditions_text(service: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "no conditions reported yet"
 
 
+def _checked(name: str, value: int) -> int:
+    key = SCHEMA.get(name)
+    assert key is not None
+    return int(key.check(SECTION, value))
+
+
 def _secret_value(secret: Any, key: str) -> str | None:
     """`key` of a Secret read from the API (None when the Secret or the key is missing)."""
     value = ((secret.data if secret is not None else None) or {}).get(key)
@@ -84,14 +91,19 @@ class RuntimeManager:
              timeout: float | None = None) -> RuntimeSpec:
         config = self.config
         concurrency = int(config.get("worker_processes") or config["concurrency"])
+        # Values given here (`wren runtime deploy --memory/--timeout`) skipped the config's
+        # checks: the platform's limits apply to them before anything is deployed.
+        memory = _checked("runtime_memory", int(memory or config["runtime_memory"]))
+        timeout = _checked("runtime_timeout", int(timeout or config["runtime_timeout"]))
         return RuntimeSpec(
-            image=image, memory=int(memory or config["runtime_memory"]),
+            image=image, memory=memory,
             cpu=float(config["runtime_cpu"]),
-            timeout=int(timeout or config["runtime_timeout"]), concurrency=concurrency,
+            timeout=timeout, concurrency=concurrency,
             max_workers=int(config["max_workers"]),
             min_instances=int(config["runtime_min_instances"]),
             storage_digest=self.storage_digest, pull_secret=self._pull_secret_name(),
-            cluster_local=config.get("visibility") == CLUSTER_LOCAL)
+            cluster_local=config.get("visibility") == CLUSTER_LOCAL,
+            scale_down_delay=int(config.get("scale_down_delay") or 0))
 
     # Secrets ------------------------------------------------------------------------------
     def _pull_secret_name(self) -> str | None:
