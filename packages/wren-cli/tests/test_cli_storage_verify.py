@@ -50,10 +50,13 @@ def test_storage_errors_are_one_line(wren_cli: Run, storage_config: Path) -> Non
     missing = wren_cli("storage", "get", "wren", "no/such.key", "-c", str(storage_config))
     assert missing.exit_code == 1
     assert missing.stderr == "wren: error: no object 'no/such.key' in bucket 'wren'\n"
+    # a wrong command line is a usage error (exit code 2, click's usage text; issue 18)
     nothing = wren_cli("storage", "delete", "wren", "-c", str(storage_config))
-    assert nothing.stderr.startswith("wren: error: name the keys to delete")
+    assert nothing.exit_code == 2
+    assert nothing.stderr.splitlines()[-1].startswith("Error: name the keys to delete")
     stdin = wren_cli("storage", "put", "-", "wren", "-c", str(storage_config))
-    assert stdin.stderr == "wren: error: reading stdin needs a key: add -k KEY\n"
+    assert stdin.exit_code == 2
+    assert stdin.stderr.splitlines()[-1] == "Error: reading stdin needs a key: add -k KEY"
 
 
 def _verify(*args: str, home: Path) -> subprocess.CompletedProcess[str]:

@@ -61,6 +61,11 @@ logger = logging.getLogger("wren")
 _executor_numbers = itertools.count()
 _session_id = os.urandom(3).hex()  # as random as uuid4's first 6 hex digits, minus uuid's import
 
+
+def session_id() -> str:
+    """What the id of every executor this process creates starts with: `<session_id>-<n>`."""
+    return _session_id
+
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
 
 

@@ -37,6 +37,10 @@ from wren.serialize.out_of_band import offloading, shared_put
 
 logger = logging.getLogger("wren")
 
+#: Keys of the function blobs this process uploaded itself (not found already stored):
+#: what `wren.own_objects` may delete without touching another process's functions.
+STORED_HERE: set[str] = set()
+
 #: Without an explicit chunksize, a task's arguments should stay around this size, so big
 #: arguments spread over workers instead of queueing behind each other in one task.
 TARGET_TASK_BYTES = 4 * 1024 * 1024
@@ -90,6 +94,7 @@ class JobBuilder:
         if not known:
             if not self._stored_intact(key, blob.digest):
                 self.storage.put_object(self.bucket, key, blob.data)
+                STORED_HERE.add(key)
             with self._lock:
                 self._uploaded.add(key)
         return key
