@@ -101,6 +101,9 @@ def test_verify_runs_every_suite(storage_config: Path, tmp_path: Path) -> None:
     result = _verify("-c", str(storage_config), "-k", " or ".join(picks), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 passed" in result.stdout, result.stdout  # each name is in exactly one suite
+    # issue 18: the suites' jobs left statuses and function blobs; verify removes them all
+    assert "objects the suites left" in result.stdout
+    assert [p for p in (storage_config.parent / "storage").rglob("*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize("module", ["hypothesis", "pytest_timeout"])
