@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def run(script: str, tty: bool) -> str:
 def test_terminal_shows_a_progress_bar(tmp_path: Path) -> None:
     out = run(SCRIPT.format(storage=str(tmp_path)), tty=True)
     assert "results [None, None, None, None]" in out
-    assert "wren:" in out and "4/4" in out and "%|" in out
+    # issue 18: the line names its job (it said "wren:"), with the rate
+    assert re.search(r"wren [0-9a-f]{6}-\d+/M000: 100%\|", out), out
+    assert "4/4" in out and "call/s" in out
 
 
 def test_redirected_output_has_no_progress_bar(tmp_path: Path) -> None:
