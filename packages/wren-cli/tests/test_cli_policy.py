@@ -172,3 +172,16 @@ def test_hello_in_a_real_process_leaves_nothing(tmp_path: Path, storage_config: 
     assert result.returncode == 0, result.stderr
     assert "Hello World!" in result.stdout
     assert [p for p in (tmp_path / "storage").rglob("*") if p.is_file()] == []
+
+
+def test_storage_verbs_read_b_as_the_storage_like_lithops(wren_cli: Run,
+                                                          storage_config: Path) -> None:
+    config = str(storage_config)
+    assert wren_cli("storage", "put", "-", "wren", "-k", "a.txt", "-b", "localhost", "-c",
+                    config, input=b"hi").exit_code == 0
+    listed = wren_cli("storage", "list", "wren", "-b", "localhost", "-c", config)
+    assert listed.exit_code == 0 and "a.txt" in listed.stdout
+    wrong = wren_cli("storage", "list", "wren", "-b", "nope", "-c", config)
+    assert wrong.exit_code == 1 and "unknown storage backend 'nope'" in wrong.stderr
+    assert wren_cli("storage", "list", "wren", "-b", "nope", "-s", "localhost", "-c",
+                    config).exit_code == 0  # -s, when given, names it

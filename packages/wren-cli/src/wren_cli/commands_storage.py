@@ -20,14 +20,16 @@ from wren_cli.options import Target, common_options, global_options, usage_error
 @global_options
 @click.group()
 def storage() -> None:
-    """Put, get, list and delete objects in the configured storage.
+    """Put, get, list and delete objects in the configured storage. Here -b names the
+    storage backend when -s does not, as in Lithops' `storage` verbs (they use no compute).
 
     Example: wren storage list wren -s localhost
     """
 
 
 def _open(target: Target) -> tuple[StorageBackend, str]:
-    config = target.config()
+    storage = target.storage or target.backend  # Lithops: `lithops storage ... -b ibm_cos`
+    config = Target(None, storage, target.debug).config()
     return open_storage(config), config.storage_backend
 
 
