@@ -105,7 +105,7 @@ class _Bars:
             self._shown[index] = (max(done, line.done), line.failed)
 
     def close(self) -> None:
-        for bar in reversed(self._bars):
+        for bar in self._bars:
             bar.close()
 
 
