@@ -64,7 +64,7 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 def global_options(group: click.Group) -> click.Group:
     """Let `group` take the shared options before its verbs (`wren -c X runtime list`)."""
-    for flags, name, settings in reversed(_OPTIONS):
+    for flags, name, settings in _OPTIONS:  # on a made group, each option goes last
         click.option(*flags, name, expose_value=False, callback=_remember,
                      **settings)(group)
     return group

@@ -149,3 +149,6 @@ class ProgressBar:
 
     def close(self) -> None:
         self._view.close()
+
+
+__all__ = ["MAX_LINES", "UNIT", "JobLine", "ProgressBar", "fit", "text_line", "wants_progress"]
