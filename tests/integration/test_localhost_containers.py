@@ -221,9 +221,10 @@ def test_runtime_verbs_against_the_engine(runtime_image: str,
 
     bad = run_wren("runtime", "build", "Wren-CI/Bad:1", "-b", "localhost",
                    engine=podman_engine, home=cli_home)
-    assert bad.returncode == 1 and "collecting wheels" not in bad.stderr
-    assert bad.stderr.strip() == ("wren: error: runtime image name 'Wren-CI/Bad:1' must be "
-                                  "lowercase: use 'wren-ci/bad:1'")
+    # a malformed argument is a usage error (exit code 2, click's usage text; issue 18)
+    assert bad.returncode == 2 and "collecting wheels" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "Error: runtime image name 'Wren-CI/Bad:1' must be lowercase: use 'wren-ci/bad:1'")
 
 
 def test_a_failing_build_names_its_step_and_shows_what_it_said(

@@ -96,7 +96,7 @@ def test_output_is_kept_after_the_results_are_read_and_wren_logs_shows_it(
     missing = runner.invoke(cli, ["logs", "get", job_key, "0", "-c", config])
     assert missing.exit_code == 1 and "call 00000 of job" in missing.output
     bad = runner.invoke(cli, ["logs", "get", "nokey", "-c", config])
-    assert bad.exit_code == 1 and "is not a job key" in bad.output
+    assert bad.exit_code == 2 and "is not a job key" in bad.output  # usage error (issue 18)
 
 
 def test_clean_removes_the_output_too(make_executor: MakeExecutor) -> None:

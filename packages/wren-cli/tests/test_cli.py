@@ -14,13 +14,14 @@ def test_version_names_cli_and_core() -> None:
         result.output
 
 
-def test_hello_runs_a_real_function(tmp_path: Path) -> None:
+def test_hello_runs_a_real_function_and_leaves_nothing(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(f"localhost:\n  storage_dir: {tmp_path / 's'}\n")
     result = CliRunner().invoke(cli, ["hello", "tester", "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert "Hello tester! wren ran this on" in result.output
-    assert (tmp_path / "s" / "wren" / "wren.funcs").is_dir()
+    assert (tmp_path / "s" / "wren").is_dir()  # the run went through this storage...
+    assert [p for p in (tmp_path / "s").rglob("*") if p.is_file()] == []  # ...and left it
 
 
 def test_clean_removes_wren_data(tmp_path: Path, private_tmp: Path) -> None:
@@ -40,7 +41,7 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path) -> None:
     lines = [line for line in result.output.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("wren: error: unknown compute backend")
     missing = CliRunner().invoke(cli, ["hello", "-c", str(tmp_path / "missing.yaml")])
-    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert missing.exit_code == 2 and "does not exist" in missing.output  # a usage error
 
 
 def test_every_verb_has_help_with_an_example() -> None:

@@ -3,6 +3,7 @@ its runtimes in memory, and the errors of backends and input that must stay one 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import click
 import pytest
 import wren
 from click.testing import Result
+from wren.ports import check_image_name
 from wren_cli.image_builder import DockerImageBuilder
 from wren_cli.main import cli
 
@@ -82,10 +84,27 @@ def test_a_backend_error_is_one_line(wren_cli: Run, fake_backend: Any) -> None:
     assert error == "runtime 'jdoe/missing:1' is not deployed on the fake backend"
 
 
-@pytest.mark.parametrize("verb", [("list",), ("deploy", "jdoe/rt:1"), ("update", "all"),
-                                  ("delete", "default"), ("build", "jdoe/rt:1")])
-def test_a_backend_without_runtime_management_says_so(wren_cli: Run, fake_backend: Any,
-                                                      verb: tuple[str, ...]) -> None:
+# Issue 18: with nothing to list, update or delete, the verbs say so and succeed (they
+# exited 1 before); asked to make a runtime (deploy, build, update NAME) they still fail.
+@pytest.mark.parametrize(("verb", "said"), [
+    (("list",), "backend 'plain' has no runtimes to list"),
+    (("update", "all"), "backend 'plain' has no runtimes to update"),
+    (("delete", "default"), "backend 'plain' has no runtimes to delete"),
+    (("delete", "all"), "backend 'plain' has no runtimes to delete"),
+])
+def test_a_backend_without_runtimes_says_so_and_succeeds(wren_cli: Run, fake_backend: Any,
+                                                         verb: tuple[str, ...],
+                                                         said: str) -> None:
+    result = wren_cli("runtime", *verb, "-b", "plain")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{said}: it runs calls without deploying any"
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("verb", [("deploy", "jdoe/rt:1"), ("update", "jdoe/rt:1"),
+                                  ("build", "jdoe/rt:1")])
+def test_a_backend_without_runtimes_cannot_make_one(wren_cli: Run, fake_backend: Any,
+                                                    verb: tuple[str, ...]) -> None:
     error = _one_line_error(wren_cli("runtime", *verb, "-b", "plain"))
     assert "is not supported by backend 'plain'" in error
 
@@ -113,17 +132,28 @@ def test_the_image_builder_gets_its_engine_from_core(monkeypatch: pytest.MonkeyP
     assert DockerImageBuilder("fake", ["wren-core"]).client is engine
 
 
+def _usage_error(result: Result) -> str:
+    """The error of a refused command line: exit code 2, click's usage text, one error."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Usage: wren "), result.stderr
+    assert "Error: " in result.stderr
+    return " ".join(result.stderr.split("Error: ", 1)[1].split())
+
+
 @pytest.mark.parametrize(("name", "problem"), [
     ("JDoe/rt:1", "must be lowercase: use 'jdoe/rt:1'"),
-    ("jdoe/rt", "has no tag"),
+    ("Bad Name", "must be lowercase user/name:tag, e.g. 'jdoe/bad-name:latest'"),
+    ("jdoe/rt", "has no tag, e.g. 'jdoe/rt:latest'"),
     ("rt:1", "has no user part"),
     ("jdoe/r t:1", "is not valid"),
 ])
 def test_a_bad_image_name_fails_before_building(wren_cli: Run, fake_backend: Any, name: str,
                                                 problem: str) -> None:
-    error = _one_line_error(wren_cli("runtime", "build", name, "-b", "fake"))
+    error = _usage_error(wren_cli("runtime", "build", name, "-b", "fake"))
     assert error.startswith(f"runtime image name {name!r} ") and problem in error
     assert fake_backend.calls == []
+    proposed = re.search(r"(?:use|e\.g\.) '([^']+)'", error)
+    assert proposed is not None and check_image_name(proposed.group(1))
 
 
 def test_build_hands_the_backend_a_docker_builder(wren_cli: Run, fake_backend: Any,
@@ -155,8 +185,8 @@ def test_build_default_without_a_dockerfile_for_the_backend(wren_cli: Run,
 
 
 def test_a_malformed_build_arg_is_refused(wren_cli: Run, fake_backend: Any) -> None:
-    error = _one_line_error(wren_cli("runtime", "build", "jdoe/rt:1", "-b", "fake",
-                                     "--build-arg", "NOEQUALS"))
+    error = _usage_error(wren_cli("runtime", "build", "jdoe/rt:1", "-b", "fake",
+                                  "--build-arg", "NOEQUALS"))
     assert error == "--build-arg 'NOEQUALS' must be KEY=VALUE"
     assert fake_backend.calls == []
 

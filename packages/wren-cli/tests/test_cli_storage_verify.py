@@ -50,10 +50,13 @@ def test_storage_errors_are_one_line(wren_cli: Run, storage_config: Path) -> Non
     missing = wren_cli("storage", "get", "wren", "no/such.key", "-c", str(storage_config))
     assert missing.exit_code == 1
     assert missing.stderr == "wren: error: no object 'no/such.key' in bucket 'wren'\n"
+    # a wrong command line is a usage error (exit code 2, click's usage text; issue 18)
     nothing = wren_cli("storage", "delete", "wren", "-c", str(storage_config))
-    assert nothing.stderr.startswith("wren: error: name the keys to delete")
+    assert nothing.exit_code == 2
+    assert nothing.stderr.splitlines()[-1].startswith("Error: name the keys to delete")
     stdin = wren_cli("storage", "put", "-", "wren", "-c", str(storage_config))
-    assert stdin.stderr == "wren: error: reading stdin needs a key: add -k KEY\n"
+    assert stdin.exit_code == 2
+    assert stdin.stderr.splitlines()[-1] == "Error: reading stdin needs a key: add -k KEY"
 
 
 def _verify(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -98,6 +101,9 @@ def test_verify_runs_every_suite(storage_config: Path, tmp_path: Path) -> None:
     result = _verify("-c", str(storage_config), "-k", " or ".join(picks), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 passed" in result.stdout, result.stdout  # each name is in exactly one suite
+    # issue 18: the suites' jobs left statuses and function blobs; verify removes them all
+    assert "objects the suites left" in result.stdout
+    assert [p for p in (storage_config.parent / "storage").rglob("*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize("module", ["hypothesis", "pytest_timeout"])

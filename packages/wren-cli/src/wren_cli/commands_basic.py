@@ -2,44 +2,62 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 
 import click
-from wren import NotSupportedError, WrenError
+from wren import WrenError
 from wren.backends import open_compute, open_storage
-from wren.containers import ContainerEngineError
 from wren.ports import ComputeBackend
 
+from wren_cli.commands_runtime import deployed_runtimes
 from wren_cli.console import done
 from wren_cli.options import Target, common_options
 
 
-def _hello(name: str) -> str:
-    import platform
-    import socket
+def _greeter(run_id: str) -> Callable[[str], str]:
+    """A function of this run's own (its id is a default argument, so its blob is unique):
+    deleting it afterwards cannot take the function of another `wren hello` running now."""
 
-    return (f"Hello {name}! wren ran this on {socket.gethostname()} "
-            f"(Python {platform.python_version()}).")
+    def greet(name: str, _run: str = run_id) -> str:
+        import platform
+        import socket
+
+        return (f"Hello {name}! wren ran this on {socket.gethostname()} "
+                f"(Python {platform.python_version()}).")
+
+    return greet
 
 
 @click.command()
 @click.argument("name", default="World")
 @common_options
 def hello(target: Target, name: str) -> None:
-    """Run a real function on the configured backend and print its result.
+    """Run a real function on the configured backend and print its result; then delete
+    what the run stored (its job's objects and its function), leaving storage as it was.
 
     Example: wren hello -b localhost
     """
+    from wren.own_objects import delete_own_objects
+
     started = time.perf_counter()
-    with target.executor() as fexec:
-        result = fexec.call_async(_hello, name).result()
+    fexec = target.executor()
+    try:
+        with fexec:
+            result = fexec.get_result(fexec.call_async(_greeter(os.urandom(6).hex()), name))
+    finally:
+        try:
+            delete_own_objects(fexec.storage, fexec.bucket)
+        except Exception as exc:  # what the run said matters more; `wren clean` removes it
+            click.echo(f"wren: warning: could not delete what the run stored: {exc}", err=True)
     click.echo(result)
     click.echo(f"(backend {fexec.backend!r}, storage {fexec.storage_backend_name!r}, "
                f"{time.perf_counter() - started:.2f} s)")
 
 
 @click.command()
-@click.option("--all", "everything", is_flag=True,
+@click.option("-a", "--all", "everything", is_flag=True,
               help="Also delete every runtime deployed on the compute backend.")
 @common_options
 def clean(target: Target, everything: bool) -> None:
@@ -78,19 +96,9 @@ def clean(target: Target, everything: bool) -> None:
 
 def _delete_runtimes(compute: ComputeBackend) -> None:
     try:
-        try:
-            entries = compute.list_runtimes()
-        except NotSupportedError:
-            click.echo(f"backend {compute.name!r} has no runtimes to delete")
-            return
-        except ContainerEngineError as exc:  # no engine: no runtime images either
-            click.echo(f"no runtimes to delete on backend {compute.name!r}: {exc}")
-            return
-        for entry in entries:
+        for entry in deployed_runtimes(compute, "delete") or []:
             compute.delete_runtime(entry.name, entry.memory)
             done(f"deleted runtime {entry.name}"
                  + (f" ({entry.memory} MB)" if entry.memory else ""))
     finally:
         compute.close()
-    if not entries:
-        click.echo(f"no runtimes deployed on backend {compute.name!r}")

@@ -11,13 +11,14 @@ import time
 
 import click
 
-from wren_cli.options import Target, common_options, fail
+from wren_cli.options import Target, common_options, fail, global_options, usage_error
 
 
 def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
 
 
+@global_options
 @click.group()
 def logs() -> None:
     """Show the output (stdout and stderr) that calls printed.
@@ -60,10 +61,10 @@ def get_logs(target: Target, job_key: str, call_id: str | None) -> None:
     from wren.worker.output import OUTSIDE_CALLS
 
     if job_key.count("/") != 1:
-        fail(f"{job_key!r} is not a job key; expected <executor_id>/<job_id>, e.g. "
+        usage_error(f"{job_key!r} is not a job key; expected <executor_id>/<job_id>, e.g. "
              "1a2b3c-0/M000 (see `wren logs list`)")
     if call_id is not None and not call_id.isdigit():
-        fail(f"call id {call_id!r} must be a number, e.g. 7 or 00007")
+        usage_error(f"call id {call_id!r} must be a number, e.g. 7 or 00007")
     storage = target.open_storage()
     bucket = storage.default_bucket
     found = read_job_logs(storage, bucket, job_key)

@@ -12,15 +12,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
+from wren import InvalidInputError
 from wren.backends import open_compute
-from wren.ports import ComputeBackend, RuntimeEntry, check_image_name
+from wren.containers import EngineUnreachableError
+from wren.ports import ComputeBackend, RuntimeEntry, capabilities, check_image_name
 
 from wren_cli.console import done, print_table, status
-from wren_cli.options import Target, common_options, fail
+from wren_cli.options import Target, common_options, global_options, usage_error
 
 _COLUMNS = ("name", "memory (MB)", "wren version", "worker name")
 
 
+@global_options
 @click.group()
 def runtime() -> None:
     """Build, deploy, update, delete and list runtimes (container images).
@@ -42,10 +45,28 @@ def _resolve(compute: ComputeBackend, name: str) -> str:
     return compute.default_runtime_name() if name == "default" else name
 
 
-def _targets(compute: ComputeBackend, name: str) -> list[str]:
+def deployed_runtimes(compute: ComputeBackend, verb: str) -> list[RuntimeEntry] | None:
+    """The runtimes deployed on `compute`; None, after saying why in one plain line, when it
+    cannot have any: it manages no runtimes, or no container engine answers (then there
+    are no images either)."""
+    if not compute.supports(capabilities.RUNTIME_MANAGEMENT):
+        click.echo(f"backend {compute.name!r} has no runtimes to {verb}: it runs calls "
+                   "without deploying any")
+        return None
+    try:
+        entries = compute.list_runtimes()
+    except EngineUnreachableError as exc:
+        click.echo(f"no runtimes to {verb} on backend {compute.name!r}: {exc.summary}")
+        return None
+    if not entries:
+        click.echo(f"no runtimes deployed on backend {compute.name!r}")
+    return entries
+
+
+def _targets(compute: ComputeBackend, name: str, verb: str) -> list[str]:
     if name != "all":
         return [_resolve(compute, name)]
-    return sorted({entry.name for entry in compute.list_runtimes()})
+    return sorted({entry.name for entry in deployed_runtimes(compute, verb) or []})
 
 
 def _rows(entries: list[RuntimeEntry]) -> list[tuple[object, ...]]:
@@ -57,7 +78,7 @@ def _build_args(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            fail(f"--build-arg {pair!r} must be KEY=VALUE")
+            usage_error(f"--build-arg {pair!r} must be KEY=VALUE")
         args[key] = value
     return args
 
@@ -99,7 +120,10 @@ def build(target: Target, name: str, dockerfile: str | None,
     from wren_cli.runtime_sources import runtime_distributions
 
     if name != "default":
-        check_image_name(name)
+        try:
+            check_image_name(name)
+        except InvalidInputError as exc:
+            usage_error(str(exc))
     args = _build_args(build_args)
     config = target.config()
     with _compute(target) as compute:
@@ -156,13 +180,10 @@ def update(target: Target, name: str) -> None:
     Example: wren runtime update all -b localhost
     """
     with _compute(target) as compute:
-        names = _targets(compute, name)
-        for image in names:
+        for image in _targets(compute, name, "update"):
             with status(f"updating {image}"):
                 compute.update_runtime(image)
             done(f"updated {image}")
-    if not names:
-        click.echo("no runtimes deployed")
 
 
 @runtime.command()
@@ -171,30 +192,31 @@ def update(target: Target, name: str) -> None:
               help="Delete only the deployment with this memory (MB).")
 @common_options
 def delete(target: Target, name: str, memory: int | None) -> None:
-    """Delete runtime NAME, `default` or `all`.
+    """Delete runtime NAME, `default` or `all`. On a backend that deploys no runtimes there
+    is nothing to delete: it says so and succeeds.
 
     Example: wren runtime delete jdoe/wren-runtime:0.1 -b localhost
     """
     with _compute(target) as compute:
-        names = _targets(compute, name)
-        for image in names:
+        if not compute.supports(capabilities.RUNTIME_MANAGEMENT):
+            deployed_runtimes(compute, "delete")
+            return
+        for image in _targets(compute, name, "delete"):
             with status(f"deleting {image}"):
                 compute.delete_runtime(image, memory)
             done(f"deleted {image}")
-    if not names:
-        click.echo("no runtimes deployed")
 
 
 @runtime.command(name="list")
 @common_options
 def list_(target: Target) -> None:
-    """List the deployed runtimes: name, memory, wren version and worker name.
+    """List the deployed runtimes: name, memory, wren version and worker name. A backend
+    that deploys no runtimes, or localhost without a container engine, has none to list:
+    it says so and succeeds.
 
     Example: wren runtime list -b localhost
     """
     with _compute(target) as compute:
-        entries = compute.list_runtimes()
-    if not entries:
-        click.echo(f"no runtimes deployed on backend {compute.name!r}")
-        return
-    print_table(_COLUMNS, _rows(entries))
+        entries = deployed_runtimes(compute, "list")
+    if entries:
+        print_table(_COLUMNS, _rows(entries))

@@ -14,19 +14,22 @@ from wren.backends import open_storage
 from wren.ports import StorageBackend
 
 from wren_cli.console import done, print_table
-from wren_cli.options import Target, common_options, fail
+from wren_cli.options import Target, common_options, global_options, usage_error
 
 
+@global_options
 @click.group()
 def storage() -> None:
-    """Put, get, list and delete objects in the configured storage.
+    """Put, get, list and delete objects in the configured storage. Here -b names the
+    storage backend when -s does not, as in Lithops' `storage` verbs (they use no compute).
 
     Example: wren storage list wren -s localhost
     """
 
 
 def _open(target: Target) -> tuple[StorageBackend, str]:
-    config = target.config()
+    storage = target.storage or target.backend  # Lithops: `lithops storage ... -b ibm_cos`
+    config = Target(None, storage, target.debug).config()
     return open_storage(config), config.storage_backend
 
 
@@ -41,9 +44,9 @@ def put(target: Target, filename: str, bucket: str, key: str | None) -> None:
     Example: wren storage put data.csv wren -k inputs/data.csv
     """
     if filename == "-" and not key:
-        fail("reading stdin needs a key: add -k KEY")
+        usage_error("reading stdin needs a key: add -k KEY")
     if filename != "-" and not Path(filename).is_file():
-        fail(f"file {filename!r} does not exist")
+        usage_error(f"file {filename!r} does not exist")
     key = key or Path(filename).name
     backend, name = _open(target)
     stream: IO[bytes] = sys.stdin.buffer if filename == "-" else open(filename, "rb")  # noqa: SIM115
@@ -113,7 +116,7 @@ def delete(target: Target, bucket: str, keys: tuple[str, ...], prefix: str | Non
     Example: wren storage delete wren -p wren.jobs/
     """
     if not keys and prefix is None:
-        fail("name the keys to delete, or give -p PREFIX (-p '' for the whole bucket)")
+        usage_error("name the keys to delete, or give -p PREFIX (-p '' for the whole bucket)")
     backend, name = _open(target)
     missing = [key for key in keys if not backend.exists(bucket, key)]
     doomed = [key for key in keys if key not in missing]

@@ -25,6 +25,15 @@ class ContainerEngineError(WrenError):
     """The container engine cannot be reached, or cannot do what a runtime needs."""
 
 
+class EngineUnreachableError(ContainerEngineError):
+    """No container engine to talk to (none answers, or the docker SDK is missing): there
+    are no runtime images either. `summary` says so in a few words, without the cause."""
+
+    def __init__(self, message: str, summary: str) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 def engine_address() -> str:
     """The engine `DOCKER_HOST` names, for messages."""
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (the default)"
@@ -35,17 +44,19 @@ def docker_client() -> Any:
     try:
         import docker
     except ImportError as exc:
-        raise ContainerEngineError(
-            "container images need the docker SDK: pip install 'wren-core[docker]'"
-        ) from exc
+        raise EngineUnreachableError(
+            "container images need the docker SDK: pip install 'wren-core[docker]'",
+            "the docker SDK is not installed (pip install 'wren-core[docker]')") from exc
     try:
         client = docker.from_env(version=API_VERSION, timeout=120)
         client.ping()
     except Exception as exc:
-        raise ContainerEngineError(
+        raise EngineUnreachableError(
             f"cannot reach a container engine at {engine_address()}: {exc}. Start Docker, or "
             "`podman system service --time=0 unix:///run/podman/podman.sock`, and set "
-            "DOCKER_HOST to its socket (e.g. unix:///run/podman/podman.sock)") from exc
+            "DOCKER_HOST to its socket (e.g. unix:///run/podman/podman.sock)",
+            f"cannot reach a container engine at {engine_address()}; start Docker or podman "
+            "and set DOCKER_HOST to its socket") from exc
     return client
 
 
@@ -66,6 +77,7 @@ def discard(container: Any) -> None:
 __all__ = [
     "API_VERSION",
     "ContainerEngineError",
+    "EngineUnreachableError",
     "discard",
     "docker_client",
     "engine_address",

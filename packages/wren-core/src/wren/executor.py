@@ -24,6 +24,7 @@ from wren._constants import ALL_COMPLETED, percentage
 from wren._errors import InvalidInputError, RuntimeMismatchError, WaitTimeoutError
 from wren._logging import configure_logging
 from wren.backends import open_compute, open_storage, worker_storage
+from wren.client import phases
 from wren.client.binding import ArgumentBinder, takes_obj
 from wren.client.builder import JobBuilder, JobSpec
 from wren.client.chaining import chained_items
@@ -60,6 +61,11 @@ logger = logging.getLogger("wren")
 
 _executor_numbers = itertools.count()
 _session_id = os.urandom(3).hex()  # as random as uuid4's first 6 hex digits, minus uuid's import
+
+
+def session_id() -> str:
+    """What the id of every executor this process creates starts with: `<session_id>-<n>`."""
+    return _session_id
 
 Futures = ResponseFuture | Sequence[ResponseFuture] | None
 
@@ -173,9 +179,14 @@ class FunctionExecutor:
         self._job_numbers = itertools.count()
         self._closed = False
         self._finalizer = weakref.finalize(self, self._monitor.stop, 1.0)
-        logger.info("executor %s: compute %r, storage %r (bucket %r), monitoring %r",
-                    self.executor_id, self.backend, self.storage_backend_name, self.bucket,
-                    self._monitoring.kind)
+        if phases.telling():
+            compute = self.config.compute
+            logger.info("executor %s created: compute %r (runtime %s, memory %s), storage %r "
+                        "(bucket %r), monitoring %r", self.executor_id, self.backend,
+                        compute.get("runtime") or "default",
+                        f"{compute['runtime_memory']} MB" if compute.get("runtime_memory")
+                        else "default", self.storage_backend_name, self.bucket,
+                        self._monitoring.kind)
 
     # Context management -------------------------------------------------------------------
     def __enter__(self) -> FunctionExecutor:
@@ -281,11 +292,14 @@ class FunctionExecutor:
             deadline = self.compute.lost_deadline(task, job.submitted_at)
             if deadline is not None:
                 job.deadlines.append((deadline, list(task.call_indices)))
+        began = time.perf_counter() if phases.telling() else 0.0
         if tasks:
             self.compute.invoke([Invocation(task, self._key) for task in tasks],
                                 self._monitor)
-        logger.debug("job %s: %d calls in %d tasks invoked", job.job_key, job.size,
-                     len(tasks))
+        if began:
+            logger.info("job %s: invoked %s (%s) on %r in %s", job.job_key,
+                        phases.plural(job.size, "call"), phases.plural(len(tasks), "task"),
+                        self.backend, phases.since(began))
 
     def _invoked_tasks(self, job: JobState, tasks: list[Task]) -> list[Task]:
         """`tasks` without those whose every call was cancelled before it was invoked."""

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from wren._errors import SerializationError, StorageNoSuchKeyError, TamperedDataError
+from wren.client import phases
 from wren.client.binding import BoundCalls
 from wren.client.grouping import CallTimes, calls_per_task
 from wren.ports import capabilities
@@ -36,6 +37,10 @@ from wren.serialize.function_blob import pack_function
 from wren.serialize.out_of_band import offloading, shared_put
 
 logger = logging.getLogger("wren")
+
+#: Keys of the function blobs this process uploaded itself (not found already stored):
+#: what `wren.own_objects` may delete without touching another process's functions.
+STORED_HERE: set[str] = set()
 
 #: Without an explicit chunksize, a task's arguments should stay around this size, so big
 #: arguments spread over workers instead of queueing behind each other in one task.
@@ -83,15 +88,24 @@ class JobBuilder:
 
     def upload_function(self, func: Callable[..., Any], include: Sequence[str] | None,
                         exclude: Sequence[str]) -> str:
+        began = time.perf_counter() if phases.telling() else 0.0
         blob = pack_function(func, self.serializer, include, exclude, self.preinstalled())
         key = keys.func_key(blob.digest)
         with self._lock:
             known = key in self._uploaded
         if not known:
-            if not self._stored_intact(key, blob.digest):
+            stored = self._stored_intact(key, blob.digest)
+            if not stored:
                 self.storage.put_object(self.bucket, key, blob.data)
+                STORED_HERE.add(key)
             with self._lock:
                 self._uploaded.add(key)
+            if began:
+                phases.logger.info("function %s() packed (%s) and %s %s in %s",
+                                   getattr(func, "__qualname__", type(func).__name__),
+                                   phases.size_text(len(blob.data)),
+                                   "found already stored as" if stored else "uploaded to",
+                                   key, phases.since(began))
         return key
 
     def _stored_intact(self, key: str, digest: str) -> bool:
@@ -125,6 +139,7 @@ class JobBuilder:
     def build(self, spec: JobSpec) -> list[Task]:
         job_key = f"{self.executor_id}/{spec.job_id}"
         func_key = self.upload_function(spec.func, spec.include_modules, spec.exclude_modules)
+        began = time.perf_counter() if phases.telling() else 0.0
         payloads = spec.calls.payloads
         n = len(payloads)
         size = spec.chunksize or calls_per_task(
@@ -137,6 +152,7 @@ class JobBuilder:
             if self.compute.supports(capabilities.SHARED_MEMORY) else None
         with offloading(put):
             pickled = self.serialize_chunks(payloads, bounds)
+        serialized = phases.since(began) if began else ""
         inline = max(map(len, pickled), default=0) <= self.compute.max_payload_bytes
         ranges: list[tuple[int, int]] = []
         data_key = None
@@ -152,8 +168,16 @@ class JobBuilder:
             for header, body in zip(headers, pickled):
                 ranges.append((position, position + len(header) + len(body)))
                 position += len(header) + len(body)
+            sent = time.perf_counter() if began else 0.0
             self.storage.put_object(self.bucket, data_key, b"".join(
                 part for pair in zip(headers, pickled) for part in pair))
+        if began:
+            phases.logger.info(
+                "job %s: arguments of %s serialized in %s (%s in %s), %s", job_key,
+                phases.plural(n, "call"), serialized,
+                phases.size_text(sum(map(len, pickled))), phases.plural(len(pickled), "task"),
+                "sent inside the invocations" if inline else
+                f"uploaded to {data_key} in {phases.since(sent)}")
         worker_storage = self.compute.worker_storage
         options = spec.options
         if spec.chunksize:  # the user's grouping: no pool cuts these tasks

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from wren._errors import InvalidInputError
+from wren.client import phases
 from wren.client.job import JobState
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
@@ -139,14 +141,22 @@ class Cleaner:
                 self._queue.task_done()
 
     def _delete(self, bucket: str, names: list[str], prefixes: list[str]) -> None:
+        began = time.perf_counter() if phases.telling() else 0.0
+        deleted = 0
         try:
             if names:
                 self.storage.delete_objects(bucket, names)
+                deleted += len(names)
         except Exception as exc:
             logger.warning("could not delete %d cloud objects in bucket %r: %s",
                            len(names), bucket, exc)
         for prefix in prefixes:
             try:
-                self.storage.delete_objects(bucket, self.storage.list_keys(bucket, prefix))
+                found = self.storage.list_keys(bucket, prefix)
+                self.storage.delete_objects(bucket, found)
+                deleted += len(found)
             except Exception as exc:  # leftovers are removed by `wren clean`
                 logger.warning("could not clean %s: %s", prefix, exc)
+        if began:
+            logger.info("cleaned %s in %s (%s)", phases.plural(deleted, "object"),
+                        phases.since(began), ", ".join(prefixes) or f"bucket {bucket!r}")

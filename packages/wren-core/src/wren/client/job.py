@@ -69,6 +69,8 @@ class JobState:
         self.rejected_statuses = 0
         #: Calls that `cancel()` kept from running.
         self.cancelled: set[int] = set()
+        #: Calls that completed with an error (cancelled ones too).
+        self.failures = 0
 
     @property
     def finished(self) -> bool:
@@ -148,6 +150,9 @@ class JobState:
                     completed += 1
         if completed:
             self.documents.append(document)
+            if document.errors:
+                self.failures += sum(1 for position in document.errors
+                                     if docs[indices[position]] is document)
         self.pending -= completed
         return completed
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wren._errors import RemoteTraceback
+from wren.client import phases
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.references import ReferenceReader, reading_results
@@ -61,14 +62,22 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
         document.release_result()
         job.result_times[document.name] = time.time()
 
-    size = sum(document.worker.get("result_bytes", _PARALLEL_BYTES) for _, document in pairs
-               if document.inline_result is None)
+    fetched = [document for _, document in pairs if document.inline_result is None]
+    size = sum(document.worker.get("result_bytes", _PARALLEL_BYTES) for document in fetched)
+    began = time.perf_counter() if pairs and phases.telling() else 0.0
     if len(pairs) == 1 or size < _PARALLEL_BYTES:
         for pair in pairs:
             _load(pair)
     elif pairs:
         with ThreadPoolExecutor(min(_MAX_DOWNLOAD_THREADS, len(pairs))) as pool:
             list(pool.map(_load, pairs))
+    if began:
+        phases.logger.info(
+            "results of %s read in %s: %s downloaded (%s), %d more in status objects",
+            phases.plural(sum(len(document.indices) for _, document in pairs), "call"),
+            phases.since(began), phases.plural(len(fetched), "result object"),
+            phases.size_text(sum(document.worker.get("result_bytes", 0)
+                                 for document in fetched)), len(pairs) - len(fetched))
 
 
 def _located(exc: Any, job: JobState, document: StatusDocument, index: int,

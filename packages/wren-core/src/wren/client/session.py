@@ -18,10 +18,11 @@ from typing import Any
 from wren import plugins
 from wren._constants import ALL_COMPLETED, wait_threshold
 from wren._errors import InvalidInputError, WaitTimeoutError
+from wren.client import phases
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
-from wren.client.progress import ProgressBar, wants_progress
+from wren.client.progress import JobLine, ProgressBar, wants_progress
 from wren.client.references import FutureReference, detached_job
 from wren.client.results import fetch_documents, job_documents, missing_documents
 from wren.ports.serializer import Serializer
@@ -37,6 +38,9 @@ class _Progress:
     def __init__(self, futures: Sequence[ResponseFuture],
                  jobs: Sequence[JobState] | None = None) -> None:
         self.total = len(futures)
+        self.partial_failed = False
+        #: The futures of jobs waited for in part, by job (for the progress lines).
+        self.some: list[list[ResponseFuture]] = []
         if jobs is not None:  # the caller vouches that futures are exactly these jobs'
             self.whole, self.partial = list(jobs), []
             return
@@ -44,17 +48,32 @@ class _Progress:
         for future in futures:
             groups.setdefault(id(future.job), (future.job, []))[1].append(future)
         self.whole = [job for job, members in groups.values() if len(members) == job.size]
-        self.partial = [f for job, members in groups.values() if len(members) != job.size
-                        for f in members]
+        self.some = [members for job, members in groups.values() if len(members) != job.size]
+        self.partial = [f for members in self.some for f in members]
 
     def done(self) -> int:
-        self.partial = [f for f in self.partial if not f.done]
+        still = []
+        for future in self.partial:
+            if not future.done:
+                still.append(future)
+            elif future.error:  # remembered: it leaves the list of those to watch
+                self.partial_failed = True
+        self.partial = still
         pending = sum(job.pending for job in self.whole) + len(self.partial)
         return self.total - pending
 
     def failed(self) -> bool:
-        return any(job.failed for job in self.whole) or any(
-            f.error for f in self.partial if f.done)
+        return self.partial_failed or any(job.failed for job in self.whole)
+
+    def lines(self) -> list[JobLine]:
+        """One line per job: its key, its calls waited for, how many are done and failed."""
+        found = [JobLine(job.job_key, job.size, job.size - job.pending, job.failures)
+                 for job in self.whole]
+        for members in self.some:
+            finished = [f for f in members if f.done]
+            found.append(JobLine(members[0].job.job_key, len(members), len(finished),
+                                 sum(1 for f in finished if f.error)))
+        return found
 
 
 class ClientSession:
@@ -118,11 +137,12 @@ class ClientSession:
         try:
             with self.condition:
                 done = progress.done()
+                began = self._tell_waiting(progress, need - done) if done < need else 0.0
                 if done < need and wants_progress(self.progress):
-                    bar = ProgressBar(progress.total, "wren")
+                    bar = ProgressBar(progress.lines())
                 while done < need:
                     if bar is not None:
-                        bar.update(done)
+                        bar.update(progress.lines())
                     if throw_except and progress.failed():
                         break
                     wait_for = None if deadline is None else deadline - time.monotonic()
@@ -139,7 +159,13 @@ class ClientSession:
                     self.condition.wait(wait_for)
                     done = progress.done()
                 if bar is not None:
-                    bar.update(done)
+                    bar.update(progress.lines())
+                if began:
+                    lines = progress.lines()
+                    phases.logger.info(
+                        "waited %s: %d of %d calls done, %d failed", phases.since(began),
+                        sum(line.done for line in lines), progress.total,
+                        sum(line.failed for line in lines))
         finally:
             if bar is not None:
                 bar.close()
@@ -157,6 +183,18 @@ class ClientSession:
         if download_results:
             self.fetch(done_list)
         return done_list, not_done
+
+    @staticmethod
+    def _tell_waiting(progress: _Progress, missing: int) -> float:
+        """Say (INFO) what the wait is for; the clock reading it started at, 0 when silent."""
+        if not phases.telling():
+            return 0.0
+        names = [line.label for line in progress.lines()]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        counted = phases.plural(missing, "call") if missing == progress.total \
+            else f"{missing} of {phases.plural(progress.total, 'call')}"
+        phases.logger.info("waiting for %s (job %s)", counted, shown)
+        return time.perf_counter()
 
     def fetch(self, futures: Sequence[ResponseFuture]) -> None:
         fetch_documents(missing_documents(futures), self.storage, self.bucket, self.serializer,

@@ -37,31 +37,64 @@ def image_registry(name: str) -> str | None:
     return first if rest and ("." in first or ":" in first or first == "localhost") else None
 
 
+def _tidy(part: str) -> str:
+    """`part` lowercased, each run of characters an image name cannot hold made one '-',
+    without separators at its ends."""
+    return re.sub(r"[^a-z0-9._-]+", "-", part.lower()).strip("._-")
+
+
+def suggest_image_name(name: str) -> tuple[str, bool] | None:
+    """A valid image name close to `name` (lowercase; spaces and other characters as '-'),
+    and whether a part had to be made up (the user `jdoe`, the tag `latest`); None when
+    nothing valid comes out of it. `check_image_name` only ever proposes what this returns."""
+    head, _, last = name.strip().rpartition("/")
+    base, _, tag = last.partition(":")
+    host = image_registry(name)
+    parts = head.split("/") if head else []
+    if host is not None:
+        parts = parts[1:]
+    path = [tidy for tidy in (_tidy(part) for part in [*parts, base]) if tidy]
+    invented = len(path) < 2 or not _tidy(tag)
+    if len(path) < 2:
+        path.insert(0, "jdoe")
+    found = "/".join(path) + ":" + ((_tidy(tag) or "latest")[:128])
+    found = f"{host.lower()}/{found}" if host is not None else found
+    return (found, invented) if _IMAGE.fullmatch(found) else None
+
+
+def _use(name: str) -> str:
+    """How to write `name` instead: a valid name, proposed only when it is one."""
+    suggestion = suggest_image_name(name)
+    if suggestion is None:
+        return _EXAMPLE
+    better, invented = suggestion
+    return f"e.g. {better!r}" if invented else f"use {better!r}"
+
+
 def check_image_name(name: str) -> str:
     """Return `name` if it is a lowercase `[registry/]user/name:tag`, else raise
-    `InvalidInputError` saying what is wrong and how to write it."""
+    `InvalidInputError` saying what is wrong and how to write it (with a valid name)."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInputError(f"a runtime image name is required, {_EXAMPLE}")
+    if _IMAGE.fullmatch(name) is not None:
+        return name
     if name != name.lower():
-        raise InvalidInputError(f"runtime image name {name!r} must be lowercase: use "
-                                f"{name.lower()!r}")
+        hint = _use(name)
+        rule = "lowercase:" if hint.startswith("use ") else "lowercase user/name:tag,"
+        raise InvalidInputError(f"runtime image name {name!r} must be {rule} {hint}")
     if "@" in name:
         raise InvalidInputError(f"runtime image name {name!r} has a digest; use a tag instead, "
                                 f"{_EXAMPLE}")
     last = name.rsplit("/", 1)[-1]
     if ":" not in last:
-        raise InvalidInputError(f"runtime image name {name!r} has no tag: use "
-                                f"'{name}:<tag>', {_EXAMPLE}")
+        raise InvalidInputError(f"runtime image name {name!r} has no tag, {_use(name)}")
     parts = name.split("/")
     users = parts[1:] if image_registry(name) else parts
     if len(users) < 2:
-        raise InvalidInputError(f"runtime image name {name!r} has no user part: use "
-                                f"'<user>/{users[-1]}', {_EXAMPLE}")
-    if _IMAGE.fullmatch(name) is None:
-        raise InvalidInputError(
-            f"runtime image name {name!r} is not valid: use lowercase user/name:tag, each part "
-            f"made of letters and digits joined by '.', '_' or '-', {_EXAMPLE}")
-    return name
+        raise InvalidInputError(f"runtime image name {name!r} has no user part, {_use(name)}")
+    raise InvalidInputError(
+        f"runtime image name {name!r} is not valid (lowercase user/name:tag, each part made "
+        f"of letters and digits joined by '.', '_' or '-'): {_use(name)}")
 
 
 class ImageBuilder(Protocol):

@@ -19,6 +19,7 @@ import itertools
 import math
 import os
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -62,7 +63,11 @@ Pusher = Callable[[StatusDocument, bytes], None]
 
 
 def _get_watchdog() -> CallWatchdog:
+    """The process's watchdog on the main thread; on another thread one that never signals
+    (the main thread's, shared, would set a signal handler from this thread and fail)."""
     global _watchdog
+    if threading.current_thread() is not threading.main_thread():
+        return CallWatchdog()
     if _watchdog is None or not _watchdog.usable:
         _watchdog = CallWatchdog()
     return _watchdog
