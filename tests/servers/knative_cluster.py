@@ -18,7 +18,7 @@ import selectors
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,15 +108,18 @@ def write_kubeconfig(path: Path, api_port: int, token: str) -> None:
 
 
 def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = None,
-                  engine_env: dict[str, str] | None = None) -> KnativeCluster:
+                  engine_env: dict[str, str] | None = None,
+                  images: Sequence[str] = ()) -> KnativeCluster:
     """Start the double; raise RuntimeError with its output if it does not come up. With a
-    `registry`, images from it run in podman, configured by `engine_env`."""
+    `registry`, images from it run in podman, configured by `engine_env`; `images` are more
+    `NAME=SCRIPT` images run as processes."""
     workdir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     command = [sys.executable, "-m", "tests.doubles.kube_api", "--token", token,
                "--workdir", str(workdir), "--image", RUNTIME_IMAGE,
                "--image", OTHER_RUNTIME_IMAGE, "--crashing-image", CRASHING_IMAGE,
                "--image", f"{PYTHON38_IMAGE}={ROOT / 'tests/doubles/old_python_runtime.py'}"]
+    command += [part for image in images for part in ("--image", image)]
     if registry:
         command += ["--registry", registry]
     env = {**(engine_env or os.environ), "PYTHONPATH": str(ROOT)}
