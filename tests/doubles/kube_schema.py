@@ -9,14 +9,19 @@ no published schema (Knative's custom resources) are left to their own admission
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import kubernetes_validate
+import kubernetes_validate.utils
 
 from tests.doubles.kube_objects import ApiError
 
 #: The Kubernetes version the double stands for (its `/version/` answer).
 KUBERNETES_VERSION = "1.31"
+# The schemas are read from the package's files once, not on every request.
+kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]
+    kubernetes_validate.utils.schema_contents)
 
 
 def validate_object(body: dict[str, Any]) -> None:

@@ -34,6 +34,9 @@ from wren_backend_k8s.errors import K8sError
 from wren_backend_k8s.pods import PodWatcher
 from wren_backend_k8s.runtimes import RuntimeKeeper
 
+#: Most completions of an indexed Job with `backoffLimitPerIndex` (Kubernetes' limit).
+MAX_COMPLETIONS = 100_000
+
 
 def job_name(request: FanoutRequest) -> str:
     """A DNS label for the request's Job: its job key and staging id (pods add `-<index>`)."""
@@ -121,6 +124,10 @@ class K8sCompute(DeliveringCompute):
         for invocation in invocations:
             jobs.setdefault(invocation.task.job_key, []).append(invocation)
         for job in jobs.values():
+            if len(job) > MAX_COMPLETIONS:
+                raise K8sError(f"job {job[0].task.job_key} has {len(job)} tasks; a Kubernetes "
+                               f"Job runs at most {MAX_COMPLETIONS:,} with backoffLimitPerIndex: "
+                               "use a larger chunksize")
             request = stage_fanout(job, self.worker_storage, self.name, {"runtime": image})
             tasks = [invocation.task for invocation in job]
             with self._lock:
