@@ -24,7 +24,8 @@ from wren.ports.compute_config import COMPUTE_SCHEMA
 
 SECTION = "k8s"
 #: Where the bounds below come from.
-LIMITS = "wren's k8s backend: a wren worker needs 64 MiB; no common node offers more than 4 TiB"
+LIMITS = ("wren's k8s backend: a wren worker needs 64 MiB; a pod over 512 GiB fits no common "
+          "node; a finished Job kept over a week is clutter")
 
 SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
     ConfigKey("kubecfg_path", str, None,
@@ -46,7 +47,7 @@ SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
               minimum=0.001, maximum=1024, limit_source=LIMITS),
     ConfigKey("job_ttl", int, 3600, "seconds a finished Job (and its pods and Secret) stays "
               "before Kubernetes deletes it (ttlSecondsAfterFinished)", minimum=0,
-              maximum=30 * 24 * 3600, limit_source=LIMITS),
+              maximum=7 * 24 * 3600, limit_source=LIMITS),
     ConfigKey("invoke_pool_threads", int, 8, "client threads that create Jobs", minimum=1),
     ConfigKey("invoke_retries", int, 5, "retries of a Job creation that failed with a 5xx "
               "answer or a connection error, with exponential backoff", minimum=0),
@@ -54,7 +55,7 @@ SCHEMA = COMPUTE_SCHEMA.extend(SECTION, (
               minimum=1),
 ),
     runtime={"doc": "runtime image; default: <docker_user>/wren-k8s-v<python>:<wren version>"},
-    runtime_memory={"default": 512, "minimum": 64, "maximum": 4 * 1024 * 1024,
+    runtime_memory={"default": 512, "minimum": 64, "maximum": 512 * 1024,
                     "limit_source": LIMITS, "doc": "memory of each pod in MiB (request and "
                     "limit: a pod over it is OOMKilled)"},
     runtime_timeout={"default": 600, "doc": "seconds a pod may run "
