@@ -38,7 +38,6 @@ What it follows, from Knative's documentation (knative.dev/docs) and its publish
 
 from __future__ import annotations
 
-import base64
 import functools
 import re
 import sys
@@ -58,7 +57,7 @@ from tests.doubles.containers import (
     podman_container,
     registry_has,
 )
-from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
+from tests.doubles.kube_objects import ApiError, Kind, ObjectStore, container_env
 
 KSERVICE = Kind("serving.knative.dev", "v1", "services", "Service", dns1035_names=True,
                 has_status=True)
@@ -299,23 +298,10 @@ class KnativeServing:
             threading.Thread(target=retired.stop, args=(self.stop_grace,), daemon=True).start()
 
     def _container_env(self, namespace: str, container: dict[str, Any]) -> dict[str, str]:
-        env: dict[str, str] = {}
-        for item in container.get("env") or []:
-            if "value" in item:
-                env[item["name"]] = str(item["value"])
-                continue
-            ref = ((item.get("valueFrom") or {}).get("secretKeyRef")) or {}
-            try:
-                secret = self.store.get(SECRET, namespace, ref.get("name", ""))
-            except ApiError:
-                raise ContainerFailed(f'CreateContainerConfigError: secret "{ref.get("name")}" '
-                                     "not found") from None
-            data = secret.get("data") or {}
-            if ref.get("key") not in data:
-                raise ContainerFailed(f"CreateContainerConfigError: couldn't find key "
-                                     f"{ref.get('key')} in Secret {namespace}/{ref.get('name')}")
-            env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
-        return env
+        try:
+            return container_env(self.store, namespace, container)
+        except LookupError as missing:
+            raise ContainerFailed(f"CreateContainerConfigError: {missing}") from None
 
     def _start(self, obj: dict[str, Any], revision_name: str) -> Container:
         meta, spec = obj["metadata"], obj["spec"]["template"]["spec"]

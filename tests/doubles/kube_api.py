@@ -6,12 +6,19 @@ bodies the `kubernetes` Python client uses, over plain HTTP on 127.0.0.1 with be
 auth: `GET /version/`, API discovery for `serving.knative.dev/v1`, Knative Services under
 `/apis/serving.knative.dev/v1/namespaces/{ns}/services[/{name}]` (POST, GET, list with
 `labelSelector`, PUT, PATCH as merge-patch, DELETE), core Secrets, Services and Nodes under
-`/api/v1/...`, and errors as Kubernetes `Status` bodies. State lives in
+`/api/v1/...`, `batch/v1` Jobs and core Pods (list, get, delete, and `?watch=true` streams of
+their changes, `tests.doubles.kube_watch`), and errors as Kubernetes `Status` bodies. Every
+object a request writes is validated against the Kubernetes schema with `kubernetes-validate`
+(`tests.doubles.kube_schema`). State lives in
 `tests.doubles.kube_objects`; Knative's controller (revisions that turn Ready, running the real
-runtimes/knative entry point as processes) in `tests.doubles.knative_serving`; the ingress
-gateway that routes by `Host` in `tests.doubles.ingress`. Two paths are not Kubernetes':
+runtimes/knative entry point as processes) in `tests.doubles.knative_serving`; the Job
+controller and kubelet (indexed Jobs whose pods are real containers, OOMKilled and evicted
+pods) in `tests.doubles.kube_batch`; the ingress
+gateway that routes by `Host` in `tests.doubles.ingress`. Three paths are not Kubernetes':
 `GET /_double/revisions` shows tests the revision processes, and `POST
-/_double/ingress-faults` (`{"status": 503, "count": 3}`) makes the gateway fail requests.
+/_double/ingress-faults` (`{"status": 503, "count": 3}`) makes the gateway fail requests,
+and `POST /_double/pods/{ns}/{name}/terminate` (`{"reason": "OOMKilled"}` or `"Evicted"`)
+kills a running pod the way the kernel or the kubelet would.
 
 Run it as `python -m tests.doubles.kube_api --token T --image NAME ...`; it prints one JSON
 line with its ports once it listens, and stops its processes on SIGTERM.
@@ -39,12 +46,17 @@ from tests.doubles.knative_serving import (
     SECRET,
     KnativeServing,
 )
+from tests.doubles.kube_batch import JOB, POD, BatchController
 from tests.doubles.kube_objects import ApiError, Kind, ObjectStore
+from tests.doubles.kube_schema import validate_object
+from tests.doubles.kube_watch import stream_events
 
 CORE_SERVICE = Kind("", "v1", "services", "Service", dns1035_names=True)
 NODE = Kind("", "v1", "nodes", "Node", namespaced=False)
 KINDS = {("serving.knative.dev/v1", "services"): KSERVICE, ("v1", "secrets"): SECRET,
-         ("v1", "services"): CORE_SERVICE, ("v1", "nodes"): NODE}
+         ("v1", "services"): CORE_SERVICE, ("v1", "nodes"): NODE, ("batch/v1", "jobs"): JOB,
+         ("v1", "pods"): POD}
+_TERMINATE = re.compile(r"^/_double/pods/(?P<ns>[^/]+)/(?P<name>[^/]+)/terminate$")
 _PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
                    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?/?$")
 VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.0-wren-test-double",
@@ -80,6 +92,8 @@ class _ApiHandler(QuietHandler):
             if self.headers.get("Authorization") != f"Bearer {self.server.token}":
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             code, answer = self._route(body)
+            if code == 0:  # a watch: streamed already
+                return
         except ApiError as error:
             code, answer = error.code, error.status()
         except Exception as error:  # a bug in the double must show, not hang the client
@@ -100,6 +114,10 @@ class _ApiHandler(QuietHandler):
         if url.path == "/_double/ingress-faults" and self.command == "POST":
             self.server.ingress.inject(int(body["status"]), int(body["count"]))
             return 200, {"injected": body}
+        terminate = _TERMINATE.match(url.path)
+        if terminate and self.command == "POST":
+            return 200, self.server.batch.terminate(terminate["ns"], terminate["name"],
+                                                    str((body or {}).get("reason")))
         found = _PATH.match(url.path)
         kind = found and KINDS.get((found["core"] or f"{found['group']}/{found['version']}",
                                     found["plural"]))
@@ -111,7 +129,12 @@ class _ApiHandler(QuietHandler):
         method = self.command
         if name is None and method == "GET":
             query = parse_qs(url.query)
-            return 200, store.list(kind, ns, (query.get("labelSelector") or [""])[0])
+            selector = (query.get("labelSelector") or [""])[0]
+            if (query.get("watch") or [""])[0] in ("true", "1"):
+                timeout = float((query.get("timeoutSeconds") or ["1800"])[0])
+                stream_events(self, store, kind, ns, selector, timeout)
+                return 0, None
+            return 200, store.list(kind, ns, selector)
         if name is None and method == "POST":
             return 201, store.create(kind, ns, self._object(body))
         if name is not None and method == "GET":
@@ -129,7 +152,7 @@ class _ApiHandler(QuietHandler):
             return 200, store.patch(kind, ns, name, body)
         if name is not None and method == "DELETE":
             deleted = store.delete(kind, ns, name)
-            if kind != SECRET:  # the API answers the deleted object, or a Status for these
+            if kind not in (SECRET, JOB, POD):  # the API answers the object, or a Status
                 return 200, deleted
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                          "status": "Success", "details": {"name": name, "kind": kind.plural,
@@ -157,6 +180,8 @@ class KubeApiServer(ThreadingHTTPServer):
         self.store = ObjectStore()
         self.serving = KnativeServing(self.store, images, workdir, registry=registry,
                                       domain=domain, http_protocol=http_protocol)
+        self.batch = BatchController(self.store, images, workdir, registry=registry)
+        self.store.schema = validate_object
         self.gateways = Gateways(self.serving, workdir)
         self.ingress = self.gateways.public
         self._seed()
@@ -179,6 +204,7 @@ class KubeApiServer(ThreadingHTTPServer):
             threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        self.batch.shutdown()
         self.serving.shutdown()
         self.gateways.shutdown()
         self.shutdown()

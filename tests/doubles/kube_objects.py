@@ -5,7 +5,9 @@ every object gets `uid`, `resourceVersion`, `creationTimestamp` and `generation`
 when `spec` changes), names are validated, a stale `resourceVersion` on update is a conflict,
 list takes label selectors (equality and set-based), merge patches follow RFC 7386, Secrets
 turn `stringData` into base64 `data`, and every failure is an `ApiError` that renders as a
-Kubernetes `Status` body. Watchers are told about each change (the Knative reconciler is one).
+Kubernetes `Status` body. Watchers are told about each change, status writes included (the
+Knative reconciler, the Job controller and `?watch=true` requests are watchers), and `schema`,
+when set, checks every object written against the Kubernetes schema of its kind.
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ class ObjectStore:
         self._versions = itertools.count(1000)
         self.watchers: list[Watcher] = []
         self.validators: dict[str, Validator] = {}
+        #: Validates every object written against the Kubernetes schema of its kind.
+        self.schema: Validator | None = None
 
     def _key(self, kind: Kind, namespace: str, name: str) -> tuple[str, str, str]:
         return (kind.qualified, namespace if kind.namespaced else "", name)
@@ -169,6 +173,8 @@ class ObjectStore:
             body["data"] = data
             body.setdefault("type", "Opaque")
         body["apiVersion"], body["kind"] = kind.api_version, kind.kind
+        if self.schema is not None:
+            self.schema(body)
         validator = self.validators.get(kind.qualified)
         if validator is not None:
             validator(body)
@@ -272,7 +278,9 @@ class ObjectStore:
                 return False
             obj["status"] = status
             obj["metadata"]["resourceVersion"] = str(next(self._versions))
-            return True
+            result = copy.deepcopy(obj)
+        self._notify("MODIFIED", kind, result)
+        return True
 
     def delete(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
         with self._lock:
@@ -281,3 +289,26 @@ class ObjectStore:
                 raise kind.not_found(name)
         self._notify("DELETED", kind, obj)
         return obj
+
+
+def container_env(store: ObjectStore, namespace: str, container: dict[str, Any]
+                  ) -> dict[str, str]:
+    """A container's env as the kubelet gives it: `value`s, and `secretKeyRef`s read from the
+    namespace's Secrets (`LookupError` saying what is missing, as the kubelet reports it)."""
+    env: dict[str, str] = {}
+    for item in container.get("env") or []:
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+            continue
+        ref = ((item.get("valueFrom") or {}).get("secretKeyRef")) or {}
+        try:
+            secret = store.get(Kind("", "v1", "secrets", "Secret"), namespace,
+                               ref.get("name", ""))
+        except ApiError:
+            raise LookupError(f'secret "{ref.get("name")}" not found') from None
+        data = secret.get("data") or {}
+        if ref.get("key") not in data:
+            raise LookupError(f"couldn't find key {ref.get('key')} in Secret "
+                              f"{namespace}/{ref.get('name')}")
+        env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
+    return env

@@ -21,7 +21,7 @@ import selectors
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,16 +122,18 @@ def write_kubeconfig(path: Path, api_port: int, token: str) -> None:
 
 def start_cluster(workdir: Path, timeout: float = 30.0, registry: str | None = None,
                   engine_env: dict[str, str] | None = None, domain: str = "example.com",
-                  http_protocol: str = "Enabled") -> KnativeCluster:
+                  http_protocol: str = "Enabled", images: Sequence[str] = ()) -> KnativeCluster:
     """Start the double; raise RuntimeError with its output if it does not come up. With a
     `registry`, images from it run in podman, configured by `engine_env`; `domain` and
-    `http_protocol` are the cluster's Knative domain and config-network setting."""
+    `http_protocol` are the cluster's Knative domain and config-network setting; `images`
+    are more `NAME=SCRIPT` images run as processes."""
     workdir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     command = [sys.executable, "-m", "tests.doubles.kube_api", "--token", token,
                "--workdir", str(workdir), "--image", RUNTIME_IMAGE,
                "--image", OTHER_RUNTIME_IMAGE, "--crashing-image", CRASHING_IMAGE,
                "--image", f"{PYTHON38_IMAGE}={ROOT / 'tests/doubles/old_python_runtime.py'}"]
+    command += [part for image in images for part in ("--image", image)]
     if registry:
         command += ["--registry", registry]
     command += ["--domain", domain, "--http-protocol", http_protocol]

@@ -26,7 +26,7 @@ from wren.dispatch import DeliveringCompute, DispatchSettings
 from wren.ports import RuntimeEntry, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import WorkerStorage
-from wren.ports.images import ImageBuilder, check_image_name, image_registry
+from wren.ports.images import ImageBuilder, build_and_push, check_image_name
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 
@@ -201,11 +201,8 @@ class KnativeCompute(DeliveringCompute):
                       builder: ImageBuilder, **options: Any) -> None:
         """Build image `name` and push it to its registry with the configured registry login
         (a `localhost/` image stays in the engine: load it into the cluster yourself)."""
-        image = self._image(name)
-        builder.build(image, dockerfile)
-        if image_registry(image) != "localhost":
-            builder.push(image, username=self.config.get("docker_user"),
-                         password=self.config.get("docker_password"))
+        build_and_push(builder, self._image(name), dockerfile, self.config.get("docker_user"),
+                       self.config.get("docker_password"))
 
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:

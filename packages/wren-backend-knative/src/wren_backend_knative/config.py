@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import sys
 
-from wren.__about__ import __version__ as wren_version
 from wren.config import ConfigKey
 from wren.config.lithops_keys import retired
+from wren.ports import images
 from wren.ports.compute_config import COMPUTE_SCHEMA
 
 SECTION = "knative"
@@ -119,8 +119,4 @@ def python_tag() -> str:
 
 def default_image(docker_server: str | None, docker_user: str | None) -> str:
     """The image `default` stands for: this Python's and this wren's Knative runtime."""
-    tag = wren_version.replace("+", "-")
-    name = f"{docker_user or 'wren'}/wren-knative-v{python_tag()}:{tag}"
-    if docker_server and docker_server not in ("docker.io", "index.docker.io"):
-        name = f"{docker_server.rstrip('/')}/{name}"
-    return name.lower()
+    return images.default_image("knative", docker_server, docker_user)

@@ -13,9 +13,11 @@ builder builds for the platform (os/arch) its caller chose from `ComputeBackend.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Protocol
 
+from wren.__about__ import __version__ as wren_version
 from wren._errors import InvalidInputError
 
 #: Label naming the compute backend an image was built for.
@@ -95,6 +97,26 @@ def check_image_name(name: str) -> str:
     raise InvalidInputError(
         f"runtime image name {name!r} is not valid (lowercase user/name:tag, each part made "
         f"of letters and digits joined by '.', '_' or '-'): {_use(name)}")
+
+
+def default_image(kind: str, docker_server: str | None, docker_user: str | None) -> str:
+    """The image a backend's runtime `default` stands for: `<user>/wren-<kind>-v<py>:<wren
+    version>` for this Python and wren, in `docker_server` unless that is Docker Hub."""
+    tag = wren_version.replace("+", "-")
+    python = f"{sys.version_info[0]}{sys.version_info[1]}"
+    name = f"{docker_user or 'wren'}/wren-{kind}-v{python}:{tag}"
+    if docker_server and docker_server not in ("docker.io", "index.docker.io"):
+        name = f"{docker_server.rstrip('/')}/{name}"
+    return name.lower()
+
+
+def build_and_push(builder: ImageBuilder, image: str, dockerfile: str | None,
+                   username: str | None = None, password: str | None = None) -> None:
+    """Build `image` and push it to its registry with that login (a `localhost/` image stays
+    in the engine: load it into the platform yourself)."""
+    builder.build(image, dockerfile)
+    if image_registry(image) != "localhost":
+        builder.push(image, username=username, password=password)
 
 
 class ImageBuilder(Protocol):

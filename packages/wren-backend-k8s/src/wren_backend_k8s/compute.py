@@ -1,0 +1,199 @@
+"""`k8s` compute: each wren job runs as one indexed `batch/v1` Job of wren's runtime image.
+
+`invoke` stages each job's tasks in storage, sealed with the executor key
+(`wren.worker.fanout.stage_fanout`), and the dispatcher (`wren.dispatch`) delivers each job:
+a Secret holding the key and the storage credentials, the Job (`completions` = tasks,
+`parallelism` from `max_workers`), then the Secret is made the Job's own so both go
+together. Pods run `wren_backend_k8s.pod_main`, which picks its task by
+`JOB_COMPLETION_INDEX`; a `PodWatcher` reports the calls of a pod that is OOMKilled, evicted
+or fails. Runtime management is in `runtimes.RuntimeKeeper` (validation Jobs, metadata in
+storage); `clean` deletes wren's finished Jobs.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from wren.dispatch import DeliveringCompute, DispatchSettings, Refused, Throttled, Unavailable
+from wren.ports import RuntimeEntry, RuntimeInfo
+from wren.ports import capabilities as caps
+from wren.ports.compute import InvocationListener, WorkerStorage
+from wren.ports.images import ImageBuilder, build_and_push, check_image_name
+from wren.protocol.invocation import Invocation
+from wren.protocol.task import Task
+from wren.worker.fanout import FanoutRequest, stage_fanout
+
+from wren_backend_k8s import manifest as mf
+from wren_backend_k8s.cluster import Cluster
+from wren_backend_k8s.config import SCHEMA, default_image
+from wren_backend_k8s.errors import K8sError
+from wren_backend_k8s.pods import PodWatcher
+from wren_backend_k8s.runtimes import RuntimeKeeper
+
+#: Most completions of an indexed Job with `backoffLimitPerIndex` (Kubernetes' limit).
+MAX_COMPLETIONS = 100_000
+
+
+def job_name(request: FanoutRequest) -> str:
+    """A DNS label for the request's Job: its job key and staging id (pods add `-<index>`)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.job_key.lower()).strip("-")[:36].strip("-")
+    staged = request.key.rsplit("/", 1)[-1].split(".")[0][:8]
+    return f"wren-{slug}-{staged}"
+
+
+def delivery_problem(exc: K8sError) -> Exception:
+    """What the dispatcher makes of an API failure: retry it, or give up with its words."""
+    status = getattr(exc.__cause__, "status", None)
+    if status == 429:
+        return Throttled(str(exc))
+    if status is None or status >= 500:
+        return Unavailable(str(exc))
+    return Refused(str(exc))
+
+
+class K8sCompute(DeliveringCompute):
+    """Compute backend over plain Kubernetes Jobs."""
+
+    name: ClassVar[str] = "k8s"
+    capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
+    config_schema = SCHEMA
+    max_payload_bytes: ClassVar[int] = 1024 * 1024
+
+    def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
+        super().__init__(config, worker_storage)
+        self.client_id = uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._cluster: Cluster | None = None
+        self._watcher: PodWatcher | None = None
+        self._runtimes: RuntimeKeeper | None = None
+        self._staged: dict[str, tuple[Sequence[Task], InvocationListener]] = {}
+
+    # Wiring -------------------------------------------------------------------------------
+    @property
+    def cluster(self) -> Cluster:
+        with self._lock:
+            if self._cluster is None:
+                self._cluster = Cluster(self.config.get("kubecfg_path"),
+                                        self.config.get("context"), self.config.get("namespace"))
+                self._watcher = PodWatcher(self._cluster, self.client_id)
+            return self._cluster
+
+    @property
+    def runtimes(self) -> RuntimeKeeper:
+        cluster = self.cluster
+        with self._lock:
+            if self._runtimes is None:
+                self._runtimes = RuntimeKeeper(cluster, self.config, self.worker_storage,
+                                               self.client_id)
+            return self._runtimes
+
+    @property
+    def runtime_name(self) -> str:
+        return self._image(str(self.config.get("runtime") or "default"))
+
+    def default_runtime_name(self) -> str:
+        return default_image(self.config.get("docker_server"), self.config.get("docker_user"))
+
+    def _image(self, name: str) -> str:
+        return self.default_runtime_name() if name in ("", "default") else check_image_name(name)
+
+    @property
+    def max_workers(self) -> int:
+        return int(self.config["max_workers"])
+
+    # Running calls ------------------------------------------------------------------------
+    def runtime_info(self) -> RuntimeInfo:
+        return self.runtimes.info(self.runtime_name)
+
+    def dispatch_settings(self) -> DispatchSettings:
+        return DispatchSettings(threads=int(self.config["invoke_pool_threads"]),
+                                retries=int(self.config["invoke_retries"]),
+                                first_delay=0.25, max_delay=8.0)
+
+    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
+        """Stage each job's tasks and queue one Job per job; return at once."""
+        if not invocations:
+            return
+        image, runtimes = self.runtime_name, self.runtimes  # config errors raise here
+        runtimes.pull_secrets()
+        jobs: dict[str, list[Invocation]] = {}
+        for invocation in invocations:
+            jobs.setdefault(invocation.task.job_key, []).append(invocation)
+        for job in jobs.values():
+            if len(job) > MAX_COMPLETIONS:
+                raise K8sError(f"job {job[0].task.job_key} has {len(job)} tasks; a Kubernetes "
+                               f"Job runs at most {MAX_COMPLETIONS:,} with backoffLimitPerIndex: "
+                               "use a larger chunksize")
+            request = stage_fanout(job, self.worker_storage, self.name, {"runtime": image})
+            tasks = [invocation.task for invocation in job]
+            with self._lock:
+                self._staged[request.key] = (tasks, listener)
+            self.dispatcher.submit_fanout(request, tasks, listener)
+
+    def deliver(self, invocation: Invocation) -> None:
+        """Never used: `invoke` delivers whole jobs (`deliver_fanout`)."""
+        raise Refused("the k8s backend runs whole jobs; give tasks to `invoke`")
+
+    def deliver_fanout(self, request: FanoutRequest) -> None:
+        """Create the job's Secret and its indexed Job (again after a retry: what exists is
+        kept)."""
+        name, runtimes = job_name(request), self.runtimes
+        tasks, listener = self._staged[request.key]
+        assert self._watcher is not None
+        self._watcher.expect(name, tasks, listener)
+        public = request.to_dict()
+        public.pop("executor_key")
+        try:
+            job = runtimes.start_job(name, str(request.compute_config["runtime"]),
+                                     request.count, "task", {mf.JOB_ENV: _json(public)},
+                                     request.executor_key)
+        except K8sError as exc:
+            raise delivery_problem(exc) from exc
+        if job is not None:
+            with self._lock:
+                self._staged.pop(request.key, None)
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            watcher, cluster = self._watcher, self._cluster
+        if watcher is not None:
+            watcher.close()
+        if cluster is not None:
+            cluster.close()
+
+    # Runtime management -------------------------------------------------------------------
+    def build_runtime(self, name: str, dockerfile: str | None = None, *,
+                      builder: ImageBuilder, **options: Any) -> None:
+        """Build image `name` and push it to its registry with the configured login."""
+        build_and_push(builder, self._image(name), dockerfile, self.config.get("docker_user"),
+                       self.config.get("docker_password"))
+
+    def deploy_runtime(self, name: str, memory: int | None = None,
+                       timeout: float | None = None) -> RuntimeEntry:
+        """Validate the image: run its metadata entry in a pod and record what it says."""
+        return self.runtimes.deploy(self._image(name), memory)
+
+    def update_runtime(self, name: str) -> None:
+        self.runtimes.deploy(self._image(name), None)
+
+    def delete_runtime(self, name: str, memory: int | None = None) -> None:
+        self.runtimes.delete(self._image(name))
+
+    def list_runtimes(self) -> list[RuntimeEntry]:
+        return self.runtimes.list()
+
+    def clean(self) -> int:
+        """Delete wren's finished Jobs of this namespace (their pods and Secrets go with
+        them); return how many."""
+        return self.runtimes.clean()
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)
