@@ -24,6 +24,7 @@ import attrs
 
 from wren import plugins
 from wren.ports.compute import WorkerStorage
+from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation, decode_key, encode_key
 from wren.protocol.signing import open_sealed, seal
@@ -88,6 +89,16 @@ def stage_fanout(invocations: Sequence[Invocation], worker_storage: WorkerStorag
                          dict(compute_public), executor_key)
 
 
+def staged_invocations(request: FanoutRequest, storage: StorageBackend) -> list[Invocation]:
+    """The tasks `stage_fanout` stored for `request`, authenticated with its key
+    (`TamperedDataError` if anyone changed them). A platform that starts one instance per
+    task (an array job) runs `staged_invocations(...)[index]` in each."""
+    raw = storage.get_object(request.bucket, request.key)
+    key = request.executor_key
+    staged = json.loads(bytes(open_sealed(key, f"fanout:{request.key}", raw)))
+    return [Invocation(Task.from_dict(data), key) for data in staged]
+
+
 def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
                compute_private: Mapping[str, Any], timeout: float | None = None) -> int:
     """Invoke the staged tasks through the compute port; return how many were delivered.
@@ -95,10 +106,8 @@ def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
     Runs inside a worker. `storage_private` and `compute_private` are the credentials the
     platform gave the worker (never part of the request)."""
     storage = open_storage(request.storage_backend, request.storage_config, storage_private)
-    raw = storage.get_object(request.bucket, request.key)
     executor_key = request.executor_key
-    staged = json.loads(bytes(open_sealed(executor_key, f"fanout:{request.key}", raw)))
-    invocations = [Invocation(Task.from_dict(data), executor_key) for data in staged]
+    invocations = staged_invocations(request, storage)
     worker_storage = WorkerStorage(request.storage_backend,
                                    {**request.storage_config, **storage_private},
                                    dict(request.storage_config))
