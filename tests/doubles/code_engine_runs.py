@@ -59,7 +59,7 @@ def podman_launcher(engine_env: Mapping[str, str]) -> Launcher:
             with os.fdopen(fd, "w") as out:
                 out.write("".join(f"{k}={v}\n" for k, v in env.items()))
             command = ["podman", "run", "--rm", "--name", name, "--network", "host",
-                       "--pull", "always", "--env-file", env_file, image]
+                       "--pull", "newer", "--env-file", env_file, image]
             with open(log, "ab") as output:
                 process = subprocess.Popen(command, env=dict(engine_env), stdout=output,
                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -16,13 +16,20 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from wren import ConfigError
 from wren.dispatch import DeliveringCompute, DispatchSettings, Refused
-from wren.ports import RuntimeEntry, RuntimeInfo, StorageBackend, WorkerStorage
+from wren.ports import (
+    ManagedRuntimes,
+    RuntimeEntry,
+    RuntimeInfo,
+    StorageBackend,
+    WorkerStorage,
+)
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
 from wren.protocol.invocation import Invocation
@@ -42,11 +49,13 @@ from wren_backend_ibmcf.code_engine.config import (
 )
 from wren_backend_ibmcf.code_engine.runtimes import KEY_ENV, TASKS_ENV, RuntimeManager
 
+logger = logging.getLogger("wren")
+
 #: Code Engine runs amd64 images only.
 PLATFORM = "linux/amd64"
 
 
-class CodeEngineCompute(DeliveringCompute):
+class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
     """Compute backend over IBM Code Engine batch jobs (REST API v2, IAM)."""
 
     name: ClassVar[str] = "code_engine"
@@ -67,20 +76,41 @@ class CodeEngineCompute(DeliveringCompute):
         self.cpu = float(self.config["runtime_cpu"])
         self.timeout_s = int(self.config["runtime_timeout"])
         check_resources(self.cpu, self.memory)
-        self.api = self._make_api()
-        self.project_id = str(self.config.get("project_id") or self.api.project_id(
-            str(self.config["project_name"]), self.config.get("resource_group_id")))
-        private = {k: v for k, v in worker_storage.config.items()
-                   if k not in worker_storage.public_config and v is not None}
-        if worker_storage.backend == "ibm_cos" and worker_storage.config.get("private_endpoint"):
-            private["endpoint"] = worker_storage.config["private_endpoint"]
-        self.runtimes = RuntimeManager(
-            self.api, self.project_id, private, cpu=self.cpu, timeout=self.timeout_s,
-            registry_secret=self.config.get("registry_secret"),
-            processes=int(self.config.get("worker_processes") or 1))
         self._job_memory: dict[str, int] = {}
         self._lock = threading.Lock()
         self._storage: StorageBackend | None = None
+        self._runtimes: RuntimeManager | None = None
+        self._runs: list[str] = []
+
+    @property
+    def runtimes(self) -> RuntimeManager:
+        """The project's job definitions, reached on first use (building an image needs no
+        credentials): IAM, then the project by id, or by name (created when missing)."""
+        with self._lock:
+            if self._runtimes is None:
+                self._runtimes = self._open_project()
+            return self._runtimes
+
+    @property
+    def api(self) -> CodeEngineApi:
+        return self.runtimes.api
+
+    @property
+    def project_id(self) -> str:
+        return self.runtimes.project_id
+
+    def _open_project(self) -> RuntimeManager:
+        api = self._make_api()
+        project_id = str(self.config.get("project_id") or api.project_id(
+            str(self.config["project_name"]), self.config.get("resource_group_id")))
+        storage = self.worker_storage
+        private = {k: v for k, v in storage.config.items()
+                   if k not in storage.public_config and v is not None}
+        if storage.backend == "ibm_cos" and storage.config.get("private_endpoint"):
+            private["endpoint"] = storage.config["private_endpoint"]
+        return RuntimeManager(api, project_id, private, cpu=self.cpu, timeout=self.timeout_s,
+                              registry_secret=self.config.get("registry_secret"),
+                              processes=int(self.config.get("worker_processes") or 1))
 
     def _make_api(self) -> CodeEngineApi:
         config = self.config
@@ -115,8 +145,7 @@ class CodeEngineCompute(DeliveringCompute):
             if self._job_memory.get(task.job_key) != memory:
                 check_resources(self.cpu, memory)
                 self.runtimes.ensure(self.runtime, memory)
-                with self._lock:
-                    self._job_memory[task.job_key] = memory
+                self._job_memory[task.job_key] = memory
 
     def deliver(self, invocation: Invocation) -> None:
         self.deliver_fanout(stage_fanout([invocation], self.worker_storage, self.name,
@@ -136,6 +165,8 @@ class CodeEngineCompute(DeliveringCompute):
         except Refused as refused:
             if "HTTP 409" not in refused.detail:  # 409: an earlier attempt created it
                 raise
+        with self._lock:
+            self._runs.append(name)
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """Code Engine stops an instance after `runtime_timeout`: no status by then (plus
@@ -162,14 +193,24 @@ class CodeEngineCompute(DeliveringCompute):
                                   self.worker_storage, float(self.config["metadata_timeout"]))
 
     def close(self) -> None:
+        """Stop delivering; once every job run this client started has ended, delete the
+        secrets holding its executor keys (a run still going keeps them: Code Engine reads
+        them when an instance starts)."""
         super().close()
         if self._storage is not None:
             self._storage.close()
+        if self._runtimes is None or not self._runs:
+            return
+        try:
+            for name in self._runs:
+                run = self.api.call("get_job_run", self.project_id, name, missing_ok=True)
+                if run and run.get("status") not in ("completed", "failed"):
+                    return
+            self._runtimes.forget_keys()
+        except Exception as exc:  # cleanup only: the secrets stay, `wren clean` removes them
+            logger.warning("could not delete the Code Engine key secrets: %s", exc)
 
     # Runtime management -------------------------------------------------------------------
-    def _image(self, name: str) -> str:
-        return self.runtime if name in ("default", "", None) else name
-
     def default_runtime_name(self) -> str:
         image = default_runtime()
         if image is None:
@@ -196,20 +237,5 @@ class CodeEngineCompute(DeliveringCompute):
 
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
-        memory = int(memory or self.memory)
-        check_resources(self.cpu, memory)
-        return self.runtimes.deploy(self._image(name), memory, int(timeout) if timeout else None)
-
-    def update_runtime(self, name: str) -> None:
-        image = self._image(name)
-        for entry in self.runtimes.list():
-            if entry.name == image or name == "all":
-                self.runtimes.deploy(entry.name, int(entry.memory or self.memory))
-
-    def delete_runtime(self, name: str, memory: int | None = None) -> None:
-        images = {e.name for e in self.runtimes.list()} if name == "all" else {self._image(name)}
-        for image in images:
-            self.runtimes.delete(image, memory)
-
-    def list_runtimes(self) -> list[RuntimeEntry]:
-        return self.runtimes.list()
+        check_resources(self.cpu, int(memory or self.memory))
+        return super().deploy_runtime(name, memory, timeout)

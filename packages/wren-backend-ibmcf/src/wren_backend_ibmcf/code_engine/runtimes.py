@@ -69,6 +69,7 @@ class RuntimeManager:
         self.storage_secret_data = {"WREN_STORAGE_CONFIG": json.dumps(dict(storage))}
         self.storage_secret = f"wren-storage-{_digest(self.storage_secret_data)}"
         self._keys: set[str] = set()
+        self._keys_lock = threading.Lock()
 
     def job_name(self, image: str, memory: int) -> str:
         """The definition of `image` with `memory` MB for these credentials and this wren."""
@@ -78,16 +79,22 @@ class RuntimeManager:
 
     # Secrets ------------------------------------------------------------------------------
     def _put_secret(self, name: str, data: Mapping[str, str]) -> None:
-        if self.api.manage("get_secret", self.project_id, name, missing_ok=True) is None:
+        """Create secret `name`; one that exists holds the same data (its name is a digest
+        of it), so 409 is success."""
+        try:
             self.api.manage("create_secret", self.project_id, "generic", name, data=dict(data))
+        except CodeEngineError as exc:
+            if "HTTP 409" not in str(exc):
+                raise
 
     def key_secret(self, key: bytes) -> str:
         """The secret holding an executor's key (created once per key); job runs read
         `WREN_KEY` from it, so the key never enters storage or a job run's literal env."""
         name = f"wren-key-{hashlib.sha256(key).hexdigest()[:16]}"
-        if name not in self._keys:
-            self._put_secret(name, {KEY_ENV: encode_key(key)})
-            self._keys.add(name)
+        with self._keys_lock:
+            if name not in self._keys:
+                self._put_secret(name, {KEY_ENV: encode_key(key)})
+                self._keys.add(name)
         return name
 
     def forget_keys(self) -> None:
