@@ -91,8 +91,8 @@ def make_executor(double: CodeEngineDouble, code_engine_image: str,
 
     def make(compute: dict[str, Any] | None = None, cos: dict[str, Any] | None = None,
              **overrides: Any) -> wren.FunctionExecutor:
-        section = double.config(runtime=code_engine_image, project_name="wren-ci",
-                                max_workers=6, **(compute or {}))
+        section = double.config(**{"runtime": code_engine_image, "project_name": "wren-ci",
+                                   "max_workers": 6, **(compute or {})})
         config = {"code_engine": section, "ibm_cos": {**cos_config, **(cos or {})}}
         executor = wren.FunctionExecutor(backend="code_engine", storage="ibm_cos",
                                          config=config, **overrides)

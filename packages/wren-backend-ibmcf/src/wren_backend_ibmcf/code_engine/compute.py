@@ -14,7 +14,6 @@ names derive from the staged object, so a retried creation answers 409 and is no
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import threading
@@ -51,8 +50,6 @@ from wren_backend_ibmcf.code_engine.runtimes import KEY_ENV, TASKS_ENV, RuntimeM
 
 logger = logging.getLogger("wren")
 
-#: Code Engine runs amd64 images only.
-PLATFORM = "linux/amd64"
 
 
 class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
@@ -226,13 +223,10 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
 
     def build_runtime(self, name: str, dockerfile: str | None = None, *,
                       builder: ImageBuilder, **options: Any) -> None:
-        """Build the image for linux/amd64 (Code Engine's platform) and push it: job runs
-        pull their image from a registry."""
-        check_image_name(name)
-        if "platform" in inspect.signature(builder.build).parameters:
-            builder.build(name, dockerfile, platform=PLATFORM)  # type: ignore[call-arg]
-        else:  # a builder without platform selection builds for the engine's own
-            builder.build(name, dockerfile)
+        """Build the image and push it: job runs pull their image from a registry. Code
+        Engine runs linux/amd64 images: `wren runtime build` gives the builder the platform
+        of `build_platform()` (the `runtime_platform` key, linux/amd64 by default)."""
+        builder.build(check_image_name(name), dockerfile)
         builder.push(name)
 
     def deploy_runtime(self, name: str, memory: int | None = None,
