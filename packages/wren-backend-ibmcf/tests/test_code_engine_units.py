@@ -102,3 +102,18 @@ def test_cost_is_the_list_price_of_vcpu_and_memory_seconds() -> None:
     stats = {"worker_start_tstamp": 0.0, "worker_end_tstamp": 10.0, "worker_calls": 5}
     assert made.call_cost(stats, None) == pytest.approx((0.00003431 + 4 * 0.00000356) * 2)
     assert made.call_cost({}, None) is None
+
+
+def test_lithops_code_engine_keys_carry_over_and_never_echo_the_password(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from wren.config.loader import load_config
+
+    config = load_config(config={
+        "lithops": {"backend": "code_engine", "storage": "localhost"},
+        "ibm": {"iam_api_key": "x", "region": "us-south"},
+        "code_engine": {"docker_server": "us.icr.io", "docker_user": "iamapikey",
+                        "docker_password": "pa55-word", "runtime_cpu": 0.5,
+                        "runtime_memory": 1024}})
+    assert (config.compute_backend, config.compute["runtime_cpu"]) == ("code_engine", 0.5)
+    assert config.compute["region"] == "us-south" and "docker_user" not in config.compute
+    assert "registry_secret" in caplog.text and "pa55-word" not in caplog.text

@@ -24,6 +24,7 @@ import sys
 from wren import ConfigError
 from wren.__about__ import __version__ as wren_version
 from wren.config import ConfigKey
+from wren.config.lithops_keys import LithopsKey, retired
 from wren.ports.compute_config import COMPUTE_SCHEMA
 
 from wren_backend_ibmcf.config import IAM_ENDPOINT, SUPPORTED_PYTHONS
@@ -45,6 +46,10 @@ PRICE_PER_GB_SECOND = 0.00000356
 MAX_ARRAY_SIZE = 1000
 #: Longest a job run may run in task mode, in seconds (24 h).
 MAX_EXECUTION_TIME = 86400
+
+
+_REGISTRY_NOTE = ("Code Engine pulls private images with a registry access secret of the "
+                  "project: create one (ibmcloud ce registry create) and set `registry_secret`")
 
 
 def default_runtime(python: str | None = None) -> str | None:
@@ -91,7 +96,14 @@ CODE_ENGINE_SCHEMA = COMPUTE_SCHEMA.extend("code_engine", (
     ConfigKey("metadata_timeout", float, 600.0,
               "seconds to wait for the job run that reads a runtime's metadata", minimum=1),
     ConfigKey("insecure", bool, False, "skip TLS certificate checks of the endpoints"),
-), inherit=("ibm",),
+), inherit=("ibm",), lithops=(
+    retired("docker_server", "the image name carries its registry: write it whole in "
+            "`runtime` (us.icr.io/<namespace>/<image>:<tag>)", harmless=("docker.io",)),
+    retired("docker_user", _REGISTRY_NOTE),
+    LithopsKey("docker_password", _REGISTRY_NOTE, secret=True),
+    retired("namespace", "wren uses the project's own Kubernetes namespace"),
+    retired("connection_retries", "wren retries each request itself (`throttle_timeout`)"),
+),
     runtime={"doc": "container image of the runtime; default: wren's image for this Python"},
     runtime_memory={"default": 256, "minimum": 256, "maximum": 32768,
                     "limit_source": COMBINATIONS_SOURCE,
