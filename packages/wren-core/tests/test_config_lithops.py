@@ -189,9 +189,9 @@ def test_section_of_a_lithops_backend_wren_lacks_is_ignored_with_one_notice(
 def test_choosing_a_lithops_backend_wren_lacks_says_so() -> None:
     from wren import BackendNotFoundError
 
-    with pytest.raises(BackendNotFoundError, match="'code_engine' is a Lithops backend; no "
+    with pytest.raises(BackendNotFoundError, match="'aws_lambda' is a Lithops backend; no "
                                                    "installed wren package provides it"):
-        load_config(config={"lithops": {"backend": "code_engine"}})
+        load_config(config={"lithops": {"backend": "aws_lambda"}})
     with pytest.raises(BackendNotFoundError, match="'aws_s3' is a Lithops backend"):
         load_config(storage="aws_s3")
 

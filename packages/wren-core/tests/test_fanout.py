@@ -3,15 +3,17 @@ through the compute port, and undeliverable ones reported in storage."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from wren import plugins
+from wren import TamperedDataError, plugins
 from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
-from wren.ports import ComputeBackend, InvocationListener, WorkerStorage
+from wren.dispatch import DeliveringCompute
+from wren.ports import ComputeBackend, InvocationListener, WorkerStorage, capabilities
 from wren.protocol import keys
 from wren.protocol.invocation import Invocation
 from wren.protocol.results import load_document_values, result_object
@@ -19,7 +21,7 @@ from wren.protocol.status import StatusDocument
 from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY
 from wren.testing import functions as fn
-from wren.worker.fanout import FanoutRequest, run_fanout, stage_fanout
+from wren.worker.fanout import FanoutRequest, run_fanout, stage_fanout, staged_invocations
 
 BUCKET = "b"
 WORKER_STORAGE = WorkerStorage("shared_memory", {"token": "s3cret"}, {})
@@ -111,3 +113,69 @@ def test_one_job_per_fanout(thread_backends: Any) -> None:
         stage_fanout([*tasks, other], WORKER_STORAGE, "threads", {})
     with pytest.raises(ValueError, match="at least one"):
         stage_fanout([], WORKER_STORAGE, "threads", {})
+
+
+# Array platforms: one instance per staged task, jobs split at the array limit -------
+class ArrayCompute(DeliveringCompute):
+    """Records the fan-out requests it is given, as an array platform's adapter would."""
+
+    name: ClassVar[str] = "arrays"
+    capabilities = frozenset({capabilities.REMOTE_INVOKER})
+    max_fanout_tasks: ClassVar[int] = 3
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.requests: list[FanoutRequest] = []
+        self.lock = threading.Lock()
+
+    @property
+    def remote_invoker(self) -> bool:
+        return True
+
+    def deliver(self, invocation: Invocation) -> None:
+        self.deliver_fanout(stage_fanout([invocation], self.worker_storage, self.name, {}))
+
+    def deliver_fanout(self, request: FanoutRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+
+class Listener:
+    def status_pushed(self, document: bytes) -> None:
+        pass
+
+    def calls_lost(self, *args: Any) -> None:
+        raise AssertionError(f"nothing should be lost: {args}")
+
+
+def test_each_index_reads_its_own_task(thread_backends: Any) -> None:
+    invocations = build([1, 2, 3])
+    request = stage_fanout(invocations, WORKER_STORAGE, "threads", {})
+    staged = staged_invocations(request, shared_storage())
+    assert [i.task for i in staged] == [i.task for i in invocations]
+    assert all(i.key == TEST_KEY for i in staged)
+
+
+def test_changed_staged_tasks_are_refused(thread_backends: Any) -> None:
+    request = stage_fanout(build([1, 2]), WORKER_STORAGE, "threads", {})
+    storage = shared_storage()
+    raw = bytearray(bytes(storage.get_object(BUCKET, request.key)))
+    raw[-3] ^= 1
+    storage.put_object(BUCKET, request.key, bytes(raw))
+    with pytest.raises(TamperedDataError):
+        staged_invocations(request, storage)
+
+
+def test_a_job_larger_than_the_array_limit_is_split(thread_backends: Any) -> None:
+    compute = ArrayCompute({}, WORKER_STORAGE)
+    try:
+        compute.invoke(build(list(range(7))), Listener())
+        assert compute.wait_dispatched(10)
+        assert sorted(r.count for r in compute.requests) == [1, 3, 3]
+        tasks = [i.task.task_id for r in compute.requests
+                 for i in staged_invocations(r, shared_storage())]
+        assert len(tasks) == len(set(tasks)) == 7
+        compute.invoke(build([5]), Listener())  # a single task is one request too
+        assert compute.wait_dispatched(10) and compute.requests[-1].count == 1
+    finally:
+        compute.close()

@@ -2,7 +2,7 @@
 
 A task pod reads its job's public description (`WREN_JOB`), the executor key
 (`WREN_EXECUTOR_KEY`) and the storage credentials (`WREN_STORAGE_CONFIG`), both from the
-job's Secret, reads the job's sealed task list from storage (`wren.worker.fanout.read_staged`,
+job's Secret, reads the job's sealed task list from storage (`wren.worker.fanout.staged_invocations`,
 authenticated with the key) and runs task number `JOB_COMPLETION_INDEX` in wren's supervised
 pool (`WREN_WORKER_PROCESSES` processes): a call that crashes its worker is reported on that
 call and the rest of the task runs. The pod exits 0 once every call reported. A validation
@@ -16,7 +16,7 @@ import os
 import socket
 import sys
 
-from wren.worker.fanout import FanoutRequest, read_staged
+from wren.worker.fanout import FanoutRequest, staged_invocations
 from wren.worker.metadata import runtime_metadata
 from wren.worker.pool import WorkerPool, storage_profile
 from wren.worker.reports import TaskReports
@@ -39,7 +39,7 @@ def run_task(index: int) -> int:
     request = FanoutRequest.from_dict({**public, "executor_key": os.environ[KEY_ENV]})
     private = private_config_from_env()
     storage = open_storage(request.storage_backend, request.storage_config, private)
-    invocation = read_staged(request, storage)[index]
+    invocation = staged_invocations(request, storage)[index]
     reports = TaskReports(invocation, socket.gethostname(), storage=storage)
     if reports.remaining:
         pool = WorkerPool()

@@ -42,11 +42,14 @@ class LithopsKey:
     harmless: tuple[Any, ...] = ()
     #: Whether a renamed key is also named in a notice (to have the user write wren's form).
     notify: bool = False
+    #: A password or key: its value never appears in a notice or an error.
+    secret: bool = False
 
     def message(self, section: str, value: Any) -> str:
         verb = ("is not supported by wren" if self.refuse else "has no effect in wren"
                 if self.rename is None else "is read by wren")
-        return f"Lithops key {self.name!r} in section {section!r} ({value!r}) {verb}: {self.note}"
+        shown = "a secret value" if self.secret else repr(value)
+        return f"Lithops key {self.name!r} in section {section!r} ({shown}) {verb}: {self.note}"
 
 
 def renamed(name: str, to: str, convert: Callable[[Any], Any] | None = None,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -43,6 +43,10 @@ class DispatchSettings:
 
 class DeliveringCompute(ComputeBackend):
     """Base of the compute adapters that deliver each task in the background."""
+
+    #: Most tasks one fan-out request may carry (0: a job's tasks all go in one); a job with
+    #: more is staged as several requests (a platform's largest array job, for instance).
+    max_fanout_tasks: ClassVar[int] = 0
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
         super().__init__(config, worker_storage)
@@ -103,10 +107,13 @@ class DeliveringCompute(ComputeBackend):
         jobs: dict[str, list[Invocation]] = {}
         for invocation in invocations:
             jobs.setdefault(invocation.task.job_key, []).append(invocation)
+        size = self.max_fanout_tasks or len(invocations)
         for job in jobs.values():
-            request = stage_fanout(job, self.worker_storage, self.name,
-                                   self.config_schema.public(self.config))
-            self.dispatcher.submit_fanout(request, [i.task for i in job], listener)
+            for start in range(0, len(job), size):
+                part = job[start:start + size]
+                request = stage_fanout(part, self.worker_storage, self.name,
+                                       self.config_schema.public(self.config))
+                self.dispatcher.submit_fanout(request, [i.task for i in part], listener)
 
     def wait_dispatched(self, timeout: float | None = None) -> bool:
         """Block until every task given to `invoke` was accepted by the platform or

@@ -18,6 +18,7 @@ from wren.ports.compute import (
 )
 from wren.ports.images import ImageBuilder, check_image_name, image_registry
 from wren.ports.partitioner import Partition, Partitioner, RangeOpener, RangeReader
+from wren.ports.runtime_verbs import ManagedRuntimes
 from wren.ports.serializer import Serializer
 from wren.ports.storage import Body, ObjectInfo, StorageBackend
 from wren.protocol.invocation import Invocation
@@ -30,6 +31,7 @@ __all__ = [
     "ImageBuilder",
     "Invocation",
     "InvocationListener",
+    "ManagedRuntimes",
     "ObjectInfo",
     "Partition",
     "Partitioner",

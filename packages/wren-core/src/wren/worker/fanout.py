@@ -89,12 +89,14 @@ def stage_fanout(invocations: Sequence[Invocation], worker_storage: WorkerStorag
                          dict(compute_public), executor_key)
 
 
-def read_staged(request: FanoutRequest, storage: StorageBackend) -> list[Invocation]:
-    """The invocations `stage_fanout` stored for `request`, authenticated with its key
-    (`TamperedDataError` if anyone changed them)."""
+def staged_invocations(request: FanoutRequest, storage: StorageBackend) -> list[Invocation]:
+    """The tasks `stage_fanout` stored for `request`, authenticated with its key
+    (`TamperedDataError` if anyone changed them). A platform that starts one instance per
+    task (an array job) runs `staged_invocations(...)[index]` in each."""
     raw = storage.get_object(request.bucket, request.key)
-    staged = json.loads(bytes(open_sealed(request.executor_key, f"fanout:{request.key}", raw)))
-    return [Invocation(Task.from_dict(data), request.executor_key) for data in staged]
+    key = request.executor_key
+    staged = json.loads(bytes(open_sealed(key, f"fanout:{request.key}", raw)))
+    return [Invocation(Task.from_dict(data), key) for data in staged]
 
 
 def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
@@ -104,8 +106,8 @@ def run_fanout(request: FanoutRequest, storage_private: Mapping[str, Any],
     Runs inside a worker. `storage_private` and `compute_private` are the credentials the
     platform gave the worker (never part of the request)."""
     storage = open_storage(request.storage_backend, request.storage_config, storage_private)
-    invocations = read_staged(request, storage)
     executor_key = request.executor_key
+    invocations = staged_invocations(request, storage)
     worker_storage = WorkerStorage(request.storage_backend,
                                    {**request.storage_config, **storage_private},
                                    dict(request.storage_config))
