@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from wren import ConfigError
 from wren.dispatch import DeliveringCompute, DispatchSettings
-from wren.ports import RuntimeEntry, RuntimeInfo, WorkerStorage
+from wren.ports import ManagedRuntimes, RuntimeEntry, RuntimeInfo, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
 from wren.protocol.invocation import Invocation
@@ -56,7 +56,7 @@ COST_GROUP = 12
 COST_SLACK = 0.25
 
 
-class OpenWhiskCompute(DeliveringCompute):
+class OpenWhiskCompute(ManagedRuntimes, DeliveringCompute):
     """Compute backend over the OpenWhisk REST API with Basic auth."""
 
     name: ClassVar[str] = "openwhisk"
@@ -185,9 +185,6 @@ class OpenWhiskCompute(DeliveringCompute):
         self.client.close()
 
     # Runtime management -------------------------------------------------------------------
-    def _image(self, name: str) -> str:
-        return self.runtime if name in ("default", "", None) else name
-
     def default_runtime_name(self) -> str:
         image = default_runtime()
         if image is None:
@@ -204,23 +201,9 @@ class OpenWhiskCompute(DeliveringCompute):
 
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
-        memory = int(memory or self.memory)
-        self.check_limits(memory, timeout)
-        return self.runtimes.deploy(self._image(name), memory, int(timeout) if timeout else None)
-
-    def update_runtime(self, name: str) -> None:
-        image = self._image(name)
-        for entry in self.runtimes.list():
-            if entry.name == image or name == "all":
-                self.runtimes.deploy(entry.name, int(entry.memory or self.memory))
-
-    def delete_runtime(self, name: str, memory: int | None = None) -> None:
-        images = {e.name for e in self.runtimes.list()} if name == "all" else {self._image(name)}
-        for image in images:
-            self.runtimes.delete(image, memory)
-
-    def list_runtimes(self) -> list[RuntimeEntry]:
-        return self.runtimes.list()
+        """The platform's limits are checked before anything is deployed."""
+        self.check_limits(int(memory or self.memory), timeout)
+        return super().deploy_runtime(name, memory, timeout)
 
 
 class IbmCfCompute(OpenWhiskCompute):
