@@ -71,6 +71,29 @@ def test_polling_backs_off_while_nothing_changes() -> None:
     assert not monitor.alive
 
 
+def test_stop_while_another_thread_starts_the_monitor(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    """`stop()` never sees the monitor's thread before it started (CI once raised here)."""
+    slow_start = threading.Thread.start
+    starting = threading.Event()
+
+    def start(thread: threading.Thread) -> None:
+        if thread.name == "wren-monitor":
+            starting.set()
+            time.sleep(0.3)  # widen the window between creating and starting the thread
+        slow_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    monitor = JobMonitor(MemoryStorage(), "b", threading.Condition(), TEST_KEY)
+    job = JobState(None, "e", JobKind.MAP, 0, 1)  # type: ignore[arg-type]
+    tracker = threading.Thread(target=monitor.track, args=(job,))
+    tracker.start()
+    assert starting.wait(5)
+    monitor.stop()  # raised "cannot join thread before it is started"
+    tracker.join(5)
+    assert not monitor.alive
+
+
 def test_first_status_of_a_call_wins() -> None:
     job = JobState(None, "e", JobKind.MAP, 0, 2)  # type: ignore[arg-type]
     first = StatusDocument("e/M000", "t0", 0, None, {})

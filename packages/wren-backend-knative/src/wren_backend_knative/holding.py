@@ -149,9 +149,10 @@ class Holder:
             self.held += 1
             self._new.append(connection)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, daemon=True,
-                                                name="wren-knative-hold")
-                self._thread.start()
+                thread = threading.Thread(target=self._watch, daemon=True,
+                                          name="wren-knative-hold")
+                thread.start()
+                self._thread = thread  # published once started: close() joins it
         self._wake_w.send(b"x")
         return _answer(head, first, held=True)
 

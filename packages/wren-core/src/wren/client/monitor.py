@@ -62,6 +62,7 @@ class JobMonitor:
         self._wake = threading.Event()
         self._restart = self._sweep = False
         self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
         self._feeds: list[Feed] = []
         self.polls = 0
         self.interval = poll_min
@@ -82,9 +83,12 @@ class JobMonitor:
         with self.condition:
             self.jobs[job.job_key] = job
             self._call_timeouts[job.job_key] = call_timeout
-        if self._thread is None and not self._stop.is_set():
-            self._thread = threading.Thread(target=self._run, name="wren-monitor", daemon=True)
-            self._thread.start()
+        with self._lifecycle:
+            if self._thread is None and not self._stop.is_set():
+                thread = threading.Thread(target=self._run, name="wren-monitor", daemon=True)
+                thread.start()
+                # Published only once started: `stop()` from another thread joins it.
+                self._thread = thread
         self._restart = True
         self._wake.set()
 
@@ -111,7 +115,8 @@ class JobMonitor:
                 feed.stop(timeout)
             except Exception:
                 logger.exception("stopping a status feed failed")
-        thread = self._thread
+        with self._lifecycle:
+            thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 

@@ -178,9 +178,10 @@ class ResultWatcher:
         with self._cond:
             self._results.append(result)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="wren-multiprocessing-results")
-                self._thread.start()
+                thread = threading.Thread(target=self._run, daemon=True,
+                                          name="wren-multiprocessing-results")
+                thread.start()
+                self._thread = thread  # published once started: stop() joins it
             self._cond.notify()
 
     def _run(self) -> None:
