@@ -282,7 +282,8 @@ def test_a_crashed_call_fails_alone_in_its_pod(process_executor: MakeExecutor) -
 
 
 def test_runtime_verbs_validate_list_delete_and_clean(
-        cluster: KnativeCluster, cos_config: dict[str, Any], registry: str) -> None:
+        cluster: KnativeCluster, cos_config: dict[str, Any], registry: str,
+        process_executor: MakeExecutor) -> None:
     from wren.ports.compute import WorkerStorage
     from wren_backend_k8s import K8sCompute
     from wren_backend_k8s.config import SCHEMA
@@ -301,7 +302,12 @@ def test_runtime_verbs_validate_list_delete_and_clean(
             compute.deploy_runtime(missing)
         compute.delete_runtime(PROCESS_IMAGE)
         assert PROCESS_IMAGE not in [e.name for e in compute.list_runtimes()]
-        assert compute.clean() >= 0
+        with process_executor() as fexec:
+            assert fexec.get_result(fexec.call_async(fn.double, 4)) == 8
+            _finished_job(cluster, fexec.compute.client_id)
+        removed = compute.clean_finished()
+        assert removed[0].endswith(f"finished Jobs in namespace {NAMESPACE}")
+        assert int(removed[0].split()[0]) >= 1
         left = [j for j in compute.runtimes.cluster.list_jobs("app.kubernetes.io/managed-by=wren")
                 if j.status and j.status.conditions]
         assert left == []

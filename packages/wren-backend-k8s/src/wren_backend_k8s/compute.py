@@ -187,10 +187,11 @@ class K8sCompute(DeliveringCompute):
     def list_runtimes(self) -> list[RuntimeEntry]:
         return self.runtimes.list()
 
-    def clean(self) -> int:
+    def clean_finished(self) -> list[str]:
         """Delete wren's finished Jobs of this namespace (their pods and Secrets go with
-        them); return how many."""
-        return self.runtimes.clean()
+        them)."""
+        removed = self.runtimes.clean()
+        return [f"{removed} finished Jobs in namespace {self.cluster.namespace}"]
 
 
 def _json(value: Any) -> str:

@@ -62,7 +62,8 @@ def hello(target: Target, name: str) -> None:
 @common_options
 def clean(target: Target, everything: bool) -> None:
     """Remove wren's temporary data (job objects, call output, cached functions), its cached
-    runtime metadata and shipped modules; with --all also every deployed runtime of the
+    runtime metadata and shipped modules, and what ended jobs left on the platform (finished
+    Kubernetes Jobs, Code Engine job runs); with --all also every deployed runtime of the
     backend.
 
     Only this user's storage and cache are touched: the configured bucket's wren prefixes,
@@ -90,15 +91,30 @@ def clean(target: Target, everything: bool) -> None:
             done(f"removed the module cache {default_cache_dir()}")
     except WrenError as exc:
         click.echo(f"wren: warning: {exc}", err=True)
-    if everything:
-        _delete_runtimes(open_compute(config))
+    compute = open_compute(config)
+    try:
+        _clean_platform(compute)
+        if everything:
+            _delete_runtimes(compute)
+    finally:
+        compute.close()
+
+
+def _clean_platform(compute: ComputeBackend) -> None:
+    """What ended jobs left on the platform; a platform that cannot be reached is a warning
+    (the storage was cleaned, which is what most users ask for)."""
+    try:
+        removed = compute.clean_finished()
+    except WrenError as exc:
+        click.echo(f"wren: warning: could not clean up the {compute.name} platform: {exc}",
+                   err=True)
+        return
+    for line in removed:
+        done(f"removed {line}")
 
 
 def _delete_runtimes(compute: ComputeBackend) -> None:
-    try:
-        for entry in deployed_runtimes(compute, "delete") or []:
-            compute.delete_runtime(entry.name, entry.memory)
-            done(f"deleted runtime {entry.name}"
-                 + (f" ({entry.memory} MB)" if entry.memory else ""))
-    finally:
-        compute.close()
+    for entry in deployed_runtimes(compute, "delete") or []:
+        compute.delete_runtime(entry.name, entry.memory)
+        done(f"deleted runtime {entry.name}"
+             + (f" ({entry.memory} MB)" if entry.memory else ""))

@@ -193,6 +193,13 @@ class ComputeBackend(Port, abc.ABC):
     def close(self) -> None:
         """Release resources; in-flight tasks may still finish."""
 
+    def clean_finished(self) -> list[str]:
+        """Delete what wren's ended jobs left on the platform (Kubernetes Jobs, Code Engine
+        job runs and the like; never a runtime, never work still running) and return a
+        line per kind of thing removed, e.g. `["3 finished Jobs in namespace ns"]`. `wren
+        clean` calls it; the default has nothing to delete."""
+        return []
+
     def build_platform(self) -> str | None:
         """The os/arch (`linux/amd64`) `wren runtime build` builds this backend's images for:
         the `runtime_platform` key; None means the container engine's own platform."""
