@@ -33,7 +33,6 @@ from wren.testing.contract import (
     WorkerFailureContract,
 )
 from wren_backend_ibmcf import IbmCosStorage
-from wren_backend_k8s import K8sError
 
 from tests.servers.azurite import Azurite, azurite
 from tests.servers.ceph import CephGateway, shared_gateway
@@ -298,7 +297,7 @@ def test_runtime_verbs_validate_list_delete_and_clean(
         info = compute.runtime_info()
         assert info.python_version == ".".join(map(str, sys.version_info[:2]))
         missing = f"{registry}/wren-ci/never-pushed:1"
-        with pytest.raises(K8sError, match="ErrImagePull"):
+        with pytest.raises(wren.RuntimeMismatchError, match="ErrImagePull"):
             compute.deploy_runtime(missing)
         compute.delete_runtime(PROCESS_IMAGE)
         assert PROCESS_IMAGE not in [e.name for e in compute.list_runtimes()]

@@ -32,7 +32,7 @@ def test_the_job_is_valid_kubernetes_and_carries_no_secret() -> None:
                                    "tolerations": [{"key": "b", "operator": "Exists"}],
                                    "service_account": "wren-worker"})
     job = mf.job_manifest("wren-abc", "r.example.com/me/img:1", 10, config,
-                          mf.labels("c1", "task"), {mf.JOB_ENV: "{}"}, ["pull"])
+                          mf.labels("c1", "task"), {"WREN_TASKS": "{}"}, ["pull"])
     kubernetes_validate.validate(job, "1.31", strict=True)
     spec = job["spec"]
     assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == \
@@ -41,8 +41,11 @@ def test_the_job_is_valid_kubernetes_and_carries_no_secret() -> None:
     assert pod["nodeSelector"] == {"pool": "batch"} and pod["restartPolicy"] == "Never"
     assert pod["imagePullSecrets"] == [{"name": "pull"}]
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
-    assert env[mf.KEY_ENV]["valueFrom"]["secretKeyRef"] == {"name": "wren-abc",
+    assert env["WREN_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "wren-abc",
                                                            "key": mf.KEY_ENTRY}
+    # The pod fails its calls before Kubernetes' deadline, and runs the configured workers.
+    assert env["WREN_DEADLINE"]["value"] == str(config["runtime_timeout"])
+    assert env["WREN_WORKER_PROCESSES"]["value"] == str(config["worker_processes"])
     assert base64.b64encode(KEY).decode() not in json.dumps(job)
     secret = mf.secret_manifest("wren-abc", {}, KEY, {"secret_access_key": "s3cr3t"})
     kubernetes_validate.validate(secret, "1.31", strict=True)

@@ -18,6 +18,7 @@ from wren.dispatch import (
     Throttled,
     Unavailable,
     backoff,
+    outcome_of_status,
     parse_retry_after,
 )
 from wren.ports import WorkerStorage
@@ -331,3 +332,13 @@ def test_without_the_capability_remote_invoker_is_ignored() -> None:
     assert compute.wait_dispatched(5) and sorted(compute.tasks) == ["t00000", "t00001"]
     assert compute.fanouts == []
     compute.close()
+
+
+@pytest.mark.parametrize(("status", "kind", "wait"), [
+    (429, Throttled, 7.0), (503, Unavailable, 7.0), (408, Unavailable, 7.0),
+    (None, Unavailable, 7.0), (400, Refused, None), (403, Refused, None)])
+def test_an_http_answer_becomes_the_outcome_the_dispatcher_acts_on(
+        status: int | None, kind: type, wait: float | None) -> None:
+    outcome = outcome_of_status(status, "the platform said no", "7")
+    assert type(outcome) is kind and outcome.detail == "the platform said no"
+    assert outcome.retry_after == wait

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from wren import WrenError
-from wren.dispatch import Refused, Throttled, Unavailable, backoff, parse_retry_after
+from wren.dispatch import Unavailable, backoff, outcome_of_status
 
 from wren_backend_ibmcf.auth import BasicAuth, IamAuth
 
@@ -283,12 +283,9 @@ class OpenWhiskClient:
                 deployed = True
                 deploy_missing(action)
                 continue
-            problem = self.explain(status, answer.data, f"invoking {action}")
-            if status == 429:
-                raise Throttled(problem, parse_retry_after(answer.retry_after))
-            if status >= 500:
-                raise Unavailable(problem, parse_retry_after(answer.retry_after))
-            raise Refused(problem)
+            raise outcome_of_status(status, self.explain(status, answer.data,
+                                                         f"invoking {action}"),
+                                    answer.retry_after)
 
     def close(self) -> None:
         self.session.close()

@@ -4,7 +4,7 @@
 (`wren.worker.fanout.stage_fanout`), and the dispatcher (`wren.dispatch`) delivers each job:
 a Secret holding the key and the storage credentials, the Job (`completions` = tasks,
 `parallelism` from `max_workers`), then the Secret is made the Job's own so both go
-together. Pods run `wren_backend_k8s.pod_main`, which picks its task by
+together. Pods run `wren.worker.array_task`, which picks its task by
 `JOB_COMPLETION_INDEX`; a `PodWatcher` reports the calls of a pod that is OOMKilled, evicted
 or fails. Runtime management is in `runtimes.RuntimeKeeper` (validation Jobs, metadata in
 storage); `clean` deletes wren's finished Jobs.
@@ -18,16 +18,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from wren.dispatch import DeliveringCompute, DispatchSettings, Refused, Throttled, Unavailable
-from wren.ports import RuntimeEntry, RuntimeInfo
+from wren.dispatch import DeliveringCompute, DispatchSettings, Refused, outcome_of_status
+from wren.ports import ManagedRuntimes, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import InvocationListener, WorkerStorage
 from wren.ports.images import ImageBuilder, build_and_push, check_image_name
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
+from wren.worker.array_task import TASKS_ENV
 from wren.worker.fanout import FanoutRequest, stage_fanout
 
-from wren_backend_k8s import manifest as mf
 from wren_backend_k8s.cluster import Cluster
 from wren_backend_k8s.config import SCHEMA, default_image
 from wren_backend_k8s.errors import K8sError
@@ -45,18 +45,9 @@ def job_name(request: FanoutRequest) -> str:
     return f"wren-{slug}-{staged}"
 
 
-def delivery_problem(exc: K8sError) -> Exception:
-    """What the dispatcher makes of an API failure: retry it, or give up with its words."""
-    status = getattr(exc.__cause__, "status", None)
-    if status == 429:
-        return Throttled(str(exc))
-    if status is None or status >= 500:
-        return Unavailable(str(exc))
-    return Refused(str(exc))
-
-
-class K8sCompute(DeliveringCompute):
-    """Compute backend over plain Kubernetes Jobs."""
+class K8sCompute(ManagedRuntimes, DeliveringCompute):
+    """Compute backend over plain Kubernetes Jobs; deploying a runtime validates its image
+    (its metadata entry runs in a pod and records what it says)."""
 
     name: ClassVar[str] = "k8s"
     capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
@@ -92,14 +83,20 @@ class K8sCompute(DeliveringCompute):
             return self._runtimes
 
     @property
-    def runtime_name(self) -> str:
+    def runtime(self) -> str:  # type: ignore[override]
         return self._image(str(self.config.get("runtime") or "default"))
+
+    @property
+    def memory(self) -> int:  # type: ignore[override]
+        return int(self.config["runtime_memory"])
 
     def default_runtime_name(self) -> str:
         return default_image(self.config.get("docker_server"), self.config.get("docker_user"))
 
-    def _image(self, name: str) -> str:
-        return self.default_runtime_name() if name in ("", "default") else check_image_name(name)
+    def _image(self, name: str | None) -> str:
+        if name in ("", "default", None):
+            return self.default_runtime_name()
+        return check_image_name(str(name))
 
     @property
     def max_workers(self) -> int:
@@ -107,7 +104,7 @@ class K8sCompute(DeliveringCompute):
 
     # Running calls ------------------------------------------------------------------------
     def runtime_info(self) -> RuntimeInfo:
-        return self.runtimes.info(self.runtime_name)
+        return self.runtimes.info(self.runtime)
 
     def dispatch_settings(self) -> DispatchSettings:
         return DispatchSettings(threads=int(self.config["invoke_pool_threads"]),
@@ -118,7 +115,7 @@ class K8sCompute(DeliveringCompute):
         """Stage each job's tasks and queue one Job per job; return at once."""
         if not invocations:
             return
-        image, runtimes = self.runtime_name, self.runtimes  # config errors raise here
+        image, runtimes = self.runtime, self.runtimes  # config errors raise here
         runtimes.pull_secrets()
         jobs: dict[str, list[Invocation]] = {}
         for invocation in invocations:
@@ -145,14 +142,12 @@ class K8sCompute(DeliveringCompute):
         tasks, listener = self._staged[request.key]
         assert self._watcher is not None
         self._watcher.expect(name, tasks, listener)
-        public = request.to_dict()
-        public.pop("executor_key")
         try:
             job = runtimes.start_job(name, str(request.compute_config["runtime"]),
-                                     request.count, "task", {mf.JOB_ENV: _json(public)},
+                                     request.count, "task", {TASKS_ENV: request.public_json()},
                                      request.executor_key)
         except K8sError as exc:
-            raise delivery_problem(exc) from exc
+            raise outcome_of_status(getattr(exc.__cause__, "status", None), str(exc)) from exc
         if job is not None:
             with self._lock:
                 self._staged.pop(request.key, None)
@@ -173,28 +168,8 @@ class K8sCompute(DeliveringCompute):
         build_and_push(builder, self._image(name), dockerfile, self.config.get("docker_user"),
                        self.config.get("docker_password"))
 
-    def deploy_runtime(self, name: str, memory: int | None = None,
-                       timeout: float | None = None) -> RuntimeEntry:
-        """Validate the image: run its metadata entry in a pod and record what it says."""
-        return self.runtimes.deploy(self._image(name), memory)
-
-    def update_runtime(self, name: str) -> None:
-        self.runtimes.deploy(self._image(name), None)
-
-    def delete_runtime(self, name: str, memory: int | None = None) -> None:
-        self.runtimes.delete(self._image(name))
-
-    def list_runtimes(self) -> list[RuntimeEntry]:
-        return self.runtimes.list()
-
     def clean_finished(self) -> list[str]:
         """Delete wren's finished Jobs of this namespace (their pods and Secrets go with
         them)."""
         removed = self.runtimes.clean()
         return [f"{removed} finished Jobs in namespace {self.cluster.namespace}"]
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, default=str)

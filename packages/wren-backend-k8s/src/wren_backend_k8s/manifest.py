@@ -2,9 +2,9 @@
 
 The Job runs `completions` pods of the runtime image, `parallelism` at once, with
 `completionMode: Indexed`: Kubernetes gives each pod its `JOB_COMPLETION_INDEX`, which picks
-its task from the job's sealed task list in storage (`WREN_JOB` names it, without the key).
-The executor key and the storage credentials are in the job's own Secret (`WREN_EXECUTOR_KEY`,
-`WREN_STORAGE_CONFIG` come from it), never in the Job. A failed pod is not retried
+its task from the job's sealed task list in storage (`WREN_TASKS` names it, without the key;
+`wren.worker.array_task` runs it). The executor key and the storage credentials are in the
+job's own Secret (`WREN_KEY`, `WREN_STORAGE_CONFIG` come from it), never in the Job. A failed pod is not retried
 (`backoffLimitPerIndex: 0`, and `podFailurePolicy` fails its index on a disruption such as an
 eviction or on any non-zero exit), so the client reports its calls with the pod's reason.
 """
@@ -16,6 +16,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from wren.ports.runtime_probe import METADATA_ENV
+from wren.worker.array_task import DEADLINE_ENV, KEY_ENV, PROCESSES_ENV
+from wren.worker.storage_access import STORAGE_CONFIG_ENV
+
 MANAGED_BY = "app.kubernetes.io/managed-by"
 #: Label of the pods one client watches.
 CLIENT_LABEL = "wren.dev/client"
@@ -24,10 +28,6 @@ PURPOSE_LABEL = "wren.dev/purpose"
 IMAGE_ANNOTATION = "wren.dev/image"
 CONTAINER = "worker"
 KEY_ENTRY, STORAGE_ENTRY = "executor-key", "storage-config"
-#: The job's public description (`FanoutRequest` without its key), in the pod's env.
-JOB_ENV, KEY_ENV, STORAGE_ENV = "WREN_JOB", "WREN_EXECUTOR_KEY", "WREN_STORAGE_CONFIG"
-#: Set on a validation pod: where it writes the runtime's metadata (bucket and key).
-METADATA_ENV = "WREN_METADATA_OBJECT"
 
 
 def labels(client: str, purpose: str) -> dict[str, str]:
@@ -64,8 +64,10 @@ def job_manifest(name: str, image: str, completions: int, config: Mapping[str, A
     memory, cpu = f"{int(config['runtime_memory'])}Mi", f"{float(config['runtime_cpu']):g}"
     container: dict[str, Any] = {
         "name": CONTAINER, "image": image, "imagePullPolicy": "IfNotPresent",
-        "env": [{"name": k, "value": v} for k, v in env.items()] + [
-            _secret_env(STORAGE_ENV, name, STORAGE_ENTRY)] + (
+        "env": [{"name": k, "value": v} for k, v in {
+            DEADLINE_ENV: str(int(config["runtime_timeout"])),
+            PROCESSES_ENV: str(int(config.get("worker_processes") or 1)), **env}.items()] + [
+            _secret_env(STORAGE_CONFIG_ENV, name, STORAGE_ENTRY)] + (
             [_secret_env(KEY_ENV, name, KEY_ENTRY)] if METADATA_ENV not in env else []),
         "resources": {"requests": {"memory": memory, "cpu": cpu},
                       "limits": {"memory": memory, "cpu": cpu}}}

@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from wren.cache import RuntimeInfoCache
 from wren.ports.compute import RuntimeEntry, WorkerStorage
+from wren.ports.runtime_probe import METADATA_ENV, MetadataTarget, await_metadata
 from wren.ports.storage import StorageBackend
 from wren.protocol.runtime import RuntimeInfo
 from wren.worker.storage_access import open_storage
@@ -123,63 +123,54 @@ class RuntimeKeeper:
 
     def info(self, image: str) -> RuntimeInfo:
         """The runtime's metadata, validating the image first if it never was."""
-        def fetch() -> RuntimeInfo:
-            found = self._read(image)
-            if found is None:
-                self.deploy(image, None)
-                found = self._read(image)
-            assert found is not None
-            return found
+        return cache.get("k8s", self._identity(image),
+                         lambda: self._read(image) or self._validate(image))
 
-        return cache.get("k8s", self._identity(image), fetch)
+    def deploy(self, image: str, memory: int | None = None,
+               timeout: int | None = None) -> RuntimeEntry:
+        """Validate the image and record what it says about itself (`timeout` is not the
+        runtime's: each Job's pods get `runtime_timeout`)."""
+        info = self._validate(image, memory)
+        return RuntimeEntry(image, None, info.wren_version, metadata_key(image))
 
-    def deploy(self, image: str, memory: int | None) -> RuntimeEntry:
+    def _validate(self, image: str, memory: int | None = None) -> RuntimeInfo:
         """Run the image's metadata entry in a one-pod Job and wait for what it records."""
         config = {**self.config, "max_workers": 1}
         if memory:
             config["runtime_memory"] = int(memory)
         name = f"wren-validate-{uuid.uuid4().hex[:12]}"
-        key = metadata_key(image)
-        self.start_job(name, image, 1, "validate",
-                       {mf.METADATA_ENV: json.dumps([self.worker_storage.backend, self.bucket, key]),
-                         "WREN_RUNTIME_NAME": image}, None, config)
+        target = MetadataTarget.of(self.worker_storage, self.bucket, metadata_key(image))
+        self.storage.delete_object(target.bucket, target.key)  # a stale record is no answer
+        self.start_job(name, image, 1, "validate", {METADATA_ENV: target.to_env(),
+                                                    "WREN_RUNTIME_NAME": image}, None, config)
         try:
-            self._wait(name, image)
+            info = await_metadata(self.storage, target, image,
+                                  timeout=float(self.config["deploy_timeout"]),
+                                  failure=lambda: self._failure(name, target.key),
+                                  where=f"Job {self.cluster.namespace}/{name}")
         finally:
             self.cluster.delete_job(name)
         cache.forget("k8s", self._identity(image))
-        info = self._read(image)
-        if info is None:
-            raise K8sError(f"runtime {image!r} ended without writing its metadata to "
-                           f"{self.worker_storage.backend}://{self.bucket}/{key}: is it a "
-                           "wren k8s runtime? Build it with `wren runtime build -b k8s`")
         logger.info("k8s: validated runtime %s (Python %s, wren %s)", image,
                     info.python_version, info.wren_version)
-        return RuntimeEntry(image, None, info.wren_version, key)
+        return info
 
-    def _wait(self, name: str, image: str) -> None:
-        timeout = float(self.config["deploy_timeout"])
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.cluster.read_job(name)
-            ended = _finished(job) if job is not None else "Failed"
-            pods = self.cluster.call("list pods", self.cluster.core.list_namespaced_pod,
-                                     self.cluster.namespace, label_selector=f"job-name={name}")
-            reasons = [r for r in (failure_reason(self.cluster.api_client.sanitize_for_serialization(p))
-                                   for p in pods.items) if r]
-            if ended == "Complete":
-                return
-            if ended == "Failed" or reasons:
-                raise K8sError(f"runtime {image!r} is not usable: "
-                               f"{'; '.join(reasons) or 'its validation Job failed'}. Fix "
-                               "the image or the registry login and deploy it again")
-            if time.monotonic() > deadline:
-                raise K8sError(f"runtime {image!r} did not validate within {timeout:g} s "
-                               f"(Job {self.cluster.namespace}/{name}); raise "
-                               "`deploy_timeout` in the `k8s` config section")
-            time.sleep(0.5)
+    def _failure(self, name: str, key: str) -> str | None:
+        """Why validation Job `name` can no longer write the metadata, or None."""
+        job = self.cluster.read_job(name)
+        ended = _finished(job) if job is not None else "Failed"
+        pods = self.cluster.call("list pods", self.cluster.core.list_namespaced_pod,
+                                 self.cluster.namespace, label_selector=f"job-name={name}")
+        serialize = self.cluster.api_client.sanitize_for_serialization
+        reasons = [r for r in (failure_reason(serialize(p)) for p in pods.items) if r]
+        if reasons or ended == "Failed":
+            return "; ".join(reasons) or "its validation Job failed"
+        if ended == "Complete" and not self.storage.exists(self.bucket, key):
+            return ("its validation Job completed without writing the metadata: is it a wren "
+                    "k8s runtime? Build it with `wren runtime build -b k8s`")
+        return None
 
-    def delete(self, image: str) -> None:
+    def delete(self, image: str, memory: int | None = None) -> None:
         self.storage.delete_object(self.bucket, metadata_key(image))
         cache.forget("k8s", self._identity(image))
 

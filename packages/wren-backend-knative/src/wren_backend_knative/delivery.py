@@ -26,7 +26,7 @@ from collections.abc import Callable
 import h11
 import requests
 from requests.adapters import HTTPAdapter
-from wren.dispatch import Refused, Throttled, Unavailable, parse_retry_after
+from wren.dispatch import Refused, Unavailable, outcome_of_status
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 
@@ -133,12 +133,9 @@ class HttpDeliverer:
                     continue
             if status in (301, 302, 307, 308):
                 raise Refused(f"{_where(route)} refused {what}: {last}; {REDIRECT_HINT}")
-            retry_after = parse_retry_after(answer.headers.get("Retry-After"))
-            if status == 429:
-                raise Throttled(f"{last} ({_where(route)})", retry_after)
-            if status >= 500 or status == 408:
-                raise Unavailable(f"{last} ({_where(route)})", retry_after)
-            raise Refused(f"{_where(route)} refused {what}: {last}")
+            detail = (f"{_where(route)} refused {what}: {last}" if 400 <= status < 500
+                      and status not in (408, 429) else f"{last} ({_where(route)})")
+            raise outcome_of_status(status, detail, answer.headers.get("Retry-After"))
 
     def get(self, route: Route, path: str) -> Answer | requests.Response:
         """GET `path` of `route` (e.g. the runtime's `/metadata`)."""

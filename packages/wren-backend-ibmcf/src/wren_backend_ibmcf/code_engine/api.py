@@ -20,7 +20,7 @@ from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.authenticators import Authenticator
 from ibm_code_engine_sdk.code_engine_v2 import CodeEngineV2
 from wren import ConfigError, WrenError
-from wren.dispatch import DeliveryProblem, Refused, Throttled, Unavailable, parse_retry_after
+from wren.dispatch import DeliveryProblem, Unavailable, outcome_of_status
 
 from wren_backend_ibmcf.auth import IamAuth
 
@@ -131,12 +131,8 @@ class CodeEngineApi:
 
 
 def _outcome(operation: str, exc: ApiException) -> Exception:
-    code = exc.status_code
-    what = f"Code Engine refused {operation} (HTTP {code}): {exc.message}"
-    if code == 429:
-        response = exc.http_response
-        header = response.headers.get("Retry-After") if response is not None else None
-        return Throttled(what, parse_retry_after(header))
-    if code >= 500:
-        return Unavailable(what)
-    return Refused(what)
+    response = exc.http_response
+    return outcome_of_status(
+        exc.status_code, f"Code Engine refused {operation} (HTTP {exc.status_code}): "
+                         f"{exc.message}",
+        response.headers.get("Retry-After") if response is not None else None)

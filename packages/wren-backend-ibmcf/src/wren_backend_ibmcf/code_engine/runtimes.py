@@ -7,7 +7,7 @@ Its environment comes from two secrets of the project, never from a payload or s
 deploy), and each job run adds `WREN_KEY` from `wren-key-<digest>`, the secret holding its
 executor's key (`key_secret`). `ensure` checks a definition once per process and deploys it
 when missing; `info` starts a one-instance job run that writes the runtime's metadata to
-storage (`WREN_METADATA_KEY`), reads it and caches it in `wren.cache`.
+storage (`wren.ports.runtime_probe`), reads it and caches it in `wren.cache`.
 """
 
 from __future__ import annotations
@@ -16,22 +16,23 @@ import hashlib
 import json
 import re
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from wren import RuntimeMismatchError
 from wren.__about__ import __version__ as wren_version
 from wren.cache import RuntimeInfoCache
 from wren.ports import RuntimeEntry, RuntimeInfo, StorageBackend, WorkerStorage
+from wren.ports.runtime_probe import METADATA_ENV, MetadataTarget, await_metadata
 from wren.protocol.invocation import encode_key
+from wren.worker.array_task import DEADLINE_ENV, KEY_ENV, PROCESSES_ENV, TASKS_ENV
 
 from wren_backend_ibmcf.code_engine.api import CodeEngineApi, CodeEngineError
 
-#: Environment of an instance: its staged tasks, its key, where to write metadata.
-TASKS_ENV, KEY_ENV, METADATA_ENV = "WREN_TASKS", "WREN_KEY", "WREN_METADATA_KEY"
-VERSION_ENV, DEADLINE_ENV = "WREN_VERSION", "WREN_DEADLINE"
+__all__ = ["KEY_ENV", "TASKS_ENV", "RuntimeManager", "memory_limit", "memory_of"]
+
+#: Set on a job definition: the wren version it was deployed by.
+VERSION_ENV = "WREN_VERSION"
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 _metadata = RuntimeInfoCache()
 _verified: set[tuple[str, str]] = set()
@@ -108,8 +109,7 @@ class RuntimeManager:
         env = [{"type": "secret_full_reference", "reference": self.storage_secret},
                {"type": "literal", "name": VERSION_ENV, "value": wren_version},
                {"type": "literal", "name": DEADLINE_ENV, "value": str(timeout)},
-               {"type": "literal", "name": "WREN_WORKER_PROCESSES",
-                "value": str(self.processes)}]
+               {"type": "literal", "name": PROCESSES_ENV, "value": str(self.processes)}]
         return {"image_reference": image, "image_secret": self.registry_secret,
                 "run_env_variables": env, "run_mode": "task", "scale_array_spec": "0",
                 "scale_cpu_limit": f"{self.cpu:g}", "scale_memory_limit": memory_limit(memory),
@@ -168,32 +168,26 @@ class RuntimeManager:
              where: WorkerStorage, wait: float) -> RuntimeInfo:
         """What the runtime offers, read from a run of it once, then cached."""
         name = self.ensure(image, memory)
-        return _metadata.get("code_engine", name, lambda: RuntimeInfo.from_dict(
-            self._read_from_runtime(name, storage, where, wait), image))
+        return _metadata.get("code_engine", name,
+                             lambda: self._probe(name, image, storage, where, wait))
 
-    def _read_from_runtime(self, name: str, storage: StorageBackend, where: WorkerStorage,
-                           wait: float) -> dict[str, Any]:
-        bucket = storage.default_bucket
+    def _probe(self, name: str, image: str, storage: StorageBackend, where: WorkerStorage,
+               wait: float) -> RuntimeInfo:
         key = f"wren.runtimes/code_engine/{name}-{uuid.uuid4().hex[:8]}.json"
-        target = {"backend": where.backend, "config": dict(where.public_config),
-                  "bucket": bucket, "key": key}
-        env = [{"type": "literal", "name": METADATA_ENV, "value": json.dumps(target)}]
-        run = self.api.manage("create_job_run", self.project_id, job_name=name,
-                              scale_array_spec="0", run_env_variables=env) or {}
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if storage.exists(bucket, key):
-                data = json.loads(bytes(storage.get_object(bucket, key)))
-                storage.delete_object(bucket, key)
-                return dict(data)
-            state = self.api.manage("get_job_run", self.project_id, run.get("name", ""),
-                                    missing_ok=True) or {}
-            if state.get("status") == "failed":
-                raise RuntimeMismatchError(
-                    f"the runtime's metadata job run {run.get('name')} failed "
-                    f"({state.get('status_details')}); see `ibmcloud ce jobrun logs -n "
-                    f"{run.get('name')}`")
-            time.sleep(1.0)
-        raise CodeEngineError(f"the runtime's metadata job run {run.get('name')} wrote nothing "
-                              f"within {wait:.0f} s; see `ibmcloud ce jobrun logs -n "
-                              f"{run.get('name')}`")
+        target = MetadataTarget.of(where, storage.default_bucket, key)
+        env = [{"type": "literal", "name": METADATA_ENV, "value": target.to_env()}]
+        run = str((self.api.manage("create_job_run", self.project_id, job_name=name,
+                                   scale_array_spec="0", run_env_variables=env) or {})
+                  .get("name", ""))
+
+        def failure() -> str | None:
+            state = self.api.manage("get_job_run", self.project_id, run, missing_ok=True) or {}
+            return (f"its metadata job run failed ({state.get('status_details')})"
+                    if state.get("status") == "failed" else None)
+
+        try:
+            return await_metadata(storage, target, image, timeout=wait, failure=failure,
+                                  interval=1.0, where=f"job run {run}; see `ibmcloud ce "
+                                                      f"jobrun logs -n {run}`")
+        finally:
+            storage.delete_object(target.bucket, target.key)

@@ -16,6 +16,7 @@ from wren.dispatch.outcomes import (
     Refused,
     Throttled,
     Unavailable,
+    outcome_of_status,
     parse_retry_after,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "Throttled",
     "Unavailable",
     "backoff",
+    "outcome_of_status",
     "parse_retry_after",
 ]

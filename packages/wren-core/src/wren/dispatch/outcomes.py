@@ -57,3 +57,16 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def outcome_of_status(status: int | None, detail: str,
+                      retry_after: str | None = None) -> DeliveryProblem:
+    """The outcome of an HTTP answer `status` that is not a success (None: no answer at all):
+    429 is `Throttled`; 408, 5xx and no answer are `Unavailable`; the rest are `Refused`.
+    `retry_after` is the answer's `Retry-After` header."""
+    wait = parse_retry_after(retry_after)
+    if status == 429:
+        return Throttled(detail, wait)
+    if status is None or status >= 500 or status == 408:
+        return Unavailable(detail, wait)
+    return Refused(detail)

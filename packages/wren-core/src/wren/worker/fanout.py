@@ -59,6 +59,12 @@ class FanoutRequest:
         out["executor_key"] = encode_key(self.executor_key)
         return out
 
+    def public_json(self) -> str:
+        """The request without its key, as JSON: what a batch platform may see in a
+        container's environment (the key comes from a platform secret)."""
+        return json.dumps({k: v for k, v in attrs.asdict(self).items() if k != "executor_key"},
+                          default=str)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FanoutRequest:
         known = {f.name for f in attrs.fields(cls)}
