@@ -81,7 +81,7 @@ def test_an_instance_that_cannot_start_fails_its_calls_at_once(
     with pytest.raises(wren.WorkerLostError, match=(
             r"instance 1 of the Code Engine job run wren-run-\w+ ended before its calls "
             r"reported \(ContainerExitedCode125\); see its logs with `ibmcloud ce jobrun "
-            r"logs -n wren-run-\w+` \(instance 1\)")):
+            r"logs -n (wren-run-\w+) --instance \1-1-0`")):
         futures[1].result(timeout=30)  # the lost deadline is minutes away
     assert time.monotonic() - started < 30
     assert fexec.get_result([futures[0], futures[2]]) == [0, 4]

@@ -9,6 +9,8 @@ definition with `scale_array_spec` `0-<n-1>`. Instance `JOB_INDEX` runs task num
 (`WREN_TASKS`, public) and takes `WREN_KEY` from a secret of the project
 (`RuntimeManager.key_secret`): the key never enters storage or a literal value. Job run
 names derive from the staged object, so a retried creation answers 409 and is not run twice.
+A `runs.RunWatcher` fails the calls of instances that fail at once; `close` and
+`clean_finished` (`wren clean`) delete ended job runs (`runs.clean_project`).
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ class RunWatcher:
                     reported.add(index)
                     reason = (f"instance {index} of the Code Engine job run {name} ended "
                               f"before its calls reported ({lost[index]}); see its logs with "
-                              f"`ibmcloud ce jobrun logs -n {name}` (instance {index})")
+                              f"`ibmcloud ce jobrun logs -n {name} --instance "
+                              f"{name}-{index}-0`")
                     logger.warning("code_engine: %s", reason)
                     task = tasks[index]
                     listener.calls_lost(task.job_key, list(task.call_indices), reason, "lost")
