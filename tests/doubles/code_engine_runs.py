@@ -8,9 +8,11 @@ run's variables (literals, whole secrets, single secret keys; the run's win), pl
 `JOB_INDEX`, `JOB_ARRAY_SIZE`, `CE_JOB`, `CE_JOBRUN`. Variables go through a private env file
 (0600), never the command line. At most `slots` instances run at once across the double;
 an instance that overruns the job's `scale_max_execution_time` is killed. The run's status
-and `status_details` (requested/pending/running/succeeded/failed counts and index lists)
-follow its instances; with `launch=None` instances are only recorded (for the dispatch
-bench), as a scheduler that has taken the job run but not yet started it.
+and `status_details` (requested/pending/running/succeeded/failed counts and index lists,
+`indices_details` with a failed index's `last_failure_reason`) follow its instances; with
+`launch=None` instances are only recorded (for the dispatch bench), as a scheduler that has
+taken the job run but not yet started it. `unstartable` lists array indices whose next
+instance cannot start (as when its image cannot be pulled): it fails with exit code 125.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class JobRunner:
         self.slots = threading.Semaphore(slots)
         self.lock = threading.Lock()
         self.instances_started = 0
+        self.unstartable: list[int] = []
 
     def start(self, run: dict[str, Any], image: str, env: Mapping[str, str]) -> None:
         """Schedule every index of `run` (its dict is updated in place)."""
@@ -116,37 +119,48 @@ class JobRunner:
             threading.Thread(target=self._instance, daemon=True,
                              args=(run, image, env, index, state, details)).start()
 
-    def _move(self, run: dict[str, Any], state: dict[str, set[int]],
-              details: dict[str, Any], index: int, old: str, new: str) -> None:
-        with self.lock:
+    def _move(self, run: dict[str, Any], state: dict[str, set[int]], index: int, old: str,
+              new: str, reason: str | None = None) -> None:
+        with self.lock:  # a new details dict: the API may be serializing the old one
             state[old].discard(index)
             state[new].add(index)
+            details = dict(run["status_details"])
             for kind, members in state.items():
                 details[kind] = len(members)
                 details[f"{kind}_indices"] = compress(sorted(members))
+            if reason is not None:
+                failure = {"status": "failed", "last_failure_reason": reason, "retries": 0}
+                details["indices_details"] = {**details.get("indices_details", {}),
+                                              str(index): failure}
             if state["running"] or state["pending"]:
                 run["status"] = "running"
             else:
                 run["status"] = "failed" if state["failed"] else "completed"
                 details["completion_time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ")
+            run["status_details"] = details
 
     def _instance(self, run: dict[str, Any], image: str, env: Mapping[str, str], index: int,
                   state: dict[str, set[int]], details: dict[str, Any]) -> None:
         assert self.launch is not None
         with self.slots:
-            self._move(run, state, details, index, "pending", "running")
+            self._move(run, state, index, "pending", "running")
             with self.lock:
                 self.instances_started += 1
+                refused = index in self.unstartable
+                if refused:
+                    self.unstartable.remove(index)
             instance_env = {**env, "JOB_INDEX": str(index),
                             "JOB_ARRAY_SIZE": str(details["requested"]),
                             "CE_JOB": str(run.get("job_name") or ""), "CE_JOBRUN": run["name"]}
             log = self.log_dir / f"{run['name']}-{index}.log"
             try:
+                if refused:
+                    raise RuntimeError(f"cannot pull image {image} (unstartable)")
                 code = self.launch(image, instance_env, log,
                                    float(run.get("scale_max_execution_time") or 7200))
             except Exception as exc:  # the engine failed: the instance failed
                 with open(log, "a") as out:
                     out.write(f"double: {type(exc).__name__}: {exc}\n")
                 code = 125
-            self._move(run, state, details, index, "running",
-                       "succeeded" if code == 0 else "failed")
+            self._move(run, state, index, "running", "succeeded" if code == 0 else "failed",
+                       None if code == 0 else f"ContainerExitedCode{code}")

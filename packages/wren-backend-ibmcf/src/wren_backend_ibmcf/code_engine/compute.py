@@ -9,6 +9,8 @@ definition with `scale_array_spec` `0-<n-1>`. Instance `JOB_INDEX` runs task num
 (`WREN_TASKS`, public) and takes `WREN_KEY` from a secret of the project
 (`RuntimeManager.key_secret`): the key never enters storage or a literal value. Job run
 names derive from the staged object, so a retried creation answers 409 and is not run twice.
+A `runs.RunWatcher` fails the calls of instances that fail at once; `close` and
+`clean_finished` (`wren clean`) delete ended job runs (`runs.clean_project`).
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from wren.ports import (
     WorkerStorage,
 )
 from wren.ports import capabilities as caps
+from wren.ports.compute import InvocationListener
 from wren.ports.images import ImageBuilder, check_image_name
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
-from wren.worker.fanout import FanoutRequest, stage_fanout
+from wren.worker.fanout import FanoutRequest, stage_fanout, staged_invocations
 from wren.worker.storage_access import open_storage
 
 from wren_backend_ibmcf.auth import IamAuth
@@ -46,6 +49,7 @@ from wren_backend_ibmcf.code_engine.config import (
     check_resources,
     default_runtime,
 )
+from wren_backend_ibmcf.code_engine.runs import ENDED, RunWatcher, clean_project
 from wren_backend_ibmcf.code_engine.runtimes import KEY_ENV, TASKS_ENV, RuntimeManager
 
 logger = logging.getLogger("wren")
@@ -77,7 +81,9 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         self._lock = threading.Lock()
         self._storage: StorageBackend | None = None
         self._runtimes: RuntimeManager | None = None
-        self._runs: list[str] = []
+        self._runs: set[str] = set()
+        self._listeners: dict[str, InvocationListener] = {}
+        self._watcher: RunWatcher | None = None
 
     @property
     def runtimes(self) -> RuntimeManager:
@@ -136,6 +142,11 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         return DispatchSettings(threads=int(self.config["invoke_pool_threads"]), retries=4,
                                 throttle_timeout=float(self.config["throttle_timeout"]))
 
+    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
+        with self._lock:  # the watcher reports a job's failed instances to its listener
+            self._listeners.update((i.task.job_key, listener) for i in invocations)
+        super().invoke(invocations, listener)
+
     def prepare_delivery(self, tasks: Sequence[Task]) -> None:
         for task in tasks:
             memory = int(task.runtime_memory or self.memory)
@@ -162,8 +173,22 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         except Refused as refused:
             if "HTTP 409" not in refused.detail:  # 409: an earlier attempt created it
                 raise
+        api, project_id = self.api, self.project_id
         with self._lock:
-            self._runs.append(name)
+            self._runs.add(name)
+            if self._watcher is None:
+                self._watcher = RunWatcher(api, project_id, lambda staged: [
+                    i.task for i in staged_invocations(staged, self._opened_storage())])
+            watcher, listener = self._watcher, self._listeners.get(request.job_key)
+        if listener is not None:
+            watcher.expect(name, request, listener)
+
+    def _opened_storage(self) -> StorageBackend:
+        with self._lock:
+            if self._storage is None:
+                ws = self.worker_storage
+                self._storage = open_storage(ws.backend, ws.public_config, ws.config)
+            return self._storage
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """Code Engine stops an instance after `runtime_timeout`: no status by then (plus
@@ -183,29 +208,39 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         return per_second * max(0.0, end - start) / calls
 
     def runtime_info(self) -> RuntimeInfo:
-        if self._storage is None:
-            ws = self.worker_storage
-            self._storage = open_storage(ws.backend, ws.public_config, ws.config)
-        return self.runtimes.info(self.runtime, self.memory, self._storage,
+        return self.runtimes.info(self.runtime, self.memory, self._opened_storage(),
                                   self.worker_storage, float(self.config["metadata_timeout"]))
 
     def close(self) -> None:
-        """Stop delivering; once every job run this client started has ended, delete the
-        secrets holding its executor keys (a run still going keeps them: Code Engine reads
-        them when an instance starts)."""
+        """Stop delivering and watching; delete this client's completed job runs (failed
+        ones stay for their logs until `wren clean`) and, once every run has ended, the
+        secrets holding its executor keys (Code Engine reads them when an instance starts)."""
         super().close()
+        if self._watcher is not None:
+            self._watcher.close()
         if self._storage is not None:
             self._storage.close()
         if self._runtimes is None or not self._runs:
             return
         try:
-            for name in self._runs:
-                run = self.api.call("get_job_run", self.project_id, name, missing_ok=True)
-                if run and run.get("status") not in ("completed", "failed"):
-                    return
-            self._runtimes.forget_keys()
-        except Exception as exc:  # cleanup only: the secrets stay, `wren clean` removes them
-            logger.warning("could not delete the Code Engine key secrets: %s", exc)
+            mine = [run for run in self.api.pages("list_job_runs", self.project_id)
+                    if run.get("name") in self._runs]
+            for run in mine:
+                if run.get("status") == "completed":
+                    self.api.call("delete_job_run", self.project_id, run["name"],
+                                  missing_ok=True)
+            if all(run.get("status") in ENDED for run in mine):
+                self._runtimes.forget_keys()
+        except Exception as exc:  # cleanup only: what stays, `wren clean` removes
+            logger.warning("could not delete ended Code Engine job runs or key secrets: %s",
+                           exc)
+
+    def clean_finished(self) -> list[str]:
+        """Delete wren's ended job runs of the project and the key secrets no running job
+        run needs (`wren clean`)."""
+        runs, keys = clean_project(self.api, self.project_id)
+        where = f"project {self.config.get('project_id') or self.config['project_name']}"
+        return [f"{runs} ended job runs in {where}", f"{keys} key secrets in {where}"]
 
     # Runtime management -------------------------------------------------------------------
     def default_runtime_name(self) -> str:
