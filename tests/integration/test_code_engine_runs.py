@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 import wren
 from wren.testing import functions as fn
-from wren.worker.fanout import FanoutRequest
 from wren_backend_ibmcf.auth import IamAuth
 from wren_backend_ibmcf.code_engine.api import CodeEngineApi
 from wren_backend_ibmcf.code_engine.runs import RunWatcher, clean_project, parse_indices
@@ -163,9 +162,8 @@ def test_failed_and_never_started_indices_are_reported_once(
              for i in range(4)]
     lost: list[tuple[str, list[int], str, str]] = []
     listener = SimpleNamespace(calls_lost=lambda *args: lost.append(args))
-    watcher = RunWatcher(api, project_id, lambda request: tasks)
-    request = FanoutRequest("job-a", "b", "k", 4, "ibm_cos", {}, "code_engine", {}, b"k" * 32)
-    watcher.expect("wren-run-a", request, listener)
+    watcher = RunWatcher(api, project_id)
+    watcher.expect("wren-run-a", tasks, listener)  # type: ignore[arg-type]
     watcher.close()  # the test polls itself
     run = _run(double, "wren-run-a")
     run["status"], run["status_details"] = "running", {

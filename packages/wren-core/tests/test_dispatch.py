@@ -21,7 +21,7 @@ from wren.dispatch import (
     outcome_of_status,
     parse_retry_after,
 )
-from wren.ports import WorkerStorage
+from wren.ports import InvocationListener, WorkerStorage
 from wren.ports import capabilities as caps
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
@@ -270,6 +270,7 @@ class FakeCompute(DeliveringCompute):
         self.gate = threading.Event()
         self.tasks: list[str] = []
         self.fanouts: list[FanoutRequest] = []
+        self.fanout_tasks: list[tuple[list[str], InvocationListener]] = []
         self.prepared: list[int] = []
 
     def dispatch_settings(self) -> DispatchSettings:
@@ -282,11 +283,13 @@ class FakeCompute(DeliveringCompute):
         self.gate.wait()
         self.tasks.append(invocation.task.task_id)
 
-    def deliver_fanout(self, request: FanoutRequest) -> None:
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
         self.gate.wait()
         if request.job_key == "exec/M001":
             raise Refused("HTTP 403: no")
         self.fanouts.append(request)
+        self.fanout_tasks.append(([t.task_id for t in tasks], listener))
 
 
 def test_invoke_returns_at_once_and_wait_dispatched_waits() -> None:
@@ -331,6 +334,27 @@ def test_without_the_capability_remote_invoker_is_ignored() -> None:
     compute.invoke([make_task(0), make_task(1)], Recorder())
     assert compute.wait_dispatched(5) and sorted(compute.tasks) == ["t00000", "t00001"]
     assert compute.fanouts == []
+    compute.close()
+
+
+def test_array_jobs_stage_every_job_in_parts_and_name_their_tasks(thread_backends: Any
+                                                                   ) -> None:
+    class ArrayCompute(FakeCompute):
+        capabilities = frozenset()
+        array_jobs = True
+        max_fanout_tasks = 3
+
+    compute = ArrayCompute({})
+    compute.gate.set()
+    recorder = Recorder()
+    compute.invoke([make_task(0, "exec/M002")], recorder)  # one task: still an array job
+    compute.invoke([make_task(n) for n in range(5)], recorder)
+    assert compute.wait_dispatched(5) and compute.tasks == []
+    assert sorted((r.job_key, r.count) for r in compute.fanouts) == [
+        ("exec/M000", 2), ("exec/M000", 3), ("exec/M002", 1)]
+    assert sorted(ids for ids, _ in compute.fanout_tasks) == [
+        ["t00000"], ["t00000", "t00001", "t00002"], ["t00003", "t00004"]]
+    assert all(listener is recorder for _, listener in compute.fanout_tasks)
     compute.close()
 
 

@@ -18,6 +18,7 @@ from wren.protocol import keys
 from wren.protocol.invocation import Invocation
 from wren.protocol.results import load_document_values, result_object
 from wren.protocol.status import StatusDocument
+from wren.protocol.task import Task
 from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY
 from wren.testing import functions as fn
@@ -135,7 +136,8 @@ class ArrayCompute(DeliveringCompute):
     def deliver(self, invocation: Invocation) -> None:
         self.deliver_fanout(stage_fanout([invocation], self.worker_storage, self.name, {}))
 
-    def deliver_fanout(self, request: FanoutRequest) -> None:
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
         with self.lock:
             self.requests.append(request)
 

@@ -23,7 +23,13 @@ from typing import Any, ClassVar
 
 from wren import ConfigError
 from wren.dispatch import DeliveringCompute, DispatchSettings
-from wren.ports import ManagedRuntimes, RuntimeEntry, RuntimeInfo, WorkerStorage
+from wren.ports import (
+    InvocationListener,
+    ManagedRuntimes,
+    RuntimeEntry,
+    RuntimeInfo,
+    WorkerStorage,
+)
 from wren.ports import capabilities as caps
 from wren.ports.images import ImageBuilder, check_image_name
 from wren.protocol.invocation import Invocation
@@ -159,7 +165,8 @@ class OpenWhiskCompute(ManagedRuntimes, DeliveringCompute):
         action = self._action(invocation.task.runtime_memory)
         self._post(action, json.dumps(invocation.to_dict()).encode())
 
-    def deliver_fanout(self, request: FanoutRequest) -> None:
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
         action = self._action(self.memory)
         self._post(action, json.dumps({FANOUT_FIELD: request.to_dict()}).encode())
 

@@ -18,24 +18,20 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from wren.dispatch import DeliveringCompute, DispatchSettings, Refused, outcome_of_status
+from wren.dispatch import DeliveringCompute, DispatchSettings, outcome_of_status
 from wren.ports import ManagedRuntimes, RuntimeInfo
 from wren.ports import capabilities as caps
 from wren.ports.compute import InvocationListener, WorkerStorage
 from wren.ports.images import ImageBuilder, build_and_push, check_image_name
-from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 from wren.worker.array_task import TASKS_ENV
-from wren.worker.fanout import FanoutRequest, stage_fanout
+from wren.worker.fanout import FanoutRequest
 
 from wren_backend_k8s.cluster import Cluster
 from wren_backend_k8s.config import SCHEMA, default_image
 from wren_backend_k8s.errors import K8sError
 from wren_backend_k8s.pods import PodWatcher
 from wren_backend_k8s.runtimes import RuntimeKeeper
-
-#: Most completions of an indexed Job with `backoffLimitPerIndex` (Kubernetes' limit).
-MAX_COMPLETIONS = 100_000
 
 
 def job_name(request: FanoutRequest) -> str:
@@ -53,6 +49,10 @@ class K8sCompute(ManagedRuntimes, DeliveringCompute):
     capabilities = frozenset({caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
     config_schema = SCHEMA
     max_payload_bytes: ClassVar[int] = 1024 * 1024
+    array_jobs: ClassVar[bool] = True
+    #: Most completions of an indexed Job with `backoffLimitPerIndex` (Kubernetes' limit):
+    #: a bigger wren job runs as several Jobs.
+    max_fanout_tasks: ClassVar[int] = 100_000
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
         super().__init__(config, worker_storage)
@@ -61,7 +61,6 @@ class K8sCompute(ManagedRuntimes, DeliveringCompute):
         self._cluster: Cluster | None = None
         self._watcher: PodWatcher | None = None
         self._runtimes: RuntimeKeeper | None = None
-        self._staged: dict[str, tuple[Sequence[Task], InvocationListener]] = {}
 
     # Wiring -------------------------------------------------------------------------------
     @property
@@ -111,46 +110,23 @@ class K8sCompute(ManagedRuntimes, DeliveringCompute):
                                 retries=int(self.config["invoke_retries"]),
                                 first_delay=0.25, max_delay=8.0)
 
-    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
-        """Stage each job's tasks and queue one Job per job; return at once."""
-        if not invocations:
-            return
-        image, runtimes = self.runtime, self.runtimes  # config errors raise here
-        runtimes.pull_secrets()
-        jobs: dict[str, list[Invocation]] = {}
-        for invocation in invocations:
-            jobs.setdefault(invocation.task.job_key, []).append(invocation)
-        for job in jobs.values():
-            if len(job) > MAX_COMPLETIONS:
-                raise K8sError(f"job {job[0].task.job_key} has {len(job)} tasks; a Kubernetes "
-                               f"Job runs at most {MAX_COMPLETIONS:,} with backoffLimitPerIndex: "
-                               "use a larger chunksize")
-            request = stage_fanout(job, self.worker_storage, self.name, {"runtime": image})
-            tasks = [invocation.task for invocation in job]
-            with self._lock:
-                self._staged[request.key] = (tasks, listener)
-            self.dispatcher.submit_fanout(request, tasks, listener)
+    def prepare_delivery(self, tasks: Sequence[Task]) -> None:
+        """Resolve the image and write the registry login now: config errors raise here."""
+        _ = self.runtime
+        self.runtimes.pull_secrets()
 
-    def deliver(self, invocation: Invocation) -> None:
-        """Never used: `invoke` delivers whole jobs (`deliver_fanout`)."""
-        raise Refused("the k8s backend runs whole jobs; give tasks to `invoke`")
-
-    def deliver_fanout(self, request: FanoutRequest) -> None:
-        """Create the job's Secret and its indexed Job (again after a retry: what exists is
-        kept)."""
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
+        """Create the request's Secret and its indexed Job (again after a retry: what
+        exists is kept)."""
         name, runtimes = job_name(request), self.runtimes
-        tasks, listener = self._staged[request.key]
         assert self._watcher is not None
-        self._watcher.expect(name, tasks, listener)
+        self._watcher.expect(name, tasks, listener)  # before the pods exist
         try:
-            job = runtimes.start_job(name, str(request.compute_config["runtime"]),
-                                     request.count, "task", {TASKS_ENV: request.public_json()},
-                                     request.executor_key)
+            runtimes.start_job(name, self.runtime, request.count, "task",
+                               {TASKS_ENV: request.public_json()}, request.executor_key)
         except K8sError as exc:
             raise outcome_of_status(getattr(exc.__cause__, "status", None), str(exc)) from exc
-        if job is not None:
-            with self._lock:
-                self._staged.pop(request.key, None)
 
     def close(self) -> None:
         super().close()

@@ -12,12 +12,9 @@ supervised pool); this covers what kills the whole pod.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Sequence
 from typing import Any
 
-from wren.ports.compute import InvocationListener
-from wren.protocol.task import Task
+from wren.dispatch import ArrayWatcher
 
 from wren_backend_k8s.cluster import Cluster
 from wren_backend_k8s.manifest import CLIENT_LABEL
@@ -56,56 +53,33 @@ def failure_reason(pod: dict[str, Any]) -> str | None:
     return None
 
 
-class PodWatcher:
-    """Watches one client's pods and reports the calls of the ones that fail."""
+class PodWatcher(ArrayWatcher):
+    """Watches one client's pods (one watch stream) and reports the ones that fail."""
+
+    join_timeout = 0.0  # the watch request blocks up to WATCH_SECONDS: never wait for it
 
     def __init__(self, cluster: Cluster, client: str) -> None:
+        super().__init__(f"wren-k8s-pods-{client}")
         self.cluster, self.client = cluster, client
-        self._lock = threading.Lock()
-        self._jobs: dict[str, tuple[Sequence[Task], InvocationListener]] = {}
-        self._reported: set[tuple[str, int]] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def expect(self, job: str, tasks: Sequence[Task], listener: InvocationListener) -> None:
-        """Job `job` runs `tasks` (task i at completion index i)."""
-        with self._lock:
-            self._jobs[job] = (tasks, listener)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name=f"wren-k8s-pods-{self.client}")
-                self._thread.start()
 
     def seen(self, pod: dict[str, Any]) -> None:
         meta = pod.get("metadata") or {}
         job = (meta.get("labels") or {}).get(JOB_LABEL)
         index = (meta.get("annotations") or {}).get(INDEX_ANNOTATION)
         reason = failure_reason(pod)
-        if job is None or index is None or reason is None:
-            return
-        with self._lock:
-            found = self._jobs.get(job)
-            if found is None or (job, int(index)) in self._reported:
-                return
-            self._reported.add((job, int(index)))
-        tasks, listener = found
-        task = tasks[int(index)]
-        logger.warning("k8s: %s", reason)
-        listener.calls_lost(task.job_key, list(task.call_indices), reason, "lost")
+        if job is not None and index is not None and reason is not None:
+            self.report(job, int(index), reason)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def watch(self) -> None:
+        while not self.stopping.is_set():
             try:
                 for event in self.cluster.watch_pods(f"{CLIENT_LABEL}={self.client}",
                                                      WATCH_SECONDS):
-                    if self._stop.is_set():
+                    if self.stopping.is_set():
                         return
                     obj = event.get("raw_object") or event.get("object")
                     if isinstance(obj, dict):
                         self.seen(obj)
             except Exception as exc:  # the API went away for a moment: watch again
                 logger.debug("k8s: watching pods failed (%s); watching again", exc)
-                self._stop.wait(1.0)
-
-    def close(self) -> None:
-        self._stop.set()
+                self.stopping.wait(1.0)

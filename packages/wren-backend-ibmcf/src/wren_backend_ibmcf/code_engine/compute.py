@@ -1,11 +1,11 @@
 """`code_engine` compute: each wren job is one IBM Code Engine job run, an array of instances.
 
-Built on wren-core's dispatch kit (`wren.dispatch.DeliveringCompute`) with its fan-out always
-on: `invoke` stages a job's tasks in storage, sealed with the executor's key
+Built on wren-core's dispatch kit (`wren.dispatch.DeliveringCompute` with `array_jobs`):
+`invoke` stages a job's tasks in storage, sealed with the executor's key
 (`wren.worker.fanout.stage_fanout`, up to `MAX_ARRAY_SIZE` tasks per request), and the kit's
 threads hand each request to `deliver_fanout`, which creates one job run of the runtime's job
 definition with `scale_array_spec` `0-<n-1>`. Instance `JOB_INDEX` runs task number
-`JOB_INDEX` (`code_engine.entry`). The job run's environment names where the tasks are
+`JOB_INDEX` (`wren.worker.array_task`). The job run's environment names where the tasks are
 (`WREN_TASKS`, public) and takes `WREN_KEY` from a secret of the project
 (`RuntimeManager.key_secret`): the key never enters storage or a literal value. Job run
 names derive from the staged object, so a retried creation answers 409 and is not run twice.
@@ -16,7 +16,6 @@ A `runs.RunWatcher` fails the calls of instances that fail at once; `close` and
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -34,9 +33,8 @@ from wren.ports import (
 from wren.ports import capabilities as caps
 from wren.ports.compute import InvocationListener
 from wren.ports.images import ImageBuilder, check_image_name
-from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
-from wren.worker.fanout import FanoutRequest, stage_fanout, staged_invocations
+from wren.worker.fanout import FanoutRequest
 from wren.worker.storage_access import open_storage
 
 from wren_backend_ibmcf.auth import IamAuth
@@ -64,6 +62,7 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
                               caps.REMOTE_INVOKER})
     config_schema = CODE_ENGINE_SCHEMA
     max_fanout_tasks: ClassVar[int] = MAX_ARRAY_SIZE
+    array_jobs: ClassVar[bool] = True
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
         super().__init__(config, worker_storage)
@@ -82,7 +81,6 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         self._storage: StorageBackend | None = None
         self._runtimes: RuntimeManager | None = None
         self._runs: set[str] = set()
-        self._listeners: dict[str, InvocationListener] = {}
         self._watcher: RunWatcher | None = None
 
     @property
@@ -133,19 +131,9 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
                              pool_size=int(config["invoke_pool_threads"]))
 
     # Delivering ---------------------------------------------------------------------------
-    @property
-    def remote_invoker(self) -> bool:
-        """Always: a job's tasks travel as one array job run."""
-        return True
-
     def dispatch_settings(self) -> DispatchSettings:
         return DispatchSettings(threads=int(self.config["invoke_pool_threads"]), retries=4,
                                 throttle_timeout=float(self.config["throttle_timeout"]))
-
-    def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
-        with self._lock:  # the watcher reports a job's failed instances to its listener
-            self._listeners.update((i.task.job_key, listener) for i in invocations)
-        super().invoke(invocations, listener)
 
     def prepare_delivery(self, tasks: Sequence[Task]) -> None:
         for task in tasks:
@@ -155,15 +143,11 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
                 self.runtimes.ensure(self.runtime, memory)
                 self._job_memory[task.job_key] = memory
 
-    def deliver(self, invocation: Invocation) -> None:
-        self.deliver_fanout(stage_fanout([invocation], self.worker_storage, self.name,
-                                         self.config_schema.public(self.config)))
-
-    def deliver_fanout(self, request: FanoutRequest) -> None:
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
         job = self.runtimes.ensure(self.runtime, self._job_memory.get(request.job_key,
                                                                       self.memory))
-        tasks = {k: v for k, v in request.to_dict().items() if k != "executor_key"}
-        env = [{"type": "literal", "name": TASKS_ENV, "value": json.dumps(tasks)},
+        env = [{"type": "literal", "name": TASKS_ENV, "value": request.public_json()},
                {"type": "secret_key_reference", "name": KEY_ENV, "key": KEY_ENV,
                 "reference": self.runtimes.key_secret(request.executor_key)}]
         name = f"wren-run-{hashlib.sha256(request.key.encode()).hexdigest()[:24]}"
@@ -173,22 +157,12 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         except Refused as refused:
             if "HTTP 409" not in refused.detail:  # 409: an earlier attempt created it
                 raise
-        api, project_id = self.api, self.project_id
         with self._lock:
             self._runs.add(name)
             if self._watcher is None:
-                self._watcher = RunWatcher(api, project_id, lambda staged: [
-                    i.task for i in staged_invocations(staged, self._opened_storage())])
-            watcher, listener = self._watcher, self._listeners.get(request.job_key)
-        if listener is not None:
-            watcher.expect(name, request, listener)
-
-    def _opened_storage(self) -> StorageBackend:
-        with self._lock:
-            if self._storage is None:
-                ws = self.worker_storage
-                self._storage = open_storage(ws.backend, ws.public_config, ws.config)
-            return self._storage
+                self._watcher = RunWatcher(self.api, self.project_id)
+            watcher = self._watcher
+        watcher.expect(name, tasks, listener)
 
     def lost_deadline(self, task: Task, invoked_at: float) -> float | None:
         """Code Engine stops an instance after `runtime_timeout`: no status by then (plus
@@ -208,7 +182,11 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         return per_second * max(0.0, end - start) / calls
 
     def runtime_info(self) -> RuntimeInfo:
-        return self.runtimes.info(self.runtime, self.memory, self._opened_storage(),
+        with self._lock:
+            if self._storage is None:
+                ws = self.worker_storage
+                self._storage = open_storage(ws.backend, ws.public_config, ws.config)
+        return self.runtimes.info(self.runtime, self.memory, self._storage,
                                   self.worker_storage, float(self.config["metadata_timeout"]))
 
     def close(self) -> None:

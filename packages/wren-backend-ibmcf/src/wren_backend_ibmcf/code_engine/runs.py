@@ -1,6 +1,6 @@
 """Job runs after their creation: failed instances become errors at once; ended runs go.
 
-A `RunWatcher` (one daemon thread per client) reads the client's unfinished job runs every
+A `RunWatcher` (`wren.dispatch.ArrayWatcher`: one daemon thread per client) reads the client's unfinished job runs every
 second or so (slower while none changes). An index in `status_details.failed_indices`, or still
 pending when its run `failed`, will never report: its task's calls are reported lost at once
 (the monitor ignores that for calls that reported), naming the run, the index, Code Engine's
@@ -10,16 +10,12 @@ reason and the logs. `clean_project` deletes wren's ended job runs and unused ke
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from wren.ports.compute import InvocationListener
-from wren.protocol.task import Task
-from wren.worker.fanout import FanoutRequest
+from wren.dispatch import ArrayWatcher
+from wren.ports.runtime_probe import METADATA_ENV
 
 from wren_backend_ibmcf.code_engine.api import CodeEngineApi
-from wren_backend_ibmcf.code_engine.runtimes import METADATA_ENV
 
 logger = logging.getLogger("wren")
 ENDED = ("completed", "failed")
@@ -46,71 +42,40 @@ def lost_indices(run: dict[str, Any]) -> dict[int, str]:
     return lost
 
 
-class RunWatcher:
-    """Reports the calls of this client's job-run instances that fail; thread-safe."""
+class RunWatcher(ArrayWatcher):
+    """Reads this client's unfinished job runs and reports their failed instances."""
 
-    def __init__(self, api: CodeEngineApi, project_id: str,
-                 tasks_of: Callable[[FanoutRequest], Sequence[Task]]) -> None:
-        self.api, self.project_id, self.tasks_of = api, project_id, tasks_of
-        self._runs: dict[str, tuple[FanoutRequest, InvocationListener]] = {}
-        self._seen: dict[str, tuple[Any, set[int]]] = {}  # status_details, reported
-        self._lock, self._stop = threading.Lock(), threading.Event()
-        self._thread: threading.Thread | None = None
+    def __init__(self, api: CodeEngineApi, project_id: str) -> None:
+        super().__init__("wren-code-engine-runs")
+        self.api, self.project_id = api, project_id
+        self._details: dict[str, Any] = {}  # the status_details last read, by run
 
-    def expect(self, run: str, request: FanoutRequest, listener: InvocationListener) -> None:
-        """Job run `run` runs the tasks staged for `request` (task i at index i)."""
-        with self._lock:
-            self._runs[run] = (request, listener)
-            if self._thread is None and not self._stop.is_set():
-                thread = threading.Thread(target=self._loop, daemon=True,
-                                          name="wren-code-engine-runs")
-                thread.start()
-                self._thread = thread  # published once started: `close` joins it
-
-    def _loop(self) -> None:
+    def watch(self) -> None:
         delay = 1.0
-        while not self._stop.wait(delay):
+        while not self.stopping.wait(delay):
             delay = 1.0 if self.poll() else min(5.0, delay * 1.5)
 
     def poll(self) -> bool:
         """Read each unfinished job run once, report its new lost indices; True if a run
         changed since the last read."""
-        with self._lock:
-            runs = list(self._runs.items())
         changed = False
-        for name, (request, listener) in runs:
+        for name in self.expected():
             try:
                 run = self.api.call("get_job_run", self.project_id, name, missing_ok=True) or {}
-                details, reported = self._seen.setdefault(name, (None, set()))
-                changed |= details != run.get("status_details")
-                self._seen[name] = (run.get("status_details"), reported)
-                lost = lost_indices(run)
-                new = sorted(set(lost) - reported)
-                tasks = self.tasks_of(request) if new else []
-                for index in new:
-                    reported.add(index)
-                    reason = (f"instance {index} of the Code Engine job run {name} ended "
-                              f"before its calls reported ({lost[index]}); see its logs with "
-                              f"`ibmcloud ce jobrun logs -n {name} --instance "
-                              f"{name}-{index}-0`")
-                    logger.warning("code_engine: %s", reason)
-                    task = tasks[index]
-                    listener.calls_lost(task.job_key, list(task.call_indices), reason, "lost")
-            except Exception as exc:  # the API or storage failed for a moment: read again
+            except Exception as exc:  # the API failed for a moment: read again
                 logger.debug("code_engine: reading job run %s failed: %s", name, exc)
                 continue
+            changed |= self._details.get(name) != run.get("status_details")
+            self._details[name] = run.get("status_details")
+            for index, why in sorted(lost_indices(run).items()):
+                self.report(name, index, (
+                    f"instance {index} of the Code Engine job run {name} ended before its "
+                    f"calls reported ({why}); see its logs with `ibmcloud ce jobrun logs -n "
+                    f"{name} --instance {name}-{index}-0`"))
             if not run or run.get("status") in ENDED:
-                with self._lock:
-                    self._runs.pop(name, None)
-                self._seen.pop(name, None)
+                self.forget(name)
+                self._details.pop(name, None)
         return changed
-
-    def close(self) -> None:
-        self._stop.set()
-        with self._lock:
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(10.0)
 
 
 def clean_project(api: CodeEngineApi, project_id: str) -> tuple[int, int]:

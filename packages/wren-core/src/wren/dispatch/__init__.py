@@ -7,6 +7,7 @@ raising `Throttled`, `Unavailable` or `Refused` when the platform did not take t
 could not be delivered. The remote invoker (`remote_invoker`) rides on the same kit.
 """
 
+from wren.dispatch.array_watch import ArrayWatcher
 from wren.dispatch.backoff import backoff
 from wren.dispatch.compute import DeliveringCompute, DispatchSettings
 from wren.dispatch.deliverer import Deliverer, FanoutDeliverer
@@ -21,6 +22,7 @@ from wren.dispatch.outcomes import (
 )
 
 __all__ = [
+    "ArrayWatcher",
     "DeliveringCompute",
     "Deliverer",
     "DeliveryProblem",

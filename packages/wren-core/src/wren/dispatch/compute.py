@@ -6,6 +6,9 @@ class implements `invoke` (returns at once), `wait_dispatched` and `close` throu
 `prepare_delivery(tasks)` runs in the caller's thread: the place to make sure the runtimes the
 tasks need are deployed, so that configuration errors still raise from `invoke`.
 
+Array jobs (`array_jobs`, Kubernetes indexed Jobs, Code Engine job runs) take the same path
+for every job: its tasks are staged and `deliver_fanout` starts one array job per request.
+
 The remote invoker: when the adapter declares `capabilities.REMOTE_INVOKER`, implements
 `deliver_fanout` and its config sets `remote_invoker`, an `invoke` of several tasks stages
 them in storage (one request per job, `wren.worker.fanout`) and delivers only the request; the
@@ -15,7 +18,6 @@ worker that receives it opens the same adapter from the credentials its platform
 
 from __future__ import annotations
 
-import abc
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -47,6 +49,10 @@ class DeliveringCompute(ComputeBackend):
     #: Most tasks one fan-out request may carry (0: a job's tasks all go in one); a job with
     #: more is staged as several requests (a platform's largest array job, for instance).
     max_fanout_tasks: ClassVar[int] = 0
+    #: True for batch platforms that run a staged request as one array job, each instance
+    #: finding its task by index (`wren.worker.array_task`): every job, even of one task, is
+    #: staged and goes to `deliver_fanout`; `deliver` is never called.
+    array_jobs: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
         super().__init__(config, worker_storage)
@@ -54,14 +60,17 @@ class DeliveringCompute(ComputeBackend):
         self._dispatcher_lock = threading.Lock()
 
     # What the adapter writes ------------------------------------------------------------
-    @abc.abstractmethod
     def deliver(self, invocation: Invocation) -> None:
         """Hand one invocation (`invocation.to_dict()`: the task and the executor's key) to
         the platform's invocation channel, or raise `Throttled`, `Unavailable` or `Refused`
-        (called from the dispatcher's threads, several at once)."""
+        (called from the dispatcher's threads, several at once). Every adapter writes it,
+        except those with `array_jobs`."""
+        self.unsupported("delivering single tasks")
 
-    def deliver_fanout(self, request: FanoutRequest) -> None:
-        """Send a remote-invoker request to one worker (adapters with `REMOTE_INVOKER`)."""
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
+        """Send a staged request standing for `tasks` to one worker (adapters with
+        `REMOTE_INVOKER`) or as one array job (`array_jobs`)."""
         self.unsupported("the remote invoker")
 
     def prepare_delivery(self, tasks: Sequence[Task]) -> None:
@@ -101,7 +110,7 @@ class DeliveringCompute(ComputeBackend):
         if not invocations:
             return
         self.prepare_delivery([invocation.task for invocation in invocations])
-        if not (self.remote_invoker and len(invocations) > 1):
+        if not (self.array_jobs or (self.remote_invoker and len(invocations) > 1)):
             self.dispatcher.submit(invocations, listener)
             return
         jobs: dict[str, list[Invocation]] = {}

@@ -6,16 +6,21 @@ platform accepted it, or raises an outcome of `wren.dispatch.outcomes` for the `
 act on. It is called from the dispatcher's threads, several at once, so it must be thread-safe;
 it is never called from `invoke`'s caller. Recoveries that only the adapter knows (renew a
 token, deploy a runtime that vanished, take a fresh route) stay inside `deliver`, which then
-retries or raises. `deliver_fanout(request)` sends a remote-invoker request (the staged tasks
-of one job) to one worker in the same way; only adapters with `capabilities.REMOTE_INVOKER`
-implement it.
+retries or raises. `deliver_fanout(request, tasks, listener)` sends a staged request (the
+tasks of one job, or part of one) in the same way: to one worker that invokes them (the remote
+invoker), or as one array job of the platform (`DeliveringCompute.array_jobs`); `tasks` are
+what the request stands for, in index order, and `listener` is where their calls report, for
+an adapter that watches the array job's instances.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
+from wren.protocol.task import Task
 from wren.worker.fanout import FanoutRequest
 
 
@@ -31,5 +36,6 @@ class Deliverer(Protocol):
 class FanoutDeliverer(Deliverer, Protocol):
     """A `Deliverer` that can also send a remote-invoker request to one worker."""
 
-    def deliver_fanout(self, request: FanoutRequest) -> None:
-        """Hand `request` to one worker, which invokes its tasks from inside the platform."""
+    def deliver_fanout(self, request: FanoutRequest, tasks: Sequence[Task],
+                       listener: InvocationListener) -> None:
+        """Hand `request` (standing for `tasks`) to one worker or one array job."""

@@ -160,7 +160,8 @@ class Dispatcher:
         if isinstance(parcel.item, Invocation):
             self.deliverer.deliver(parcel.item)
         else:
-            self.deliverer.deliver_fanout(parcel.item)  # type: ignore[attr-defined]
+            self.deliverer.deliver_fanout(  # type: ignore[attr-defined]
+                parcel.item, parcel.tasks, parcel.listener)
 
     def _attempt(self, parcel: _Parcel) -> str | None:
         """Deliver until it worked (None) or the reason the calls are lost."""
