@@ -157,10 +157,11 @@ class CodeEngineCompute(ManagedRuntimes, DeliveringCompute):
         except Refused as refused:
             if "HTTP 409" not in refused.detail:  # 409: an earlier attempt created it
                 raise
+        api, project_id = self.api, self.project_id  # outside the lock: they take it
         with self._lock:
             self._runs.add(name)
             if self._watcher is None:
-                self._watcher = RunWatcher(self.api, self.project_id)
+                self._watcher = RunWatcher(api, project_id)
             watcher = self._watcher
         watcher.expect(name, tasks, listener)
 
