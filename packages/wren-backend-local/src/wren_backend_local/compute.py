@@ -21,12 +21,11 @@ import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
 from wren.ports import (
     ComputeBackend,
-    ImageBuilder,
     InvocationListener,
     RuntimeEntry,
     RuntimeInfo,
@@ -37,6 +36,9 @@ from wren.protocol.invocation import Invocation
 from wren.worker.pool.profile import storage_profile
 
 from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir, prepare_storage_dir
+
+if TYPE_CHECKING:
+    from wren.ports import ImageBuilder
 
 logger = logging.getLogger("wren")
 
