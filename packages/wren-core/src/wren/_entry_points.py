@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import sys
 from typing import Any
 
@@ -70,14 +71,12 @@ class FoundEntryPoint:
         return f"FoundEntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
 
 
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
 def _normalized(name: str) -> str:
-    out = []
-    for char in name.lower():
-        out.append("_" if char in "-_." else char)
-    normal = "".join(out)
-    while "__" in normal:
-        normal = normal.replace("__", "_")
-    return normal
+    """The name with each run of `-`, `_` and `.` written as one `_`, lower case."""
+    return _SEPARATORS.sub("_", name.lower())
 
 
 def _folders() -> list[str] | None:
