@@ -17,10 +17,21 @@ NOT_BY_IMPORT_WREN = ("wren.executor", "wren.config", "wren.protocol", "wren.cli
 #: Never imported by the executor stack (`import wren.executor`).
 NOT_BY_EXECUTOR = ("importlib.metadata", "importlib.resources", "sysconfig", "yaml",
                    "email", "email.utils", "wren.storage_api", "wren.dataproc", "wren.plots",
-                   "wren.serialize.modules", "cloudpickle", "difflib", "tempfile", "zipfile")
-#: Never imported by creating a localhost executor and running one call of a builtin.
+                   "wren.serialize.modules", "cloudpickle", "difflib", "tempfile", "zipfile",
+                   "wren.ports.partitioner", "wren.ports.runtime_verbs", "wren.ports.images",
+                   "secrets", "random", "concurrent.futures.thread")
+#: Never imported by creating a localhost executor and running one call of a builtin: the
+#: client of the user's pool server needs neither the in-process pool's machinery
+#: (`multiprocessing`, the supervisor, `tempfile` and `shutil`, which bring `bz2` and
+#: `lzma`), nor `socket`'s enum set-up, nor the runtime-container modules.
 NOT_BY_FIRST_JOB = ("importlib.metadata", "importlib.resources", "sysconfig", "yaml", "email",
-                    "wren.storage_api", "wren.dataproc", "wren.plots", "zipfile")
+                    "wren.storage_api", "wren.dataproc", "wren.plots", "zipfile",
+                    "multiprocessing", "multiprocessing.connection",
+                    "wren.worker.pool.supervisor", "wren.worker.pool.process", "tempfile",
+                    "shutil", "socket", "wren.containers", "wren_backend_local.runtimes",
+                    "wren_backend_local.docker_engine", "wren.ports.partitioner",
+                    "wren.ports.runtime_verbs", "wren.ports.images", "secrets", "random",
+                    "concurrent.futures.thread")
 
 SCRIPT = """
 import json, sys

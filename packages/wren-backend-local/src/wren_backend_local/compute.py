@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
+import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
 from wren.ports import (
     ComputeBackend,
-    ImageBuilder,
     InvocationListener,
     RuntimeEntry,
     RuntimeInfo,
@@ -34,10 +33,12 @@ from wren.ports import (
 )
 from wren.ports import capabilities as caps
 from wren.protocol.invocation import Invocation
-from wren.worker.pool import get_pool, storage_profile
+from wren.worker.pool.profile import storage_profile
 
-from wren_backend_local import runtimes
 from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir, prepare_storage_dir
+
+if TYPE_CHECKING:
+    from wren.ports import ImageBuilder
 
 logger = logging.getLogger("wren")
 
@@ -103,6 +104,8 @@ class LocalhostCompute(ComputeBackend):
             from wren.worker.pool.client import shared_pool
 
             return shared_pool(self.idle_timeout)
+        from wren.worker.pool.supervisor import get_pool  # a client of the server needs none
+
         return get_pool()
 
     def warm_up(self) -> None:
@@ -134,30 +137,37 @@ class LocalhostCompute(ComputeBackend):
         pool = self._started_pool()
         if self.runtime is not None:
             return RuntimeInfo.from_dict(pool.facts, self.runtime)
-        version = ".".join(platform.python_version_tuple()[:2])
+        version = "{}.{}".format(*sys.version_info[:2])
         return RuntimeInfo(f"python{version} (this interpreter)", version, wren_version)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.release(id(self))
 
-    # Runtime management: runtimes are images in the engine DOCKER_HOST names ----------------
+    # Runtime management: runtimes are images in the engine DOCKER_HOST names (`runtimes`,
+    # imported on first use: a job without a runtime never talks to an engine) -------------
     def default_runtime_name(self) -> str:
-        return runtimes.default_image()
+        return _runtimes().default_image()
 
     def build_runtime(self, name: str, dockerfile: str | None = None, *,
                       builder: ImageBuilder, **options: Any) -> None:
-        runtimes.build(name, dockerfile, builder)
+        _runtimes().build(name, dockerfile, builder)
 
     def deploy_runtime(self, name: str, memory: int | None = None,
                        timeout: float | None = None) -> RuntimeEntry:
-        return runtimes.deploy(name)
+        return _runtimes().deploy(name)
 
     def update_runtime(self, name: str) -> None:
-        runtimes.deploy(name)
+        _runtimes().deploy(name)
 
     def delete_runtime(self, name: str, memory: int | None = None) -> None:
-        runtimes.delete(name)
+        _runtimes().delete(name)
 
     def list_runtimes(self) -> list[RuntimeEntry]:
-        return runtimes.list_all()
+        return _runtimes().list_all()
+
+
+def _runtimes() -> Any:
+    from wren_backend_local import runtimes
+
+    return runtimes

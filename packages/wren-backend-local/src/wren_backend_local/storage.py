@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -105,6 +104,8 @@ class LocalhostStorage(StorageBackend):
                 if isinstance(body, (bytes, bytearray, memoryview)):
                     out.write(body)
                 else:
+                    import shutil  # a file-like body only: bytes need none
+
                     shutil.copyfileobj(body, out, _COPY_BLOCK)
             os.replace(temp, path)
         except IsADirectoryError as exc:

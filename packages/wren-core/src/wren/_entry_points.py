@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import sys
 from typing import Any
 
@@ -70,14 +71,12 @@ class FoundEntryPoint:
         return f"FoundEntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
 
 
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
 def _normalized(name: str) -> str:
-    out = []
-    for char in name.lower():
-        out.append("_" if char in "-_." else char)
-    normal = "".join(out)
-    while "__" in normal:
-        normal = normal.replace("__", "_")
-    return normal
+    """The name with each run of `-`, `_` and `.` written as one `_`, lower case."""
+    return _SEPARATORS.sub("_", name.lower())
 
 
 def _folders() -> list[str] | None:
@@ -118,6 +117,7 @@ def _listed(path: tuple[str, ...]) -> list[str] | None:
 def clear_cache() -> None:
     """Forget the listed folders (after installing a distribution at run time)."""
     _listed.cache_clear()
+    _declared.cache_clear()
 
 
 def _parse(text: str, group: str, dist: DistributionName) -> list[FoundEntryPoint]:
@@ -142,15 +142,23 @@ def entry_points(group: str) -> list[Any]:
 
         return list(scan(group=group))
     found: list[Any] = []
-    for folder in folders:
-        try:
-            with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
-                text = file.read()
-        except OSError:
-            continue
+    for folder, text in _declared(tuple(folders)):
         if f"[{group}]" in text.replace(" ", ""):
             found.extend(_parse(text, group, DistributionName(folder)))
     return found
+
+
+@functools.lru_cache(maxsize=4)
+def _declared(folders: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Each folder's `entry_points.txt` that exists, read once for every group asked."""
+    texts = []
+    for folder in folders:
+        try:
+            with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as file:
+                texts.append((folder, file.read()))
+        except OSError:
+            continue
+    return texts
 
 
 def _provided(folder: str) -> set[str]:

@@ -14,9 +14,8 @@ directory at that path never makes wren delete files that are not this user's ow
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import tempfile
+import sys
 from pathlib import Path
 
 from wren._errors import StorageError
@@ -33,7 +32,41 @@ def _uid() -> int | None:
 
 def user_dir() -> Path:
     """`<tmp>/wren-<uid>`: this user's directory for wren's local files (not created)."""
-    return Path(tempfile.gettempdir()) / f"wren-{_uid() or 0}"
+    return Path(_temp_root()) / f"wren-{_uid() or 0}"
+
+
+_temp_found: list[str] = []
+
+
+def _temp_root() -> str:
+    """The directory `tempfile.gettempdir()` names, without importing `tempfile` (and with
+    it `shutil`, `bz2`, `lzma`, `random`: milliseconds of a first job) while nothing in
+    this process has: the first of `$TMPDIR`, `$TEMP`, `$TMP`, `/tmp`, `/var/tmp`,
+    `/usr/tmp` and the working directory that is a directory this user may create files
+    in (`os.access`, where `tempfile` writes a probe file). Once `tempfile` is imported,
+    or when no candidate passes, it is `tempfile.gettempdir()` itself (which also honours
+    a `tempfile.tempdir` set by the program)."""
+    module = sys.modules.get("tempfile")
+    if module is None and not _temp_found and os.name == "posix":
+        candidates = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+        candidates += ["/tmp", "/var/tmp", "/usr/tmp", _cwd()]
+        for candidate in filter(None, candidates):
+            folder = os.path.abspath(candidate)
+            if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+                _temp_found.append(folder)
+                break
+    if module is None and _temp_found:
+        return _temp_found[0]
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:
+        return os.curdir
 
 
 def _problem(path: Path, uid: int) -> str | None:
@@ -140,5 +173,7 @@ def remove_private_dir(path: str | os.PathLike[str]) -> bool:
         if problem is not None:
             raise StorageError(f"wren left {str(directory)!r} alone: it {problem}, so it is "
                                "not a directory wren made for you")
+    import shutil  # only `wren clean` removes a directory
+
     shutil.rmtree(path)
     return True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wren._errors import RemoteTraceback
@@ -69,6 +68,8 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
         for pair in pairs:
             _load(pair)
     elif pairs:
+        from concurrent.futures import ThreadPoolExecutor  # big results only
+
         with ThreadPoolExecutor(min(_MAX_DOWNLOAD_THREADS, len(pairs))) as pool:
             list(pool.map(_load, pairs))
     if began:

@@ -51,13 +51,14 @@ from wren.config.schema import ConfigSchema
 from wren.ports import capabilities
 from wren.ports._port import Port
 from wren.ports.compute_config import COMPUTE_SCHEMA
-from wren.ports.images import ImageBuilder
 from wren.protocol.invocation import Invocation
 from wren.protocol.runtime import RuntimeInfo
 from wren.protocol.task import Task
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
+
+    from wren.ports.images import ImageBuilder
 
 
 class InvocationListener(Protocol):

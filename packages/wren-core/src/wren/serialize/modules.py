@@ -83,12 +83,17 @@ def is_user_module(name: str) -> bool:
             or name in ("wren", "wren_cli", "__main__") or name.startswith("wren_backend_")):
         return False
     path = module_path(name)
-    if path is None or path.suffix not in ("", ".py"):
-        return False
-    real = os.path.realpath(path) + (os.sep if path.is_dir() else "")
-    if real.startswith(_system_roots()):
+    if path is None or path.suffix not in ("", ".py") or _in_system_roots(str(path)):
         return False
     return name not in _distribution_modules()
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_system_roots(path: str) -> bool:
+    """Whether a module's file or package directory lies in Python's own or a site's
+    directories (resolved once per path and process: every call of a job asks again)."""
+    real = os.path.realpath(path) + (os.sep if os.path.isdir(path) else "")
+    return real.startswith(_system_roots())
 
 
 def source_of(name: str) -> Path | None:

@@ -103,6 +103,10 @@ class _Big:
         return _same, (pickle.PickleBuffer(self.value),)
 
 
+#: Types `_wrap` leaves as they are without looking inside.
+_LEAVES = frozenset({int, float, complex, str, bool, type(None)})
+
+
 def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
     """`obj` with its big `bytes` values wrapped (containers copied only where changed;
     `memo` keeps an object shared in `obj` shared in the copy)."""
@@ -111,6 +115,8 @@ def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
         return _Big(obj) if len(obj) >= MIN_BYTES else obj
     if depth == 0 or (kind is not list and kind is not tuple and kind is not dict):
         return obj
+    if all(type(item) in _LEAVES for item in (obj.values() if kind is dict else obj)):
+        return obj  # nothing inside to wrap (the arguments of most maps): no copy, no calls
     found = memo.get(id(obj))
     if found is not None:
         return found

@@ -18,7 +18,8 @@ from wren._lazy import lazy_exports
 if TYPE_CHECKING:
     from wren.worker.pool.client import RemotePool, shared_pool
     from wren.worker.pool.exits import describe_exit
-    from wren.worker.pool.process import Assignment, Profile, storage_profile
+    from wren.worker.pool.process import Assignment
+    from wren.worker.pool.profile import Profile, storage_profile
     from wren.worker.pool.rendezvous import PoolServerError
     from wren.worker.pool.supervisor import MAX_ATTEMPTS, WorkerPool, get_pool, kill_grace
 
@@ -27,9 +28,9 @@ __all__ = ["MAX_ATTEMPTS", "Assignment", "PoolServerError", "Profile", "RemotePo
            "storage_profile"]
 
 _LAZY = {"Assignment": ".process", "MAX_ATTEMPTS": ".supervisor", "PoolServerError": ".rendezvous",
-         "Profile": ".process", "RemotePool": ".client", "shared_pool": ".client",
+         "Profile": ".profile", "RemotePool": ".client", "shared_pool": ".client",
          "WorkerPool": ".supervisor", "describe_exit": ".exits", "get_pool": ".supervisor",
-         "kill_grace": ".supervisor", "storage_profile": ".process"}
+         "kill_grace": ".supervisor", "storage_profile": ".profile"}
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

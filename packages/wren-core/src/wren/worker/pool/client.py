@@ -23,7 +23,7 @@ from typing import Any
 from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
 from wren.worker.pool.link import Link
-from wren.worker.pool.process import Profile
+from wren.worker.pool.profile import Profile
 from wren.worker.pool.rendezvous import open_link
 
 logger = logging.getLogger("wren")

@@ -8,27 +8,31 @@ sends its workers over their pipes. `send` may be called from any thread.
 
 from __future__ import annotations
 
+import _socket  # the C layer of `socket`: all a link needs, without its enum set-up
 import contextlib
 import os
 import pickle
-import socket
+import select
 import struct
 import threading
-from multiprocessing.connection import Connection
 from typing import Any
 
 _CRED = struct.Struct("3i")  # pid, uid, gid
+_SIZE, _BIG = struct.Struct("!i"), struct.Struct("!Q")
+_SMALL_MAX = 0x7FFFFFFF
+#: Messages up to this size go out in one write with their header.
+_JOIN_BELOW = 16384
 
 
-def peer_uid(sock: socket.socket) -> int | None:
+def peer_uid(sock: _socket.socket) -> int | None:
     """The uid of the process at the other end, or None where the system cannot tell."""
-    if not hasattr(socket, "SO_PEERCRED"):
+    if not hasattr(_socket, "SO_PEERCRED"):
         return None
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size)
+    raw = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _CRED.size)
     return int(_CRED.unpack(raw)[1])
 
 
-def check_peer(sock: socket.socket) -> None:
+def check_peer(sock: _socket.socket) -> None:
     """Refuse a peer that runs as another user (`PermissionError`)."""
     uid = peer_uid(sock)
     if uid is not None and uid != os.geteuid():
@@ -37,35 +41,52 @@ def check_peer(sock: socket.socket) -> None:
 
 
 class Link:
-    """Pickled tuples over a connected Unix socket (which the link takes over)."""
+    """Pickled tuples over a connected Unix socket (which the link takes over). Each message
+    is framed as `multiprocessing.connection.Connection` frames it (a 4-byte big-endian
+    length; -1 then an 8-byte length past 2 GiB), without importing `multiprocessing`."""
 
-
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         sock.setblocking(True)
-        self._conn = Connection(os.dup(sock.fileno()))
-        self._sock = sock  # kept to shut the connection down under a blocked reader
+        self._sock = sock
         self._send_lock = threading.Lock()
 
     def send(self, message: tuple[Any, ...]) -> None:
         data = pickle.dumps(message, protocol=5)
+        size = len(data)
+        header = _SIZE.pack(size) if size <= _SMALL_MAX else _SIZE.pack(-1) + _BIG.pack(size)
         with self._send_lock:
-            self._conn.send_bytes(data)
+            if size > _JOIN_BELOW:
+                self._sock.sendall(header)
+                self._sock.sendall(data)
+            else:
+                self._sock.sendall(header + data)
 
     def receive(self, timeout: float | None = None) -> tuple[Any, ...]:
         """The next message; `TimeoutError` when none came within `timeout` seconds,
         `EOFError` or `OSError` once the other side is gone."""
-        if timeout is not None and not self._conn.poll(timeout):
+        if timeout is not None and not select.select([self._sock], [], [], timeout)[0]:
             raise TimeoutError(f"no answer from the wren pool server within {timeout:g} s")
-        message: tuple[Any, ...] = pickle.loads(self._conn.recv_bytes())
+        size = _SIZE.unpack(self._exactly(_SIZE.size))[0]
+        if size == -1:
+            size = _BIG.unpack(self._exactly(_BIG.size))[0]
+        message: tuple[Any, ...] = pickle.loads(self._exactly(size))
         return message
 
+    def _exactly(self, size: int) -> bytearray:
+        buffer = bytearray(size)
+        view, got = memoryview(buffer), 0
+        while got < size:
+            count = self._sock.recv_into(view[got:])
+            if not count:
+                raise EOFError("the wren pool link was closed")
+            got += count
+        return buffer
+
     def fileno(self) -> int:
-        return self._conn.fileno()
+        return self._sock.fileno()
 
     def close(self) -> None:
         """Close both ways: a thread blocked reading this link sees its end at once."""
         with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.shutdown(_socket.SHUT_RDWR)
         self._sock.close()
-        with contextlib.suppress(OSError):
-            self._conn.close()

@@ -8,14 +8,11 @@ watched through a pidfd where Linux offers one, so a death is noticed at once.
 from __future__ import annotations
 
 import collections
-import hashlib
-import json
 import os
 import pickle
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -23,12 +20,9 @@ import attrs
 
 from wren.ports.compute import InvocationListener
 from wren.protocol.task import Task
+from wren.worker.pool.profile import Profile
 
 _BOOT = "from wren.worker.pool.worker_main import main; main()"
-
-#: `(profile id, storage backend, private storage config)`: how a worker opens storage.
-Profile = tuple[str, str, dict[str, Any]]
-
 
 @attrs.define
 class Assignment:
@@ -45,14 +39,6 @@ class Assignment:
     flush_interval: float | None = None
     #: When it started running (monotonic clock; None while queued or sent ahead).
     started: float | None = None
-
-
-def storage_profile(backend: str, config: Mapping[str, Any]) -> Profile:
-    """The profile of a storage backend and its private config: its id is a digest of both,
-    so workers are sent each distinct profile once and the config is never logged."""
-    digest = hashlib.sha256(json.dumps([backend, dict(config)], sort_keys=True,
-                                       default=str).encode()).hexdigest()
-    return digest[:16], backend, dict(config)
 
 
 class WorkerProcess:

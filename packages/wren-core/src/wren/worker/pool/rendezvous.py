@@ -12,22 +12,25 @@ own session, detached from the client's terminal, and outlives the client until 
 
 from __future__ import annotations
 
+import _socket  # what a client needs of `socket`, without its enum set-up
 import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wren.__about__ import __version__
 from wren._errors import WrenError
 from wren.private_dirs import ensure_private_dir, user_dir
 from wren.worker.pool.link import Link, check_peer
+
+if TYPE_CHECKING:
+    import subprocess
 
 POOL_DIR_ENV = "WREN_POOL_DIR"
 #: Bumped when the messages between client and server change.
@@ -63,7 +66,7 @@ def server_name() -> str:
 def _hello(path: Path, idle_timeout: float) -> tuple[Link, int] | None:
     """A link to the server at `path` that answered the handshake, or None (none there,
     gone, or another version)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(str(path))
         check_peer(sock)
@@ -111,6 +114,8 @@ def _start(directory: Path, name: str, idle_timeout: float, size: int) -> subpro
     path = directory / f"{name}.log"
     trim = os.O_TRUNC if path.exists() and path.stat().st_size > _LOG_BYTES else 0
     log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | trim, 0o600)
+    import subprocess  # only a client that starts the server pays for it
+
     try:
         return subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(directory / f"{name}.sock"),
