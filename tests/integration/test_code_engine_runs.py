@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import wren
+from wren.ports.runtime_probe import METADATA_ENV
 from wren.testing import functions as fn
 from wren_backend_ibmcf.auth import IamAuth
 from wren_backend_ibmcf.code_engine.api import CodeEngineApi
@@ -196,7 +197,7 @@ def test_clean_project_deletes_wren_runs_that_ended_and_unused_keys(
                 "reference": "wren-key-live" if name == "wren-run-live" else
                 "wren-key-ended"}]
         if name == "wren-meta":
-            env = [{"type": "literal", "name": "WREN_METADATA_KEY", "value": "{}"}]
+            env = [{"type": "literal", "name": METADATA_ENV, "value": "{}"}]
         api.call("create_job_run", project_id, image_reference="img", name=name,
                  scale_array_spec="0", run_env_variables=env)
         _run(double, name)["status"] = status
