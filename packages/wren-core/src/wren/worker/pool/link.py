@@ -64,13 +64,20 @@ class Link:
     def receive(self, timeout: float | None = None) -> tuple[Any, ...]:
         """The next message; `TimeoutError` when none came within `timeout` seconds,
         `EOFError` or `OSError` once the other side is gone."""
-        if timeout is not None and not select.select([self._sock], [], [], timeout)[0]:
+        if timeout is not None and not self._readable(timeout):
             raise TimeoutError(f"no answer from the wren pool server within {timeout:g} s")
         size = _SIZE.unpack(self._exactly(_SIZE.size))[0]
         if size == -1:
             size = _BIG.unpack(self._exactly(_BIG.size))[0]
         message: tuple[Any, ...] = pickle.loads(self._exactly(size))
         return message
+
+    def _readable(self, timeout: float) -> bool:
+        """True once a message waits; `poll`, not `select`: a long-lived client (a notebook,
+        a test session) may hold descriptors past FD_SETSIZE, which `select` refuses."""
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
+        return bool(poller.poll(max(0.0, timeout) * 1000))
 
     def _exactly(self, size: int) -> bytearray:
         buffer = bytearray(size)
