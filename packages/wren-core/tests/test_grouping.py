@@ -31,6 +31,14 @@ class Cloud(ComputeBackend):
 class Job:
     job_key: str
     documents: list[StatusDocument] = attrs.field(factory=list)
+    finished: bool = False
+
+
+def span(job_key: str, start: float, ends: list[float]) -> StatusDocument:
+    """A worker's document of calls that ran one after the other from `start`."""
+    starts = [start, *ends[:-1]]
+    return StatusDocument(job_key, f"t{start}", 0, None, {}, indices=list(range(len(ends))),
+                          func_start=starts, func_end=ends)
 
 
 def test_unmeasured_or_short_calls_keep_the_plan() -> None:
@@ -49,9 +57,11 @@ def test_long_calls_spread_over_more_tasks_but_amortize_an_invocation() -> None:
 
 def test_call_times_average_what_earlier_jobs_of_the_function_ran() -> None:
     jobs = [Job("e/M000"), Job("e/M001")]
-    times = CallTimes(lambda: jobs)
+    times = CallTimes()
     times.job_built("e/M000", "func/a")
     times.job_built("e/M001", "func/b")
+    for job in jobs:
+        times.track(job)
     assert times.per_call("func/a") is None
     jobs[0].documents.append(StatusDocument("e/M000", "t0", 0, None, {}, indices=[0, 1],
                                             func_start=[0.0, 1.0], func_end=[1.0, 4.0]))
@@ -61,8 +71,26 @@ def test_call_times_average_what_earlier_jobs_of_the_function_ran() -> None:
                                             {"host": "client"}, indices=[2],
                                             func_start=[5.0], func_end=[5.0]))
     assert times.per_call("func/a") == 2.0
-    jobs.clear()  # the executor forgot the jobs (cleaned): what was measured is kept
+    assert times.per_call("func/a") == 2.0  # each document counts once
+
+
+def test_call_times_let_finished_jobs_go_and_count_what_came_before() -> None:
+    times = CallTimes()
+    first, second = Job("e/M000"), Job("e/M001")
+    for job in (first, second):
+        times.job_built(job.job_key, "func/a")
+        times.track(job)
+    first.documents.append(span("e/M000", 0.0, [1.0]))
+    assert times.per_call("func/a") == 1.0
+    first.documents.append(span("e/M000", 5.0, [8.0]))  # came in before it finished
+    first.finished = True
     assert times.per_call("func/a") == 2.0
+    assert times._open["func/a"] == [second]  # let go: later calls no longer look at it
+    second.documents.append(span("e/M001", 0.0, [5.0]))
+    second.finished = True
+    assert times.per_call("func/a") == 3.0
+    assert "func/a" not in times._open and not times._read
+    assert times.per_call("func/a") == 3.0  # what was measured is kept
 
 
 def build(builder: JobBuilder, items: list[Any], job_id: str, chunksize: int | None = None
@@ -74,11 +102,11 @@ def build(builder: JobBuilder, items: list[Any], job_id: str, chunksize: int | N
 def test_the_builder_groups_by_the_measured_time_of_earlier_jobs() -> None:
     compute = Cloud({"max_workers": 10}, WorkerStorage("memory", {}, {}))
     builder = JobBuilder("e", MemoryStorage(), "b", CloudpickleSerializer(), compute, TEST_KEY)
-    jobs = [Job("e/M000")]
-    builder.call_times.jobs = lambda: jobs
+    job = Job("e/M000")
     first = build(builder, [5.0] * 400, "M000")
+    builder.call_times.track(job)
     assert [len(t.call_indices) for t in first] == [40] * 10  # unmeasured: the plan
-    jobs[0].documents.append(StatusDocument("e/M000", "t0", 0, None, {}, indices=[0],
+    job.documents.append(StatusDocument("e/M000", "t0", 0, None, {}, indices=[0],
                                             func_start=[0.0], func_end=[5.0]))
     second = build(builder, [5.0] * 400, "M001")
     assert len(second) == 10 * SPREAD and not second[0].options.keep_together

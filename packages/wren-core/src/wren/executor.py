@@ -172,7 +172,6 @@ class FunctionExecutor:
                                    self._preinstalled)
         self._cleaner = Cleaner(self.storage, self.bucket)
         self._jobs: list[JobState] = []
-        self._builder.call_times.jobs = self._jobs.copy  # the list, not the executor
         #: (job, a job whose calls read its results from storage): kept until both finish
         self._consumers: list[tuple[JobState, JobState]] = []
         self._unread: list[JobState] = []
@@ -276,6 +275,7 @@ class FunctionExecutor:
                        exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"],
                        options=self._monitoring.task_options)
         tasks = self._builder.build(spec)
+        self._builder.call_times.track(job)
         job.runtime_memory = runtime_memory or self.config.compute.get("runtime_memory")
         with self._condition:
             self._jobs.append(job)
