@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 import zipfile
@@ -97,3 +98,43 @@ def test_unpicklable_function_is_a_clear_error() -> None:
         pack_function(holds_lock, CloudpickleSerializer())
     with pytest.raises(SerializationError, match="expected a function"):
         pack_function(42, CloudpickleSerializer())  # type: ignore[arg-type]
+
+
+def test_a_function_without_modules_is_packed_once_until_its_pickle_changes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from wren.serialize import modules
+
+    searches = []
+    search = modules.find_user_modules
+    monkeypatch.setattr(modules, "find_user_modules",
+                        lambda *args: searches.append(1) or search(*args))
+    factor = 3
+
+    def scaled(x: int) -> int:
+        return factor * x
+
+    serializer = CloudpickleSerializer()
+    first = pack_function(scaled, serializer)
+    assert pack_function(scaled, serializer) is first and len(searches) == 1
+    factor = 4  # the closure's value is part of the pickle: a new blob that runs the new code
+    changed = pack_function(scaled, serializer)
+    assert changed.digest != first.digest and len(searches) == 2
+    assert unpack_function(changed.data, serializer)(2) == 8
+
+
+def test_a_function_with_modules_is_searched_every_time(user_modules: Path) -> None:
+    import blobpkg
+
+    serializer = CloudpickleSerializer()
+    first = pack_function(blobpkg.work, serializer)
+    assert pack_function(blobpkg.work, serializer) is not first
+
+
+def test_the_system_roots_hold_every_install_path_sysconfig_names() -> None:
+    import sysconfig
+
+    from wren.serialize.modules import _in_system_roots
+
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        assert _in_system_roots(os.path.join(sysconfig.get_path(key), "some_module.py")), key
+    assert not _in_system_roots(os.path.join(os.path.expanduser("~"), "project", "mod.py"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,6 +32,14 @@ _HEADER_V1 = struct.Struct(">Q")
 #: downloads and extracts them.
 WARN_MODULE_BYTES = 10 * 2**20
 _logged: set[str] = set()
+#: Blobs of functions that ship no modules, packed lately, by their pickle, source lines and
+#: module choice: a function pickled to the same bytes needs the same (no) modules, so calling
+#: it again skips their search, the zip and the hash. A blob with modules is packed anew each
+#: time, since its module files may change on disk or resolve elsewhere after `sys.path`
+#: changes.
+_packed: dict[tuple[Any, ...], FunctionBlob] = {}
+_PACKED_BYTES = 32 * 2**20
+_packed_lock = threading.Lock()
 
 
 @attrs.frozen
@@ -50,7 +59,6 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
 
     from wren.serialize.module_zip import entries, zip_modules
     from wren.serialize.modules import find_user_modules, try_reach
-    from wren.serialize.sources import collect_sources
 
     if not callable(func):
         raise SerializationError(f"expected a function, got {type(func).__name__}: "
@@ -65,22 +73,47 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
             "inside the function instead") from exc
     include = None if include is None else list(include)
     reached = try_reach(func)
+    codes = reached.codes if reached is not None else ()
+    alone = _sources(func, codes, {})  # the sources if it ships no modules
+    memo = (type(serializer), pickled, alone, None if include is None else tuple(include),
+            tuple(exclude), preinstalled)
+    known = _packed.get(memo)
+    if known is not None:
+        return known
     modules = {} if reached is None and include == [] else \
         find_user_modules(func, include, exclude, preinstalled, reached)
-    try:
-        sources = collect_sources(reached.codes if reached is not None else (),
-                                  {name: str(path) for name, path in entries(modules).items()}
-                                  ).to_bytes()
-    except Exception:  # tracebacks without source lines, never a job that cannot start
-        logger.debug("cannot collect the source lines of %r", func, exc_info=True)
-        sources = b""
+    sources = _sources(func, codes, {name: str(path) for name, path in
+                                     entries(modules).items()}) if modules else alone
     archive = zip_modules(modules)
     data = MAGIC + _HEADER.pack(len(pickled), len(sources)) + pickled + sources + archive
     blob = FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
+    if not modules:
+        _remember(memo, blob)
     if modules and blob.digest not in _logged:
         _logged.add(blob.digest)
         _log_modules(blob, len(archive), getattr(func, "__qualname__", repr(func)))
     return blob
+
+
+def _sources(func: Any, codes: Iterable[Any], modules: dict[str, str]) -> bytes:
+    """The shipped source lines of `codes` (b"" when they cannot be read: tracebacks
+    without source lines, never a job that cannot start)."""
+    from wren.serialize.sources import collect_sources
+
+    try:
+        return collect_sources(codes, modules).to_bytes()
+    except Exception:
+        logger.debug("cannot collect the source lines of %r", func, exc_info=True)
+        return b""
+
+
+def _remember(memo: tuple[Any, ...], blob: FunctionBlob) -> None:
+    """Keep `blob` for its pickle, dropping the oldest blobs past `_PACKED_BYTES` in all."""
+    with _packed_lock:
+        _packed[memo] = blob
+        held = sum(len(known.data) for known in _packed.values())
+        while held > _PACKED_BYTES and len(_packed) > 1:
+            held -= len(_packed.pop(next(iter(_packed))).data)
 
 
 def _log_modules(blob: FunctionBlob, size: int, func_name: str) -> None:

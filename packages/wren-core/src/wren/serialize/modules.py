@@ -33,13 +33,11 @@ logger = logging.getLogger("wren")
 
 @functools.cache
 def _system_roots() -> tuple[str, ...]:
-    import sysconfig  # 10-30 ms to import: only when a job's modules are looked at
-
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            roots.add(path)
+    """Python's own and the sites' directories. `sysconfig`'s install paths (stdlib,
+    purelib, platlib) all lie in these prefixes or site directories, so it is not asked: its
+    set-up costs a first job 2-3 ms."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.__file__)}  # the standard library itself
     roots.update(getattr(site, "getsitepackages", list)())
     user_site = getattr(site, "getusersitepackages", lambda: None)()
     if user_site:

@@ -12,14 +12,13 @@ checked against the blob's hash like the pickle; `wren.worker.sources` puts it b
 
 from __future__ import annotations
 
+import functools
 import json
 import linecache
 import re
 import types
 import zlib
 from collections.abc import Iterable, Mapping
-
-import attrs
 
 from wren._errors import SerializationError
 
@@ -29,20 +28,44 @@ SOURCES_LIMIT = 64 * 1024
 LINE_LIMIT = 400
 #: The file name cloudpickle gives the code it carries by value.
 DYNAMIC_FILENAME = "<dynamic-code>"
-_SECRET = re.compile(
-    r"""(?ix)\b(\w*(?:password|passwd|secret|token|api_?key|access_?key|credential)\w*)
-        (\s*[:=]\s*)(?:[rbuf]{0,2})(['"]).*?\3""")
+_SECRET_PATTERN = r"""(?ix)\b(\w*(?:password|passwd|secret|token|api_?key|access_?key|credential)\w*)
+    (\s*[:=]\s*)(?:[rbuf]{0,2})(['"]).*?\3"""
+#: Words one of which a line has when `_SECRET_PATTERN` can match it (lower case).
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential")
 
 
-@attrs.frozen
+@functools.cache
+def _secret() -> re.Pattern[str]:
+    """The pattern, compiled when a line first needs it (a millisecond of the first job)."""
+    return re.compile(_SECRET_PATTERN)
+
+
 class ShippedSources:
     """`files[name][line] = text` for the lines shipped; `codes[code_key(c)]` = the name of
     the file code `c` came from; `modules[archive name]` = the file a shipped module's
-    archive member was read from (tracebacks name it, not the worker's copy)."""
+    archive member was read from (tracebacks name it, not the worker's copy). A plain
+    class: defining it is on the path of every process's first job."""
 
-    files: dict[str, dict[int, str]] = attrs.field(factory=dict)
-    codes: dict[str, str] = attrs.field(factory=dict)
-    modules: dict[str, str] = attrs.field(factory=dict)
+    __slots__ = ("codes", "files", "modules")
+
+    def __init__(self, files: dict[str, dict[int, str]] | None = None,
+                 codes: dict[str, str] | None = None,
+                 modules: dict[str, str] | None = None) -> None:
+        self.files = {} if files is None else files
+        self.codes = {} if codes is None else codes
+        self.modules = {} if modules is None else modules
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShippedSources):
+            return NotImplemented
+        return (self.files, self.codes, self.modules) == (other.files, other.codes,
+                                                           other.modules)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like its dicts
+
+    def __repr__(self) -> str:
+        return (f"ShippedSources(files={self.files!r}, codes={self.codes!r}, "
+                f"modules={self.modules!r})")
 
     def __bool__(self) -> bool:
         return bool(self.codes or self.modules)
@@ -96,7 +119,10 @@ def _span(code: types.CodeType) -> range:
 def redact(line: str) -> str:
     """`line` with the string assigned to anything named like a password, token or key
     replaced by `'***'`."""
-    return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", line)
+    lowered = line.lower()
+    if not any(word in lowered for word in _SECRET_WORDS):
+        return line
+    return _secret().sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", line)
 
 
 def collect_sources(codes: Iterable[types.CodeType], modules: Mapping[str, str] | None = None,
