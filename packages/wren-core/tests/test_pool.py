@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from pathlib import Path
+from typing import Any
 
 import wren
 from wren.testing import functions as fn
 from wren.worker.pool import describe_exit, get_pool
+from wren.worker.pool.process import WorkerProcess
+from wren.worker.pool.supervisor import _warmest
 
 
 def executor(tmp_path: Path, **overrides: object) -> wren.FunctionExecutor:
@@ -64,3 +68,24 @@ def test_exit_descriptions() -> None:
     assert describe_exit(-9).startswith("was killed by signal SIGKILL")
     assert "segmentation fault" in describe_exit(-11)
     assert describe_exit(None) == "stopped responding"
+
+
+class _Idle:
+    """An idle worker as the dispatcher sees it: what it has loaded."""
+
+    def __init__(self, name: str, functions: set[str], profiles: set[str]) -> None:
+        self.name, self.functions, self.profiles = name, functions, profiles
+
+    warmth = WorkerProcess.warmth
+
+
+def test_a_task_goes_to_the_idle_worker_that_loaded_its_function() -> None:
+    task = types.SimpleNamespace(task=types.SimpleNamespace(func_key="func/a"),
+                                 profile=("p1", "localhost", {}))
+    cold, profile_only, warm = (_Idle("cold", set(), set()), _Idle("profile", set(), {"p1"}),
+                                _Idle("warm", {"func/a"}, {"p1"}))
+    idle: list[Any] = [cold, warm, profile_only]
+    assert _warmest(idle, task).name == "warm" and idle == [cold, profile_only]
+    assert _warmest(idle, task).name == "profile"
+    others: list[Any] = [_Idle("a", set(), set()), _Idle("b", set(), set())]
+    assert _warmest(others, task).name == "b"  # equals: the most recently idle one

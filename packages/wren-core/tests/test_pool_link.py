@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import socket
+import time
 
 import pytest
 from wren.worker.pool.link import Link
@@ -54,3 +55,24 @@ def test_waiting_works_on_descriptors_past_1024() -> None:
     finally:
         for fd in fillers:
             os.close(fd)
+
+
+def test_an_outbox_sends_at_once_and_queues_behind_a_client_that_stops_reading() -> None:
+    from wren.worker.pool.server import _Outbox
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    outbox, reader = _Outbox(Link(ours)), Link(theirs)
+    outbox.put(("status", 0))
+    assert outbox._backlog == 0 and reader.receive(5.0) == ("status", 0)  # no queue: sent
+    started = time.monotonic()
+    big = b"x" * 300_000  # the socket's buffer fills within a few of these
+    for number in range(1, 40):
+        outbox.put(("status", number, big))
+    assert time.monotonic() - started < 2.0, "put() waited for a client that does not read"
+    assert outbox._backlog > 0
+    received = [reader.receive(10.0) for _ in range(39)]
+    assert [message[1] for message in received] == list(range(1, 40))
+    assert all(message[2] == big for message in received)
+    outbox.close()
+    with pytest.raises(EOFError):
+        reader.receive(5.0)

@@ -24,7 +24,7 @@ from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
 from wren.worker.pool.link import Link
 from wren.worker.pool.profile import Profile
-from wren.worker.pool.rendezvous import open_link
+from wren.worker.pool.rendezvous import open_link, running_link
 
 logger = logging.getLogger("wren")
 
@@ -106,8 +106,23 @@ class RemotePool:
             return list(self._answers.pop(query))
 
     def connect_soon(self) -> None:
-        """Reach (or start) the server on a background thread, so it is ready by the first
-        submission; a failure is left for that submission to report."""
+        """Reach the server now if one runs (about a millisecond), or start one on a
+        background thread, so it is ready by the first submission; a failure is left for
+        that submission to report. (Reaching a running server in the background would cost
+        the first job more: each of that thread's waits gives the interpreter lock back to a
+        busy main thread for up to its switch interval, 5 ms.)"""
+        with self._lock:
+            if self._link is None:
+                try:
+                    found = running_link(self.idle_timeout)
+                except Exception as exc:
+                    logger.debug("reaching the wren pool server failed: %s", exc)
+                    found = None
+                if found is not None:
+                    self._joined(*found)
+                    return
+            else:
+                return
         threading.Thread(target=self._connect_quietly, daemon=True,
                          name="wren-pool-connect").start()
 
@@ -138,16 +153,22 @@ class RemotePool:
         """The link, opened (starting a server if need be) when there is none (under the
         lock)."""
         if self._link is None:
-            link, self.server_pid = open_link(self.idle_timeout, self._size or 1)
-            self._link, self._profiles = link, set()
-            self.servers_joined += 1
-            if self._size:
-                link.send(("size", self._size))
-            for owner, limit in self._limits.items():
-                link.send(("limit", owner, limit))
-            threading.Thread(target=self._read, args=(link,), daemon=True,
-                             name="wren-pool-client").start()
+            self._joined(*open_link(self.idle_timeout, self._size or 1))
+        assert self._link is not None
         return self._link
+
+    def _joined(self, link: Link, server_pid: int) -> None:
+        """Take `link` to a server as this client's (under the lock): send it the settings
+        and start reading it."""
+        self.server_pid = server_pid
+        self._link, self._profiles = link, set()
+        self.servers_joined += 1
+        if self._size:
+            link.send(("size", self._size))
+        for owner, limit in self._limits.items():
+            link.send(("limit", owner, limit))
+        threading.Thread(target=self._read, args=(link,), daemon=True,
+                         name="wren-pool-client").start()
 
     def _read(self, link: Link) -> None:
         while True:

@@ -61,6 +61,28 @@ class Link:
             else:
                 self._sock.sendall(header + data)
 
+    @staticmethod
+    def frame(message: tuple[Any, ...]) -> bytes:
+        """`message` framed as `send` sends it, for `send_some` and `send_frame`."""
+        data = pickle.dumps(message, protocol=5)
+        size = len(data)
+        return (_SIZE.pack(size) if size <= _SMALL_MAX else
+                _SIZE.pack(-1) + _BIG.pack(size)) + data
+
+    def send_some(self, frame: bytes | memoryview) -> int:
+        """Send what of `frame` the socket takes now without waiting; return how many bytes
+        (the caller sends the rest, before anything else, with `send_frame`)."""
+        with self._send_lock:
+            try:
+                return self._sock.send(frame, _socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return 0
+
+    def send_frame(self, frame: bytes | memoryview) -> None:
+        """Send (the rest of) a frame, waiting while the socket is full."""
+        with self._send_lock:
+            self._sock.sendall(frame)
+
     def receive(self, timeout: float | None = None) -> tuple[Any, ...]:
         """The next message; `TimeoutError` when none came within `timeout` seconds,
         `EOFError` or `OSError` once the other side is gone."""

@@ -126,6 +126,11 @@ def _start(directory: Path, name: str, idle_timeout: float, size: int) -> subpro
         os.close(log)
 
 
+def running_link(idle_timeout: float) -> tuple[Link, int] | None:
+    """A link to this user's pool server (and its pid) if one is running, else None."""
+    return _hello(pool_dir() / f"{server_name()}.sock", idle_timeout)
+
+
 def open_link(idle_timeout: float, size: int) -> tuple[Link, int]:
     """A link to this user's pool server (and its pid), started first when none answers;
     `PoolServerError` when none could be started."""

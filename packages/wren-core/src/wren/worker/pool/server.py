@@ -42,16 +42,32 @@ MAX_SIZE = 256
 
 
 class _Outbox:
-    """What goes to one client, sent by its own thread: a client that stops reading stalls
-    only itself, never the pool's dispatcher thread (which relays every client's statuses)."""
+    """What goes to one client. A message is sent at once when nothing is queued and the
+    socket takes it whole; otherwise (the rest of) it waits for the outbox's own thread. So a
+    client that stops reading stalls only itself, never the pool's dispatcher thread (which
+    relays every client's statuses), and a status reaches a reading client without a thread
+    switch."""
 
     def __init__(self, link: Link) -> None:
         self.link = link
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._backlog = 0  # frames queued and not yet sent whole
         threading.Thread(target=self._drain, daemon=True, name="wren-pool-outbox").start()
 
     def put(self, message: tuple[Any, ...]) -> None:
-        self._queue.put(message)
+        frame = Link.frame(message)
+        with self._lock:
+            if self._backlog == 0:
+                try:
+                    sent = self.link.send_some(frame)
+                except OSError:  # the client is gone; its conversation ends on its own
+                    return
+                if sent == len(frame):
+                    return
+                frame = frame[sent:]
+            self._backlog += 1
+            self._queue.put(frame)
 
     def close(self) -> None:
         """Send what is queued, then close the link."""
@@ -59,8 +75,10 @@ class _Outbox:
 
     def _drain(self) -> None:
         try:
-            while (message := self._queue.get()) is not None:
-                self.link.send(message)
+            while (frame := self._queue.get()) is not None:
+                self.link.send_frame(frame)
+                with self._lock:
+                    self._backlog -= 1
         except OSError:  # the client is gone; its tasks are being cancelled
             pass
         finally:

@@ -46,6 +46,16 @@ PREFETCH_BYTES = 32 * 1024
 MAX_ATTEMPTS = 3
 
 
+def _warmest(idle: list[WorkerProcess], item: Assignment) -> WorkerProcess:
+    """Take from `idle` the worker that already loaded most of what `item` needs (the
+    last one of equals, as a stack: the most recently idle worker is the warmest)."""
+    best = len(idle) - 1
+    for place in range(best - 1, -1, -1):
+        if idle[place].warmth(item) > idle[best].warmth(item):
+            best = place
+    return idle.pop(best)
+
+
 def kill_grace(timeout: float) -> float:
     """Extra time a call gets past its timeout before its worker is killed from outside."""
     return 0.5 + 0.05 * timeout
@@ -174,7 +184,7 @@ class WorkerPool:
                     waiting.append(item)
                     continue
                 busy[item.owner] += 1
-                worker = idle.pop()
+                worker = _warmest(idle, item)
                 item = self._cut(item)
                 item.started = time.monotonic()
                 try:
