@@ -35,6 +35,8 @@ OWNER_FILE = ".wren-tmp-owner"
 OWNERS = ".wren-tmp-owners"
 #: Prefixes without an owner (written by workers only) are removed after this many seconds.
 ORPHAN_AGE = 3600.0
+#: Executor prefixes a worker remembers seeing claimed (forgotten all at once past this)
+_SEEN_CLAIMS = 256
 _FIX = "remove it, or set localhost.shared_memory to false"
 _FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 #: This process's lock, by user shared directory: (file name, descriptor held open).
@@ -108,6 +110,7 @@ class SharedArea:
         self.root = root
         self.top = root.parent
         self._claimed: set[Path] = set()
+        self._seen: set[Path] = set()  # executor prefixes other processes were seen to own
         self._ready = False
 
     def prepare(self) -> None:
@@ -147,9 +150,17 @@ class SharedArea:
             _claims.add(prefix)
 
     def claimed(self, bucket: str, key: str) -> bool:
-        """Whether a live process owns the executor prefix of `key`."""
+        """Whether a live process owns the executor prefix of `key`. A claim once seen is
+        remembered: the executor's tasks stop coming when its process ends."""
         prefix = self._owner_dir(bucket, key)
-        return prefix in self._claimed or not self._abandoned(prefix, None)
+        if prefix in self._claimed or prefix in self._seen:
+            return True
+        if self._abandoned(prefix, None):
+            return False
+        if len(self._seen) >= _SEEN_CLAIMS:
+            self._seen.clear()
+        self._seen.add(prefix)
+        return True
 
     def sweep(self) -> None:
         """Remove the executor prefixes whose owner is gone, of every storage directory of

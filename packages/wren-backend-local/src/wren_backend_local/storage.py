@@ -17,6 +17,7 @@ they are read, listed and deleted like the other objects of the bucket.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import uuid
@@ -95,12 +96,18 @@ class LocalhostStorage(StorageBackend):
 
     def put_object(self, bucket: str, key: str, body: Body) -> None:
         path = self._path(bucket, key)
-        self._make_dirs(path.parent, bucket, key)
         if key.endswith("/"):
+            self._make_dirs(path.parent, bucket, key)
             return
         temp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:  # the directory usually exists (a job writes many objects to it): try first
+            fd = os.open(temp, _CREATE_FLAGS, OBJECT_MODE)
+        except (FileNotFoundError, NotADirectoryError):
+            self._make_dirs(path.parent, bucket, key)
+            fd = os.open(temp, _CREATE_FLAGS, OBJECT_MODE)
+        written = False
         try:
-            with os.fdopen(os.open(temp, _CREATE_FLAGS, OBJECT_MODE), "wb") as out:
+            with os.fdopen(fd, "wb") as out:
                 if isinstance(body, (bytes, bytearray, memoryview)):
                     out.write(body)
                 else:
@@ -108,12 +115,14 @@ class LocalhostStorage(StorageBackend):
 
                     shutil.copyfileobj(body, out, _COPY_BLOCK)
             os.replace(temp, path)
+            written = True
         except IsADirectoryError as exc:
             raise StorageError(f"cannot store {key!r} in bucket {bucket!r}: other objects live "
                                "under it as a prefix") from exc
         finally:
-            if temp.exists():
-                temp.unlink()
+            if not written:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
 
     def put_shared(self, bucket: str, key: str, data: memoryview,
                    writable: bool = False) -> BufferRef:
