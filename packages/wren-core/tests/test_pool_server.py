@@ -220,3 +220,27 @@ def test_a_client_of_another_version_gets_its_own_server(
     monkeypatch.setattr(rendezvous, "__version__", "0.0.0-other")
     assert rendezvous.server_name() != name  # ... whose clients look for their own server
     assert _servers(pool_dir) == [pid]
+
+
+def test_a_running_server_is_joined_before_connect_soon_returns(pool_dir: Path) -> None:
+    first = client.RemotePool(idle_timeout=5.0)
+    assert first.worker_pids()  # starts the server
+    second = client.RemotePool(idle_timeout=5.0)
+    try:
+        second.connect_soon()
+        assert second._link is not None and second.server_pid == first.server_pid
+    finally:
+        second.shutdown()
+        first.shutdown()
+
+
+def test_connect_soon_starts_a_missing_server_in_the_background(pool_dir: Path) -> None:
+    pool = client.RemotePool(idle_timeout=5.0)
+    try:
+        pool.connect_soon()  # returns at once; the server starts meanwhile
+        deadline = time.monotonic() + 30
+        while pool.server_pid is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.server_pid in _servers(pool_dir)
+    finally:
+        pool.shutdown()
