@@ -27,6 +27,11 @@ from wren.worker.upstream import ResultReader
 
 logger = logging.getLogger("wren")
 
+#: The reducer lists the map's statuses this often at first (seconds)...
+FIRST_POLL = 0.005
+#: ...and at least this often.
+MAX_POLL = 0.5
+
 
 class MapCallFailedError(WrenError):
     """A map call failed, so its reducer cannot run."""
@@ -34,6 +39,10 @@ class MapCallFailedError(WrenError):
 
 def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
              poll: float, key: bytes) -> dict[int, tuple[StatusDocument, int]]:
+    """The status document and position of each wanted call, read as they appear. The
+    listing starts every `poll` seconds and slows down (never speeds up again) while
+    nothing new appears: a quick map is read within milliseconds, a long one costs a
+    listing every `MAX_POLL` seconds at most."""
     found: dict[int, tuple[StatusDocument, int]] = {}
     missing = set(wanted)
     seen: set[str] = set()
@@ -54,8 +63,9 @@ def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
                 missing.discard(index)
             changed = True
         if missing:
-            delay = poll if changed else min(delay * 1.5, 2.0)
             time.sleep(delay)
+            if not changed:
+                delay = min(delay * 1.5, MAX_POLL)
     return found
 
 
@@ -78,7 +88,7 @@ class RemoteReducer:
 
 
 def reduce_remote(reduce_function: Callable[..., Any], map_job_key: str, n_calls: int | range,
-                  serializer_name: str = "cloudpickle", poll: float = 0.05,
+                  serializer_name: str = "cloudpickle", poll: float = FIRST_POLL,
                   **kwargs: Any) -> Any:
     """Wait for the map job's results (all `n_calls`, or the calls in a `range`), then
     return `reduce_function(results, **kwargs)`."""
