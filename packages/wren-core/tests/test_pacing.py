@@ -127,3 +127,25 @@ def test_the_rest_of_a_cut_task_keeps_its_place_in_the_queue(pool: WorkerPool) -
     assert list(head.task.call_indices) == [10]
     assert [list(i.task.call_indices) for i in pool._queue] == [[11, 12], [10, 11]]
     assert pool._queue[1] is second
+
+
+class _Told:
+    """A listener that is told which calls each pushed status covers."""
+
+    def __init__(self) -> None:
+        self.covered: list[tuple[bytes, str, list[int]]] = []
+
+    def status_pushed_covering(self, document: bytes, job_key: str, indices: Any) -> None:
+        self.covered.append((document, job_key, list(indices)))
+
+
+def test_each_pushed_status_covers_the_calls_run_since_the_last(pool: WorkerPool) -> None:
+    told = _Told()
+    item = Assignment(task(6), listener=told, profile=("p", "memory", {}),  # type: ignore
+                      owner=1, key=b"k" * 32)
+    worker: Any = collections.namedtuple("Worker", "assignment")(item)
+    pool._handle(worker, ("status", "t00003", 2, b"first"))
+    pool._handle(worker, ("status", "t00003", 5, b"second"))
+    pool._handle(worker, ("status", "t00003", 6, b"third"))
+    assert told.covered == [(b"first", "e/M000", [10, 11]), (b"second", "e/M000", [12, 13, 14]),
+                            (b"third", "e/M000", [15])]

@@ -95,7 +95,12 @@ class _Relay:
         from wren.protocol.status import StatusDocument
 
         peeked = StatusDocument.peek(document)  # which calls reported, for the client's books
-        self.outbox.put(("status", self.lid, peeked.job_key, list(peeked.indices), document))
+        self.status_pushed_covering(document, peeked.job_key, peeked.indices)
+
+    def status_pushed_covering(self, document: bytes, job_key: str,
+                               indices: Sequence[int]) -> None:
+        """`status_pushed`, told by the pool which calls it covers: no need to decode it."""
+        self.outbox.put(("status", self.lid, job_key, list(indices), document))
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:

@@ -282,8 +282,14 @@ class WorkerPool:
         if kind == "ready":
             worker.ready = True
         elif kind == "status" and item is not None:
+            # the calls it covers: those run since the last flush (a task runs in order)
+            covered = item.task.call_indices[item.flushed:message[2]]
             item.flushed = message[2]
-            item.listener.status_pushed(message[3])
+            covering = getattr(item.listener, "status_pushed_covering", None)
+            if covering is not None:
+                covering(message[3], item.task.job_key, covered)
+            else:
+                item.listener.status_pushed(message[3])
         elif kind == "done":
             if item is not None and item.started is not None:
                 # the worker's own time in the calls when it says (the pipe's and this
