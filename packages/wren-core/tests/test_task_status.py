@@ -90,3 +90,14 @@ def test_a_status_document_with_columns_that_do_not_line_up_is_refused() -> None
     document["errors"] = {"0": {"type": "X", "message": "m", "kind": "spooky"}}
     with pytest.raises(MalformedDocumentError, match="spooky"):
         StatusDocument.decode(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize("times", [[1.0, True], [1.0, "2.0"], [1.0, None], [1.0, [2.0]],
+                                   {"0": 1.0}])
+def test_call_times_that_are_not_plain_numbers_are_refused(times: object) -> None:
+    document = json.loads(StatusDocument("e/M000", "t0", 0, None, {},
+                                         range(0, 2), [1.0, 2.0], [1.0, 2]).encode())
+    StatusDocument.decode(json.dumps(document).encode())  # ints and floats: accepted
+    document["func_start"] = times
+    with pytest.raises(MalformedDocumentError):
+        StatusDocument.decode(json.dumps(document).encode())
