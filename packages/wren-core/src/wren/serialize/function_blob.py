@@ -15,12 +15,15 @@ import logging
 import struct
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from wren._errors import SerializationError
 from wren.ports.serializer import Serializer
+
+if TYPE_CHECKING:
+    from wren.serialize.sources import ShippedSources
 
 logger = logging.getLogger("wren")
 
@@ -32,12 +35,13 @@ _HEADER_V1 = struct.Struct(">Q")
 #: downloads and extracts them.
 WARN_MODULE_BYTES = 10 * 2**20
 _logged: set[str] = set()
-#: Blobs of functions that ship no modules, packed lately, by their pickle, source lines and
-#: module choice: a function pickled to the same bytes needs the same (no) modules, so calling
-#: it again skips their search, the zip and the hash. A blob with modules is packed anew each
-#: time, since its module files may change on disk or resolve elsewhere after `sys.path`
-#: changes.
-_packed: dict[tuple[Any, ...], FunctionBlob] = {}
+#: Blobs of functions that ship no modules, packed lately, by their pickle and module choice,
+#: with the source lines they ship: a function pickled to the same bytes needs the same (no)
+#: modules, so calling it again skips their search, the second pickling pass that finds its
+#: code, the zip and the hash, unless a shipped line reads differently now. A blob with
+#: modules is packed anew each time, since its module files may change on disk or resolve
+#: elsewhere after `sys.path` changes.
+_packed: dict[tuple[Any, ...], tuple[FunctionBlob, ShippedSources]] = {}
 _PACKED_BYTES = 32 * 2**20
 _packed_lock = threading.Lock()
 
@@ -72,48 +76,49 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
             "must not capture open files, locks, sockets or similar objects; create them "
             "inside the function instead") from exc
     include = None if include is None else list(include)
-    reached = try_reach(func)
-    codes = reached.codes if reached is not None else ()
-    alone = _sources(func, codes, {})  # the sources if it ships no modules
-    memo = (type(serializer), pickled, alone, None if include is None else tuple(include),
+    memo = (type(serializer), pickled, None if include is None else tuple(include),
             tuple(exclude), preinstalled)
     known = _packed.get(memo)
-    if known is not None:
-        return known
+    if known is not None and known[1].is_current():
+        return known[0]
+    reached = try_reach(func)
+    codes = reached.codes if reached is not None else ()
     modules = {} if reached is None and include == [] else \
         find_user_modules(func, include, exclude, preinstalled, reached)
-    sources = _sources(func, codes, {name: str(path) for name, path in
-                                     entries(modules).items()}) if modules else alone
+    shipped = _sources(func, codes, {name: str(path) for name, path in
+                                     entries(modules).items()})
+    sources = shipped.to_bytes()
     archive = zip_modules(modules)
     data = MAGIC + _HEADER.pack(len(pickled), len(sources)) + pickled + sources + archive
     blob = FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
     if not modules:
-        _remember(memo, blob)
+        _remember(memo, blob, shipped)
     if modules and blob.digest not in _logged:
         _logged.add(blob.digest)
         _log_modules(blob, len(archive), getattr(func, "__qualname__", repr(func)))
     return blob
 
 
-def _sources(func: Any, codes: Iterable[Any], modules: dict[str, str]) -> bytes:
-    """The shipped source lines of `codes` (b"" when they cannot be read: tracebacks
+def _sources(func: Any, codes: Iterable[Any], modules: dict[str, str]) -> ShippedSources:
+    """The shipped source lines of `codes` (none when they cannot be read: tracebacks
     without source lines, never a job that cannot start)."""
-    from wren.serialize.sources import collect_sources
+    from wren.serialize.sources import ShippedSources, collect_sources
 
     try:
-        return collect_sources(codes, modules).to_bytes()
+        return collect_sources(codes, modules)
     except Exception:
         logger.debug("cannot collect the source lines of %r", func, exc_info=True)
-        return b""
+        return ShippedSources()
 
 
-def _remember(memo: tuple[Any, ...], blob: FunctionBlob) -> None:
-    """Keep `blob` for its pickle, dropping the oldest blobs past `_PACKED_BYTES` in all."""
+def _remember(memo: tuple[Any, ...], blob: FunctionBlob, shipped: ShippedSources) -> None:
+    """Keep `blob` (and the lines it ships) for its pickle, dropping the oldest blobs past
+    `_PACKED_BYTES` in all."""
     with _packed_lock:
-        _packed[memo] = blob
-        held = sum(len(known.data) for known in _packed.values())
+        _packed[memo] = (blob, shipped)
+        held = sum(len(known.data) for known, _ in _packed.values())
         while held > _PACKED_BYTES and len(_packed) > 1:
-            held -= len(_packed.pop(next(iter(_packed))).data)
+            held -= len(_packed.pop(next(iter(_packed)))[0].data)
 
 
 def _log_modules(blob: FunctionBlob, size: int, func_name: str) -> None:

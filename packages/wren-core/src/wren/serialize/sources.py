@@ -70,6 +70,17 @@ class ShippedSources:
     def __bool__(self) -> bool:
         return bool(self.codes or self.modules)
 
+    def is_current(self) -> bool:
+        """Whether every shipped line still reads the same (through `linecache`, as it was
+        collected): a file or notebook cell edited since would ship other lines."""
+        for filename, lines in self.files.items():
+            source = linecache.getlines(filename)
+            for number, text in lines.items():
+                if number > len(source) or \
+                        redact(source[number - 1].rstrip("\r\n")[:LINE_LIMIT]) != text:
+                    return False
+        return True
+
     def to_bytes(self) -> bytes:
         """JSON, or b"" when nothing is shipped."""
         if not self:
