@@ -55,7 +55,7 @@ class LocalhostCompute(ComputeBackend):
                               caps.SHARED_FILESYSTEM, caps.SHARED_MEMORY,
                               caps.RUNTIME_MANAGEMENT, caps.RUNTIME_BUILD})
     config_schema = COMPUTE_SCHEMA
-    tasks_per_worker: ClassVar[int] = 4
+    tasks_per_worker: ClassVar[int] = 1
     max_payload_bytes: ClassVar[int] = 64 * 1024 * 1024
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
