@@ -178,3 +178,27 @@ def test_futures_list_pickles_without_its_executor() -> None:
     assert list(copy) == list(chain) and copy.executor is None
     with pytest.raises(wren.InvalidInputError, match="has no executor"):
         copy.get_result()
+
+
+def test_a_big_job_makes_its_futures_with_the_collector_paused_then_restored(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    seen = []
+    original = ResponseFuture.__init__
+
+    def noting(self: Any, job: Any, index: int) -> None:
+        if index == 500:
+            seen.append(gc.isenabled())
+        original(self, job, index)
+
+    monkeypatch.setattr(ResponseFuture, "__init__", noting)
+    assert gc.isenabled()
+    futures = futures_of(_job(2000))
+    assert len(futures) == 2000 and seen == [False] and gc.isenabled()
+    gc.disable()  # a program that runs without the collector keeps it off
+    try:
+        futures_of(_job(2000, number=1))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

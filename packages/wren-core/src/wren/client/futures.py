@@ -12,6 +12,7 @@ follows them (`wren.client.composition`).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any
@@ -19,6 +20,9 @@ from typing import Any
 from wren.client.job import JobState
 from wren.client.logs import call_logs
 from wren.client.references import FutureReference, adopt
+
+#: Jobs of this many calls or more make their futures with the garbage collector paused.
+_PAUSE_COLLECTOR_FROM = 1000
 
 
 class ResponseFuture:
@@ -264,6 +268,15 @@ def futures_of(job: JobState) -> list[ResponseFuture]:
     """One future per call of `job`, made on first use (after the tasks are dispatched, so
     building them overlaps with the workers' start) and kept on the job."""
     if job.made_futures is None:
-        job.made_futures = [ResponseFuture(job, i) for i in range(job.size)]
+        # Thousands of new objects would have the collector run over and over meanwhile
+        # (half the time of making them); none of them can be garbage yet.
+        paused = job.size >= _PAUSE_COLLECTOR_FROM and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            job.made_futures = [ResponseFuture(job, i) for i in range(job.size)]
+        finally:
+            if paused:
+                gc.enable()
     return job.made_futures
 
