@@ -101,3 +101,28 @@ def test_call_times_that_are_not_plain_numbers_are_refused(times: object) -> Non
     document["func_start"] = times
     with pytest.raises(MalformedDocumentError):
         StatusDocument.decode(json.dumps(document).encode())
+
+
+def test_long_time_columns_travel_packed_and_come_back_exactly() -> None:
+    from wren.protocol.fields import PACK_TIMES_FROM
+
+    n = PACK_TIMES_FROM + 1
+    starts = [1765000000.0 + i / 3 for i in range(n)]
+    ends = [start + 1e-7 for start in starts]
+    raw = StatusDocument("e/M000", "t0", 0, None, {}, range(0, n), starts, ends).encode()
+    columns = json.loads(raw)
+    assert set(columns["func_start"]) == {"f64le"}  # packed, not a list of decimal numbers
+    decoded = StatusDocument.decode(raw)
+    assert decoded.func_start == starts and decoded.func_end == ends  # bit for bit
+    short = json.loads(StatusDocument("e/M000", "t0", 0, None, {}, range(0, 2),
+                                      [1.5, 2.5], [2.0, 3.0]).encode())
+    assert short["func_start"] == [1.5, 2.5]  # a short column stays readable
+
+
+@pytest.mark.parametrize("packed", ["not base64!", "AAAAAAAA", "AAAAAAAA8D8A", 7])
+def test_packed_time_columns_that_are_not_whole_doubles_are_refused(packed: object) -> None:
+    document = json.loads(StatusDocument("e/M000", "t0", 0, None, {},
+                                         range(0, 1), [1.0], [1.0]).encode())
+    document["func_start"] = {"f64le": packed}
+    with pytest.raises(MalformedDocumentError):
+        StatusDocument.decode(json.dumps(document).encode())

@@ -1,14 +1,22 @@
 """Encoders and checks for the field types the protocol's documents share.
 
 Call indices travel as `{"range": [start, stop]}` when contiguous (a 10,000-call task costs
-a few bytes) and as a list otherwise; the checks raise `TypeError`/`ValueError`, which each
-document's decoder turns into one `MalformedDocumentError` naming the document.
+a few bytes) and as a list otherwise; a column of call times travels as a list of numbers up
+to `PACK_TIMES_FROM` calls and as `{"f64le": base64}` (little-endian doubles) beyond, which
+costs a 10,000-call document about a twentieth of writing and parsing its floats as JSON. The
+checks raise `TypeError`/`ValueError`, which each document's decoder turns into one
+`MalformedDocumentError` naming the document.
 """
 
 from __future__ import annotations
 
+import base64
+import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+#: A column of more call times than this travels packed.
+PACK_TIMES_FROM = 64
 
 
 def encode_indices(indices: Sequence[int]) -> Any:
@@ -26,6 +34,23 @@ def decode_indices(raw: Any) -> Sequence[int]:
     if not isinstance(raw, list):
         raise TypeError(f"expected call indices, got {type(raw).__name__}")
     return [integer(i) for i in raw]
+
+
+def encode_times(values: Sequence[float]) -> Any:
+    """A column of call times as it travels in a document."""
+    if len(values) <= PACK_TIMES_FROM:
+        return list(values)
+    return {"f64le": base64.b64encode(struct.pack(f"<{len(values)}d", *values)).decode("ascii")}
+
+
+def decode_times(raw: Any) -> list[float]:
+    """A column of call times from a document (either form)."""
+    if isinstance(raw, Mapping):
+        packed = base64.b64decode(text(raw["f64le"]), validate=True)
+        if len(packed) % 8:
+            raise ValueError("packed call times are not whole 8-byte numbers")
+        return list(struct.unpack(f"<{len(packed) // 8}d", packed))
+    return numbers(raw)
 
 
 def text(value: Any) -> str:

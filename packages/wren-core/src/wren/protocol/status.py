@@ -24,7 +24,15 @@ import attrs
 
 from wren._errors import TamperedDataError
 from wren.protocol import keys
-from wren.protocol.fields import decode_indices, encode_indices, integer, mapping, numbers, text
+from wren.protocol.fields import (
+    decode_indices,
+    decode_times,
+    encode_indices,
+    encode_times,
+    integer,
+    mapping,
+    text,
+)
 from wren.protocol.signing import HEADER_BYTES, open_sealed, seal, unverified_data
 from wren.protocol.version import MalformedDocumentError, check, stamp
 
@@ -117,8 +125,8 @@ class StatusDocument:
             "kind": "status", "job_key": self.job_key, "task_id": self.task_id,
             "part": self.part, "result_key": self.result_key, "worker": self.worker,
             "result_inline": self.result_inline,
-            "indices": encode_indices(indices), "func_start": self.func_start,
-            "func_end": self.func_end,
+            "indices": encode_indices(indices), "func_start": encode_times(self.func_start),
+            "func_end": encode_times(self.func_end),
             "errors": {str(k): v for k, v in self.errors.items()},
             "extra": {str(k): v for k, v in self.extra.items()}}),
             separators=(",", ":"), default=_jsonable).encode()
@@ -140,7 +148,7 @@ class StatusDocument:
                 text(data["job_key"]), text(data["task_id"]), integer(data["part"]),
                 None if data["result_key"] is None else text(data["result_key"]),
                 mapping(data["worker"]), decode_indices(data["indices"]),
-                numbers(data["func_start"]), numbers(data["func_end"]),
+                decode_times(data["func_start"]), decode_times(data["func_end"]),
                 {int(k): _error(v) for k, v in mapping(data["errors"]).items()},
                 {int(k): mapping(v) for k, v in mapping(data["extra"]).items()},
                 data.get("result_inline", False) is True)
