@@ -61,7 +61,6 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     """Pickle `func` and zip the user modules it needs into one content-addressed blob."""
     import hashlib
 
-    from wren.serialize.module_zip import entries, zip_modules
     from wren.serialize.modules import find_user_modules, try_reach
 
     if not callable(func):
@@ -85,10 +84,14 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     codes = reached.codes if reached is not None else ()
     modules = {} if reached is None and include == [] else \
         find_user_modules(func, include, exclude, preinstalled, reached)
-    shipped = _sources(func, codes, {name: str(path) for name, path in
-                                     entries(modules).items()})
+    archive, files = b"", {}
+    if modules:
+        from wren.serialize.module_zip import entries, zip_modules
+
+        archive = zip_modules(modules)
+        files = {name: str(path) for name, path in entries(modules).items()}
+    shipped = _sources(func, codes, files)
     sources = shipped.to_bytes()
-    archive = zip_modules(modules)
     data = MAGIC + _HEADER.pack(len(pickled), len(sources)) + pickled + sources + archive
     blob = FunctionBlob(data, hashlib.sha256(data).hexdigest(), tuple(sorted(modules)))
     if not modules:

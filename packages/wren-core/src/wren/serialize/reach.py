@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import cloudpickle
 
@@ -27,13 +27,16 @@ from wren.serialize.imports import ImportRef, code_imports
 _PROTOCOL = 5
 
 
-class Reach(NamedTuple):
+class Reach:
     """Modules a pickled function names (dotted), imports its by-value code runs as
-    `(package, ref)` pairs, and that code itself."""
+    `(package, ref)` pairs, and that code itself. (A plain class: making a `NamedTuple`
+    class costs every process's first job half a millisecond.)"""
 
-    named: frozenset[str]
-    imports: frozenset[tuple[str, ImportRef]]
-    codes: tuple[types.CodeType, ...] = ()
+    __slots__ = ("codes", "imports", "named")
+
+    def __init__(self, named: frozenset[str], imports: frozenset[tuple[str, ImportRef]],
+                 codes: tuple[types.CodeType, ...] = ()) -> None:
+        self.named, self.imports, self.codes = named, imports, codes
 
 
 class _Sink:

@@ -12,12 +12,12 @@ checked against the blob's hash like the pickle; `wren.worker.sources` puts it b
 
 from __future__ import annotations
 
+import binascii
 import functools
 import json
 import linecache
 import re
 import types
-import zlib
 from collections.abc import Iterable, Mapping
 
 from wren._errors import SerializationError
@@ -109,7 +109,7 @@ class ShippedSources:
 
 def code_key(code: types.CodeType) -> str:
     """What names a code object on both sides (its file name is not kept by the pickle)."""
-    return f"{code.co_name}:{code.co_firstlineno}:{zlib.crc32(code.co_code):08x}"
+    return f"{code.co_name}:{code.co_firstlineno}:{binascii.crc32(code.co_code):08x}"
 
 
 def nested_codes(code: types.CodeType) -> list[types.CodeType]:
