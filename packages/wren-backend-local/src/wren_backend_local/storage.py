@@ -84,7 +84,9 @@ class LocalhostStorage(StorageBackend):
                                "is already an object (localhost storage keeps keys as file "
                                "paths)")
 
-    def _path(self, bucket: str, key: str) -> Path:
+    @staticmethod
+    def _parts(key: str) -> list[str]:
+        """The path parts of `key`, once checked to name a file inside the bucket."""
         parts = key.split("/")
         if (not key or key.startswith("/") or "\0" in key
                 or any(p in (".", "..") for p in parts) or "" in parts[:-1]
@@ -92,18 +94,24 @@ class LocalhostStorage(StorageBackend):
             raise InvalidInputError(
                 f"invalid key {key!r} for localhost storage: keys are relative paths without "
                 f"empty, '.' or '..' parts")
-        return self._bucket_dir(bucket).joinpath(*parts)
+        return parts
+
+    def _path(self, bucket: str, key: str) -> Path:
+        return self._bucket_dir(bucket).joinpath(*self._parts(key))
 
     def put_object(self, bucket: str, key: str, body: Body) -> None:
-        path = self._path(bucket, key)
-        if key.endswith("/"):
-            self._make_dirs(path.parent, bucket, key)
+        if key.endswith("/"):  # a directory marker: only its parents are made
+            self._make_dirs(self._path(bucket, key).parent, bucket, key)
             return
-        temp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        parts = self._parts(key)
+        # strings, not `Path`s: every status a worker reports is written here
+        directory = os.path.join(self._bucket_dir(bucket), *parts[:-1])
+        path = os.path.join(directory, parts[-1])
+        temp = os.path.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
         try:  # the directory usually exists (a job writes many objects to it): try first
             fd = os.open(temp, _CREATE_FLAGS, OBJECT_MODE)
         except (FileNotFoundError, NotADirectoryError):
-            self._make_dirs(path.parent, bucket, key)
+            self._make_dirs(Path(directory), bucket, key)
             fd = os.open(temp, _CREATE_FLAGS, OBJECT_MODE)
         written = False
         try:
@@ -122,7 +130,7 @@ class LocalhostStorage(StorageBackend):
         finally:
             if not written:
                 with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
+                    os.unlink(temp)
 
     def put_shared(self, bucket: str, key: str, data: memoryview,
                    writable: bool = False) -> BufferRef:
@@ -134,7 +142,8 @@ class LocalhostStorage(StorageBackend):
         return write_buffer(str(target), data, writable)
 
     def share_prefix(self, bucket: str, prefix: str, claim: bool) -> bool:
-        self._path(bucket, prefix)  # checks the key and the storage directory
+        self._parts(prefix)  # checks the key
+        self._bucket_dir(bucket)  # and the storage directory
         if self.shared is None:
             return False
         if claim:
