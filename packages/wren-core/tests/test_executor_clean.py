@@ -9,7 +9,10 @@ import time
 
 import pytest
 import wren
+from wren.client import cleaner as cleaner_module
+from wren.client.cleaner import Cleaner
 from wren.protocol import keys
+from wren.testing import MemoryStorage
 from wren.testing import functions as fn
 
 pytestmark = [pytest.mark.usefixtures("thread_backends"), pytest.mark.timeout(60)]
@@ -92,3 +95,33 @@ def test_a_client_side_cloud_object_is_not_tied_to_a_job() -> None:
         fexec.clean()
         time.sleep(0.05)
         assert _keys(fexec, made.key) == [made.key]
+
+
+def _stored(*names: str) -> tuple[MemoryStorage, Cleaner]:
+    storage = MemoryStorage()
+    for name in names:
+        storage.put_object("b", name, b"x")
+    return storage, Cleaner(storage, "b")
+
+
+def test_flush_deletes_at_once_without_waiting_for_more(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    monkeypatch.setattr(cleaner_module, "COALESCE_SECONDS", 30.0)
+    storage, cleaner = _stored("wren.jobs/e/M000/a", "wren.jobs/e/M001/b")
+    cleaner._put(("b", [], ["wren.jobs/e/M000/"]))
+    cleaner._put(("b", [], ["wren.jobs/e/M001/"]))
+    started = time.monotonic()
+    cleaner.flush()
+    assert time.monotonic() - started < 10 and storage.list_keys("b", "wren.jobs/") == []
+    cleaner.stop()
+
+
+def test_background_deletions_happen_without_a_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cleaner_module, "COALESCE_SECONDS", 0.05)
+    storage, cleaner = _stored("wren.jobs/e/M000/a")
+    cleaner._put(("b", [], ["wren.jobs/e/M000/"]))
+    deadline = time.monotonic() + 10
+    while storage.list_keys("b", "wren.jobs/") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert storage.list_keys("b", "wren.jobs/") == []
+    cleaner.stop()

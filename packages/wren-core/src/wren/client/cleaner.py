@@ -1,17 +1,20 @@
 """`Cleaner`: deletes jobs' temporary data in the background, so `get_result` returns as
 soon as results are in hand. It deletes only prefixes of this executor's own jobs (their
 data, and when asked their logs and the cloud objects their calls stored) and the cloud
-objects it is handed. `flush()` waits for what was asked so far; `clean(fs)` and closing an
+objects it is handed, a tenth of a second after being asked, with whatever else came
+meanwhile. `flush()` waits for what was asked so far (without that delay); `clean(fs)` and closing an
 executor call it, so explicit cleaning is complete when they return. A job cleaned while
 still running may write objects afterwards: its prefixes are deleted once more after it
 finishes (at the next request, or at `stop()`)."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,28 @@ if TYPE_CHECKING:
     from wren.storage_api.cloudobject import CloudObject
 
 logger = logging.getLogger("wren")
+
+#: Background deletions wait this long for more to delete with them (`flush()` does not).
+COALESCE_SECONDS = 0.1
+#: At exit, what waits to be deleted gets this long.
+EXIT_SECONDS = 10.0
+
+_busy: weakref.WeakSet[Cleaner] = weakref.WeakSet()
+_registered = False
+
+
+def _at_exit(cleaner: Cleaner) -> None:
+    """Finish `cleaner`'s waiting deletions when the interpreter exits."""
+    global _registered
+    if not _registered:
+        atexit.register(_finish_all)
+        _registered = True
+    _busy.add(cleaner)
+
+
+def _finish_all() -> None:
+    for cleaner in list(_busy):
+        cleaner.finish_soon(EXIT_SECONDS)
 
 #: One unit of work: (bucket, exact keys to delete, prefixes whose keys to delete).
 _Work = tuple[str, list[str], list[str]]
@@ -48,6 +73,7 @@ class Cleaner:
         self.storage, self.bucket = storage, bucket
         self.backend = storage.name or type(storage).__name__
         self._queue: queue.Queue[_Work | None] = queue.Queue()
+        self._hurry = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._done: set[str] = set()
@@ -102,7 +128,11 @@ class Cleaner:
     def flush(self) -> None:
         """Block until everything submitted so far is deleted."""
         if self._thread is not None and self._thread.is_alive():
-            self._queue.join()
+            self._hurry.set()  # no waiting for more
+            try:
+                self._queue.join()
+            finally:
+                self._hurry.clear()
 
     def _retry_finished(self, everything: bool = False) -> None:
         """Delete again the prefixes of jobs cleaned while running that finished since."""
@@ -128,17 +158,40 @@ class Cleaner:
                 self._thread = threading.Thread(target=self._run, name="wren-cleaner",
                                                 daemon=True)
                 self._thread.start()
+                _at_exit(self)
         self._queue.put(work)
+
+    def finish_soon(self, timeout: float) -> None:
+        """Delete what is waiting now, giving up after `timeout` seconds (at exit: a script
+        that never closed its executor leaves no job data behind for a delay's sake)."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        self._hurry.set()
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def _run(self) -> None:
         while True:
-            work = self._queue.get()
-            try:
-                if work is None:
-                    return
-                self._delete(*work)
-            finally:
-                self._queue.task_done()
+            batch = [self._queue.get()]
+            if batch[0] is not None:
+                # Let more come first: a loop of short jobs is then cleaned in batches, not
+                # each while the next one is being submitted (when this thread would take
+                # the interpreter lock from the client for milliseconds).
+                self._hurry.wait(COALESCE_SECONDS)
+            while batch[-1] is not None:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for work in batch:
+                try:
+                    if work is not None:
+                        self._delete(*work)
+                finally:
+                    self._queue.task_done()
+            if batch[-1] is None:
+                return
 
     def _delete(self, bucket: str, names: list[str], prefixes: list[str]) -> None:
         began = time.perf_counter() if phases.telling() else 0.0
