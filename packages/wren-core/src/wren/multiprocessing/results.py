@@ -8,6 +8,7 @@ Only `FunctionExecutor.wait`, `get_result` and `ResponseFuture.result` are used;
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -60,7 +61,7 @@ class AsyncResult:
         if self._single:
             return self._futures[0].result()
         values = self._fexec.get_result(self._futures)
-        return [value for chunk in values for value in chunk]
+        return list(itertools.chain.from_iterable(values))
 
     def _settle(self) -> None:
         with self._lock:

@@ -115,7 +115,7 @@ def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
         return _Big(obj) if len(obj) >= MIN_BYTES else obj
     if depth == 0 or (kind is not list and kind is not tuple and kind is not dict):
         return obj
-    if all(type(item) in _LEAVES for item in (obj.values() if kind is dict else obj)):
+    if _LEAVES.issuperset(map(type, obj.values() if kind is dict else obj)):
         return obj  # nothing inside to wrap (the arguments of most maps): no copy, no calls
     found = memo.get(id(obj))
     if found is not None:
