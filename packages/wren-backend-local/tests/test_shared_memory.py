@@ -191,6 +191,23 @@ def test_out_of_band_pickles_keep_small_values_inline_and_types_intact(
     assert back["small"] == b"s" and serializer.loads(small)[1] == {"k": (1, "x")}
 
 
+def test_a_long_list_is_searched_for_big_values_of_its_own_only(tmp_path: Path) -> None:
+    refs: list[BufferRef] = []
+
+    def put(view: memoryview, writable: bool) -> BufferRef:
+        refs.append(write_buffer(str(tmp_path / f"b{len(refs)}"), view, writable))
+        return refs[-1]
+
+    serializer = wren.serialize.CloudpickleSerializer()
+    rows = [(i,) for i in range(500)]  # a chunk of argument tuples: not searched inside
+    with offloading(put):
+        assert serializer.loads(serializer.dumps([*rows, (b"r" * BIG,)]))[-1][0] == b"r" * BIG
+    assert refs == []  # the big value deep in a long list travelled in the pickle
+    with offloading(put):
+        blob = serializer.dumps([*rows, b"o" * BIG])  # a big value of the list's own
+    assert len(refs) == 1 and len(blob) < BIG and serializer.loads(blob)[-1] == b"o" * BIG
+
+
 _DEAD_CLIENT = """
 import sys
 from wren_backend_local import LocalhostStorage

@@ -105,6 +105,11 @@ class _Big:
 
 #: Types `_wrap` leaves as they are without looking inside.
 _LEAVES = frozenset({int, float, complex, str, bool, type(None)})
+#: The values `_wrap` wraps when big.
+_BUFFERS = frozenset({bytes, bytearray})
+#: A container of more items than this is searched only for big values of its own: looking
+#: inside each of its items would cost more than the copies it could save.
+_WIDE = 100
 
 
 def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
@@ -115,8 +120,11 @@ def _wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
         return _Big(obj) if len(obj) >= MIN_BYTES else obj
     if depth == 0 or (kind is not list and kind is not tuple and kind is not dict):
         return obj
-    if _LEAVES.issuperset(map(type, obj.values() if kind is dict else obj)):
+    kinds = set(map(type, obj.values() if kind is dict else obj))
+    if _LEAVES.issuperset(kinds):
         return obj  # nothing inside to wrap (the arguments of most maps): no copy, no calls
+    if len(obj) > _WIDE and kinds.isdisjoint(_BUFFERS):
+        return obj  # a long list of containers (chunks of tuples, rows): not searched
     found = memo.get(id(obj))
     if found is not None:
         return found
