@@ -65,3 +65,28 @@ def test_default_storage_dir_is_per_user_under_tmp() -> None:
     storage = LocalhostStorage({})
     assert storage.root.name == "storage" and "wren-" in storage.root.parent.name
     assert storage.default_bucket == "wren"
+
+
+def test_a_prefix_directory_can_be_made_ahead_of_its_objects(storage: LocalhostStorage,
+                                                              tmp_path: Path) -> None:
+    storage.make_prefix("b", "wren.jobs/e-0/M000/status/")
+    assert (tmp_path / "b" / "wren.jobs" / "e-0" / "M000" / "status").is_dir()
+    assert storage.list_keys("b", "wren.jobs/") == []  # a directory is no object
+    storage.make_prefix("b", "wren.jobs/e-0/M000/status/")  # made already: nothing to do
+    with pytest.raises(InvalidInputError):
+        storage.make_prefix("b", "../outside/")
+
+
+def test_the_compute_makes_each_jobs_status_directory_as_it_invokes(tmp_path: Path) -> None:
+    from wren.ports import WorkerStorage
+    from wren.protocol.invocation import Invocation
+    from wren.protocol.task import Task
+    from wren_backend_local import LocalhostCompute
+
+    config = {"storage_dir": str(tmp_path), "shared_memory": False}
+    compute = LocalhostCompute({}, WorkerStorage("localhost", config, {}))
+    task = Task(job_key="e-0/M007", task_id="t00000", func_key="func/x",
+                call_indices=range(1), data_range=(0, 0), storage_backend="localhost",
+                storage_config=config, bucket="b", inline_data=b"")
+    compute._make_status_dirs([Invocation(task, b"k" * 32)])
+    assert (tmp_path / "b" / "wren.jobs" / "e-0" / "M007" / "status").is_dir()

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from wren.__about__ import __version__ as wren_version
+from wren._errors import WrenError
 from wren.ports import (
     ComputeBackend,
     InvocationListener,
@@ -32,10 +33,12 @@ from wren.ports import (
     WorkerStorage,
 )
 from wren.ports import capabilities as caps
+from wren.protocol import keys
 from wren.protocol.invocation import Invocation
 from wren.worker.pool.profile import storage_profile
 
 from wren_backend_local.config import COMPUTE_SCHEMA, default_storage_dir, prepare_storage_dir
+from wren_backend_local.storage import LocalhostStorage
 
 if TYPE_CHECKING:
     from wren.ports import ImageBuilder
@@ -78,6 +81,10 @@ class LocalhostCompute(ComputeBackend):
         self._pool: Any = None
         self._pool_lock = threading.Lock()
         self.idle_timeout = float(self.config.get("pool_idle_timeout") or 0)
+        #: The workers' storage, when it is this machine's directory and they write it as
+        #: this user (not from a container): see `_make_status_dirs`.
+        self._status_storage = LocalhostStorage({**storage_config, "shared_memory": False}) \
+            if worker_storage.backend == "localhost" and self.runtime is None else None
         if runtime:
             self.runtime = self.default_runtime_name() if runtime == "default" else runtime
             self.capabilities = self.capabilities - {caps.SHARED_MEMORY}
@@ -132,6 +139,19 @@ class LocalhostCompute(ComputeBackend):
 
     def invoke(self, invocations: Sequence[Invocation], listener: InvocationListener) -> None:
         self._started_pool().submit(list(invocations), listener, self._profile, id(self))
+        self._make_status_dirs(invocations)
+
+    def _make_status_dirs(self, invocations: Sequence[Invocation]) -> None:
+        """Make each job's status directory while the pool starts its tasks: it is the first
+        thing a task's worker writes, and making it took a one-call job's worker longer than
+        the call. (Whichever comes first makes it; a failure here is the worker's to report.)"""
+        if self._status_storage is None:
+            return
+        for job_key, bucket in {(i.task.job_key, i.task.bucket) for i in invocations}:
+            try:
+                self._status_storage.make_prefix(bucket, keys.status_prefix(job_key))
+            except (OSError, WrenError):
+                pass
 
     def runtime_info(self) -> RuntimeInfo:
         pool = self._started_pool()

@@ -99,6 +99,12 @@ class LocalhostStorage(StorageBackend):
     def _path(self, bucket: str, key: str) -> Path:
         return self._bucket_dir(bucket).joinpath(*self._parts(key))
 
+    def make_prefix(self, bucket: str, prefix: str) -> None:
+        """Make the directory of `prefix` (which ends with "/") ahead of its first object."""
+        parts = self._parts(prefix)
+        self._make_dirs(Path(os.path.join(self._bucket_dir(bucket), *parts[:-1])), bucket,
+                        prefix)
+
     def put_object(self, bucket: str, key: str, body: Body) -> None:
         if key.endswith("/"):  # a directory marker: only its parents are made
             self._make_dirs(self._path(bucket, key).parent, bucket, key)
