@@ -27,10 +27,22 @@ from wren.worker.upstream import ResultReader
 
 logger = logging.getLogger("wren")
 
-#: The reducer lists the map's statuses this often at first (seconds)...
+#: The reducer lists the map's statuses this often at first (seconds), so a quick map is
+#: reduced within milliseconds; on a cloud each listing is a storage request, so...
 FIRST_POLL = 0.005
-#: ...and at least this often.
-MAX_POLL = 0.5
+#: ...the interval grows to this whatever the listings find (and returns to it when a
+#: listing finds something new)...
+STEADY_POLL = 0.05
+#: ...and on to this while they find nothing new.
+MAX_POLL = 2.0
+
+
+def next_poll(delay: float, changed: bool) -> float:
+    """The wait before the next listing, after one that waited `delay` and did (`changed`)
+    or did not find a new status."""
+    if not changed:
+        return min(delay * 1.5, MAX_POLL)
+    return min(delay * 1.5, STEADY_POLL) if delay < STEADY_POLL else STEADY_POLL
 
 
 class MapCallFailedError(WrenError):
@@ -39,10 +51,8 @@ class MapCallFailedError(WrenError):
 
 def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
              poll: float, key: bytes) -> dict[int, tuple[StatusDocument, int]]:
-    """The status document and position of each wanted call, read as they appear. The
-    listing starts every `poll` seconds and slows down (never speeds up again) while
-    nothing new appears: a quick map is read within milliseconds, a long one costs a
-    listing every `MAX_POLL` seconds at most."""
+    """The status document and position of each wanted call, read as they appear; the
+    listings are paced by `next_poll`, from `poll` seconds."""
     found: dict[int, tuple[StatusDocument, int]] = {}
     missing = set(wanted)
     seen: set[str] = set()
@@ -64,8 +74,7 @@ def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
             changed = True
         if missing:
             time.sleep(delay)
-            if not changed:
-                delay = min(delay * 1.5, MAX_POLL)
+            delay = next_poll(delay, changed)
     return found
 
 
