@@ -138,3 +138,23 @@ def test_the_system_roots_hold_every_install_path_sysconfig_names() -> None:
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         assert _in_system_roots(os.path.join(sysconfig.get_path(key), "some_module.py")), key
     assert not _in_system_roots(os.path.join(os.path.expanduser("~"), "project", "mod.py"))
+
+
+def test_packed_blobs_are_kept_within_their_byte_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wren.serialize import function_blob
+
+    monkeypatch.setattr(function_blob, "_packed", {})
+    monkeypatch.setattr(function_blob, "_packed_bytes", 0)
+    serializer = CloudpickleSerializer()
+    blobs = []
+    for number in range(40):
+        def scaled(x: int, factor: int = number) -> int:
+            return factor * x
+
+        blobs.append(pack_function(scaled, serializer))
+    bound = 5 * len(blobs[0].data)
+    monkeypatch.setattr(function_blob, "_PACKED_BYTES", bound)
+    pack_function(lambda x: x, serializer)  # the next one makes room: oldest first
+    kept = [blob for blob, _ in function_blob._packed.values()]
+    assert function_blob._packed_bytes == sum(len(blob.data) for blob in kept) <= bound
+    assert blobs[-1] in kept and blobs[0] not in kept

@@ -42,6 +42,7 @@ _logged: set[str] = set()
 #: modules is packed anew each time, since its module files may change on disk or resolve
 #: elsewhere after `sys.path` changes.
 _packed: dict[tuple[Any, ...], tuple[FunctionBlob, ShippedSources]] = {}
+_packed_bytes = 0  # of the blobs in `_packed`
 _PACKED_BYTES = 32 * 2**20
 _packed_lock = threading.Lock()
 
@@ -117,11 +118,13 @@ def _sources(func: Any, codes: Iterable[Any], modules: dict[str, str]) -> Shippe
 def _remember(memo: tuple[Any, ...], blob: FunctionBlob, shipped: ShippedSources) -> None:
     """Keep `blob` (and the lines it ships) for its pickle, dropping the oldest blobs past
     `_PACKED_BYTES` in all."""
+    global _packed_bytes
     with _packed_lock:
+        replaced = _packed.get(memo)
+        _packed_bytes += len(blob.data) - (len(replaced[0].data) if replaced else 0)
         _packed[memo] = (blob, shipped)
-        held = sum(len(known.data) for known, _ in _packed.values())
-        while held > _PACKED_BYTES and len(_packed) > 1:
-            held -= len(_packed.pop(next(iter(_packed)))[0].data)
+        while _packed_bytes > _PACKED_BYTES and len(_packed) > 1:
+            _packed_bytes -= len(_packed.pop(next(iter(_packed)))[0].data)
 
 
 def _log_modules(blob: FunctionBlob, size: int, func_name: str) -> None:
