@@ -76,8 +76,7 @@ class ShippedSources:
         for filename, lines in self.files.items():
             source = linecache.getlines(filename)
             for number, text in lines.items():
-                if number > len(source) or \
-                        redact(source[number - 1].rstrip("\r\n")[:LINE_LIMIT]) != text:
+                if number > len(source) or _shipped_line(source, number) != text:
                     return False
         return True
 
@@ -127,6 +126,11 @@ def _span(code: types.CodeType) -> range:
     return range(code.co_firstlineno, max([code.co_firstlineno, *lines]) + 1)
 
 
+def _shipped_line(source: list[str], number: int) -> str:
+    """Line `number` of `source` as it is shipped: cut at `LINE_LIMIT`, secrets redacted."""
+    return redact(source[number - 1].rstrip("\r\n")[:LINE_LIMIT])
+
+
 def redact(line: str) -> str:
     """`line` with the string assigned to anything named like a password, token or key
     replaced by `'***'`."""
@@ -155,7 +159,7 @@ def collect_sources(codes: Iterable[types.CodeType], modules: Mapping[str, str] 
         for number in _span(code):
             if number in kept or number > len(source) or budget <= 0:
                 continue
-            text = redact(source[number - 1].rstrip("\r\n")[:LINE_LIMIT])
+            text = _shipped_line(source, number)
             kept[number] = text
             budget -= len(text.encode()) + 1
         if not kept:
