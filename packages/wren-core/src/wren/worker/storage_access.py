@@ -30,6 +30,8 @@ SERVICES_KEY = "wren_services"
 
 _lock = threading.Lock()
 _cache: dict[str, StorageBackend] = {}
+#: The arguments and answer of the last `open_storage` given its private settings.
+_last: tuple[str, dict[str, Any], dict[str, Any], StorageBackend] | None = None
 _services: weakref.WeakKeyDictionary[StorageBackend, Mapping[str, Any]] = \
     weakref.WeakKeyDictionary()
 
@@ -41,7 +43,27 @@ def private_config_from_env() -> dict[str, Any]:
 
 def open_storage(backend: str, public_config: Mapping[str, Any],
                  private_config: Mapping[str, Any] | None = None) -> StorageBackend:
-    """A storage backend for `backend` with public settings overlaid by private ones."""
+    """A storage backend for `backend` with public settings overlaid by private ones (one
+    per distinct configuration; a worker asks again with the settings of its last task
+    most of the time, and gets its answer without encoding them for the cache's key)."""
+    last = _last
+    if last is not None and private_config is not None and last[0] == backend \
+            and last[1] == public_config and last[2] == private_config:
+        return last[3]
+    found = _open(backend, public_config, private_config)
+    if private_config is not None:
+        _remember_last(backend, public_config, private_config, found)
+    return found
+
+
+def _remember_last(backend: str, public_config: Mapping[str, Any],
+                   private_config: Mapping[str, Any], storage: StorageBackend) -> None:
+    global _last
+    _last = (backend, dict(public_config), dict(private_config), storage)
+
+
+def _open(backend: str, public_config: Mapping[str, Any],
+          private_config: Mapping[str, Any] | None) -> StorageBackend:
     private = dict(private_config if private_config is not None else private_config_from_env())
     services = private.pop(SERVICES_KEY, None) or {}
     config = {**public_config, **private}

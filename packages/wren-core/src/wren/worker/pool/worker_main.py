@@ -18,7 +18,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -36,7 +35,6 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
     from wren.worker import open_storage, run_task
 
     profiles: dict[str, tuple[str, dict[str, Any]]] = {}
-    opened: dict[str, tuple[Mapping[str, Any], Any]] = {}  # profile -> (public settings, storage)
     record = slots.writer(row)
 
     def send(message: tuple[Any, ...]) -> None:
@@ -53,7 +51,6 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
             return
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
-            opened.pop(message[1], None)
             continue
         _, profile_id, task_dict, has_inline, flush_interval, key = message
         if has_inline:
@@ -67,13 +64,8 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
             send(("status", task.task_id, flushed, encoded))
 
         try:
-            known = opened.get(profile_id)
-            if known is not None and known[0] == task.storage_config:
-                storage = known[1]  # the same settings as its last task: no look-up
-            else:
-                backend, private = profiles[profile_id]
-                storage = open_storage(backend, task.storage_config, private)
-                opened[profile_id] = (task.storage_config, storage)
+            backend, private = profiles[profile_id]
+            storage = open_storage(backend, task.storage_config, private)
             spent = run_task(task, storage, key=key, push=push, on_call=record,
                              flush_interval=flush_interval)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
