@@ -112,16 +112,15 @@ class RemotePool:
         the first job more: each of that thread's waits gives the interpreter lock back to a
         busy main thread for up to its switch interval, 5 ms.)"""
         with self._lock:
-            if self._link is None:
-                try:
-                    found = running_link(self.idle_timeout)
-                except Exception as exc:
-                    logger.debug("reaching the wren pool server failed: %s", exc)
-                    found = None
-                if found is not None:
-                    self._joined(*found)
-                    return
-            else:
+            if self._link is not None:
+                return
+            try:
+                found = running_link(self.idle_timeout)
+            except Exception as exc:
+                logger.debug("reaching the wren pool server failed: %s", exc)
+                found = None
+            if found is not None:
+                self._joined(*found)
                 return
         threading.Thread(target=self._connect_quietly, daemon=True,
                          name="wren-pool-connect").start()

@@ -49,11 +49,7 @@ MAX_ATTEMPTS = 3
 def _warmest(idle: list[WorkerProcess], item: Assignment) -> WorkerProcess:
     """Take from `idle` the worker that already loaded most of what `item` needs (the
     last one of equals, as a stack: the most recently idle worker is the warmest)."""
-    best = len(idle) - 1
-    for place in range(best - 1, -1, -1):
-        if idle[place].warmth(item) > idle[best].warmth(item):
-            best = place
-    return idle.pop(best)
+    return idle.pop(max(reversed(range(len(idle))), key=lambda p: idle[p].warmth(item)))
 
 
 def kill_grace(timeout: float) -> float:
