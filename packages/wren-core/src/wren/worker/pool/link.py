@@ -24,6 +24,11 @@ _SMALL_MAX = 0x7FFFFFFF
 _JOIN_BELOW = 16384
 
 
+def _header(size: int) -> bytes:
+    """The frame header of a message of `size` bytes."""
+    return _SIZE.pack(size) if size <= _SMALL_MAX else _SIZE.pack(-1) + _BIG.pack(size)
+
+
 def peer_uid(sock: _socket.socket) -> int | None:
     """The uid of the process at the other end, or None where the system cannot tell."""
     if not hasattr(_socket, "SO_PEERCRED"):
@@ -52,22 +57,18 @@ class Link:
 
     def send(self, message: tuple[Any, ...]) -> None:
         data = pickle.dumps(message, protocol=5)
-        size = len(data)
-        header = _SIZE.pack(size) if size <= _SMALL_MAX else _SIZE.pack(-1) + _BIG.pack(size)
         with self._send_lock:
-            if size > _JOIN_BELOW:
-                self._sock.sendall(header)
+            if len(data) > _JOIN_BELOW:
+                self._sock.sendall(_header(len(data)))
                 self._sock.sendall(data)
             else:
-                self._sock.sendall(header + data)
+                self._sock.sendall(_header(len(data)) + data)
 
     @staticmethod
     def frame(message: tuple[Any, ...]) -> bytes:
         """`message` framed as `send` sends it, for `send_some` and `send_frame`."""
         data = pickle.dumps(message, protocol=5)
-        size = len(data)
-        return (_SIZE.pack(size) if size <= _SMALL_MAX else
-                _SIZE.pack(-1) + _BIG.pack(size)) + data
+        return _header(len(data)) + data
 
     def send_some(self, frame: bytes | memoryview) -> int:
         """Send what of `frame` the socket takes now without waiting; return how many bytes
