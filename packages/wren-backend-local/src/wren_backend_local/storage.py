@@ -99,19 +99,21 @@ class LocalhostStorage(StorageBackend):
     def _path(self, bucket: str, key: str) -> Path:
         return self._bucket_dir(bucket).joinpath(*self._parts(key))
 
+    def _directory(self, bucket: str, parts: list[str]) -> str:
+        """The directory of the key of these checked `parts` (a string, not a `Path`: every
+        status a worker reports is written through it)."""
+        return os.path.join(self._bucket_dir(bucket), *parts[:-1])
+
     def make_prefix(self, bucket: str, prefix: str) -> None:
         """Make the directory of `prefix` (which ends with "/") ahead of its first object."""
-        parts = self._parts(prefix)
-        self._make_dirs(Path(os.path.join(self._bucket_dir(bucket), *parts[:-1])), bucket,
-                        prefix)
+        self._make_dirs(Path(self._directory(bucket, self._parts(prefix))), bucket, prefix)
 
     def put_object(self, bucket: str, key: str, body: Body) -> None:
         if key.endswith("/"):  # a directory marker: only its parents are made
             self._make_dirs(self._path(bucket, key).parent, bucket, key)
             return
         parts = self._parts(key)
-        # strings, not `Path`s: every status a worker reports is written here
-        directory = os.path.join(self._bucket_dir(bucket), *parts[:-1])
+        directory = self._directory(bucket, parts)
         path = os.path.join(directory, parts[-1])
         temp = os.path.join(directory, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
         try:  # the directory usually exists (a job writes many objects to it): try first
