@@ -2,8 +2,7 @@
 
 Runs one task of N calls against `localhost` storage in a temporary directory, several
 times, and prints the best microseconds per call for: a function that prints nothing, one
-that prints a line per call, and (with --rabbitmq URL) a silent function whose task pushes
-its statuses to RabbitMQ. Run it through hatch: `hatch run bench:worker -- --calls 100000`.
+that prints a line per call. Run it through hatch: `hatch run bench:worker -- --calls 100000`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import time
 from typing import Any
 
 from wren.client.binding import ArgumentBinder
-from wren.protocol.task import Task
+from wren.protocol.task import Task, TaskOptions
 from wren.serialize.cloudpickle_serializer import CloudpickleSerializer
 from wren.testing import TEST_KEY
 from wren.worker import run_task
@@ -43,8 +42,9 @@ def _task(storage: Any, bucket: str, func: Any, n: int, options: dict[str, Any])
     data = serializer.dumps(calls.payloads)
     return Task(job_key="bench-0/M000", task_id="t00000", func_key=key,
                 call_indices=range(n), data_range=(0, len(data)), storage_backend="localhost",
-                storage_config=dict(storage.config), bucket=bucket, call=calls.call,
-                inline_data=data, timeout=60, options=dict(options, flush_interval=3600))
+                storage_config=dict(storage.config), bucket=bucket, binding=calls.binding,
+                inline_data=data, timeout=60,
+                options=TaskOptions(**dict(options, flush_interval=3600)))
 
 
 def measure(func: Any, n: int, repeat: int, options: dict[str, Any] | None = None) -> float:
