@@ -160,3 +160,61 @@ def test_the_flush_policy() -> None:
     assert early_flush_after(2.0, 60.0) == 2.0  # never past the interval
     assert early_flush_after(0.01, 0.0) == 0.01
     assert early_flush_after(math.inf, 0.0) == math.inf  # one document per task
+
+
+def test_failed_calls_in_a_run_leave_the_columns_aligned(storage: MemoryStorage) -> None:
+    # The loop's `try` is around the loop: after each failure it goes on with the next call.
+    items = [(i, -1) if i % 3 else (i, i) for i in range(30)]  # every third call fails
+    (task,) = build(storage, fn.fail_on, items)
+    run_task(task, storage, key=TEST_KEY)
+    [(document, values)] = outcomes(storage, task)
+    assert list(document.indices) == list(range(30))
+    assert sorted(document.errors) == list(range(0, 30, 3))
+    assert len(document.func_start) == len(document.func_end) == 30
+    assert all(s <= e for s, e in zip(document.func_start, document.func_end))
+    assert [v for i, v in enumerate(values) if i % 3] == [i for i in range(30) if i % 3]
+
+
+def test_output_is_filed_under_the_call_that_printed_it(storage: MemoryStorage) -> None:
+    # the capture asks the loop's columns which call runs; nothing is set per call
+    (task,) = build(storage, fn.talk, [0, 1, 0, 3])
+    run_task(task, storage, key=TEST_KEY)
+    [(document, _)] = outcomes(storage, task)
+    logs = storage.get_object("b", document.worker["logs_key"]).decode()
+    assert "out 1" in logs and "err 3" in logs
+    assert sorted(document.extra) == [1, 3]  # calls 0 and 2 printed nothing
+
+
+def test_a_failing_flush_is_not_taken_for_a_failed_call(storage: MemoryStorage) -> None:
+    class Broken(MemoryStorage):
+        def put_object(self, bucket: str, key: str, data: Any) -> None:
+            if key.endswith(".status"):
+                raise ConnectionError("storage is down")
+            super().put_object(bucket, key, data)
+
+    broken = Broken()
+    (task,) = build(broken, fn.double, [1, 2, 3])
+    with pytest.raises(ConnectionError, match="storage is down"):
+        run_task(task, broken, key=TEST_KEY)
+
+
+def test_the_mark_names_each_call_then_no_call(storage: MemoryStorage) -> None:
+    seen: list[int] = []
+
+    class Table(list[int]):
+        def __setitem__(self, row: Any, value: Any) -> None:
+            seen.append(value)
+            super().__setitem__(row, value)
+
+    (task,) = build(storage, fn.double, [5, 6, 7])
+    table = Table([0, 0])
+    run_task(task, storage, key=TEST_KEY, mark=(table, 1))
+    assert seen == [0, 1, 2, -1] and table == [0, -1]
+
+
+def test_a_timed_out_call_that_catches_the_error_is_not_interrupted_twice(
+        storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.catch_timeout_then_sleep, [0.5], timeout=0.2)
+    run_task(task, storage, key=TEST_KEY)
+    [(document, values)] = outcomes(storage, task)
+    assert not document.errors and values == ["caught once"]

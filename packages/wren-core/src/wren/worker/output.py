@@ -1,8 +1,8 @@
 """Capture what each call prints, for `future.logs` and `wren logs`.
 
 While a task runs, `sys.stdout` and `sys.stderr` are proxies that file every write under the
-index of the call running at that moment: the worker sets one attribute per call, and a call
-that prints nothing costs nothing more. At each flush the calls' output is stored as one JSON
+index of the call running at that moment, which a write asks the runner for (`where`), so a
+call that prints nothing costs nothing. At each flush the calls' output is stored as one JSON
 object per part (`wren.logs/<job key>/<task>.<part>.log`), written before the part's status,
 which names it (`worker["logs_key"]`) and gives each call's size (`worker_log_bytes`). With
 one task running, writes from any thread are its own; with several (a runtime serving tasks
@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 from wren.ports.storage import StorageBackend
@@ -128,7 +129,10 @@ class CallOutput:
     """The output of one task's calls, filed by call index until the next flush."""
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        #: The running call's index, when nothing tells it (`where` is None).
         self.index = OUTSIDE_CALLS
+        #: Tells the running call's index (the runner reads it from its columns).
+        self.where: Callable[[], int] | None = None
         self.limit = limit
         self._texts: dict[int, list[str]] = {}
         self._kept: dict[int, int] = {}
@@ -155,7 +159,7 @@ class CallOutput:
         return bool(self._texts)
 
     def add(self, text: str) -> None:
-        index = self.index
+        index = self.index if self.where is None else self.where()
         kept = self._kept.get(index, 0)
         room = self.limit - kept
         if len(text) > room:

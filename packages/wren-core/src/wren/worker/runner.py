@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableSequence
 from typing import Any
 
 from wren import context, plugins
@@ -40,7 +40,7 @@ from wren.serialize.out_of_band import offloading, shared_put
 from wren.serialize.sources import ShippedSources
 from wren.worker import module_installer
 from wren.worker.failures import describe
-from wren.worker.output import CallOutput
+from wren.worker.output import OUTSIDE_CALLS, CallOutput
 from wren.worker.push import with_monitor_push
 from wren.worker.sources import register_lines, restore_sources
 from wren.worker.timeouts import CallWatchdog
@@ -57,7 +57,10 @@ EAGER_FLUSH_SECONDS = 0.05
 #: An early flush waits until the unflushed calls took this many times the last flush.
 FLUSH_COST_FACTOR = 10.0
 
-CallHook = Callable[[int], None]
+#: Where the call loop writes the index of each call before it starts: `table[row]`.
+CallMark = tuple[MutableSequence[int], int]
+#: What a mark says between tasks.
+NO_CALL = -1
 #: Receives each status document as written: decoded, and sealed as stored.
 Pusher = Callable[[StatusDocument, bytes], None]
 
@@ -112,6 +115,18 @@ def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer,
     return payloads
 
 
+class _Plain:
+    """The invoker of a call that is just `func(payload)` (the loop calls `func` itself)."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def __call__(self, payload: Any, index: int) -> Any:
+        return self.func(payload)
+
+
 def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, int], Any]:
     """A function `(payload, index) -> value` that makes the call as the client bound it."""
     binding = task.binding
@@ -123,7 +138,7 @@ def _invoker(func: Any, task: Task, storage: StorageBackend) -> Callable[[Any, i
         if with_id or extra:
             return lambda payload, index: func(payload, id=index, **extra) if with_id \
                 else func(payload, **extra)
-        return lambda payload, index: func(payload)
+        return _Plain(func)
     if binding.mode is CallMode.NAMED_VALUE:
         name = binding.param
         assert name is not None
@@ -155,6 +170,28 @@ def _with_results(invoke: Callable[[Any, int], Any], task: Task, payloads: list[
     return with_results(invoke, task.binding.mode, reader)
 
 
+def _with_env(invoke: Callable[[Any, int], Any], env: Mapping[str, str]
+              ) -> Callable[[Any, int], Any]:
+    """`invoke` with the task's `extra_env` set around each call (and restored after);
+    `invoke` itself when there is none."""
+    if not env:
+        return invoke
+
+    def call(payload: Any, index: int) -> Any:
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            return invoke(payload, index)
+        finally:
+            for name, old in saved.items():
+                if old is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = old
+
+    return call
+
+
 def _storage_client(storage: StorageBackend) -> Any:
     """What a `storage` parameter receives: a `wren.Storage` client over the worker's storage."""
     from wren.storage_api import Storage
@@ -176,7 +213,39 @@ class _Batch:
         #: How long the last flush took (the storage's write latency, as seen here).
         self.flush_seconds = 0.0
         self.output: CallOutput | None = None
+        #: Seconds all flushes took.
+        self.flushing = 0.0
         self._new_part()
+
+    def running_index(self) -> int:
+        """The index of the call running now (`OUTSIDE_CALLS` between calls): the loop
+        appends a call's index and start before it runs and its end after."""
+        document = self.document
+        done = len(document.func_end)
+        indices = document.indices
+        return indices[done] if len(indices) > done else OUTSIDE_CALLS
+
+    def running_since(self) -> float | None:
+        """When the running call started (None between calls)."""
+        document = self.document
+        done = len(document.func_end)
+        starts = document.func_start
+        return starts[done] if len(starts) > done else None
+
+    def fail_running(self, exc: BaseException, ended: float) -> float:
+        """File `exc` as the outcome of the running call; `ended` (returned) is its end.
+        An exception from outside any call (the loop's own) is raised again."""
+        document = self.document
+        position = len(document.func_end)
+        if len(document.indices) == position:
+            raise exc
+        if len(document.func_start) == position:  # it struck before the start was noted
+            document.func_start.append(ended)
+        document.func_end.append(ended)
+        kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
+        document.errors[position] = describe(exc, kind)
+        self.values.append(exc)
+        return ended
 
     def _new_part(self) -> None:
         task = self.task
@@ -215,6 +284,10 @@ class _Batch:
             return
         began = time.monotonic()
         task = self.task
+        indices = document.indices
+        if isinstance(task.call_indices, range) and task.call_indices.step == 1:
+            # the calls ran in order, so a part of a contiguous task is contiguous too
+            document.indices = range(indices[0], indices[-1] + 1)
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         with offloading(shared_put(self.storage, task.bucket, task.job_key)) as offloaded:
             blob = seal(self.key, document.result_key, self._serialize_values())
@@ -232,6 +305,7 @@ class _Batch:
         self.part += 1
         self._new_part()
         self.flush_seconds = time.monotonic() - began
+        self.flushing += self.flush_seconds
 
 
 def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
@@ -245,13 +319,15 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
 
 
 def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | None = None,
-             on_call: CallHook | None = None, flush_interval: float | None = None) -> float:
+             mark: CallMark | None = None, flush_interval: float | None = None) -> float:
     """Run every call of `task`, writing statuses and results to `storage`; return the
     seconds its calls ran (what the pool sizes slices of its function from).
 
     `key` is the executor's key that came with the invocation: the arguments are checked
-    with it, and results and statuses sealed with it. `push` receives each status document as it is written; `on_call(i)` is told the index of
-    the call about to start, and `-1` when the task is done (adapters use it to supervise).
+    with it, and results and statuses sealed with it. `push` receives each status document
+    as it is written. `mark`, `(table, row)`, gets the index of each call just before it
+    starts (`table[row] = index`) and `NO_CALL` when the task is done: a pool supervises
+    its workers from another process through it (`wren.worker.pool.slots`).
     `flush_interval` overrides the task's (`math.inf`: one flush, at the end).
     """
     worker_start = time.time()
@@ -265,7 +341,10 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             func = _load_function(task, storage, serializer)
             payloads = _load_arguments(task, storage, serializer, key)
             invoke = _invoker(func, task, storage)
-            invoke = _with_results(invoke, task, payloads, storage, serializer, key)
+            with_results = _with_results(invoke, task, payloads, storage, serializer, key)
+            invoke = _with_env(with_results, task.extra_env)
+            # A map's plain `func(item)` is called as it is: no wrapper per call.
+            direct = invoke.func if isinstance(invoke, _Plain) else None
         except Exception as exc:
             error = describe(exc, "system", skip=0)
             error["message"] = f"the worker could not load the job: {error['message']}"
@@ -277,59 +356,64 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             return 0.0
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            return _run_calls(task, batch, invoke, payloads, on_call, flush_interval)
+            return _run_calls(task, batch, invoke, payloads, mark, flush_interval, direct)
     finally:
-        if on_call is not None:
-            on_call(-1)
+        if mark is not None:
+            mark[0][mark[1]] = NO_CALL
         context.set_current(None, None)
 
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
-               payloads: list[Any], on_call: CallHook | None,
-               flush_interval: float | None = None) -> float:
+               payloads: list[Any], mark: CallMark | None,
+               flush_interval: float | None = None,
+               direct: Callable[[Any], Any] | None = None) -> float:
+    """Run the calls, flushing as `early_flush_after` says; return the seconds they took
+    (with the loop's own small share, and without the flushes).
+
+    A no-op call costs well under a microsecond here, so the loop does the least per call:
+    it appends the call's index and start to the part's columns before the call and its end
+    and value after, and the watchdog and the output capture read the running call from
+    those columns (`_Batch.running_index`) instead of being told at every call. The `try`
+    is around the loop, not each call (free until something raises): a call that raises
+    is filed as failed and the loop goes on with the next one. `direct(payload)`, when
+    given, makes a call that needs no index (the plain `func(item)` of most maps)."""
     interval = task.options.flush_interval if flush_interval is None else flush_interval
-    early = early_flush_after(interval, 0.0)
-    env = task.extra_env
     clock = time.time
-    last_flush = clock()
+    began = time.monotonic()
+    flush_at = clock() + early_flush_after(interval, 0.0)
     output = batch.output if batch.output is not None else CallOutput()
-    spent = 0.0
-    # The part's columns, as bound methods (a no-op call costs about a microsecond here, so
-    # the loop avoids attribute look-ups); bound again after each flush starts a new part.
+    output.where = batch.running_index
+    calls = zip(task.call_indices, payloads)
+    # The part's columns, as bound methods (the loop avoids attribute look-ups); bound again
+    # after each flush starts a new part.
     add_index, add_start, add_end, add_value = _columns(batch)
+    # each call's index goes to the mark (to a throwaway one without: a store is cheaper
+    # than a test)
+    marks, row = mark if mark is not None else ([NO_CALL], 0)
     with _get_watchdog() as watchdog:
-        watchdog.timeout = task.timeout
-        for index, payload in zip(task.call_indices, payloads):
-            if on_call is not None:
-                on_call(index)
-            output.index = index
-            saved = {k: os.environ.get(k) for k in env} if env else None
-            if saved is not None:
-                os.environ.update(env)
-            began = watchdog.started = clock()
+        watchdog.timeout, watchdog.running_since = task.timeout, batch.running_since
+        more = True
+        while more:
+            more = False
             try:
-                value = invoke(payload, index)
-                watchdog.started = None
-                ended = clock()
+                for index, payload in calls:
+                    marks[row] = index
+                    add_index(index)
+                    add_start(clock())
+                    value = direct(payload) if direct is not None else invoke(payload, index)
+                    add_end(ended := clock())
+                    add_value(value)
+                    if ended >= flush_at:
+                        more = True
+                        break
             except BaseException as exc:  # the user's exception, SystemExit included
-                watchdog.started = None
-                ended = clock()
-                kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
-                batch.add_error(index, began, ended, describe(exc, kind, 2), exc)
-            else:
-                add_index(index)
-                add_start(began)
-                add_end(ended)
-                add_value(value)
-            finally:
-                if saved is not None:
-                    _restore_env(saved)
-            spent += ended - began
-            if ended - last_flush >= early or began - last_flush >= interval:
+                ended = batch.fail_running(exc, clock())
+                more = True
+            if more and ended >= flush_at:
                 batch.flush()
                 add_index, add_start, add_end, add_value = _columns(batch)
-                last_flush = clock()
-                early = early_flush_after(interval, batch.flush_seconds)
+                flush_at = clock() + early_flush_after(interval, batch.flush_seconds)
+        spent = time.monotonic() - began - batch.flushing  # the calls, and the loop around
         batch.flush()
     return spent
 
@@ -350,11 +434,3 @@ def early_flush_after(interval: float, flush_seconds: float) -> float:
     if math.isinf(interval):
         return math.inf
     return min(interval, max(EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR * flush_seconds))
-
-
-def _restore_env(saved: dict[str, str | None]) -> None:
-    for name, old in saved.items():
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old

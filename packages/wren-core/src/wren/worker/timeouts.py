@@ -1,8 +1,9 @@
 """Per-call time limits inside a worker process, enforced by a watchdog thread.
 
-The runner marks a call's start by setting `started` (one attribute store, no system call)
-and clears it when the call returns. The watchdog thread looks every `resolution` seconds
-and, once a call overruns `timeout`, sends `SIGALRM` to the main thread, whose handler
+The runner hands it `running_since`, a function that tells when the running call started
+(None between calls), read from the columns the runner fills anyway, so the calls pay nothing
+for it. The watchdog thread looks every `resolution` seconds and, once a call overruns
+`timeout`, sends `SIGALRM` to the main thread, whose handler
 raises `FunctionTimeoutError` inside the call. This needs the task to run on the main
 thread; elsewhere (an HTTP runtime serving in threads) the platform's own limit applies.
 Code stuck in C that holds the interpreter lock cannot be interrupted this way; adapters
@@ -14,10 +15,15 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from wren._errors import FunctionTimeoutError
+
+
+def _never() -> float | None:
+    return None
 
 
 def timeout_message(seconds: float) -> str:
@@ -29,8 +35,11 @@ class CallWatchdog:
 
     def __init__(self, resolution: float = 0.05) -> None:
         self.resolution = resolution
-        self.started: float | None = None
+        #: When the running call started (None between calls); set per task by the runner.
+        self.running_since: Callable[[], float | None] = _never
         self.timeout = 0.0
+        #: The start of the call last interrupted (each call is interrupted once).
+        self._fired: float | None = None
         self._thread: threading.Thread | None = None
         self._previous: Any = None
         self.usable = (hasattr(signal, "pthread_kill")
@@ -46,23 +55,26 @@ class CallWatchdog:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.started = None
+        self.running_since = _never
         if self.usable and self._previous is not None:
             signal.signal(signal.SIGALRM, self._previous)
 
-    def _overdue(self) -> bool:
-        started = self.started
-        return started is not None and self.timeout > 0 and \
-            time.time() - started >= self.timeout
+    def _overdue(self) -> float | None:
+        """The start of the running call when it overran and was not interrupted yet."""
+        started = self.running_since()
+        if started is None or self.timeout <= 0 or started == self._fired:
+            return None
+        return started if time.time() - started >= self.timeout else None
 
     def _expired(self, signum: int, frame: FrameType | None) -> None:
-        if self._overdue():
-            self.started = None
+        started = self._overdue()
+        if started is not None:
+            self._fired = started  # not again while the exception unwinds the call
             raise FunctionTimeoutError(timeout_message(self.timeout))
 
     def _watch(self) -> None:
         main = threading.main_thread()
         while main.is_alive():
             time.sleep(self.resolution)
-            if self._overdue():
+            if self._overdue() is not None:
                 signal.pthread_kill(main.ident, signal.SIGALRM)  # type: ignore[arg-type]

@@ -94,9 +94,9 @@ def _refs_in(payload: Any) -> bool:
 
 def mentions_results(payloads: list[Any], mode: CallMode) -> bool:
     """True when some payload of a task holds a `ResultRef`."""
-    if mode is not CallMode.ARGS:
-        return any(type(payload) is ResultRef for payload in payloads)
-    return any(_refs_in(payload) for payload in payloads)
+    if mode is not CallMode.ARGS:  # the payload's type, by type set (maps have thousands)
+        return ResultRef in set(map(type, payloads))
+    return any(map(_refs_in, payloads))
 
 
 def with_results(invoke: Invoke, mode: CallMode, reader: ResultReader) -> Invoke:

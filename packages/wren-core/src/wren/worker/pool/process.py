@@ -21,6 +21,7 @@ import attrs
 from wren.ports.compute import InvocationListener
 from wren.protocol.task import Task
 from wren.worker.pool.profile import Profile
+from wren.worker.pool.slots import IDLE
 
 _BOOT = "from wren.worker.pool.worker_main import main; main()"
 #: Function keys a worker is assumed to hold (the worker caches 32: `wren.worker.runner`).
@@ -78,7 +79,9 @@ class WorkerProcess:
         self.kill_kind = "lost"
         #: Killed by `WorkerPool.cancel`: its calls are lost, not run again.
         self.cancelled = False
-        self.seen_count = 0
+        #: The call the supervisor last saw running, in which task, and since when.
+        self.seen_index = IDLE
+        self.seen_in: Assignment | None = None
         self.seen_since = 0.0
         self.started = time.monotonic()
 

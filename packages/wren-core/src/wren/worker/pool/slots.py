@@ -1,11 +1,11 @@
 """A tiny shared-memory table where each worker writes the call it is running; the pool
 reads it to enforce timeouts and to name the call a dead worker was running.
 
-Each row holds two 64-bit integers: the index of the current call (-1 when idle) and a
-counter the worker bumps for every call. Writing is two integer stores into a mapped file
-(about a tenth of a microsecond), far less than a message per call would cost. The pool
-samples the rows and times a call from the moment it first saw its counter value, which is
-exact to within the sampling interval.
+Each row is one 64-bit integer: the index of the current call (-1 when idle). The worker's
+call loop writes it before each call (`run_task`'s `mark`: one store into a mapped file, a
+few tens of nanoseconds), far less than a message per call would cost. The pool samples
+the rows and times a call from the moment it first saw its index in the current task,
+which is exact to within the sampling interval (indices are unique within a task).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from __future__ import annotations
 import mmap
 import os
 
-IDLE = -1
-_FIELDS = 2
-_ROW_BYTES = 8 * _FIELDS
+IDLE = -1  # what the runner writes between tasks (`wren.worker.runner.NO_CALL`)
+_ROW_BYTES = 8
 
 
 class SlotTable:
@@ -42,33 +41,18 @@ class SlotTable:
         self.rows = rows
         self._map()
 
-    def writer(self, row: int) -> WriteCall:
-        """A callable `(call_index) -> None` for the worker that owns `row`."""
-        return WriteCall(self._view, row)
+    def mark(self, row: int) -> tuple[memoryview, int]:
+        """Where the worker that owns `row` writes its call index (`run_task`'s `mark`)."""
+        return self._view, row
 
     def reset(self, row: int) -> None:
-        self._view[row * _FIELDS] = IDLE
+        self._view[row] = IDLE
 
-    def read(self, row: int) -> tuple[int, int]:
-        """The row's current call index and call counter."""
-        base = row * _FIELDS
-        return self._view[base], self._view[base + 1]
+    def read(self, row: int) -> int:
+        """The index of the call the row's worker is running (`IDLE` when none)."""
+        return int(self._view[row])
 
     def close(self) -> None:
         self._view.release()
         self._mmap.close()
         os.close(self._fd)
-
-
-class WriteCall:
-    """Records the start of each call in one row (index, then a bumped counter)."""
-
-    __slots__ = ("_base", "_count", "_view")
-
-    def __init__(self, view: memoryview, row: int) -> None:
-        self._view, self._base, self._count = view, row * _FIELDS, 0
-
-    def __call__(self, index: int) -> None:
-        self._count += 1
-        self._view[self._base] = index
-        self._view[self._base + 1] = self._count

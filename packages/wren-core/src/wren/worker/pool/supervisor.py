@@ -312,9 +312,9 @@ class WorkerPool:
             item = worker.assignment
             if item is None or worker.kill_reason is not None:
                 continue
-            index, count = self._slots.read(worker.row)
-            if count != worker.seen_count:
-                worker.seen_count, worker.seen_since = count, now
+            index = self._slots.read(worker.row)
+            if index != worker.seen_index or item is not worker.seen_in:
+                worker.seen_index, worker.seen_in, worker.seen_since = index, item, now
                 continue
             timeout = item.task.timeout
             if index >= 0 and timeout and now - worker.seen_since > timeout + \
@@ -336,7 +336,7 @@ class WorkerPool:
         except (EOFError, OSError):
             pass
         code = worker.reap()
-        index, _ = self._slots.read(worker.row)
+        index = self._slots.read(worker.row)
         worker.close()
         item = worker.assignment
         if worker.prefetched and worker.cancelled:

@@ -35,7 +35,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
     from wren.worker import open_storage, run_task
 
     profiles: dict[str, tuple[str, dict[str, Any]]] = {}
-    record = slots.writer(row)
+    mark = slots.mark(row)
 
     def send(message: tuple[Any, ...]) -> None:
         outbox.send_bytes(pickle.dumps(message, protocol=5))
@@ -66,7 +66,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         try:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
-            spent = run_task(task, storage, key=key, push=push, on_call=record,
+            spent = run_task(task, storage, key=key, push=push, mark=mark,
                              flush_interval=flush_interval)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
