@@ -11,12 +11,14 @@ checks raise `TypeError`/`ValueError`, which each document's decoder turns into 
 from __future__ import annotations
 
 import base64
-import struct
+import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: A column of more call times than this travels packed.
 PACK_TIMES_FROM = 64
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def encode_indices(indices: Sequence[int]) -> Any:
@@ -40,7 +42,10 @@ def encode_times(values: Sequence[float]) -> Any:
     """A column of call times as it travels in a document."""
     if len(values) <= PACK_TIMES_FROM:
         return list(values)
-    return {"f64le": base64.b64encode(struct.pack(f"<{len(values)}d", *values)).decode("ascii")}
+    packed = array("d", values)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return {"f64le": base64.b64encode(packed).decode("ascii")}
 
 
 def decode_times(raw: Any) -> list[float]:
@@ -49,7 +54,10 @@ def decode_times(raw: Any) -> list[float]:
         packed = base64.b64decode(text(raw["f64le"]), validate=True)
         if len(packed) % 8:
             raise ValueError("packed call times are not whole 8-byte numbers")
-        return list(struct.unpack(f"<{len(packed) // 8}d", packed))
+        values = array("d", packed)
+        if _BIG_ENDIAN:
+            values.byteswap()
+        return values.tolist()
     return numbers(raw)
 
 
