@@ -11,6 +11,7 @@ checks raise `TypeError`/`ValueError`, which each document's decoder turns into 
 from __future__ import annotations
 
 import base64
+import binascii
 import sys
 from array import array
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,13 @@ from typing import Any
 #: A column of more call times than this travels packed.
 PACK_TIMES_FROM = 64
 _BIG_ENDIAN = sys.byteorder == "big"
+
+
+def _from_base64(encoded: str) -> bytes:
+    """Strict base64 decoding (`binascii`'s own is twice as fast as `base64`'s, from 3.11)."""
+    if sys.version_info >= (3, 11):
+        return binascii.a2b_base64(encoded, strict_mode=True)
+    return base64.b64decode(encoded, validate=True)
 
 
 def encode_indices(indices: Sequence[int]) -> Any:
@@ -45,13 +53,13 @@ def encode_times(values: Sequence[float]) -> Any:
     packed = array("d", values)
     if _BIG_ENDIAN:
         packed.byteswap()
-    return {"f64le": base64.b64encode(packed).decode("ascii")}
+    return {"f64le": binascii.b2a_base64(packed, newline=False).decode("ascii")}
 
 
 def decode_times(raw: Any) -> list[float]:
     """A column of call times from a document (either form)."""
     if isinstance(raw, Mapping):
-        packed = base64.b64decode(text(raw["f64le"]), validate=True)
+        packed = _from_base64(text(raw["f64le"]))
         if len(packed) % 8:
             raise ValueError("packed call times are not whole 8-byte numbers")
         values = array("d", packed)
