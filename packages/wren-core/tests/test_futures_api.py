@@ -202,3 +202,27 @@ def test_a_big_job_makes_its_futures_with_the_collector_paused_then_restored(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_futures_of_a_big_job_go_straight_to_the_oldest_generation() -> None:
+    # No collection runs over them while they are made, nor right after (each would scan
+    # all of them: about a millisecond per 10,000).
+    import gc
+
+    job = JobState(_Services(), "ex-0", JobKind.MAP, 7, 2000)  # type: ignore[arg-type]
+    futures = futures_of(job)
+    oldest = {id(obj) for obj in gc.get_objects(generation=2)}
+    assert all(id(future) in oldest for future in futures)
+    assert gc.isenabled()
+
+
+def test_objects_the_program_froze_stay_frozen() -> None:
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        futures_of(JobState(_Services(), "ex-0", JobKind.MAP, 8, 2000))  # type: ignore[arg-type]
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
