@@ -244,3 +244,15 @@ def test_connect_soon_starts_a_missing_server_in_the_background(pool_dir: Path) 
         assert pool.server_pid in _servers(pool_dir)
     finally:
         pool.shutdown()
+
+
+def test_the_client_counts_unheard_calls_and_names_them_only_when_the_server_is_lost() -> None:
+    books = client._Unheard()
+    books.sent(range(0, 5000))
+    books.sent([5000, 5002, 5001])
+    assert not books.heard(range(0, 2500))
+    assert not books.heard([5002])
+    assert books.unheard() == [*range(2500, 5000), 5000, 5001]
+    assert not books.heard(range(2500, 5000))
+    assert books.heard([5000, 5001])  # every call sent is heard of now
+    assert books.unheard() == []

@@ -31,6 +31,35 @@ logger = logging.getLogger("wren")
 _ANSWER_TIMEOUT = 10.0
 
 
+class _Unheard:
+    """The calls of one job sent to the server and not heard of yet: counted, not kept one
+    by one (a 10,000-call map would fill a set and empty it again, a millisecond of the
+    client's); which they are is worked out only if the server is lost. The server reports
+    each call once (its status or its loss)."""
+
+    __slots__ = ("_count", "_heard", "_sent")
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._sent: list[Sequence[int]] = []
+        self._heard: list[Sequence[int]] = []
+
+    def sent(self, indices: Sequence[int]) -> None:
+        self._sent.append(indices)
+        self._count += len(indices)
+
+    def heard(self, indices: Sequence[int]) -> bool:
+        """Count `indices` as reported; True once every call sent is."""
+        self._heard.append(indices)
+        self._count -= len(indices)
+        return self._count <= 0
+
+    def unheard(self) -> list[int]:
+        """The calls sent and not reported, in order."""
+        heard = set(itertools.chain.from_iterable(self._heard))
+        return sorted(set(itertools.chain.from_iterable(self._sent)).difference(heard))
+
+
 class RemotePool:
     """The pool server of this user, reached over one link, reconnected when it is lost."""
 
@@ -44,7 +73,7 @@ class RemotePool:
         self._profiles: set[str] = set()
         self._lids: dict[int, int] = {}  # id(listener) -> listener id
         self._listeners: dict[int, InvocationListener] = {}
-        self._outstanding: dict[tuple[int, str], set[int]] = {}
+        self._outstanding: dict[tuple[int, str], _Unheard] = {}
         self._next_id = itertools.count(1)
         self._answers: dict[int, list[Any]] = {}
         self._answered = threading.Condition(self._lock)
@@ -82,8 +111,10 @@ class RemotePool:
                 self._listeners[lid] = listener
             for invocation in invocations:
                 task = invocation.task
-                self._outstanding.setdefault((lid, task.job_key), set()).update(
-                    task.call_indices)
+                books = self._outstanding.get((lid, task.job_key))
+                if books is None:
+                    books = self._outstanding[(lid, task.job_key)] = _Unheard()
+                books.sent(task.call_indices)
             try:
                 if profile[0] not in self._profiles:
                     link.send(("profile", *profile))
@@ -203,12 +234,10 @@ class RemotePool:
         with self._lock:
             listener = self._listeners.get(lid)
             waiting = self._outstanding.get((lid, job_key))
-            if waiting is not None:
-                waiting.difference_update(indices)
-                if not waiting:
-                    del self._outstanding[(lid, job_key)]
-                    if not any(key[0] == lid for key in self._outstanding):
-                        self._forget(lid)
+            if waiting is not None and waiting.heard(indices):
+                del self._outstanding[(lid, job_key)]
+                if not any(key[0] == lid for key in self._outstanding):
+                    self._forget(lid)
             return listener
 
     def _forget(self, lid: int) -> None:
@@ -228,10 +257,11 @@ class RemotePool:
         link.close()
         reason = (f"the wren pool server (pid {self.server_pid}) running it stopped (it was "
                   "killed or crashed); the next job starts a new one")
-        for (lid, job_key), indices in lost.items():
+        for (lid, job_key), books in lost.items():
             listener = listeners.get(lid)
+            indices = books.unheard()
             if listener is not None and indices:
-                listener.calls_lost(job_key, sorted(indices), reason, "lost")
+                listener.calls_lost(job_key, indices, reason, "lost")
 
 
 _shared: RemotePool | None = None
