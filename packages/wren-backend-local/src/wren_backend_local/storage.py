@@ -75,8 +75,7 @@ class LocalhostStorage(StorageBackend):
     @staticmethod
     def _make_dirs(directory: Path, bucket: str, key: str) -> None:
         try:
-            make_private_dirs(directory)
-            made = directory.is_dir()
+            made = make_private_dirs(directory) or directory.is_dir()
         except (FileExistsError, NotADirectoryError):
             made = False
         if not made:

@@ -85,27 +85,40 @@ def _problem(path: Path, uid: int) -> str | None:
     return None
 
 
-def make_private_dirs(path: Path) -> None:
+def make_private_dirs(path: Path) -> bool:
     """Create `path` and its missing parents, each 0700 (a parent made by someone else
     meanwhile is left as it is; the caller checks `path` itself). A parent removed meanwhile
     (an empty prefix directory another process deleted) is made again. Raises the `OSError`
-    of a part of the path that is not a directory."""
+    of a part of the path that is not a directory. True when this call made `path` (so it
+    is a directory); False when something was there already.
+
+    The leaf is tried first and parents only when it cannot be made: a new job's directory
+    usually has all its parents, and each file-system call counts when a job's first status
+    waits for its directory."""
     for attempt in range(_ATTEMPTS):
-        missing: list[Path] = []
-        current = path
-        while not os.path.lexists(current) and current != current.parent:
-            missing.append(current)
-            current = current.parent
         try:
-            for directory in reversed(missing):
-                try:
-                    os.mkdir(directory, PRIVATE_MODE)
-                except FileExistsError:
-                    pass
-            return
+            return _make_dir(path)
         except FileNotFoundError:
             if attempt == _ATTEMPTS - 1:
                 raise
+    return False  # unreachable: the last attempt returns or raises
+
+
+def _make_dir(path: Path) -> bool:
+    try:
+        os.mkdir(path, PRIVATE_MODE)
+        return True
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        if path.parent == path:
+            raise
+    _make_dir(path.parent)
+    try:
+        os.mkdir(path, PRIVATE_MODE)
+        return True
+    except FileExistsError:
+        return False
 
 
 def ensure_private_dir(path: str | os.PathLike[str], *, fix: str) -> Path:
