@@ -78,6 +78,16 @@ def test_map_is_one_wren_job_of_chunks(pool: mp.Pool) -> None:
     assert len(new) == 4 * 4  # four chunks per process, like the standard library
 
 
+def test_the_chunks_of_a_range_are_ranges(pool: mp.Pool) -> None:
+    # they travel as three numbers each, not as every item
+    chunks = pool._chunks(range(3, 1003), None)
+    assert all(isinstance(chunk, range) for chunk in chunks)
+    assert [x for chunk in chunks for x in chunk] == list(range(3, 1003))
+    assert pool.map(sqr, range(3, 1003, 7), chunksize=9) == [x * x for x in range(3, 1003, 7)]
+    items = list(range(50))
+    assert pool._chunks(items, 20) == [items[:20], items[20:40], items[40:]]
+
+
 def test_starmap(pool: mp.Pool) -> None:
     pairs = list(zip(range(10), range(9, -1, -1)))
     assert pool.starmap(mul, pairs) == [x * y for x, y in pairs]

@@ -8,6 +8,7 @@ pool's `initializer` once in each worker process that serves the pool. `ProcessC
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import traceback
@@ -44,8 +45,8 @@ class PoolCall:
             args, kwds = item
             return func(*args, **kwds)
         if self.mode == STARMAP:
-            return [func(*args) for args in item]
-        return [func(value) for value in item]
+            return list(itertools.starmap(func, item))
+        return list(map(func, item))
 
 
 class ProcessCall:

@@ -12,7 +12,7 @@ the backend). `terminate()` stops waiting, it cannot stop calls already running.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from wren.multiprocessing import context
@@ -65,8 +65,11 @@ class Pool:
     def _call(self, func: Callable[..., Any], mode: str) -> PoolCall:
         return PoolCall(func, mode, self._id, self._initializer, self._initargs)
 
-    def _chunks(self, iterable: Iterable[Any], chunksize: int | None) -> list[list[Any]]:
-        items = list(iterable)
+    def _chunks(self, iterable: Iterable[Any], chunksize: int | None
+                ) -> list[Sequence[Any]]:
+        """The chunks of `iterable`: slices of it when it is a list or a range (a range's
+        are ranges, which travel as three numbers instead of every item)."""
+        items = iterable if isinstance(iterable, (list, range)) else list(iterable)
         if chunksize is None:
             chunksize, extra = divmod(len(items), self._processes * 4)
             chunksize += bool(extra)
