@@ -52,6 +52,7 @@ from wren.ports.storage import StorageBackend
 from wren.protocol.invocation import Invocation
 from wren.protocol.signing import derive_key, new_key
 from wren.protocol.task import JobKind, Task
+from wren.serialize.function_blob import load_packing
 
 if TYPE_CHECKING:
     from wren.dataproc import DataPlan
@@ -159,6 +160,7 @@ class FunctionExecutor:
         try:
             self.compute: ComputeBackend = open_compute(self.config, workers)
             self.compute.warm_up()
+            load_packing()  # while the compute backend warms up, not in the first job
         except BaseException:
             self._monitor.stop()
             raise

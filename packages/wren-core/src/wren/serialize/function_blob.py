@@ -56,6 +56,15 @@ class FunctionBlob:
     modules: tuple[str, ...]
 
 
+def load_packing() -> None:
+    """Import what packing a function needs (the module analysis, about a millisecond):
+    an executor does it when it is created, instead of its first job."""
+    import hashlib  # noqa: F401
+
+    import wren.serialize.modules
+    import wren.serialize.sources  # noqa: F401
+
+
 def pack_function(func: Callable[..., Any], serializer: Serializer,
                   include: Iterable[str] | None = (), exclude: Iterable[str] = (),
                   preinstalled: frozenset[str] = frozenset()) -> FunctionBlob:
