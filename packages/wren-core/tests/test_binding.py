@@ -144,3 +144,28 @@ def test_obj_is_an_ordinary_parameter_outside_data_processing() -> None:
 def test_positional_only_parameters_stay_positional() -> None:
     bound = ArgumentBinder(lambda a, /, b: a + b).bind_all([(1, 2)])
     assert bound.payloads == [((1, 2), {})]
+
+
+class _NoEquality:
+    """A default value that refuses to be compared (as a numpy array's truth does)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("ambiguous")
+
+    __hash__ = object.__hash__
+
+
+def test_a_function_s_signature_is_kept_until_its_defaults_change() -> None:
+    from wren.client.binding import signature_of
+
+    def func(x, y=1):  # type: ignore[no-untyped-def]
+        return x + y
+
+    first = signature_of(func)
+    assert signature_of(func) is first  # kept
+    func.__defaults__ = (2,)
+    assert signature_of(func).parameters["y"].default == 2
+    func.__defaults__ = (_NoEquality(),)
+    assert signature_of(func) is signature_of(func)
+    func.__defaults__ = (_NoEquality(),)  # another default: compared by identity only
+    assert isinstance(signature_of(func).parameters["y"].default, _NoEquality)

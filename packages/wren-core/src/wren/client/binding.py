@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import types
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -50,13 +52,28 @@ def _builtin_signature(func: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(func)
 
 
+#: Signatures of Python functions, by function, with what they were worked out from.
+_function_signatures: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], inspect.Signature]
+                                                ] = weakref.WeakKeyDictionary()
+
+
 def signature_of(func: Callable[..., Any]) -> inspect.Signature:
-    """`inspect.signature(func)`; a module-level builtin's is kept, since working it out
-    parses its text signature every time (a Python function's is cheap to get)."""
+    """`inspect.signature(func)`, kept for a module-level builtin (working it out parses
+    its text signature) and for a plain Python function while its code and defaults stay
+    the same (every job asks twice; each costs some tens of microseconds)."""
     if isinstance(func, types.BuiltinFunctionType) and isinstance(
             getattr(func, "__self__", None), (types.ModuleType, type(None))):
         return _builtin_signature(func)
-    return inspect.signature(func)
+    if type(func) is not types.FunctionType or hasattr(func, "__signature__") or \
+            hasattr(func, "__wrapped__"):
+        return inspect.signature(func)
+    made_from = (func.__code__, func.__defaults__, func.__kwdefaults__)
+    known = _function_signatures.get(func)
+    if known is not None and all(map(operator.is_, known[0], made_from)):
+        return known[1]
+    signature = inspect.signature(func)
+    _function_signatures[func] = (made_from, signature)
+    return signature
 
 
 def takes_obj(func: Callable[..., Any]) -> bool:
