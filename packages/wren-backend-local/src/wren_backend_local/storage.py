@@ -54,6 +54,9 @@ class LocalhostStorage(StorageBackend):
         self.root = Path(str(self.config.get("storage_dir") or
                              default_storage_dir())).expanduser()
         self._checked = False
+        #: Each bucket's directory once its name was checked (as a string: the hot paths
+        #: join strings, which costs a fraction of joining `Path`s).
+        self._buckets: dict[str, str] = {}
         shm = shared_root(self.root, Path(str(self.config.get("shared_memory_dir")
                                                 or "/dev/shm"))) \
             if self.config.get("shared_memory", True) else None
@@ -62,6 +65,12 @@ class LocalhostStorage(StorageBackend):
             self.capabilities = self.capabilities | {capabilities.SHARED_MEMORY}
 
     def _bucket_dir(self, bucket: str) -> Path:
+        return Path(self._bucket_root(bucket))
+
+    def _bucket_root(self, bucket: str) -> str:
+        found = self._buckets.get(bucket)
+        if found is not None:
+            return found
         if not bucket or "/" in bucket or bucket in (".", "..") or "\0" in bucket:
             raise InvalidInputError(f"invalid bucket name {bucket!r}: use a plain directory "
                                     "name without '/'")
@@ -70,7 +79,8 @@ class LocalhostStorage(StorageBackend):
             if self.shared is not None:
                 self.shared.prepare()
             self._checked = True
-        return self.root / bucket
+        found = self._buckets[bucket] = os.path.join(self.root, bucket)
+        return found
 
     @staticmethod
     def _make_dirs(directory: Path, bucket: str, key: str) -> None:
@@ -96,12 +106,12 @@ class LocalhostStorage(StorageBackend):
         return parts
 
     def _path(self, bucket: str, key: str) -> Path:
-        return self._bucket_dir(bucket).joinpath(*self._parts(key))
+        return Path(os.path.join(self._bucket_root(bucket), *self._parts(key)))
 
     def _directory(self, bucket: str, parts: list[str]) -> str:
         """The directory of the key of these checked `parts` (a string, not a `Path`: every
         status a worker reports is written through it)."""
-        return os.path.join(self._bucket_dir(bucket), *parts[:-1])
+        return os.path.join(self._bucket_root(bucket), *parts[:-1])
 
     def make_prefix(self, bucket: str, prefix: str) -> None:
         """Make the directory of `prefix` (which ends with "/") ahead of its first object."""
