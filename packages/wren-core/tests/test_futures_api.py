@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import wren
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED, percentage, wait_threshold
+from wren.client.collect import covers_whole_jobs
 from wren.client.futures import FuturesList, ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.client.references import FutureReference, reading_results, register
@@ -229,17 +230,16 @@ def test_objects_the_program_froze_stay_frozen() -> None:
 
 
 def test_wait_counts_whole_jobs_by_their_counters_and_anything_else_future_by_future() -> None:
-    from wren.client.session import _Progress, _whole_jobs
+    from wren.client.session import _Progress
 
     a = JobState(_Services(), "ex-0", JobKind.MAP, 9, 3)  # type: ignore[arg-type]
     b = JobState(_Services(), "ex-0", JobKind.MAP, 10, 2)  # type: ignore[arg-type]
     fa, fb = futures_of(a), futures_of(b)
     assert _Progress([*fa, *fb]).whole == [a, b]  # map_reduce's shape: whole jobs, in order
     assert _Progress(FuturesList(fa)).whole == [a]
-    assert _whole_jobs([*fa, *fb]) == [a, b] and _whole_jobs(fa) == [a]  # compared in C
-    assert _whole_jobs([fa[0], fa[0], fa[2]]) is None  # a duplicate: counted one by one
-    assert _whole_jobs(fa[:2]) is None
-    assert _whole_jobs([fa[1], fa[0], fa[2]]) is None  # reordered: grouped one by one, then
-    assert _Progress([fa[1], fa[0], fa[2]]).whole == [a]  # found whole all the same
+    assert covers_whole_jobs([*fa, *fb], [a, b]) and covers_whole_jobs(fa, [a])  # in C
+    assert not covers_whole_jobs([fa[0], fa[0], fa[2]], [a])  # a duplicate: one by one
+    assert not covers_whole_jobs(fa[:2], [a])
+    assert _Progress([fa[1], fa[0], fa[2]]).whole == [a]  # reordered: whole all the same
     partial = _Progress(fb[:1])
     assert partial.whole == [] and partial.total == 1 and partial.partial == fb[:1]

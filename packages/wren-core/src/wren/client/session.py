@@ -10,7 +10,6 @@ closed) raises at once instead of waiting for statuses that can no longer arrive
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +19,8 @@ from wren import plugins
 from wren._constants import ALL_COMPLETED, wait_threshold
 from wren._errors import InvalidInputError, WaitTimeoutError
 from wren.client import phases
-from wren.client.futures import ResponseFuture, distinct_jobs
+from wren.client.collect import covers_whole_jobs, jobs_of
+from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
 from wren.client.monitor import JobMonitor
 from wren.client.progress import JobLine, ProgressBar, wants_progress
@@ -33,15 +33,6 @@ from wren.protocol.task import JobKind
 _PROGRESS_REFRESH = 0.25
 
 
-def _whole_jobs(futures: Sequence[ResponseFuture]) -> list[JobState] | None:
-    """The jobs of `futures` when these are exactly their futures, in order (what `map`
-    returned, or a chain of such lists): a check in C instead of a Python loop over 10,000
-    futures; None otherwise."""
-    jobs = distinct_jobs(futures)
-    whole = list(itertools.chain.from_iterable(job.made_futures or () for job in jobs))
-    return jobs if len(whole) == len(futures) and whole == list(futures) else None
-
-
 class _Progress:
     """How many of a set of futures are done, cheaply: whole jobs by their counters."""
 
@@ -51,8 +42,9 @@ class _Progress:
         self.partial_failed = False
         #: The futures of jobs waited for in part, by job (for the progress lines).
         self.some: list[list[ResponseFuture]] = []
-        if jobs is None:
-            jobs = _whole_jobs(futures)
+        if jobs is None:  # futures that are whole jobs (what map returned) are found in C
+            found = jobs_of(futures)
+            jobs = found if covers_whole_jobs(futures, found) else None
         if jobs is not None:  # futures are exactly these jobs'
             self.whole, self.partial = list(jobs), []
             return
