@@ -340,11 +340,8 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
         try:
             func = _load_function(task, storage, serializer)
             payloads = _load_arguments(task, storage, serializer, key)
-            invoke = _invoker(func, task, storage)
-            with_results = _with_results(invoke, task, payloads, storage, serializer, key)
-            invoke = _with_env(with_results, task.extra_env)
-            # A map's plain `func(item)` is called as it is: no wrapper per call.
-            direct = invoke.func if isinstance(invoke, _Plain) else None
+            invoke = _with_env(_with_results(_invoker(func, task, storage), task, payloads,
+                                             storage, serializer, key), task.extra_env)
         except Exception as exc:
             error = describe(exc, "system", skip=0)
             error["message"] = f"the worker could not load the job: {error['message']}"
@@ -356,7 +353,7 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             return 0.0
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            return _run_calls(task, batch, invoke, payloads, mark, flush_interval, direct)
+            return _run_calls(task, batch, invoke, payloads, mark, flush_interval)
     finally:
         if mark is not None:
             mark[0][mark[1]] = NO_CALL
@@ -365,8 +362,7 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], mark: CallMark | None,
-               flush_interval: float | None = None,
-               direct: Callable[[Any], Any] | None = None) -> float:
+               flush_interval: float | None = None) -> float:
     """Run the calls, flushing as `early_flush_after` says; return the seconds they took
     (with the loop's own small share, and without the flushes).
 
@@ -375,9 +371,10 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     and value after, and the watchdog and the output capture read the running call from
     those columns (`_Batch.running_index`) instead of being told at every call. The `try`
     is around the loop, not each call (free until something raises): a call that raises
-    is filed as failed and the loop goes on with the next one. `direct(payload)`, when
-    given, makes a call that needs no index (the plain `func(item)` of most maps)."""
+    is filed as failed and the loop goes on with the next one. A call that needs no index
+    (the plain `func(item)` of most maps, `_Plain`) calls the function itself."""
     interval = task.options.flush_interval if flush_interval is None else flush_interval
+    direct = invoke.func if isinstance(invoke, _Plain) else None
     clock = time.time
     began = time.monotonic()
     flush_at = clock() + early_flush_after(interval, 0.0)
