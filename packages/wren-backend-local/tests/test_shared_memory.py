@@ -208,6 +208,38 @@ def test_a_long_list_is_searched_for_big_values_of_its_own_only(tmp_path: Path) 
     assert len(refs) == 1 and len(blob) < BIG and serializer.loads(blob)[-1] == b"o" * BIG
 
 
+def test_a_value_smaller_than_a_big_buffer_is_pickled_once_as_it_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    refs: list[BufferRef] = []
+
+    def put(view: memoryview, writable: bool) -> BufferRef:
+        refs.append(write_buffer(str(tmp_path / f"b{len(refs)}"), view, writable))
+        return refs[-1]
+
+    serializer = wren.serialize.CloudpickleSerializer()
+    searched: list[int] = []
+    real_wrap = out_of_band._wrap
+
+    def wrap(obj: Any, depth: int, memo: dict[int, Any]) -> Any:
+        searched.append(depth)
+        return real_wrap(obj, depth, memo)
+
+    monkeypatch.setattr(out_of_band, "_wrap", wrap)
+    results = [list(range(i, i + 1250)) for i in range(0, 5000, 1250)]  # a chunk's results
+    with offloading(put):
+        assert serializer.loads(serializer.dumps(results)) == results
+    assert searched == [] and refs == []
+    # Past the limit the value is searched: small parts stay in, a big one goes beside it.
+    many = [b"p" * (BIG // 8) for _ in range(12)]
+    with offloading(put):
+        assert serializer.loads(serializer.dumps(many)) == many
+    assert searched and refs == []
+    with offloading(put):
+        blob = serializer.dumps({"rows": results, "raw": [b"r" * BIG]})
+    assert len(refs) == 1 and len(blob) < BIG
+    assert serializer.loads(blob)["raw"] == [b"r" * BIG]
+
+
 _DEAD_CLIENT = """
 import sys
 from wren_backend_local import LocalhostStorage
