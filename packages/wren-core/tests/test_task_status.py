@@ -119,6 +119,41 @@ def test_long_time_columns_travel_packed_and_come_back_exactly() -> None:
     assert short["func_start"] == [1.5, 2.5]  # a short column stays readable
 
 
+def test_a_packed_column_is_decoded_only_when_read() -> None:
+    from wren.protocol.fields import PACK_TIMES_FROM, PackedTimes
+
+    n = PACK_TIMES_FROM * 3 + 1
+    starts = [1765000000.0 + i / 7 for i in range(n)]
+    ends = [start + 1e-7 * i for i, start in enumerate(starts)]
+    raw = StatusDocument("e/M000", "t0", 0, None, {}, range(0, n), starts, ends).encode()
+    decoded = StatusDocument.decode(raw)
+    column = decoded.func_start
+    assert isinstance(column, PackedTimes) and len(column) == n
+    # the first and last times (what chunk sizing reads) come without decoding the rest
+    assert column[0] == starts[0] and column[-1] == starts[-1]
+    assert column._values is None
+    assert [decoded.func_end[i] for i in range(n)] == ends  # bit for bit, every position
+    assert list(column) == starts and column[5:8] == starts[5:8]
+    assert decoded.func_end == ends and decoded == StatusDocument.decode(raw)
+    with pytest.raises(IndexError):
+        StatusDocument.decode(raw).func_start[n]
+    # encoded again (a stored copy), a column that came packed goes out as it came
+    assert json.loads(decoded.encode())["func_start"] == json.loads(raw)["func_start"]
+    with pytest.raises(TypeError, match="being written"):
+        decoded.add(n, 1.0, 2.0)
+
+
+def test_bad_characters_in_a_packed_column_fail_when_it_is_read() -> None:
+    from wren.protocol.fields import PackedTimes
+
+    column = PackedTimes("A!AAAAAAAAA=")  # one double by length, not base64 by content
+    assert len(column) == 1
+    with pytest.raises(ValueError):
+        column[0]
+    with pytest.raises(ValueError):
+        list(column)
+
+
 @pytest.mark.parametrize("packed", ["not base64!", "AAAAAAAA", "AAAAAAAA8D8A", 7])
 def test_packed_time_columns_that_are_not_whole_doubles_are_refused(packed: object) -> None:
     document = json.loads(StatusDocument("e/M000", "t0", 0, None, {},

@@ -58,8 +58,9 @@ class StatusDocument:
     result_key: str | None
     worker: dict[str, Any]
     indices: Sequence[int] = attrs.field(factory=list)
-    func_start: list[float] = attrs.field(factory=list)
-    func_end: list[float] = attrs.field(factory=list)
+    #: Decoded, a long column is a `wren.protocol.fields.PackedTimes` (read when needed).
+    func_start: Sequence[float] = attrs.field(factory=list)
+    func_end: Sequence[float] = attrs.field(factory=list)
     errors: dict[int, dict[str, str]] = attrs.field(factory=dict)
     extra: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     #: The result object travels inside the status object (see `inline_result`).
@@ -96,11 +97,20 @@ class StatusDocument:
     def add(self, index: int, func_start: float, func_end: float,
             error: dict[str, str] | None = None) -> None:
         """Append one call's outcome (its value goes to the part's result list)."""
+        starts, ends = self.writable_times()
         if error is not None:
             self.errors[len(self.indices)] = error
         self.indices.append(index)  # type: ignore[attr-defined]
-        self.func_start.append(func_start)
-        self.func_end.append(func_end)
+        starts.append(func_start)
+        ends.append(func_end)
+
+    def writable_times(self) -> tuple[list[float], list[float]]:
+        """The start and end columns of a document being written (lists: a decoded one's
+        packed columns are only read)."""
+        starts, ends = self.func_start, self.func_end
+        if not isinstance(starts, list) or not isinstance(ends, list):
+            raise TypeError("call times can only be added to a document being written")
+        return starts, ends
 
     def position(self, index: int) -> int:
         """The column of call `index` in this document."""

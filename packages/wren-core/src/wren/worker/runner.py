@@ -239,9 +239,10 @@ class _Batch:
         position = len(document.func_end)
         if len(document.indices) == position:
             raise exc
-        if len(document.func_start) == position:  # it struck before the start was noted
-            document.func_start.append(ended)
-        document.func_end.append(ended)
+        starts, ends = document.writable_times()
+        if len(starts) == position:  # it struck before the start was noted
+            starts.append(ended)
+        ends.append(ended)
         kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
         document.errors[position] = describe(exc, kind)
         self.values.append(exc)
@@ -418,8 +419,9 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
 def _columns(batch: _Batch) -> tuple[Callable[[Any], None], ...]:
     """The appenders of the current part's index, start, end and value columns."""
     document = batch.document
-    return (document.indices.append, document.func_start.append,  # type: ignore[attr-defined]
-            document.func_end.append, batch.values.append)
+    starts, ends = document.writable_times()
+    return (document.indices.append, starts.append,  # type: ignore[attr-defined]
+            ends.append, batch.values.append)
 
 
 def early_flush_after(interval: float, flush_seconds: float) -> float:
