@@ -256,3 +256,24 @@ def test_the_client_counts_unheard_calls_and_names_them_only_when_the_server_is_
     assert not books.heard(range(2500, 5000))
     assert books.heard([5000, 5001])  # every call sent is heard of now
     assert books.unheard() == []
+
+
+def test_call_indices_cross_the_link_as_ranges_when_they_are_ranges() -> None:
+    from wren.worker.pool import server
+
+    class Outbox:
+        def __init__(self) -> None:
+            self.messages: list[tuple[object, ...]] = []
+
+        def put(self, message: tuple[object, ...]) -> None:
+            self.messages.append(message)
+
+    outbox = Outbox()
+    relay = server._Relay(outbox, 3)  # type: ignore[arg-type]
+    relay.status_pushed_covering(b"doc", "e/M000", range(10, 5010))
+    relay.status_pushed_covering(b"doc", "e/M000", (4, 2))
+    relay.calls_lost("e/M000", range(7, 9), "killed")
+    sent = [message[3] for message in outbox.messages]
+    assert sent == [range(10, 5010), [4, 2], range(7, 9)]
+    assert type(sent[0]) is range and type(sent[1]) is list
+    assert len(link.Link.frame(outbox.messages[0])) < 200  # not 5,000 pickled numbers
