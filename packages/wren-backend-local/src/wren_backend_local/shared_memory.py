@@ -111,6 +111,7 @@ class SharedArea:
         self.top = root.parent
         self._claimed: set[Path] = set()
         self._seen: set[Path] = set()  # executor prefixes other processes were seen to own
+        self._owner_dirs: dict[tuple[str, str, str], Path] = {}
         self._ready = False
 
     def prepare(self) -> None:
@@ -125,10 +126,17 @@ class SharedArea:
         return self.root / relative
 
     def _owner_dir(self, bucket: str, key: str) -> Path:
-        parts = key.split("/")
+        """The executor prefix of `key` (kept per executor: every flush of a worker asks)."""
+        parts = key.split("/", 2)
         if len(parts) < 3:
             raise ValueError(f"{key!r} has no executor prefix (<kind>/<executor>/...)")
-        return self.root / bucket / parts[0] / parts[1]
+        named = (bucket, parts[0], parts[1])
+        found = self._owner_dirs.get(named)
+        if found is None:
+            if len(self._owner_dirs) >= _SEEN_CLAIMS:
+                self._owner_dirs.clear()
+            found = self._owner_dirs[named] = self.root / bucket / parts[0] / parts[1]
+        return found
 
     def own(self, bucket: str, key: str) -> None:
         """Name this process (alive as long as its lock is held) the owner of the executor

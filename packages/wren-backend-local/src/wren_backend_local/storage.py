@@ -42,6 +42,14 @@ _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW"
                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
 
 
+def _write_all(fd: int, body: bytes | bytearray | memoryview) -> None:
+    view = memoryview(body)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    while view:
+        view = view[os.write(fd, view):]
+
+
 class LocalhostStorage(StorageBackend):
     """Storage backend over the local filesystem."""
 
@@ -132,12 +140,15 @@ class LocalhostStorage(StorageBackend):
             fd = os.open(temp, _CREATE_FLAGS, OBJECT_MODE)
         written = False
         try:
-            with os.fdopen(fd, "wb") as out:
-                if isinstance(body, (bytes, bytearray, memoryview)):
-                    out.write(body)
-                else:
-                    import shutil  # a file-like body only: bytes need none
+            if isinstance(body, (bytes, bytearray, memoryview)):
+                try:  # straight to the descriptor: a status write of every flush
+                    _write_all(fd, body)
+                finally:
+                    os.close(fd)
+            else:
+                import shutil  # a file-like body only: bytes need none
 
+                with os.fdopen(fd, "wb") as out:
                     shutil.copyfileobj(body, out, _COPY_BLOCK)
             os.replace(temp, path)
             written = True
@@ -160,7 +171,7 @@ class LocalhostStorage(StorageBackend):
 
     def share_prefix(self, bucket: str, prefix: str, claim: bool) -> bool:
         self._parts(prefix)  # checks the key
-        self._bucket_dir(bucket)  # and the storage directory
+        self._bucket_root(bucket)  # and the storage directory
         if self.shared is None:
             return False
         if claim:
