@@ -247,6 +247,7 @@ storage = LocalhostStorage({"storage_dir": sys.argv[2], "shared_memory_dir": sys
 storage.create_bucket("b")
 storage.share_prefix("b", "wren.jobs/dead-0/j/buffers/", claim=True)
 ref = storage.put_shared("b", "wren.jobs/dead-0/j/buffers/x", memoryview(b"z" * 4096))
+storage.put_object("b", "wren.jobs/dead-0/j/status/t0.0000.status", b"status")
 print(ref.path)
 """
 
@@ -266,11 +267,55 @@ def test_a_dead_clients_buffers_are_swept_by_the_next_storage(tmp_path: Path,
     assert not live.share_prefix("b", "wren.jobs/dead-0/j/buffers/", claim=False)
     LocalhostStorage({"storage_dir": storage_dir, "shared_memory_dir": str(shm)}).list_keys(
         "b")  # a new client starts
-    assert not dead.exists() and not dead.parent.parent.parent.exists()
+    assert not dead.exists() and not dead.parent.parent.parent.exists()  # its statuses too
+    assert LocalhostStorage({"storage_dir": storage_dir, "shared_memory_dir": str(shm)}
+                            ).list_keys("b", "wren.jobs/dead-0/") == []
     assert Path(kept.path).exists()
     assert live.list_keys("b", "wren.jobs/live-0/") == ["wren.jobs/live-0/j/buffers/y"]
     live.delete_objects("b", ["wren.jobs/live-0/j/buffers/y"])
     assert not Path(kept.path).exists()
+
+
+def test_a_jobs_statuses_live_in_shared_memory_while_its_client_does(tmp_path: Path,
+                                                                     shm: Path) -> None:
+    storage_dir = tmp_path / "storage"
+    client = LocalhostStorage({"storage_dir": str(storage_dir), "shared_memory_dir": str(shm)})
+    client.create_bucket("b")
+    early = keys.status_key("e-0/M000", "t0", 0)
+    client.put_object("b", early, b"before the claim")  # nobody claimed e-0: on disk
+    assert (storage_dir / "b" / early).is_file()
+    assert client.share_prefix("b", "wren.jobs/e-0/M000/buffers/", claim=True)
+    client.make_prefix("b", keys.status_prefix("e-0/M001"))
+    worker = LocalhostStorage({"storage_dir": str(storage_dir), "shared_memory_dir": str(shm)})
+    statuses = [keys.status_key("e-0/M001", f"t{i}", 0) for i in range(2)]
+    client.put_object("b", statuses[0], b"from the client")  # a lost call's document
+    worker.put_object("b", statuses[1], b"from a worker")
+    worker.put_object("b", keys.data_key("e-0/M001"), b"arguments")
+    on_disk = {p.relative_to(storage_dir / "b").as_posix() for p in _files(storage_dir)}
+    assert on_disk == {early, keys.data_key("e-0/M001")}  # no status directory made there
+    assert len([p for p in _files(shm) if p.name.endswith(".status")]) == 2
+    assert [worker.get_object("b", key) for key in statuses] == [b"from the client",
+                                                                 b"from a worker"]
+    assert client.list_keys("b", "wren.jobs/e-0/") == sorted(
+        [early, *statuses, keys.data_key("e-0/M001")])
+    assert client.head_object("b", statuses[1]).size == len(b"from a worker")
+    client.delete_objects("b", client.list_keys("b", "wren.jobs/e-0/"))
+    assert client.list_keys("b") == [] and not [p for p in _files(shm)
+                                                if p.name.endswith(".status")]
+    off = LocalhostStorage({"storage_dir": str(storage_dir), "shared_memory": False,
+                            "shared_memory_dir": str(shm)})
+    off.put_object("b", statuses[0], b"no shared memory")
+    assert (storage_dir / "b" / statuses[0]).is_file()
+
+
+def test_a_jobs_statuses_never_touch_the_storage_directory(
+        fexec: wren.FunctionExecutor, tmp_path: Path, shm: Path) -> None:
+    futures = fexec.map(fn.double, range(6), chunksize=2)
+    fexec.wait(futures, timeout=WAIT)
+    statuses = [p for p in _files(shm) if p.name.endswith(".status")]
+    assert statuses and all(futures[0].job_key.split("/")[1] in p.parts for p in statuses)
+    assert not [p for p in _files(tmp_path / "storage") if "status" in p.parts]
+    assert fexec.get_result(futures) == [2 * i for i in range(6)]
 
 
 def test_without_shared_memory_nothing_is_put_there(tmp_path: Path, shm: Path) -> None:

@@ -82,9 +82,10 @@ class LocalhostCompute(ComputeBackend):
         self._pool_lock = threading.Lock()
         self.idle_timeout = float(self.config.get("pool_idle_timeout") or 0)
         #: The workers' storage, when it is this machine's directory and they write it as
-        #: this user (not from a container): see `_make_status_dirs`.
-        self._status_storage = LocalhostStorage({**storage_config, "shared_memory": False}) \
-            if worker_storage.backend == "localhost" and self.runtime is None else None
+        #: this user (not from a container): see `_make_status_dirs`. (Its statuses go to
+        #: shared memory as the workers' do, see `wren_backend_local.storage`.)
+        self._status_storage = LocalhostStorage(storage_config) \
+            if worker_storage.backend == "localhost" and not runtime else None
         if runtime:
             self.runtime = self.default_runtime_name() if runtime == "default" else runtime
             self.capabilities = self.capabilities - {caps.SHARED_MEMORY}
