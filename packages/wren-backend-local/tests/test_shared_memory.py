@@ -318,6 +318,24 @@ def test_a_jobs_statuses_never_touch_the_storage_directory(
     assert fexec.get_result(futures) == [2 * i for i in range(6)]
 
 
+_SWEEPING_CLIENT = """
+import sys
+from wren_backend_local import LocalhostStorage
+storage = LocalhostStorage({"storage_dir": sys.argv[2], "shared_memory_dir": sys.argv[1]})
+print(storage.list_keys("b", "wren.jobs/dead-0/"), "shutil" in sys.modules)
+"""
+
+
+def test_the_sweep_of_a_fresh_client_imports_no_heavy_module(tmp_path: Path,
+                                                              shm: Path) -> None:
+    storage_dir = str(tmp_path / "storage")
+    for script in (_DEAD_CLIENT, _SWEEPING_CLIENT):
+        out = subprocess.run([sys.executable, "-c", script, str(shm), storage_dir],
+                             check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["[]", "False"]  # swept, without shutil (and its bz2 and lzma)
+    assert not [p for p in _files(shm) if "dead-0" in p.parts]
+
+
 def test_without_shared_memory_nothing_is_put_there(tmp_path: Path, shm: Path) -> None:
     storage = LocalhostStorage({"storage_dir": str(tmp_path / "s"), "shared_memory": False,
                                 "shared_memory_dir": str(shm)})

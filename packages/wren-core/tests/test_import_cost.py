@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 #: Never imported by `import wren` alone.
 NOT_BY_IMPORT_WREN = ("wren.executor", "wren.config", "wren.protocol", "wren.client.futures",
@@ -48,15 +49,20 @@ print(json.dumps([sorted(after_wren - before), sorted(after_executor - before),
 """
 
 
-def _imported(tmp_path: Path) -> tuple[set[str], set[str], set[str]]:
+def _last_line(tmp_path: Path, script: str) -> Any:
+    """The JSON `script` prints last, run in a fresh process without wren settings."""
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("WREN_", "LITHOPS_"))} | {"HOME": str(home)}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "storage")],
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "storage")],
                          cwd=tmp_path, env=env, check=True, capture_output=True, text=True,
                          timeout=120).stdout
-    wren_mods, executor_mods, job_mods = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _imported(tmp_path: Path) -> tuple[set[str], set[str], set[str]]:
+    wren_mods, executor_mods, job_mods = _last_line(tmp_path, SCRIPT)
     return set(wren_mods), set(executor_mods), set(job_mods)
 
 
@@ -66,3 +72,25 @@ def test_import_wren_and_a_first_job_leave_the_heavy_modules_alone(tmp_path: Pat
     assert sorted(by_wren & set(NOT_BY_IMPORT_WREN)) == []
     assert sorted(by_executor & set(NOT_BY_EXECUTOR)) == []
     assert sorted(by_job & set(NOT_BY_FIRST_JOB)) == []
+
+
+FIRST_JOB_SCRIPT = """
+import json, sys
+import wren
+
+def double(x):
+    return 2 * x
+
+with wren.FunctionExecutor(storage_dir=sys.argv[1]) as fexec:
+    before = set(sys.modules)
+    assert fexec.get_result(fexec.map(double, [1, 2])) == [2, 4]
+    after = set(sys.modules)
+print(json.dumps(sorted(after - before)))
+"""
+
+
+def test_a_first_job_imports_nothing_the_executor_could_have(tmp_path: Path) -> None:
+    # creating the executor imports what its first job needs (packing a function
+    # included), so the job does not pay for imports on its way to the workers
+    imported = _last_line(tmp_path, FIRST_JOB_SCRIPT)
+    assert [name for name in imported if name.startswith("wren")] == []

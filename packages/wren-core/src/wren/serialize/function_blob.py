@@ -62,6 +62,7 @@ def load_packing() -> None:
     import hashlib  # noqa: F401
 
     import wren.serialize.modules
+    import wren.serialize.reach
     import wren.serialize.sources  # noqa: F401
 
 
