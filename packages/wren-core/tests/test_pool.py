@@ -39,6 +39,16 @@ def test_several_maps_in_flight_at_once(tmp_path: Path) -> None:
         assert time.monotonic() - started < 2.0
 
 
+def test_small_and_big_inline_arguments_reach_the_workers(tmp_path: Path) -> None:
+    from wren.worker.pool import process
+
+    small, big = b"s" * 100, b"b" * (process._INLINE_IN_MESSAGE * 3)  # inside / after
+    with executor(tmp_path, worker_processes=2, shared_memory=False) as fexec:
+        sizes = fexec.get_result(fexec.map(fn.payload_size, [small, big, small, big],
+                                           chunksize=1))
+    assert sizes == [len(small), len(big), len(small), len(big)]
+
+
 def test_an_executor_uses_at_most_its_worker_processes(tmp_path: Path) -> None:
     with executor(tmp_path, worker_processes=1) as fexec:
         futures = fexec.map(fn.sleep_for, [0.2] * 4, chunksize=1)

@@ -26,6 +26,9 @@ from wren.worker.pool.slots import IDLE
 _BOOT = "from wren.worker.pool.worker_main import main; main()"
 #: Function keys a worker is assumed to hold (the worker caches 32: `wren.worker.runner`).
 _FUNCTIONS_REMEMBERED = 32
+#: Inline arguments up to this size travel inside their task's message (one write, one
+#: wake-up of the worker); bigger ones follow it as a raw message, never copied.
+_INLINE_IN_MESSAGE = 64 * 1024
 
 @attrs.define
 class Assignment:
@@ -115,10 +118,13 @@ class WorkerProcess:
         else:
             self.assignment = assignment
         task = assignment.task.to_dict(binary=True)
-        inline = task.pop("inline_data")
-        self.send(("task", profile_id, task, inline is not None, assignment.flush_interval,
+        inline = task.get("inline_data")
+        apart = inline is not None and len(inline) > _INLINE_IN_MESSAGE
+        if apart:
+            del task["inline_data"]
+        self.send(("task", profile_id, task, apart, assignment.flush_interval,
                    assignment.key))
-        if inline is not None:  # sent as is, not copied into the message's pickle
+        if inline is not None and apart:  # sent as is, not copied into the message's pickle
             self.outbox.send_bytes(inline)
 
     def advance(self) -> None:

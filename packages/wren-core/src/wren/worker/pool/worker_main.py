@@ -3,10 +3,10 @@
 Started once by the pool with `python -c`, it imports wren's worker a single time and then
 serves task after task. Messages are pickled tuples on two pipes: from the pool `("profile",
 id, backend, config)` (storage settings, secrets included, never written anywhere),
-`("task", profile_id, task_dict, has_inline, flush_interval)` (followed by the inline
-argument bytes as a raw message when `has_inline`) and `("stop",)`; to the pool `("ready", pid)`,
-`("status", task_id, calls_flushed, document)`, `("done", task_id, seconds_in_calls)` and
-`("failed", task_id, message)`. It exits when the pool goes away.
+`("task", profile_id, task_dict, apart, flush_interval, key)` (small inline arguments inside
+`task_dict`, big ones following as a raw message when `apart`) and `("stop",)`; to the pool
+`("ready", pid)`, `("status", task_id, calls_flushed, document)`, `("done", task_id,
+seconds_in_calls)` and `("failed", task_id, message)`. It exits when the pool goes away.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
             continue
-        _, profile_id, task_dict, has_inline, flush_interval, key = message
-        if has_inline:
+        _, profile_id, task_dict, apart, flush_interval, key = message
+        if apart:
             task_dict["inline_data"] = inbox.recv_bytes()
         task = Task.from_dict(task_dict)
         flushed = 0
