@@ -265,11 +265,10 @@ def test_a_dead_clients_buffers_are_swept_by_the_next_storage(tmp_path: Path,
     assert dead.exists()  # its process is gone, its lock with it
     assert live.share_prefix("b", "wren.jobs/live-0/j/buffers/", claim=False)
     assert not live.share_prefix("b", "wren.jobs/dead-0/j/buffers/", claim=False)
-    LocalhostStorage({"storage_dir": storage_dir, "shared_memory_dir": str(shm)}).list_keys(
-        "b")  # a new client starts
+    subprocess.run([sys.executable, "-c", _SWEEPING_CLIENT, str(shm), storage_dir],
+                   check=True)  # a new client starts
     assert not dead.exists() and not dead.parent.parent.parent.exists()  # its statuses too
-    assert LocalhostStorage({"storage_dir": storage_dir, "shared_memory_dir": str(shm)}
-                            ).list_keys("b", "wren.jobs/dead-0/") == []
+    assert live.list_keys("b", "wren.jobs/dead-0/") == []
     assert Path(kept.path).exists()
     assert live.list_keys("b", "wren.jobs/live-0/") == ["wren.jobs/live-0/j/buffers/y"]
     live.delete_objects("b", ["wren.jobs/live-0/j/buffers/y"])
@@ -334,6 +333,25 @@ def test_the_sweep_of_a_fresh_client_imports_no_heavy_module(tmp_path: Path,
                              check=True, capture_output=True, text=True).stdout
     assert out.split() == ["[]", "False"]  # swept, without shutil (and its bz2 and lzma)
     assert not [p for p in _files(shm) if "dead-0" in p.parts]
+
+
+def test_a_process_sweeps_the_shared_directory_once(tmp_path: Path, shm: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from wren_backend_local import shared_memory
+
+    swept: list[Path] = []
+    real_sweep = shared_memory.SharedArea.sweep
+
+    def sweep(area: shared_memory.SharedArea) -> None:
+        swept.append(area.top)
+        real_sweep(area)
+
+    monkeypatch.setattr(shared_memory, "_swept", set())
+    monkeypatch.setattr(shared_memory.SharedArea, "sweep", sweep)
+    for directory in ("executor", "compute", "executor"):  # an executor's and its compute's
+        LocalhostStorage({"storage_dir": str(tmp_path / directory),
+                          "shared_memory_dir": str(shm)}).list_keys("b")
+    assert len(swept) == 1
 
 
 def test_without_shared_memory_nothing_is_put_there(tmp_path: Path, shm: Path) -> None:

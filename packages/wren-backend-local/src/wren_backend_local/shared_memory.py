@@ -44,6 +44,8 @@ _locks: dict[Path, tuple[str, int]] = {}
 _locks_guard = threading.Lock()
 #: The executor prefixes this process claimed (released at exit when nothing else is left).
 _claims: set[Path] = set()
+#: The user shared directories this process swept already.
+_swept: set[Path] = set()
 
 
 def shared_root(storage_root: Path, shm: Path) -> Path | None:
@@ -72,6 +74,7 @@ def _process_lock(top: Path) -> str:
 def _forget_locks_after_fork() -> None:
     _locks.clear()  # a forked child holds no lock of its own yet
     _claims.clear()
+    _swept.clear()
 
 
 def _release_claims() -> None:
@@ -115,11 +118,16 @@ class SharedArea:
         self._ready = False
 
     def prepare(self) -> None:
-        """Check (or create) the user's private directory and sweep what dead owners left."""
+        """Check (or create) the user's private directory and sweep what dead owners left
+        (once per process: a client's executor and its compute each have a storage)."""
         if self._ready:
             return
         ensure_private_dir(self.top, fix=_FIX)  # what is below is made 0700 on use
         self._ready = True
+        with _locks_guard:
+            if self.top in _swept:
+                return
+            _swept.add(self.top)
         self.sweep()
 
     def path(self, relative: Path) -> Path:
