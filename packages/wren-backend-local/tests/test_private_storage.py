@@ -185,3 +185,17 @@ def test_a_client_leaves_no_pool_directory_when_it_exits(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     left = sorted(p.name for p in tmpdir.iterdir())
     assert not [name for name in left if name.startswith("wren-pool-")], left
+
+
+def test_warming_up_makes_the_storage_directory_and_leaves_a_refusal_to_the_first_use(
+        tmp_path: Path) -> None:
+    good = tmp_path / "good" / "storage"
+    LocalhostStorage({"storage_dir": str(good)}).warm_up("wren")
+    assert good.is_dir() and _mode(good) == 0o700  # made private before the first job
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    storage = LocalhostStorage({"storage_dir": str(shared)})
+    storage.warm_up("wren")  # a refused directory does not fail the executor's creation
+    with pytest.raises(StorageError, match="mode 0777"):
+        storage.get_object("wren", "wren.jobs/x-0/M000/status/t0.0000.status")

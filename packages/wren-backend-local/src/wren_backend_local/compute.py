@@ -16,6 +16,7 @@ engine (`runtimes`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -120,6 +121,9 @@ class LocalhostCompute(ComputeBackend):
         """Start the host pool's workers now (spawning them does not block), so they are
         ready by the first call; a container pool starts on a background thread."""
         if self.runtime is None:
+            if self._status_storage is not None:
+                with contextlib.suppress(WrenError):  # its first job says what is wrong
+                    self._status_storage.warm_up(self._status_storage.default_bucket)
             pool = self._started_pool()
             if hasattr(pool, "connect_soon"):  # the user's pool server: reach it meanwhile
                 pool.connect_soon()

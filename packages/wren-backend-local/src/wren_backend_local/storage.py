@@ -104,6 +104,14 @@ class LocalhostStorage(StorageBackend):
         found = self._buckets[bucket] = os.path.join(self.root, bucket)
         return found
 
+    def warm_up(self, bucket: str) -> None:
+        """Check the storage directory and sweep the shared area now, not in the first job
+        (a refused directory is reported by the first use, as it always was)."""
+        try:
+            self._bucket_root(bucket)
+        except (StorageError, InvalidInputError, OSError):
+            pass
+
     @staticmethod
     def _make_dirs(directory: Path, bucket: str, key: str) -> None:
         try:

@@ -128,6 +128,11 @@ class StorageBackend(Port, abc.ABC):
         (in a container, on another machine) keeps to plain objects."""
         return False
 
+    def warm_up(self, bucket: str) -> None:
+        """Optional: prepare what the first job will need of `bucket` that costs no request
+        (local checks, directories), without raising: a failure is left for the first use
+        to report. `FunctionExecutor` calls it once, when it is created."""
+
     def native_client(self) -> Any:
         """The service's own client (e.g. a boto3 client) for calls wren does not wrap;
         None when the adapter talks to no such client."""
