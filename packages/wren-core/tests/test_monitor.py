@@ -57,6 +57,16 @@ def test_monitor_thread_stops_with_its_executor() -> None:
                 and t is monitor._thread]
 
 
+@pytest.mark.usefixtures("thread_backends")
+def test_the_monitor_thread_starts_with_its_executor_not_its_first_job() -> None:
+    with executor() as fexec:
+        monitor = fexec._monitor
+        assert monitor.alive and not monitor.jobs  # idle, and ready before the first job
+        thread = monitor._thread
+        assert fexec.get_result(fexec.map(fn.double, [1, 2])) == [2, 4]
+        assert monitor._thread is thread
+
+
 def test_polling_backs_off_while_nothing_changes() -> None:
     storage = MemoryStorage()
     condition = threading.Condition()

@@ -161,6 +161,7 @@ class FunctionExecutor:
             self.compute: ComputeBackend = open_compute(self.config, workers)
             self.compute.warm_up()
             self.storage.warm_up(self.bucket)
+            self._monitor.start()
             load_packing()  # while the compute backend warms up, not in the first job
         except BaseException:
             self._monitor.stop()

@@ -78,17 +78,24 @@ class JobMonitor:
         self._unstored: collections.deque[StatusDocument] = collections.deque()
 
     # Lifecycle ----------------------------------------------------------------------------
-    def track(self, job: JobState, call_timeout: float = 0.0) -> None:
-        """Watch `job`, whose calls may each run `call_timeout` seconds."""
-        with self.condition:
-            self.jobs[job.job_key] = job
-            self._call_timeouts[job.job_key] = call_timeout
+    def start(self) -> None:
+        """Start the monitor's thread (idle until a job is tracked; `track` starts it if
+        this was not called): the executor starts it when it is created, so its first job
+        does not wait for a thread to start."""
         with self._lifecycle:
             if self._thread is None and not self._stop.is_set():
                 thread = threading.Thread(target=self._run, name="wren-monitor", daemon=True)
                 thread.start()
                 # Published only once started: `stop()` from another thread joins it.
                 self._thread = thread
+
+    def track(self, job: JobState, call_timeout: float = 0.0) -> None:
+        """Watch `job`, whose calls may each run `call_timeout` seconds."""
+        with self.condition:
+            self.jobs[job.job_key] = job
+            self._call_timeouts[job.job_key] = call_timeout
+        if self._thread is None:
+            self.start()
         self._restart = True
         self._wake.set()
 
