@@ -158,3 +158,18 @@ def test_packed_blobs_are_kept_within_their_byte_bound(monkeypatch: pytest.Monke
     kept = [blob for blob, _ in function_blob._packed.values()]
     assert function_blob._packed_bytes == sum(len(blob.data) for blob in kept) <= bound
     assert blobs[-1] in kept and blobs[0] not in kept
+
+
+def test_an_executor_prepares_packing_before_its_first_job() -> None:
+    import linecache
+
+    from wren.serialize import modules
+    from wren.serialize.function_blob import load_packing
+
+    modules.system_roots.cache_clear()
+    script = getattr(sys.modules["__main__"], "__file__", None)
+    if isinstance(script, str):
+        linecache.cache.pop(script, None)
+    load_packing()  # what FunctionExecutor() calls
+    assert modules.system_roots.cache_info().currsize == 1  # resolved, not in the first job
+    assert not isinstance(script, str) or script in linecache.cache  # the script's lines

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -57,13 +58,21 @@ class FunctionBlob:
 
 
 def load_packing() -> None:
-    """Import what packing a function needs (the module analysis, about a millisecond):
-    an executor does it when it is created, instead of its first job."""
+    """Import what packing a function needs (the module analysis, about a millisecond),
+    resolve Python's own directories (what tells user modules from the rest) and read the
+    script's lines (which its functions ship, for tracebacks): an executor does it when it
+    is created, instead of its first job."""
     import hashlib  # noqa: F401
+    import linecache
 
     import wren.serialize.modules
     import wren.serialize.reach
-    import wren.serialize.sources  # noqa: F401
+    import wren.serialize.sources
+
+    wren.serialize.modules.system_roots()
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    if isinstance(script, str):
+        linecache.getlines(script)
 
 
 def pack_function(func: Callable[..., Any], serializer: Serializer,

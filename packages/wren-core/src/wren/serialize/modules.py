@@ -31,7 +31,7 @@ logger = logging.getLogger("wren")
 
 
 @functools.cache
-def _system_roots() -> tuple[str, ...]:
+def system_roots() -> tuple[str, ...]:
     """Python's own and the sites' directories. `sysconfig`'s install paths (stdlib,
     purelib, platlib) all lie in these prefixes or site directories, so it is not asked: its
     set-up costs a first job 2-3 ms."""
@@ -92,7 +92,7 @@ def _in_system_roots(path: str) -> bool:
     """Whether a module's file or package directory lies in Python's own or a site's
     directories (resolved once per path and process: every call of a job asks again)."""
     real = os.path.realpath(path) + (os.sep if os.path.isdir(path) else "")
-    return real.startswith(_system_roots())
+    return real.startswith(system_roots())
 
 
 def source_of(name: str) -> Path | None:
