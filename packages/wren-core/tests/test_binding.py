@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from wren import InvalidInputError
 from wren.client.binding import ArgumentBinder
@@ -169,3 +171,26 @@ def test_a_function_s_signature_is_kept_until_its_defaults_change() -> None:
     assert signature_of(func) is signature_of(func)
     func.__defaults__ = (_NoEquality(),)  # another default: compared by identity only
     assert isinstance(signature_of(func).parameters["y"].default, _NoEquality)
+
+
+def test_the_instances_of_a_class_share_the_signature_of_its_call() -> None:
+    from wren.client.binding import signature_of
+
+    class Call:
+        def __call__(self, item, scale=1):  # type: ignore[no-untyped-def]
+            return item * scale
+
+    first = signature_of(Call())
+    assert list(first.parameters) == ["item", "scale"]  # bound: no self
+    assert signature_of(Call()) is first  # another instance: kept, by its class
+    Call.__call__.__defaults__ = (3,)
+    assert signature_of(Call()).parameters["scale"].default == 3
+
+    def other(self, a, b):  # type: ignore[no-untyped-def]
+        return a
+
+    Call.__call__ = other  # type: ignore[method-assign]
+    assert list(signature_of(Call()).parameters) == ["a", "b"]
+    marked = Call()
+    marked.__signature__ = inspect.Signature()  # type: ignore[attr-defined]
+    assert list(signature_of(marked).parameters) == []

@@ -59,20 +59,30 @@ _function_signatures: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], insp
 
 def signature_of(func: Callable[..., Any]) -> inspect.Signature:
     """`inspect.signature(func)`, kept for a module-level builtin (working it out parses
-    its text signature) and for a plain Python function while its code and defaults stay
-    the same (every job asks twice; each costs some tens of microseconds)."""
+    its text signature), for a plain Python function while its code and defaults stay the
+    same, and for the instances of a plain class by their class's `__call__` (what
+    `wren.multiprocessing` and `wren.concurrent.futures` make for every job): every job asks
+    twice, and each costs some tens of microseconds."""
     if isinstance(func, types.BuiltinFunctionType) and isinstance(
             getattr(func, "__self__", None), (types.ModuleType, type(None))):
         return _builtin_signature(func)
-    if type(func) is not types.FunctionType or hasattr(func, "__signature__") or \
-            hasattr(func, "__wrapped__"):
+    if hasattr(func, "__signature__") or hasattr(func, "__wrapped__"):
         return inspect.signature(func)
-    made_from = (func.__code__, func.__defaults__, func.__kwdefaults__)
-    known = _function_signatures.get(func)
+    owner: Any
+    if type(func) is types.FunctionType:
+        owner, code_of = func, func
+    else:
+        call = type(func).__dict__.get("__call__")  # its own: an inherited one is not kept
+        if type(call) is not types.FunctionType or type(type(func)) is not type or \
+                hasattr(call, "__wrapped__"):
+            return inspect.signature(func)
+        owner, code_of = type(func), call  # every instance has the signature of its class
+    made_from = (code_of.__code__, code_of.__defaults__, code_of.__kwdefaults__)
+    known = _function_signatures.get(owner)
     if known is not None and all(map(operator.is_, known[0], made_from)):
         return known[1]
     signature = inspect.signature(func)
-    _function_signatures[func] = (made_from, signature)
+    _function_signatures[owner] = (made_from, signature)
     return signature
 
 
