@@ -20,10 +20,10 @@ def remote_reducer(reduce_function: Callable[..., Any], map_job_key: str, n_call
                    serializer_name: str, groups: Groups = None
                    ) -> tuple[Callable[..., Any], list[Any]]:
     """`(function, iterdata)` of a reducer job that reads the map results from storage."""
-    reducer = RemoteReducer(reduce_function, map_job_key, serializer_name)
+    reducer = RemoteReducer(reduce_function, serializer_name)
     if groups is None:
-        return reducer, [{"n_calls": n_calls}]
-    return reducer, [{"n_calls": group} for group in groups]
+        return reducer, [{"n_calls": n_calls, "map_job_key": map_job_key}]
+    return reducer, [{"n_calls": group, "map_job_key": map_job_key} for group in groups]
 
 
 def local_reducer_items(results: list[Any], groups: Groups = None) -> list[Any]:

@@ -29,7 +29,7 @@ logger = logging.getLogger("wren")
 
 #: The reducer lists the map's statuses this often at first (seconds), so a quick map is
 #: reduced within milliseconds; on a cloud each listing is a storage request, so...
-FIRST_POLL = 0.005
+FIRST_POLL = 0.001
 #: ...the interval grows to this whatever the listings find (and returns to it when a
 #: listing finds something new)...
 STEADY_POLL = 0.05
@@ -79,20 +79,21 @@ def _collect(storage: Any, bucket: str, job_key: str, wanted: range,
 
 
 class RemoteReducer:
-    """The function a remote reducer call runs: `RemoteReducer(...)(n_calls)` waits for the
-    map job's results (all `n_calls`, or the calls in a `range`) and returns the user's
-    reduce function applied to them. Its attributes travel with it, so the reduce function
-    is shipped like any other function."""
+    """The function a remote reducer call runs: `RemoteReducer(...)(n_calls, map_job_key)`
+    waits for the results of map job `map_job_key` (all `n_calls`, or the calls in a
+    `range`) and returns the user's reduce function applied to them. Its attributes travel
+    with it, so the reduce function is shipped like any other function; the map job comes
+    as an argument, so every `map_reduce` with the same reduce function packs, uploads and
+    stores the same function object (one per map job would each be a new blob, kept)."""
 
-    def __init__(self, reduce_function: Callable[..., Any], map_job_key: str,
+    def __init__(self, reduce_function: Callable[..., Any],
                  serializer_name: str = "cloudpickle") -> None:
         self.reduce_function = reduce_function
-        self.map_job_key = map_job_key
         self.serializer_name = serializer_name
         self.__qualname__ = getattr(reduce_function, "__qualname__", "reducer")
 
-    def __call__(self, n_calls: int | range) -> Any:
-        return reduce_remote(self.reduce_function, self.map_job_key, n_calls,
+    def __call__(self, n_calls: int | range, map_job_key: str) -> Any:
+        return reduce_remote(self.reduce_function, map_job_key, n_calls,
                              self.serializer_name)
 
 
