@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 import wren
 from wren.concurrent import futures as cf
-from wren.concurrent.futures._calls import ArgsCall, ChunkCall, InitializerFailed, ValueCall
+from wren.concurrent.futures._calls import (
+    ArgsCall,
+    ChunkCall,
+    InitializerFailed,
+    ValueCall,
+    ValuesCall,
+)
 from wren.testing import functions as fn
 
 _initialized: list[Any] = []
@@ -89,3 +95,24 @@ def test_flaky_calls_succeed_within_their_retries(thread_backends: Any,
         assert [f.stats["attempt"] for f in futures] == [1, 3, 2]
         single = retrying.call_async(flaky, (str(tmp_path / "d"), 1), retries=1)
         assert single.result(timeout=60) == "d" and (tmp_path / "d").read_text() == "2"
+
+
+def test_a_chunked_map_over_one_iterable_sends_its_values_in_slices(thread_backends: Any
+                                                                    ) -> None:
+    sent: list[Any] = []
+    with cf.FunctionExecutor(backend="threads", storage="shared_memory") as executor:
+        wren_map = executor.wren_executor.map
+
+        def recording_map(func: Any, items: Any, **options: Any) -> Any:
+            sent.append((type(func), list(items)))
+            return wren_map(func, items, **options)
+
+        executor.wren_executor.map = recording_map
+        assert list(executor.map(fn.double, range(7), chunksize=3)) == [2 * i for i in
+                                                                        range(7)]
+        assert list(executor.map(len, [(1, 2), "abc", [4]], chunksize=2)) == [2, 3, 1]
+        assert list(executor.map(fn.add, [1, 2, 3], [10, 20, 30], chunksize=2)) == \
+            [11, 22, 33]
+    assert sent[0] == (ValuesCall, [(range(0, 3),), (range(3, 6),), (range(6, 7),)])
+    assert sent[1] == (ValuesCall, [([(1, 2), "abc"],), ([[4]],)])  # a tuple is one value
+    assert sent[2] == (ChunkCall, [([(1, 10), (2, 20)],), ([(3, 30)],)])

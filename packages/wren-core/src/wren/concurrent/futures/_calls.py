@@ -2,7 +2,8 @@
 
 Submitted calls travel through an ordinary wren job; this module's small callables are the
 job's function. `ArgsCall` gets each call's positional and keyword arguments as two values,
-`ValueCall` a single plain value (the fast path of `map` over one iterable). Both run the
+`ValueCall` a single plain value (the fast path of `map` over one iterable), `ValuesCall` and
+`ChunkCall` a chunk of values or of argument tuples (`map` with a `chunksize`). Both run the
 executor's `initializer` once per worker process before the first call, as the standard
 library does; an initializer that raises fails the call with `InitializerFailed`, which
 breaks the executor on the client. The module is imported on workers, so it stays light.
@@ -10,7 +11,7 @@ breaks the executor on the client. The module is imported on workers, so it stay
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor
 from typing import Any
 
@@ -73,6 +74,18 @@ class ValueCall(_Call):
     def __call__(self, value: Any) -> Any:
         self._initialize()
         return self.fn(value)
+
+
+class ValuesCall(_Call):
+    """Runs `fn(value)` for each value of a chunk (a `map` over one iterable with
+    `chunksize` > 1): a chunk of values, or of a range a range, pickles in a fraction of the
+    time its argument tuples would; returns the list of results."""
+
+    __slots__ = ()
+
+    def __call__(self, chunk: Sequence[Any]) -> list[Any]:
+        self._initialize()
+        return list(map(self.fn, chunk))
 
 
 class ChunkCall(_Call):

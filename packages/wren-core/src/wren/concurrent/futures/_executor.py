@@ -22,7 +22,7 @@ from concurrent import futures as cf
 from typing import Any
 
 from wren.concurrent.futures._bridge import Batch, Bridge
-from wren.concurrent.futures._calls import ArgsCall, ChunkCall, ValueCall, _Call
+from wren.concurrent.futures._calls import ArgsCall, ChunkCall, ValueCall, ValuesCall, _Call
 
 _live: weakref.WeakSet[FunctionExecutor] = weakref.WeakSet()
 _exit_hook = threading.Lock()
@@ -137,13 +137,10 @@ class FunctionExecutor(cf.Executor):
         if chunksize < 1:
             raise ValueError("chunksize must be >= 1.")
         end = None if timeout is None else time.monotonic() + timeout
-        items = list(zip(*iterables))
         if chunksize > 1:
-            chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
-            futures = [Future() for _ in chunks]
-            batch = Batch(self._wrap(ChunkCall, fn), [(f, (chunk,)) for f, chunk in
-                                                      zip(futures, chunks)])
+            batch, futures = self._chunked(fn, iterables, chunksize)
         else:
+            items = list(zip(*iterables))
             futures = [Future() for _ in items]
             if items and len(items[0]) == 1 and all(_plain(item[0]) for item in items):
                 batch = Batch(self._wrap(ValueCall, fn), [(f, item[0]) for f, item in
@@ -157,6 +154,24 @@ class FunctionExecutor(cf.Executor):
                 self._bridge.put(batch)
         results = _results(futures, end)
         return _flattened(results) if chunksize > 1 else results
+
+    def _chunked(self, fn: Callable[..., Any], iterables: tuple[Iterable[Any], ...],
+                 chunksize: int) -> tuple[Batch, list[Future]]:
+        """One call per `chunksize` items: slices of the values of a single iterable (of a
+        range, ranges), else of the argument tuples."""
+        chunks: list[Any]
+        if len(iterables) == 1:
+            values = iterables[0]
+            values = values if isinstance(values, (list, range)) else list(values)
+            chunks = [values[i:i + chunksize] for i in range(0, len(values), chunksize)]
+            kind: type[_Call] = ValuesCall
+        else:
+            items = list(zip(*iterables))
+            chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+            kind = ChunkCall
+        futures = [Future() for _ in chunks]
+        return Batch(self._wrap(kind, fn), [(f, (chunk,)) for f, chunk in
+                                            zip(futures, chunks)]), futures
 
     def _wrap(self, kind: type[_Call], fn: Callable[..., Any]) -> _Call:
         return kind(fn, self._initializer, self._initargs, self._token)
