@@ -90,3 +90,9 @@ def test_the_compute_makes_each_jobs_status_directory_as_it_invokes(tmp_path: Pa
                 storage_config=config, bucket="b", inline_data=b"")
     compute._make_status_dirs([Invocation(task, b"k" * 32)])
     assert (tmp_path / "b" / "wren.jobs" / "e-0" / "M007" / "status").is_dir()
+    # with shared memory the statuses go there, and its workers make the directory
+    (tmp_path / "shm").mkdir()
+    shared = {"storage_dir": str(tmp_path / "s2"), "shared_memory_dir": str(tmp_path / "shm")}
+    compute = LocalhostCompute({}, WorkerStorage("localhost", shared, {}))
+    compute._make_status_dirs([Invocation(task, b"k" * 32)])
+    assert not (tmp_path / "s2").exists() and not any((tmp_path / "shm").iterdir())

@@ -83,10 +83,12 @@ class LocalhostCompute(ComputeBackend):
         self._pool_lock = threading.Lock()
         self.idle_timeout = float(self.config.get("pool_idle_timeout") or 0)
         #: The workers' storage, when it is this machine's directory and they write it as
-        #: this user (not from a container): see `_make_status_dirs`. (Its statuses go to
-        #: shared memory as the workers' do, see `wren_backend_local.storage`.)
-        self._status_storage = LocalhostStorage(storage_config) \
+        #: this user (not from a container), and keeps statuses on disk (without shared
+        #: memory): see `_make_status_dirs`.
+        status_storage = LocalhostStorage(storage_config) \
             if worker_storage.backend == "localhost" and not runtime else None
+        self._status_storage = status_storage \
+            if status_storage is not None and status_storage.shared is None else None
         if runtime:
             self.runtime = self.default_runtime_name() if runtime == "default" else runtime
             self.capabilities = self.capabilities - {caps.SHARED_MEMORY}
@@ -148,8 +150,11 @@ class LocalhostCompute(ComputeBackend):
 
     def _make_status_dirs(self, invocations: Sequence[Invocation]) -> None:
         """Make each job's status directory while the pool starts its tasks: it is the first
-        thing a task's worker writes, and making it took a one-call job's worker longer than
-        the call. (Whichever comes first makes it; a failure here is the worker's to report.)"""
+        thing a task's worker writes, and on disk making it took a one-call job's worker
+        longer than the call. (Whichever comes first makes it; a failure here is the
+        worker's to report.) Statuses in shared memory need none of this: there a worker
+        makes the directory in microseconds, and the client's CPU is better left to the
+        workers."""
         if self._status_storage is None:
             return
         for job_key, bucket in {(i.task.job_key, i.task.bucket) for i in invocations}:
