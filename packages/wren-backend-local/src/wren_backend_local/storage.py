@@ -210,14 +210,20 @@ class LocalhostStorage(StorageBackend):
         assert self.shared is not None
         return self.shared.path(path.relative_to(self.root))
 
-    def _candidates(self, bucket: str, key: str) -> list[Path]:
+    def _candidates(self, bucket: str, key: str) -> list[str]:
         """Where the object of `key` may be: the storage directory, then shared memory (the
-        other way round for a status object, which is mostly there)."""
-        path = self._path(bucket, key)
+        other way round for a status object, which is mostly there). Strings, not `Path`s:
+        reading and cleaning each job's statuses goes through here."""
+        parts = self._parts(key)
+        path = os.path.join(self._bucket_root(bucket), *parts)
         if self.shared is None:
             return [path]
-        shared = self._shared_path(path)
-        return [shared, path] if _is_status(key.split("/")) else [path, shared]
+        shared = os.path.join(self._shared_bucket(bucket), *parts)
+        return [shared, path] if _is_status(parts) else [path, shared]
+
+    def _shared_bucket(self, bucket: str) -> str:
+        assert self.shared is not None
+        return os.path.join(self.shared.root, bucket)
 
     def _open(self, bucket: str, key: str) -> io.BufferedReader:
         for path in self._candidates(bucket, key):
@@ -250,7 +256,7 @@ class LocalhostStorage(StorageBackend):
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         for path in self._candidates(bucket, key):
             try:
-                stat = path.stat()
+                stat = os.stat(path)
             except (FileNotFoundError, NotADirectoryError):
                 continue
             if os.path.isfile(path):
@@ -258,16 +264,15 @@ class LocalhostStorage(StorageBackend):
         raise StorageNoSuchKeyError(bucket, key)
 
     def list_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
-        base = self._bucket_dir(bucket)
-        found = self._list_under(base, prefix)
+        found = self._list_under(self._bucket_root(bucket), prefix)
         if self.shared is not None:
-            found.extend(self._list_under(self._shared_path(base), prefix))
+            found.extend(self._list_under(self._shared_bucket(bucket), prefix))
         found.sort(key=lambda info: info.key)
         return iter(found)
 
     @staticmethod
-    def _list_under(base: Path, prefix: str) -> list[ObjectInfo]:
-        start = base.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else base
+    def _list_under(base: str, prefix: str) -> list[ObjectInfo]:
+        start = os.path.join(base, *prefix.split("/")[:-1]) if "/" in prefix else base
         found: list[ObjectInfo] = []
         for directory, _dirs, files in os.walk(start):
             rel = os.path.relpath(directory, base)
@@ -284,18 +289,17 @@ class LocalhostStorage(StorageBackend):
         return found
 
     def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
-        base = self._bucket_dir(bucket)
-        parents: set[Path] = set()
+        parents: set[str] = set()
         for key in keys:
             for path in self._candidates(bucket, key):
                 try:
-                    path.unlink()
+                    os.unlink(path)
                 except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                     continue
-                parents.add(path.parent)
-        _prune(parents, base)
+                parents.add(os.path.dirname(path))
+        _prune(parents, self._bucket_root(bucket))
         if self.shared is not None:
-            _prune(parents, self._shared_path(base))
+            _prune(parents, self._shared_bucket(bucket))
 
     def bucket_exists(self, bucket: str) -> bool:
         return self._bucket_dir(bucket).is_dir()
@@ -307,12 +311,13 @@ class LocalhostStorage(StorageBackend):
             raise StorageError(f"cannot create bucket {bucket!r}: {str(directory)!r} is a file")
 
 
-def _prune(parents: set[Path], base: Path) -> None:
+def _prune(parents: set[str], base: str) -> None:
     """Remove the now empty directories among `parents` (and theirs) below `base`."""
-    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        while parent != base and base in parent.parents:
+    below = os.path.join(base, "")
+    for parent in sorted(parents, key=lambda p: p.count(os.sep), reverse=True):
+        while parent.startswith(below):
             try:
-                parent.rmdir()
+                os.rmdir(parent)
             except OSError:
                 break
-            parent = parent.parent
+            parent = os.path.dirname(parent)
