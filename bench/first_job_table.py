@@ -7,9 +7,10 @@ the machine spreads over all of them), after one untimed warm-up process per lib
 fills the page cache and any on-disk state a first use creates). A process that fails or
 times out is recorded with its error and left out of the median. wren's processes join the
 user's pool server, which outlives a script by `pool_idle_timeout` (30 s): as for a user
-running scripts one after another, a wren process that would come more than `KEEP_WARM_S`
-after the previous one (the slow baselines take that long on the big maps) is preceded by an
-untimed one, so a row measures wren's first job, not a server start. Every timed process
+running scripts one after another, whenever `KEEP_WARM_S` passed since the last wren
+process (the slow baselines take that long on the big maps) an untimed one runs before the
+next process of any library, so the server and its workers stay warm and a row measures
+wren's first job, not a server start (nor a fresh worker's imports). Every timed process
 starts `SETTLE_S` after the previous one ended: Ray's and Dask's daemons take a moment to
 exit and would otherwise share the two CPUs with the next library's first job. Before
 anything is timed,
@@ -38,9 +39,9 @@ from schedule import best_schedule
 HERE = Path(__file__).resolve().parent
 CLIENT = HERE / "first_job_client.py"
 TIMEOUT_S = 900
-#: A wren process this long after the previous one is preceded by an untimed one (the
+#: This long after the last wren process, an untimed one runs before the next process (the
 #: user's pool server stops 30 s after its last client left).
-KEEP_WARM_S = 20.0
+KEEP_WARM_S = 8.0
 #: Pause before each timed process (the previous library's processes exiting meanwhile).
 SETTLE_S = 0.5
 
@@ -137,9 +138,10 @@ def run_table(libraries: list[str], table_rows: list[Row], repeat: int,
     for repetition in range(repeat):
         for case, size in cases:
             for library in libraries:
-                if library == "wren" and time.monotonic() - last_wren > KEEP_WARM_S:
+                if "wren" in libraries and time.monotonic() - last_wren > KEEP_WARM_S:
                     log("untimed wren process: the pool server has been idle a while")
-                    run_client(library, "first", 0)
+                    run_client("wren", "first", 0)
+                    last_wren = time.monotonic()
                 time.sleep(SETTLE_S)
                 figures = run_client(library, case, size)
                 if library == "wren":
