@@ -130,9 +130,6 @@ class SharedArea:
             _swept.add(self.top)
         self.sweep()
 
-    def path(self, relative: Path) -> Path:
-        return self.root / relative
-
     def _owner_dir(self, bucket: str, key: str) -> Path:
         """The executor prefix of `key` (kept per executor: every flush of a worker asks)."""
         parts = key.split("/", 2)

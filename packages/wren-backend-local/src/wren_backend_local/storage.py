@@ -145,7 +145,7 @@ class LocalhostStorage(StorageBackend):
         root = self._bucket_root(bucket)
         if self.shared is not None and _is_status(parts) and self.shared.claimed(
                 bucket, parts[0] + "/" + parts[1] + "/"):
-            root = os.path.join(self.shared.root, bucket)
+            root = self._shared_bucket(bucket)
         return os.path.join(root, *parts[:-1])
 
     def make_prefix(self, bucket: str, prefix: str) -> None:
@@ -189,12 +189,13 @@ class LocalhostStorage(StorageBackend):
 
     def put_shared(self, bucket: str, key: str, data: memoryview,
                    writable: bool = False) -> BufferRef:
-        path = self._path(bucket, key)
+        parts = self._parts(key)
         if self.shared is None or key.endswith("/"):
             self.unsupported("put_shared", "set localhost.shared_memory to true")
-        target = self._shared_path(path)
-        self._make_dirs(target.parent, bucket, key)
-        return write_buffer(str(target), data, writable)
+        self._bucket_root(bucket)  # checks the bucket and prepares the shared area
+        target = os.path.join(self._shared_bucket(bucket), *parts)
+        self._make_dirs(Path(target).parent, bucket, key)
+        return write_buffer(target, data, writable)
 
     def share_prefix(self, bucket: str, prefix: str, claim: bool) -> bool:
         self._parts(prefix)  # checks the key
@@ -205,10 +206,6 @@ class LocalhostStorage(StorageBackend):
             self.shared.own(bucket, prefix)
             return True
         return self.shared.claimed(bucket, prefix)
-
-    def _shared_path(self, path: Path) -> Path:
-        assert self.shared is not None
-        return self.shared.path(path.relative_to(self.root))
 
     def _candidates(self, bucket: str, key: str) -> list[str]:
         """Where the object of `key` may be: the storage directory, then shared memory (the
