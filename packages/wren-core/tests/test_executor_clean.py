@@ -104,6 +104,19 @@ def _stored(*names: str) -> tuple[MemoryStorage, Cleaner]:
     return storage, Cleaner(storage, "b")
 
 
+def test_the_cleaner_thread_starts_with_the_executor_not_in_the_first_get_result() -> None:
+    """Starting a thread took the first job's `get_result` a fraction of a millisecond on a
+    busy machine: the executor starts its cleaner when it is created (when it cleans)."""
+    with executor() as fexec:
+        thread = fexec._cleaner._thread
+        assert thread is not None and thread.is_alive()
+        assert fexec.get_result(fexec.map(fn.double, [1, 2])) == [2, 4]
+        assert fexec._cleaner._thread is thread
+    assert not thread.is_alive()
+    with executor(data_cleaner=False) as fexec:
+        assert fexec._cleaner._thread is None
+
+
 def test_flush_deletes_at_once_without_waiting_for_more(monkeypatch: pytest.MonkeyPatch
                                                         ) -> None:
     monkeypatch.setattr(cleaner_module, "COALESCE_SECONDS", 30.0)

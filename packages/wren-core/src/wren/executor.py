@@ -175,6 +175,8 @@ class FunctionExecutor:
                                    self.serializer, self.compute, self._key,
                                    self._preinstalled)
         self._cleaner = Cleaner(self.storage, self.bucket)
+        if self.config.wren["data_cleaner"]:
+            self._cleaner.start()
         self._jobs: list[JobState] = []
         #: (job, a job whose calls read its results from storage): kept until both finish
         self._consumers: list[tuple[JobState, JobState]] = []
