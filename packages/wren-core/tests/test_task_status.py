@@ -119,6 +119,28 @@ def test_long_time_columns_travel_packed_and_come_back_exactly() -> None:
     assert short["func_start"] == [1.5, 2.5]  # a short column stays readable
 
 
+def test_a_workers_array_columns_travel_as_lists_would() -> None:
+    """A worker keeps its time columns as `array("d")` (its memory is the packed form): the
+    document it writes is the one lists would give, byte for byte, short or long."""
+    from array import array
+
+    from wren.protocol.fields import PACK_TIMES_FROM
+
+    for n in (2, PACK_TIMES_FROM, PACK_TIMES_FROM + 1, 5000):
+        starts = [1765000000.0 + i / 3 for i in range(n)]
+        ends = [start + 1e-7 for start in starts]
+        as_lists = StatusDocument("e/M000", "t0", 0, None, {}, range(0, n), starts, ends)
+        as_arrays = StatusDocument("e/M000", "t0", 0, None, {}, range(0, n),
+                                   array("d", starts), array("d", ends))
+        assert as_arrays.encode() == as_lists.encode()
+        decoded = StatusDocument.decode(as_arrays.encode())
+        assert decoded.func_start == starts and decoded.func_end == ends
+    document = StatusDocument("e/M000", "t0", 0, None, {}, func_start=array("d"),
+                              func_end=array("d"))
+    document.add(0, 1.5, 2.5)  # a worker's document is written like any other
+    assert StatusDocument.decode(document.encode()).func_end == [2.5]
+
+
 def test_a_packed_column_is_decoded_only_when_read() -> None:
     from wren.protocol.fields import PACK_TIMES_FROM, PackedTimes
 

@@ -17,7 +17,8 @@ costs one write and one read; a big one keeps its own object, read only when wan
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from array import array
+from collections.abc import MutableSequence, Sequence
 from typing import Any
 
 import attrs
@@ -33,7 +34,7 @@ from wren.protocol.fields import (
     mapping,
     text,
 )
-from wren.protocol.signing import HEADER_BYTES, open_sealed, seal, unverified_data
+from wren.protocol.signing import HEADER_BYTES, open_sealed, seal_header, unverified_data
 from wren.protocol.version import MalformedDocumentError, check, stamp
 
 #: What a status document's seal is bound to (its job is inside the authenticated data).
@@ -104,11 +105,11 @@ class StatusDocument:
         starts.append(func_start)
         ends.append(func_end)
 
-    def writable_times(self) -> tuple[list[float], list[float]]:
-        """The start and end columns of a document being written (lists: a decoded one's
-        packed columns are only read)."""
+    def writable_times(self) -> tuple[MutableSequence[float], MutableSequence[float]]:
+        """The start and end columns of a document being written (lists, or a worker's
+        `array("d")`: a decoded one's packed columns are only read)."""
         starts, ends = self.func_start, self.func_end
-        if not isinstance(starts, list) or not isinstance(ends, list):
+        if not isinstance(starts, (list, array)) or not isinstance(ends, (list, array)):
             raise TypeError("call times can only be added to a document being written")
         return starts, ends
 
@@ -131,15 +132,16 @@ class StatusDocument:
                 indices[-1] - indices[0] == len(indices) - 1 and list(indices) == list(
                     range(indices[0], indices[-1] + 1)):
             indices = range(indices[0], indices[-1] + 1)
-        return json.dumps(stamp({
+        head = json.dumps(stamp({
             "kind": "status", "job_key": self.job_key, "task_id": self.task_id,
             "part": self.part, "result_key": self.result_key, "worker": self.worker,
-            "result_inline": self.result_inline,
-            "indices": encode_indices(indices), "func_start": encode_times(self.func_start),
-            "func_end": encode_times(self.func_end),
+            "result_inline": self.result_inline, "indices": encode_indices(indices),
             "errors": {str(k): v for k, v in self.errors.items()},
             "extra": {str(k): v for k, v in self.extra.items()}}),
             separators=(",", ":"), default=_jsonable).encode()
+        # the two columns are spliced in as the JSON text `encode_times` writes
+        return b"".join((head[:-1], b',"func_start":', encode_times(self.func_start),
+                         b',"func_end":', encode_times(self.func_end), b"}"))
 
     @classmethod
     def decode(cls, raw: bytes | str) -> StatusDocument:
@@ -178,10 +180,11 @@ class StatusDocument:
         followed by its embedded result object if any: a reader ignores any status it cannot
         authenticate, so nobody who can write the bucket or the broker can mark a call done
         (the embedded result keeps its own seal, checked before it is unpickled)."""
-        sealed = seal(key, STATUS_CONTEXT, self.encode())
+        encoded = self.encode()
+        header = seal_header(key, STATUS_CONTEXT, encoded)
         if self.result_inline and self._inline is not None:
-            return b"".join((sealed, _SEPARATOR, self._inline))
-        return sealed
+            return b"".join((header, encoded, _SEPARATOR, self._inline))
+        return header + encoded
 
     @classmethod
     def open(cls, raw: bytes | memoryview, key: bytes, name: str | None = None

@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableSequence
 from typing import Any
@@ -250,7 +251,10 @@ class _Batch:
 
     def _new_part(self) -> None:
         task = self.task
-        self.document = StatusDocument(task.job_key, task.task_id, self.part, None, self.worker)
+        # The time columns are arrays of doubles: appended as fast as lists, and already
+        # in the packed form they travel in (`wren.protocol.fields.encode_times`).
+        self.document = StatusDocument(task.job_key, task.task_id, self.part, None, self.worker,
+                                       func_start=array("d"), func_end=array("d"))
         self.values: list[Any] = []
 
     def add_error(self, index: int, func_start: float, func_end: float,
