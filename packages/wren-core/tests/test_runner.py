@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -173,6 +174,28 @@ def test_failed_calls_in_a_run_leave_the_columns_aligned(storage: MemoryStorage)
     assert len(document.func_start) == len(document.func_end) == 30
     assert all(s <= e for s, e in zip(document.func_start, document.func_end))
     assert [v for i, v in enumerate(values) if i % 3] == [i for i in range(30) if i % 3]
+
+
+def test_each_call_starts_when_the_one_before_it_ended(storage: MemoryStorage) -> None:
+    """The loop reads the clock once per call: a part's first call starts when the part
+    began, each later one when the call before it ended (failed or not), and a call's
+    times still span what it did (here a sleep)."""
+    items = [(0.02, 0), (0.0, 1), (0.03, 2), (0.0, 3)]
+    (task,) = build(storage, fn.sleep_then, items, options=TaskOptions(flush_interval=math.inf))
+    before = time.time()
+    run_task(task, storage, key=TEST_KEY)
+    [(document, values)] = outcomes(storage, task)
+    starts, ends = list(document.func_start), list(document.func_end)
+    assert values == [0, 1, 2, 3] and len(starts) == len(ends) == 4
+    assert before <= starts[0] and starts[1:] == ends[:-1]
+    assert ends[0] - starts[0] >= 0.02 and ends[2] - starts[2] >= 0.03
+    assert ends[1] - starts[1] < 0.02 and ends[3] <= time.time()
+    other = MemoryStorage()
+    (task,) = build(other, fn.fail_on, [(0, 0), (1, 0), (2, 2)])
+    run_task(task, other, key=TEST_KEY)
+    [(document, _)] = outcomes(other, task)
+    assert sorted(document.errors) == [0, 2]
+    assert list(document.func_start)[1:] == list(document.func_end)[:-1]
 
 
 def test_output_is_filed_under_the_call_that_printed_it(storage: MemoryStorage) -> None:
