@@ -160,3 +160,26 @@ def test_sweep_reads_storage_at_once(storage: LocalhostStorage,
     assert not job.finished
     monitor.sweep()
     wait_until(lambda: job.finished, timeout=3.0)
+
+
+def test_a_status_named_by_its_key_is_read_checked_and_applied(
+        storage: LocalhostStorage, make_monitor: Callable[..., JobMonitor]) -> None:
+    """A local pool's worker names a big status by its storage key instead of sending it:
+    the monitor reads it and applies it like a pushed one, and what an attacker who can
+    write storage puts there counts for nothing: a document moved under another part's key,
+    or bytes not sealed with the executor's key."""
+    monitor = make_monitor(poll_min=30.0, poll_max=30.0)  # nothing found by polling here
+    job = _job(calls=3)
+    monitor.track(job)
+    first = _document(job, 0)
+    _store(storage, first)
+    monitor.status_stored(keys.status_key(job.job_key, first.task_id, first.part))
+    assert job.pending == 2 and monitor.arrivals["adapter-named"] == 1
+    moved = keys.status_key(job.job_key, "t00001", 0)  # the call-0 document, as call 1's
+    storage.put_object(BUCKET, moved, first.seal(TEST_KEY))
+    forged = keys.status_key(job.job_key, "t00002", 0)
+    storage.put_object(BUCKET, forged, _document(job, 2).seal(b"k" * 32))
+    monitor.status_stored(moved)
+    monitor.status_stored(forged)
+    monitor.status_stored(keys.status_key(job.job_key, "t00009", 0))  # nothing there
+    assert job.pending == 2 and monitor.rejected[moved] == 1 and monitor.rejected[forged] == 1

@@ -99,3 +99,23 @@ def test_a_task_goes_to_the_idle_worker_that_loaded_its_function() -> None:
     assert _warmest(idle, task).name == "profile"
     others: list[Any] = [_Idle("a", set(), set()), _Idle("b", set(), set())]
     assert _warmest(others, task).name == "b"  # equals: the most recently idle one
+
+
+def test_big_statuses_are_named_by_key_when_storage_shares_memory(tmp_path: Path) -> None:
+    """A pooled worker stores each status document, then pushes it; a big one (here 4,000
+    calls in one task) of a storage in shared memory is named by its key instead, read by
+    the client, so no 100 KB copy goes through the pipes. Without shared memory it is pushed
+    as before; the results are the same either way."""
+    from wren.worker.pool.worker_main import NAME_STATUS_FROM
+
+    items = list(range(4000))
+    for shared in (True, False):
+        with executor(tmp_path, worker_processes=2, shared_memory=shared) as fexec:
+            assert fexec.get_result(fexec.map(fn.double, items, chunksize=4000)) == \
+                [2 * i for i in items]
+            assert fexec.call_async(fn.double, 21).result() == 42  # small: always pushed
+            arrivals = fexec._monitor.arrivals  # (a slow machine may flush a part early)
+            assert (arrivals["adapter-named"] >= 1) if shared else \
+                (arrivals["adapter-named"] == 0)
+            assert arrivals["adapter"] + arrivals["storage"] >= 1
+    assert NAME_STATUS_FROM < 4000 * 16  # two packed doubles a call: over the threshold

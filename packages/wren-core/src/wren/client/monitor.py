@@ -4,8 +4,9 @@ One daemon thread per executor lists the status prefixes of unfinished jobs, bac
 (each wait 1.5 times the last, up to `poll_max`) while nothing changes, and snapping back
 when something does or a new job starts. Pushed status documents (`status_pushed` from the
 adapter, `status_received` from a feed such as the RabbitMQ listener) and lost calls
-(`calls_lost`) are applied at once from the caller's thread; `arrivals` counts documents by
-the way they came. Lost calls also get an error status written to storage, so a remote
+(`calls_lost`) are applied at once from the caller's thread, as are documents a local
+pool's worker names by their storage key (`status_stored`, read here); `arrivals` counts
+documents by the way they came. Lost calls also get an error status written to storage, so a remote
 reducer waiting on the job sees them. `stop()` ends the thread and every attached feed; an
 executor always stops its monitor.
 
@@ -142,6 +143,27 @@ class JobMonitor:
             self.arrivals["adapter-ignored"] += 1
             return
         self.status_received(document, "adapter")
+
+    #: It takes statuses named by their key (`status_stored`), see `wren.worker.pool.process`.
+    reads_stored_statuses = True
+
+    def status_stored(self, key: str, job_key: str = "", indices: Sequence[int] = ()) -> None:
+        """A status document its worker stored under `key` and named instead of pushing (a
+        local pool's big documents, see `wren.worker.pool.worker_main`): read and applied
+        like a pushed one. If it cannot be read now, polling finds it."""
+        if not self.adapter_pushes:
+            self.arrivals["adapter-ignored"] += 1
+            return
+        try:
+            raw = self.storage.get_object(self.bucket, key)
+        except Exception as exc:
+            logger.debug("could not read the status %s a worker named: %s", key, exc)
+            self._wake.set()
+            return
+        self.arrivals["adapter-named"] += 1
+        found = self._open(raw, key)
+        if found is not None:
+            self._apply([found])
 
     def status_received(self, document: bytes, source: str) -> None:
         """Apply an encoded status document that arrived through `source`."""

@@ -73,7 +73,12 @@ class InvocationListener(Protocol):
         """A status document a worker wrote to storage, as the sealed bytes it wrote (not
         decoded: the client checks the seal). `run_task(push=...)` hands its pusher
         `(StatusDocument, bytes)`; forward only the bytes. `StatusDocument.peek(bytes)`
-        tells which calls it covers without the key, for bookkeeping."""
+        tells which calls it covers without the key, for bookkeeping.
+
+        A listener with a true `reads_stored_statuses` attribute also takes
+        `status_stored(key, job_key, call_indices)`: a document its worker stored under `key`
+        and named instead of sending (a local pool's big documents), which it reads from
+        storage itself."""
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
@@ -89,6 +94,14 @@ class InvocationListener(Protocol):
         again (`task.subset(indices, suffix)`), since status documents cover the task's
         `call_indices` in order, the calls after the last pushed document's are the
         unreported ones. `wren.worker.pool.WorkerPool` does all of this for you."""
+
+
+def reads_stored_statuses(listener: InvocationListener) -> bool:
+    """Whether `listener` takes status documents named by their storage key
+    (`status_stored(key, job_key, indices)`) as well as pushed ones: it says so with a true
+    `reads_stored_statuses` attribute (the executor's monitor, and the pool server's relay
+    of a client whose monitor does)."""
+    return getattr(listener, "reads_stored_statuses", False) is True
 
 
 @attrs.frozen

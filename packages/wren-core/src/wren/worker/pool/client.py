@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from wren.ports.compute import InvocationListener
+from wren.ports.compute import InvocationListener, reads_stored_statuses
 from wren.protocol.invocation import Invocation
 from wren.worker.pool.link import Link
 from wren.worker.pool.profile import Profile
@@ -120,7 +120,8 @@ class RemotePool:
                     link.send(("profile", *profile))
                     self._profiles.add(profile[0])
                 link.send(("tasks", owner, lid, profile[0],
-                           [i.to_dict(binary=True) for i in invocations], flush_interval))
+                           [i.to_dict(binary=True) for i in invocations], flush_interval,
+                           reads_stored_statuses(listener)))
             except OSError:
                 pass  # the reader reports the outstanding calls once the link is closed
 
@@ -225,6 +226,8 @@ class RemotePool:
             return
         if kind == "status":
             listener.status_pushed(message[4])
+        elif kind == "stored":
+            listener.status_stored(message[4], job_key, indices)
         elif kind == "lost":
             listener.calls_lost(job_key, indices, message[4], message[5])
 

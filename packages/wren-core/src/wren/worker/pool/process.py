@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from wren.ports.compute import InvocationListener
+from wren.ports.compute import InvocationListener, reads_stored_statuses
 from wren.protocol.task import Task
 from wren.worker.pool.profile import Profile
 from wren.worker.pool.slots import IDLE
@@ -123,7 +123,7 @@ class WorkerProcess:
         if apart:
             del task["inline_data"]
         self.send(("task", profile_id, task, apart, assignment.flush_interval,
-                   assignment.key))
+                   assignment.key, reads_stored_statuses(assignment.listener)))
         if inline is not None and apart:  # sent as is, not copied into the message's pickle
             self.outbox.send_bytes(inline)
 

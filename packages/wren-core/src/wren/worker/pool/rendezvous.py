@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 POOL_DIR_ENV = "WREN_POOL_DIR"
 #: Bumped when the messages between client and server change.
-PROTOCOL = 1
+PROTOCOL = 2
 START_TIMEOUT = 20.0
 HELLO_TIMEOUT = 5.0
 _BOOT = "from wren.worker.pool.server import main; main()"

@@ -9,7 +9,7 @@ it left behind are cancelled. The server exits once no client has been connected
 idle timeout (the longest any client asked for), or as soon as it is idle after its socket
 was removed or taken over. Messages from a client: `("hello", protocol, version, idle)`,
 `("size", n)`, `("limit", owner, n)`, `("release", owner)`, `("profile", id, backend,
-config)`, `("tasks", owner, listener, profile_id, [invocation dicts], flush_interval)`,
+config)`, `("tasks", owner, listener, profile_id, [invocation dicts], flush_interval, by_name)`,
 `("cancel", owner, reason, kind)`, `("pids", query)`; to it: `("hello", pid)`, `("status",
 listener, job_key, indices, document)`, `("lost", listener, job_key, indices, reason, kind)`,
 `("answer", query, value)`.
@@ -94,8 +94,10 @@ def _compact(indices: Sequence[int]) -> Sequence[int]:
 class _Relay:
     """The pool's listener for one client listener: forwards what it learns to the client."""
 
-    def __init__(self, outbox: _Outbox, lid: int) -> None:
+    def __init__(self, outbox: _Outbox, lid: int, reads_stored: bool = False) -> None:
         self.outbox, self.lid = outbox, lid
+        #: Whether the client's listener reads statuses named by key (`status_stored`).
+        self.reads_stored_statuses = reads_stored
 
     def status_pushed(self, document: bytes) -> None:
         from wren.protocol.status import StatusDocument
@@ -107,6 +109,11 @@ class _Relay:
                                indices: Sequence[int]) -> None:
         """`status_pushed`, told by the pool which calls it covers: no need to decode it."""
         self.outbox.put(("status", self.lid, job_key, _compact(indices), document))
+
+    def status_stored(self, key: str, job_key: str, indices: Sequence[int]) -> None:
+        """A worker stored a status document under `key` and named it (see
+        `wren.worker.pool.worker_main`): the client reads it."""
+        self.outbox.put(("stored", self.lid, job_key, _compact(indices), key))
 
     def calls_lost(self, job_key: str, call_indices: Sequence[int], reason: str,
                    kind: str = "lost") -> None:
@@ -213,8 +220,8 @@ class PoolServer:
             message = link.receive()
             kind = message[0]
             if kind == "tasks":
-                _, owner, lid, profile_id, dicts, flush_interval = message
-                relay = relays.get(lid) or relays.setdefault(lid, _Relay(outbox, lid))
+                _, owner, lid, profile_id, dicts, flush_interval, by_name = message
+                relay = relays.get(lid) or relays.setdefault(lid, _Relay(outbox, lid, by_name))
                 mapped = owners.get(owner) or owners.setdefault(owner, next(self._owners))
                 pool.submit([Invocation.from_dict(d) for d in dicts], relay,
                             profiles[profile_id], mapped, flush_interval=flush_interval)

@@ -277,10 +277,14 @@ class WorkerPool:
         item = worker.assignment
         if kind == "ready":
             worker.ready = True
-        elif kind == "status" and item is not None:
+        elif kind in ("status", "stored") and item is not None:
             # the calls it covers: those run since the last flush (a task runs in order)
             covered = item.task.call_indices[item.flushed:message[2]]
             item.flushed = message[2]
+            if kind == "stored":  # named, not sent: only to a listener that reads them
+                item.listener.status_stored(  # type: ignore[attr-defined]
+                    message[3], item.task.job_key, covered)
+                return
             covering = getattr(item.listener, "status_pushed_covering", None)
             if covering is not None:
                 covering(message[3], item.task.job_key, covered)

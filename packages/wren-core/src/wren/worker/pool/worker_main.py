@@ -3,10 +3,17 @@
 Started once by the pool with `python -c`, it imports wren's worker a single time and then
 serves task after task. Messages are pickled tuples on two pipes: from the pool `("profile",
 id, backend, config)` (storage settings, secrets included, never written anywhere),
-`("task", profile_id, task_dict, apart, flush_interval, key)` (small inline arguments inside
-`task_dict`, big ones following as a raw message when `apart`) and `("stop",)`; to the pool
-`("ready", pid)`, `("status", task_id, calls_flushed, document)`, `("done", task_id,
-seconds_in_calls)` and `("failed", task_id, message)`. It exits when the pool goes away.
+`("task", profile_id, task_dict, apart, flush_interval, key, by_name)` (small inline
+arguments inside `task_dict`, big ones following as a raw message when `apart`) and
+`("stop",)`; to the pool `("ready", pid)`, `("status", task_id, calls_flushed, document)`,
+`("stored", task_id, calls_flushed, status_key)`, `("done", task_id, seconds_in_calls)` and
+`("failed", task_id, message)`. It exits when the pool goes away.
+
+A big status document (`NAME_STATUS_FROM` bytes or more) of a storage on this machine
+(`shared_memory`, where statuses live in memory) is named rather than sent when the pool's
+listener reads stored statuses (`by_name`): it is in storage already, so the pipes carry a
+key instead of a 100 KB copy through the pool server, and a worker never waits for a full
+pipe (64 KiB) to drain before its next task.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
+
+#: Status documents from this size are named, not sent, when they can be (see above).
+NAME_STATUS_FROM = 32 * 1024
 
 
 def _watch_parent(parent: int) -> None:
@@ -30,7 +41,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
-    from wren.protocol.status import StatusDocument
+    from wren.ports import capabilities
     from wren.protocol.task import Task
     from wren.worker import open_storage, run_task
 
@@ -52,26 +63,40 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
             continue
-        _, profile_id, task_dict, apart, flush_interval, key = message
+        _, profile_id, task_dict, apart, flush_interval, key, by_name = message
         if apart:
             task_dict["inline_data"] = inbox.recv_bytes()
         task = Task.from_dict(task_dict)
-        flushed = 0
-
-        def push(document: StatusDocument, encoded: bytes, task: Task = task) -> None:
-            nonlocal flushed
-            flushed += len(document)
-            send(("status", task.task_id, flushed, encoded))
-
         try:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
-            spent = run_task(task, storage, key=key, push=push, mark=mark,
-                             flush_interval=flush_interval)
+            named = by_name and storage.supports(capabilities.SHARED_MEMORY)
+            spent = run_task(task, storage, key=key, push=_pusher(send, task, named),
+                             mark=mark, flush_interval=flush_interval)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue
         send(("done", task.task_id, spent))
+
+
+def _pusher(send: Callable[[tuple[Any, ...]], None], task: Any, named: bool
+            ) -> Callable[[Any, bytes], None]:
+    """What `run_task` hands each status document it stored: sent to the pool with the
+    count of the task's calls reported so far, or named by its key when `named` and big."""
+    from wren.protocol import keys
+
+    flushed = 0
+
+    def push(document: Any, encoded: bytes) -> None:
+        nonlocal flushed
+        flushed += len(document)
+        if named and len(encoded) >= NAME_STATUS_FROM:  # stored already (see above)
+            send(("stored", task.task_id, flushed,
+                  keys.status_key(task.job_key, task.task_id, document.part)))
+        else:
+            send(("status", task.task_id, flushed, encoded))
+
+    return push
 
 
 def main(argv: list[str] | None = None) -> None:
