@@ -185,15 +185,16 @@ def test_a_big_job_makes_its_futures_with_the_collector_paused_then_restored(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
+    from wren.client import futures as futures_module
+
     seen = []
-    original = ResponseFuture.__init__
+    original = futures_module._many_futures
 
-    def noting(self: Any, job: Any, index: int) -> None:
-        if index == 500:
-            seen.append(gc.isenabled())
-        original(self, job, index)
+    def noting(job: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(job)
 
-    monkeypatch.setattr(ResponseFuture, "__init__", noting)
+    monkeypatch.setattr(futures_module, "_many_futures", noting)
     assert gc.isenabled()
     futures = futures_of(_job(2000))
     assert len(futures) == 2000 and seen == [False] and gc.isenabled()
@@ -203,6 +204,23 @@ def test_a_big_job_makes_its_futures_with_the_collector_paused_then_restored(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_futures_of_a_big_job_are_made_in_c_and_behave_as_any_future() -> None:
+    """A big job's futures come from a subclass made for the job (its job a class
+    attribute, `__init__` in C): each is still a `ResponseFuture` with its own index, its
+    job, its name and its reference when pickled."""
+    import pickle
+
+    job = _job(3000)
+    futures = futures_of(job)
+    assert [f.index for f in futures] == list(range(3000))
+    assert all(isinstance(f, ResponseFuture) and f.job is job for f in futures)
+    assert type(futures[0]).__name__ == "ResponseFuture" and futures_of(job) is futures
+    assert futures[7].call_id == "00007" and "/00007" in repr(futures[7])
+    assert pickle.loads(pickle.dumps(futures[2999])) is futures[2999]
+    small = futures_of(_job(3, number=1))
+    assert type(small[0]) is ResponseFuture and [f.index for f in small] == [0, 1, 2]
 
 
 def test_the_futures_of_a_big_job_go_straight_to_the_oldest_generation() -> None:
