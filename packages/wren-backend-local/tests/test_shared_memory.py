@@ -385,3 +385,26 @@ def test_claims_of_many_executors_hold_one_descriptor(tmp_path: Path, shm: Path)
     for number in range(1, 60):
         assert storage.share_prefix("b", f"wren.jobs/first-{number}/", claim=True)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_an_executor_claims_its_shared_memory_when_it_is_created(tmp_path: Path,
+                                                                 shm: Path) -> None:
+    """The claim (a directory and an owner file in the shared area) is made with the
+    executor, not by its first job; an executor inside a worker claims nothing."""
+    with wren.FunctionExecutor(backend="localhost", storage="localhost",
+                               storage_dir=str(tmp_path / "storage"),
+                               shared_memory_dir=str(shm)) as fexec:
+        owned = [p for p in _files(shm) if fexec.executor_id in p.parts]
+        assert owned, "no claim in the shared area before any job"
+        assert fexec.get_result(fexec.map(fn.double, range(3))) == [0, 2, 4]
+    from wren import context
+    from wren.serialize.out_of_band import claim_shared
+
+    storage = LocalhostStorage({"storage_dir": str(tmp_path / "storage"),
+                                "shared_memory_dir": str(shm)})
+    context.set_current(storage, object())  # as a worker's executor would be
+    try:
+        claim_shared(storage, "b", "inside-0")
+    finally:
+        context.set_current(None, None)
+    assert not [p for p in _files(shm) if "inside-0" in p.parts]

@@ -53,6 +53,7 @@ from wren.protocol.invocation import Invocation
 from wren.protocol.signing import derive_key, new_key
 from wren.protocol.task import JobKind, Task
 from wren.serialize.function_blob import load_packing
+from wren.serialize.out_of_band import claim_shared
 
 if TYPE_CHECKING:
     from wren.dataproc import DataPlan
@@ -161,6 +162,7 @@ class FunctionExecutor:
             self.compute: ComputeBackend = open_compute(self.config, workers)
             self.compute.warm_up()
             self.storage.warm_up(self.bucket)
+            claim_shared(self.storage, self.bucket, self.executor_id)
             self._monitor.start()
             load_packing()  # while the compute backend warms up, not in the first job
         except BaseException:
@@ -266,9 +268,11 @@ class FunctionExecutor:
         if extra_env is not None and not all(isinstance(k, str) and isinstance(v, str)
                                              for k, v in extra_env.items()):
             raise InvalidInputError("extra_env must map variable names to string values")
-        items, inputs = chained_items(list(items), self._session)
-        calls = ArgumentBinder(func, extra_params,
-                               data_processing=data_processing).bind_all(items)
+        items = items if isinstance(items, list) else list(items)  # callers pass new lists
+        kinds = set(map(type, items))  # the distinct types of items, once for both checks
+        items, inputs = chained_items(items, self._session, kinds)
+        calls = ArgumentBinder(func, extra_params, data_processing=data_processing).bind_all(
+            items, None if inputs else kinds)
         wren_cfg = self.config.wren
         include = wren_cfg["include_modules"] if include_modules == [] else include_modules
         exclude = list(exclude_modules or ()) + list(wren_cfg["exclude_modules"] or ())
@@ -505,10 +509,10 @@ class FunctionExecutor:
                        if whole or not job.read[f.index]]
         else:
             futures = _as_list(fs)
-            owner, session = self._owner_of(futures)
+            jobs = jobs_of(futures)
+            owner, session = self._owner_of(futures, jobs)
             if owner is not self:
                 return owner.get_result(fs, throw_except, timeout)
-            jobs = jobs_of(futures)
             whole = covers_whole_jobs(futures, jobs)
         single = wants_single_value(fs, jobs)
         follower = Follower(throw_except, timeout)
@@ -536,12 +540,14 @@ class FunctionExecutor:
         warn_failed([*failed, *follower.failed], len(futures) + follower.followed)
         return values
 
-    def _owner_of(self, futures: Sequence[ResponseFuture]
+    def _owner_of(self, futures: Sequence[ResponseFuture],
+                  jobs: Sequence[JobState] | None = None
                   ) -> tuple[FunctionExecutor, ClientSession]:
         """The executor that made all of `futures` (this one when there are none), and the
-        session that reads them (that of a nested executor for futures a result returned)."""
+        session that reads them (that of a nested executor for futures a result returned);
+        `jobs` are their jobs when the caller has them."""
         sessions = {id(job.executor_services): job.executor_services
-                    for job in jobs_of(futures)}
+                    for job in (jobs_of(futures) if jobs is None else jobs)}
         if not sessions or list(sessions.values()) == [self._session]:
             return self, self._session
         if len(sessions) > 1:

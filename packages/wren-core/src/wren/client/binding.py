@@ -130,12 +130,15 @@ class ArgumentBinder:
     def _describe(self) -> str:
         return f"{self.name}{self.signature}" if self.signature else self.name
 
-    def bind_all(self, items: Iterable[Any]) -> BoundCalls:
-        """Payloads for every item, with the plain-value fast path where it applies."""
+    def bind_all(self, items: Iterable[Any], kinds: set[type] | None = None) -> BoundCalls:
+        """Payloads for every item, with the plain-value fast path where it applies (`kinds`:
+        the distinct types of `items` when the caller has them)."""
         items = items if isinstance(items, list) else list(items)
         # tuples spread and dicts bind by name: any other item is one value (checked per
         # distinct type, not per item)
-        plain = not any(issubclass(kind, (tuple, Mapping)) for kind in set(map(type, items)))
+        if kinds is None:
+            kinds = set(map(type, items))
+        plain = not any(issubclass(kind, (tuple, Mapping)) for kind in kinds)
         if plain and self.extra is None and items and (self.positional or self.signature
                                                        is None):
             param = None

@@ -30,12 +30,16 @@ class _Waiter(Protocol):
              ) -> tuple[list[ResponseFuture], list[ResponseFuture]]: ...
 
 
-def chained_items(items: list[Any], session: _Waiter) -> tuple[list[Any], list[JobState]]:
+def chained_items(items: list[Any], session: _Waiter, kinds: set[type] | None = None
+                  ) -> tuple[list[Any], list[JobState]]:
     """`items` with each future replaced by a `ResultRef` to its call's result, and the jobs
     those futures belong to; `items` unchanged (and no jobs) when none is a future. The
     futures count as read, so `get_result()` gives the new job's results only (as in
-    Lithops, where chained futures stop producing output)."""
-    if not any(issubclass(kind, ResponseFuture) for kind in set(map(type, items))):
+    Lithops, where chained futures stop producing output). `kinds`: the distinct types of
+    `items` when the caller has them."""
+    if kinds is None:
+        kinds = set(map(type, items))
+    if not any(issubclass(kind, ResponseFuture) for kind in kinds):
         return items, []  # checked per distinct type of item, not per item
     futures = [item for item in items if isinstance(item, ResponseFuture)]
     if len(futures) != len(items):
