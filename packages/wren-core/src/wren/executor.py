@@ -529,7 +529,8 @@ class FunctionExecutor:
                 session.fetch([f for f in futures if f.produces_output or f.error])
             values, failed = collect_jobs(jobs, throw_except, single) if whole else \
                 collect_futures(futures, throw_except, single)
-            values = follower.follow(values, single)
+            if any(job.returned_futures for job in jobs):  # else no value is a future
+                values = follower.follow(values, single)
         finally:
             mark_read(futures, jobs, whole)
             with self._condition:

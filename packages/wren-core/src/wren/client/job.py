@@ -71,6 +71,8 @@ class JobState:
         self.cancelled: set[int] = set()
         #: Calls that completed with an error (cancelled ones too).
         self.failures = 0
+        #: Whether a result read so far held a future (`get_result` follows only then).
+        self.returned_futures = False
 
     @property
     def finished(self) -> bool:

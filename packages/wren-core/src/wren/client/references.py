@@ -66,10 +66,21 @@ def reading_results(key: bytes, reader: ReferenceReader) -> Iterator[None]:
         _local.frame = saved
 
 
+_adoptions = 0
+
+
+def adoptions() -> int:
+    """How many futures were unpickled in this process so far (a reader compares the count
+    before and after loading results to learn whether they held any)."""
+    return _adoptions
+
+
 def adopt(reference: FutureReference) -> JobState:
     """The job of an unpickled future (see the module docstring)."""
     from wren.protocol.signing import derive_key
 
+    global _adoptions
+    _adoptions += 1
     live = _live.get(reference.job_key)
     if live is not None and live.size == reference.size and not isinstance(
             live.executor_services, _Unreachable):

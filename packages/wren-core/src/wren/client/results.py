@@ -18,7 +18,7 @@ from wren._errors import RemoteTraceback
 from wren.client import phases
 from wren.client.futures import ResponseFuture
 from wren.client.job import JobState
-from wren.client.references import ReferenceReader, reading_results
+from wren.client.references import ReferenceReader, adoptions, reading_results
 from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol.results import load_document_values, result_object
@@ -40,11 +40,14 @@ def fetch_documents(pairs: Sequence[tuple[JobState, StatusDocument]], storage: S
     def _load(pair: tuple[JobState, StatusDocument]) -> None:
         job, document = pair
         blob = result_object(document, storage, bucket)
+        before = adoptions()
         if reader is None:
             values = load_document_values(document, blob, serializer, key)
         else:
             with reading_results(key, reader):
                 values = load_document_values(document, blob, serializer, key)
+        if adoptions() != before:  # (another thread's adoption only costs a scan)
+            job.returned_futures = True
         indices = document.indices
         if isinstance(indices, range) and indices.step == 1:
             job.values[indices.start:indices.stop] = values
