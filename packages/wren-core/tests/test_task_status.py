@@ -141,6 +141,36 @@ def test_a_workers_array_columns_travel_as_lists_would() -> None:
     assert StatusDocument.decode(document.encode()).func_end == [2.5]
 
 
+def test_chained_starts_travel_as_the_first_start_and_read_from_the_ends() -> None:
+    """Calls that ran one after another (a worker's loop) have each started when the one
+    before it ended: the start column travels as `{"after": first}` and is read back from
+    the end column, whatever its length; forged forms are refused as malformed."""
+    from array import array
+
+    from wren.protocol.fields import PACK_TIMES_FROM, ChainedStarts
+
+    for n in (1, 3, PACK_TIMES_FROM + 5, 5000):
+        ends = array("d", [1765000000.0 + (i + 1) / 3 for i in range(n)])
+        document = StatusDocument("e/M000", "t0", 0, None, {}, range(0, n),
+                                  ChainedStarts(1765000000.0, ends), ends)
+        raw = document.encode()
+        assert json.loads(raw)["func_start"] == {"after": 1765000000.0}
+        decoded = StatusDocument.decode(raw)
+        starts = [1765000000.0, *list(ends)[:-1]]
+        assert isinstance(decoded.func_start, ChainedStarts)
+        assert list(decoded.func_start) == starts and decoded.func_start == starts
+        assert decoded.func_start[0] == starts[0] and decoded.func_start[-1] == starts[-1]
+        assert decoded.func_start[1:3] == starts[1:3] and decoded.func_end == list(ends)
+        assert StatusDocument.decode(decoded.encode()) == decoded  # stored again as it came
+    with pytest.raises(IndexError):
+        decoded.func_start[5000]
+    for forged in ({"after": "soon"}, {"after": True}, {"before": 1.0}):
+        data = json.loads(raw)
+        data["func_start"] = forged
+        with pytest.raises(MalformedDocumentError):
+            StatusDocument.decode(json.dumps(data).encode())
+
+
 def test_a_packed_column_is_decoded_only_when_read() -> None:
     from wren.protocol.fields import PACK_TIMES_FROM, PackedTimes
 

@@ -160,7 +160,7 @@ class StatusDocument:
                 text(data["job_key"]), text(data["task_id"]), integer(data["part"]),
                 None if data["result_key"] is None else text(data["result_key"]),
                 mapping(data["worker"]), decode_indices(data["indices"]),
-                decode_times(data["func_start"]), decode_times(data["func_end"]),
+                *_times(data["func_start"], data["func_end"]),
                 {int(k): _error(v) for k, v in mapping(data["errors"]).items()},
                 {int(k): mapping(v) for k, v in mapping(data["extra"]).items()},
                 data.get("result_inline", False) is True)
@@ -219,6 +219,12 @@ class StatusDocument:
                 f"{'one' if document.result_inline else 'none'} travels inside)")
         document._inline = inline
         return document
+
+
+def _times(starts: Any, ends: Any) -> tuple[Sequence[float], Sequence[float]]:
+    """The start and end columns as decoded (starts may be chained to the ends)."""
+    decoded_ends = decode_times(ends)
+    return decode_times(starts, decoded_ends), decoded_ends
 
 
 def _split(raw: bytes | memoryview) -> tuple[memoryview, memoryview | None]:

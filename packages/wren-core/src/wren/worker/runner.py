@@ -33,6 +33,7 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.binding import CallMode
+from wren.protocol.fields import ChainedStarts
 from wren.protocol.signing import check_digest, open_sealed, seal
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
@@ -263,10 +264,10 @@ class _Batch:
         """Give the calls the loop ran their starts: each one's is the end of the call before
         it in this part, the first one's `part_start` (the loop reads the clock once per
         call; calls filed by `add_error` came with their own)."""
-        starts, ends = self.document.writable_times()
-        if not starts and ends:
-            starts.append(self.part_start)
-            starts.extend(ends[:-1])
+        document = self.document
+        starts, ends = document.writable_times()
+        if not starts and ends:  # it travels as the first start (see `ChainedStarts`)
+            document.func_start = ChainedStarts(self.part_start, ends)
 
     def add_error(self, index: int, func_start: float, func_end: float,
                   error: dict[str, str], exc: BaseException | None) -> None:
