@@ -119,3 +119,23 @@ def test_big_statuses_are_named_by_key_when_storage_shares_memory(tmp_path: Path
                 (arrivals["adapter-named"] == 0)
             assert arrivals["adapter"] + arrivals["storage"] >= 1
     assert NAME_STATUS_FROM < 4000 * 16  # two packed doubles a call: over the threshold
+
+
+def test_a_cancelled_owner_keeps_a_worker_that_only_finishes_a_reported_task() -> None:
+    """When a client goes away (its owner cancelled), a worker whose task of it has reported
+    every call is only sending its `done`: it stays, warm for the next client; one with
+    calls still to report, or with a task of it sent ahead, is killed."""
+    from wren.worker.pool.supervisor import _runs_unreported
+
+    def item(owner: int, calls: int, flushed: int) -> Any:
+        return types.SimpleNamespace(owner=owner, flushed=flushed,
+                                     task=types.SimpleNamespace(call_indices=range(calls)))
+
+    def worker(assignment: Any, *ahead: Any) -> Any:
+        return types.SimpleNamespace(assignment=assignment, prefetched=list(ahead))
+
+    assert not _runs_unreported(worker(item(1, 8, 8)), 1)  # all reported: finishing
+    assert _runs_unreported(worker(item(1, 8, 5)), 1)  # three calls still running
+    assert _runs_unreported(worker(item(1, 8, 8), item(1, 2, 0)), 1)  # one sent ahead
+    assert not _runs_unreported(worker(item(2, 8, 0)), 1)  # another client's task
+    assert not _runs_unreported(worker(None), 1)

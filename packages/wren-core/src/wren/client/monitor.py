@@ -6,9 +6,9 @@ when something does or a new job starts. Pushed status documents (`status_pushed
 adapter, `status_received` from a feed such as the RabbitMQ listener) and lost calls
 (`calls_lost`) are applied at once from the caller's thread, as are documents a local
 pool's worker names by their storage key (`status_stored`, read here); `arrivals` counts
-documents by the way they came. Lost calls also get an error status written to storage, so a remote
-reducer waiting on the job sees them. `stop()` ends the thread and every attached feed; an
-executor always stops its monitor.
+documents by the way they came. Lost calls also get an error status written to storage, so
+a remote reducer waiting on the job sees them. `stop()` ends the thread and every attached
+feed; an executor always stops its monitor.
 
 A storage that stops answering never leaves futures waiting forever: task deadlines are
 checked whether or not polling works, and once an outage (`wren.client.outage`) outlasts a
@@ -144,7 +144,7 @@ class JobMonitor:
             return
         self.status_received(document, "adapter")
 
-    #: It takes statuses named by their key (`status_stored`), see `wren.worker.pool.process`.
+    #: It takes statuses named by their key (`status_stored`, `wren.ports.compute`).
     reads_stored_statuses = True
 
     def status_stored(self, key: str, job_key: str = "", indices: Sequence[int] = ()) -> None:

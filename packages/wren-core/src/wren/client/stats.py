@@ -36,7 +36,8 @@ STATS_FIELDS: tuple[StatsField, ...] = (
     StatsField("success", "bool", "the call returned a value (False: it raised, or its worker "
                "was lost)"),
     StatsField("worker_start_tstamp", "s", "worker: began the task that holds the call"),
-    StatsField("worker_func_start_tstamp", "s", "worker: the function was called"),
+    StatsField("worker_func_start_tstamp", "s", "worker: the function was called (the "
+               "previous call of its batch returned then: calls run back to back)"),
     StatsField("worker_func_end_tstamp", "s", "worker: the function returned or raised"),
     StatsField("worker_func_exec_time", "s", "worker_func_end_tstamp - "
                "worker_func_start_tstamp"),

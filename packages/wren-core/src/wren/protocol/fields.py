@@ -4,7 +4,9 @@ Call indices travel as `{"range": [start, stop]}` when contiguous (a 10,000-call
 a few bytes) and as a list otherwise; a column of call times travels as a list of numbers up
 to `PACK_TIMES_FROM` calls and as `{"f64le": base64}` (little-endian doubles) beyond, which
 costs a 10,000-call document about a twentieth of writing and parsing its floats as JSON (a
-worker keeps its columns as `array("d")`, whose memory is that packed form already). The
+worker keeps its columns as `array("d")`, whose memory is that packed form already). Calls
+that ran back to back send their start column as `{"after": first}`: each started when the
+one before it ended (`ChainedStarts`). The
 checks raise `TypeError`/`ValueError`, which each document's decoder turns into one
 `MalformedDocumentError` naming the document.
 """
@@ -57,7 +59,7 @@ def encode_times(values: Sequence[float]) -> bytes:
     if isinstance(values, ChainedStarts):
         return b'{"after":%s}' % json.dumps(values.first).encode()
     if len(values) <= PACK_TIMES_FROM:
-        return json.dumps(list(values)).encode()
+        return json.dumps(list(values), separators=(",", ":")).encode()
     if isinstance(values, array) and values.typecode == "d" and not _BIG_ENDIAN:
         packed = values  # a worker's own column: its memory already is the packed form
     else:

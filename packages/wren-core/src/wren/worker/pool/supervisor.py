@@ -57,6 +57,16 @@ def kill_grace(timeout: float) -> float:
     return 0.5 + 0.05 * timeout
 
 
+def _runs_unreported(worker: WorkerProcess, owner: int) -> bool:
+    """Whether `worker` runs, or was sent ahead, a task of `owner` with calls that did not
+    report yet."""
+    current = worker.assignment
+    if current is not None and current.owner == owner and \
+            current.flushed < len(current.task.call_indices):
+        return True
+    return any(item.owner == owner for item in worker.prefetched)
+
+
 class WorkerPool:
     """Warm worker processes and the queue of tasks they serve."""
 
@@ -120,12 +130,13 @@ class WorkerPool:
 
     def cancel(self, owner: int, reason: str, kind: str = "timeout") -> None:
         """Stop `owner`'s tasks: its queued ones are dropped and the workers running them
-        killed; every call of them that did not report is lost with `reason` (no retry)."""
+        killed; every call of them that did not report is lost with `reason` (no retry). A
+        worker whose task of `owner` has reported every call is only finishing it (its
+        `done` is on the way): it is left to serve the next task, warm."""
         with self._lock:
             dropped = [item for item in self._queue if item.owner == owner]
             self._queue = collections.deque(i for i in self._queue if i.owner != owner)
-            running = [w for w in self._workers if any(
-                item.owner == owner for item in (w.assignment, *w.prefetched) if item)]
+            running = [w for w in self._workers if _runs_unreported(w, owner)]
         for item in dropped:
             item.listener.calls_lost(item.task.job_key, item.task.call_indices[item.flushed:],
                                      reason, kind)
