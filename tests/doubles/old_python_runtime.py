@@ -12,7 +12,7 @@ import os
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-METADATA = {"protocol": 2, "name": "python3.8 stand-in", "python_version": "3.8", "python": "3.8.18",
+METADATA = {"protocol": 1, "name": "python3.8 stand-in", "python_version": "3.8", "python": "3.8.18",
             "wren_version": "0.1.0", "worker_processes": 1, "preinstalled_modules": ["os"]}
 
 

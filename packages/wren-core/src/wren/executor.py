@@ -162,7 +162,8 @@ class FunctionExecutor:
             self.compute: ComputeBackend = open_compute(self.config, workers)
             self.compute.warm_up()
             self.storage.warm_up(self.bucket)
-            claim_shared(self.storage, self.bucket, self.executor_id)
+            if self.compute.supports(capabilities.SHARED_MEMORY):  # where jobs use it
+                claim_shared(self.storage, self.bucket, self.executor_id)
             self._monitor.start()
             load_packing()  # while the compute backend warms up, not in the first job
         except BaseException:
