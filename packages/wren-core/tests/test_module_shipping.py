@@ -204,3 +204,59 @@ def test_a_partly_shipped_package_runs_where_the_project_is_absent(project: Path
                           str(elsewhere / "cache")], cwd=elsewhere, env=env,
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "1101"
+
+
+def _closure(offset: int):  # by value: defined inside a function
+    import json as captured
+
+    def shifted(x: int) -> str:
+        return captured.dumps(x + offset)
+
+    return shifted
+
+
+@pytest.mark.parametrize("func", [_closure(3), lambda x: x, _closure(0).__call__],
+                         ids=["closure", "lambda", "method-wrapper"])
+def test_one_pass_pickles_the_same_bytes_and_finds_the_same_reach(func) -> None:
+    import cloudpickle
+    from wren.serialize.reach import pickle_and_reach, reach
+
+    pickled, found = pickle_and_reach(func)
+    alone = reach(func)
+    assert pickled == cloudpickle.dumps(func, protocol=5)
+    assert (found.named, found.imports, found.codes) == (alone.named, alone.imports,
+                                                         alone.codes)
+
+
+def test_a_failing_one_pass_pickling_falls_back_to_the_serializer(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import wren.serialize.reach as reach_module
+
+    func = _closure(1)
+    expected = pack_function(func, CloudpickleSerializer())
+
+    def broken(_: object) -> None:
+        raise RuntimeError("the watching pickler failed")
+
+    monkeypatch.setattr(reach_module, "pickle_and_reach", broken)
+    monkeypatch.setattr(reach_module, "reach", broken)
+    from wren.serialize import function_blob
+
+    monkeypatch.setattr(function_blob, "_packed", {})  # not the blob remembered above
+    with caplog.at_level(logging.WARNING, logger="wren"):
+        blob = pack_function(func, CloudpickleSerializer())
+    assert split_blob(blob.data)[0] == split_blob(expected.data)[0]  # the same pickle
+    assert "cannot work out the user modules" in caplog.text  # its reach, told as before
+
+
+def test_cloudpickle_is_never_a_user_module_and_its_file_is_not_looked_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from wren.serialize import modules
+
+    def looked_up(name: str) -> None:
+        raise AssertionError(f"looked up {name}")
+
+    monkeypatch.setattr(modules, "module_path", looked_up)
+    assert not modules.is_user_module("cloudpickle")
+    with pytest.raises(AssertionError):
+        modules.is_user_module("some_user_module")

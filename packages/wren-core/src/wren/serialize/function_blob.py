@@ -24,6 +24,7 @@ from wren._errors import SerializationError
 from wren.ports.serializer import Serializer
 
 if TYPE_CHECKING:
+    from wren.serialize.reach import Reach
     from wren.serialize.sources import ShippedSources
 
 logger = logging.getLogger("wren")
@@ -87,7 +88,7 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
         raise SerializationError(f"expected a function, got {type(func).__name__}: "
                                  f"{func!r:.80}")
     try:
-        pickled = serializer.dumps_function(func)
+        pickled, found = _pickled(func, serializer)
     except Exception as exc:
         name = getattr(func, "__qualname__", repr(func))
         raise SerializationError(
@@ -100,7 +101,7 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     known = _packed.get(memo)
     if known is not None and known[1].is_current():
         return known[0]
-    reached = try_reach(func)
+    reached = try_reach(func, found)
     codes = reached.codes if reached is not None else ()
     modules = {} if reached is None and include == [] else \
         find_user_modules(func, include, exclude, preinstalled, reached)
@@ -120,6 +121,27 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
         _logged.add(blob.digest)
         _log_modules(blob, len(archive), getattr(func, "__qualname__", repr(func)))
     return blob
+
+
+def _pickled(func: Callable[..., Any], serializer: Serializer) -> tuple[bytes, Reach | None]:
+    """`serializer.dumps_function(func)`, and what `func` reaches when the same pass can
+    tell: with the default cloudpickle serializer the pass that finds it pickles the very
+    same bytes (`pickle_and_reach`), so the function is pickled once, not twice (a tenth of
+    a millisecond of a first job). If that pass fails, the serializer's own pickling says
+    whether the function pickles at all."""
+    from wren.serialize.cloudpickle_serializer import CloudpickleSerializer
+    from wren.serialize.out_of_band import current_put
+
+    kind = type(serializer)
+    if kind.dumps_function is Serializer.dumps_function and \
+            kind.dumps is CloudpickleSerializer.dumps and current_put() is None:
+        from wren.serialize.reach import pickle_and_reach
+
+        try:
+            return pickle_and_reach(func)
+        except Exception:
+            pass
+    return serializer.dumps_function(func), None
 
 
 def _sources(func: Any, codes: Iterable[Any], modules: dict[str, str]) -> ShippedSources:

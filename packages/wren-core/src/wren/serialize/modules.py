@@ -76,10 +76,15 @@ def module_path(name: str) -> Path | None:
     return path.parent if path.name == "__init__.py" else path
 
 
+#: Top-level modules every runtime has with wren: wren's own and cloudpickle (a dependency of
+#: wren-core, named by every function pickled by value, whose file needs no looking up).
+_WITH_WREN = frozenset({"wren", "wren_cli", "cloudpickle", "__main__"})
+
+
 def is_user_module(name: str) -> bool:
     """True for a top-level module that belongs to the user, not Python or a distribution."""
     if (name in sys.builtin_module_names or name in getattr(sys, "stdlib_module_names", ())
-            or name in ("wren", "wren_cli", "__main__") or name.startswith("wren_backend_")):
+            or name in _WITH_WREN or name.startswith("wren_backend_")):
         return False
     path = module_path(name)
     if path is None or path.suffix not in ("", ".py") or _in_system_roots(str(path)):
@@ -164,11 +169,14 @@ def _explicit(include: list[str], selection: _Selection) -> dict[str, Path]:
     return found
 
 
-def try_reach(func: Callable[..., Any]) -> Reach | None:
+def try_reach(func: Callable[..., Any], reached: Reach | None = None) -> Reach | None:
     """What `func` reaches (`wren.serialize.reach`), or None, with a warning, when
-    cloudpickle's view of it fails where the serializer managed."""
+    cloudpickle's view of it fails where the serializer managed; `reached` when the caller
+    found it already (pickling the function, `pickle_and_reach`)."""
     from wren.serialize.reach import reach
 
+    if reached is not None:
+        return reached
     try:
         return reach(func)
     except Exception as exc:
