@@ -196,9 +196,12 @@ class SharedArea:
     def _abandoned(self, prefix: Path, now: float | None) -> bool:
         """Whether no live process owns `prefix` (one without an owner counts once older
         than `ORPHAN_AGE`, or at once when `now` is None)."""
-        try:
-            with open(prefix / OWNER_FILE, "rb", opener=_no_follow) as handle:
-                name = handle.read(200).decode("ascii", "replace")
+        try:  # os-level: a worker asks this at its first flush of every new executor
+            fd = os.open(os.path.join(prefix, OWNER_FILE), os.O_RDONLY | _FLAGS)
+            try:
+                name = os.read(fd, 200).decode("ascii", "replace")
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             if now is None:
                 return True
@@ -209,7 +212,7 @@ class SharedArea:
             return now is None
         if not name or "/" in name or name.startswith("."):
             return True
-        return not _held(self.top / OWNERS / name)
+        return not _held(os.path.join(self.top, OWNERS, name))
 
 
 def _below(top: Path, depth: int) -> list[Path]:
@@ -250,11 +253,7 @@ def _remove_tree(top: Path) -> None:
         os.rmdir(top)
 
 
-def _no_follow(path: str, flags: int) -> int:
-    return os.open(path, flags | _FLAGS)
-
-
-def _held(lock: Path) -> bool:
+def _held(lock: Path | str) -> bool:
     """Whether some live process holds the lock file `lock`."""
     try:
         fd = os.open(lock, os.O_RDWR | _FLAGS)
