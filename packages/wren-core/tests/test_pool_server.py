@@ -234,6 +234,29 @@ def test_a_running_server_is_joined_before_connect_soon_returns(pool_dir: Path) 
         first.shutdown()
 
 
+def test_an_executor_created_with_a_running_server_sends_its_storage_profile_then(
+        pool_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    starter = client.RemotePool(idle_timeout=5.0)
+    assert starter.worker_pids()  # a running server
+    sent: list[str] = []
+    original = link.Link.send
+
+    def record(self: link.Link, message: tuple) -> None:
+        sent.append(message[0])
+        original(self, message)
+
+    monkeypatch.setattr(link.Link, "send", record)
+    try:
+        with wren.FunctionExecutor(storage_dir=str(tmp_path), worker_processes=1,
+                                   pool_idle_timeout=5.0) as fexec:
+            assert "profile" in sent  # at creation: the first job carries its tasks only
+            before = len(sent)
+            assert fexec.get_result(fexec.map(fn.double, [1, 2])) == [2, 4]
+            assert "tasks" in sent[before:] and "profile" not in sent[before:]
+    finally:
+        starter.shutdown()
+
+
 def test_connect_soon_starts_a_missing_server_in_the_background(pool_dir: Path) -> None:
     pool = client.RemotePool(idle_timeout=5.0)
     try:

@@ -129,6 +129,7 @@ class LocalhostCompute(ComputeBackend):
             pool = self._started_pool()
             if hasattr(pool, "connect_soon"):  # the user's pool server: reach it meanwhile
                 pool.connect_soon()
+                pool.introduce(self._profile)  # (if reached: the first job sends it otherwise)
         else:
             threading.Thread(target=self._warm_container, name="wren-runtime-start",
                              daemon=True).start()

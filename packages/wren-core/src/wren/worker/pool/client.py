@@ -157,6 +157,19 @@ class RemotePool:
         threading.Thread(target=self._connect_quietly, daemon=True,
                          name="wren-pool-connect").start()
 
+    def introduce(self, profile: Profile) -> None:
+        """Send the storage `profile` of a compute backend's tasks now if the server is
+        reached already (its executor is being created), so the first job's submission
+        carries its tasks only; otherwise the first submission sends it."""
+        with self._lock:
+            if self._link is None or profile[0] in self._profiles:
+                return
+            try:
+                self._link.send(("profile", *profile))
+            except OSError:
+                return  # the reader reports the link's loss; the next submission reconnects
+            self._profiles.add(profile[0])
+
     def _connect_quietly(self) -> None:
         try:
             with self._lock:
