@@ -131,3 +131,67 @@ def test_only_tasks_that_hold_refs_read_results() -> None:
     assert mentions_results([((ref,), {}), {"x": 1}], CallMode.ARGS)
     assert mentions_results([{"x": ref}], CallMode.ARGS)
     assert not mentions_results([{"x": 1}, ((2,), {})], CallMode.ARGS)
+
+
+def test_the_executor_tells_workers_whether_arguments_name_results(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import wren
+    from wren.client import builder as builder_module
+
+    built: list[Task] = []
+    original = builder_module.JobBuilder.build
+
+    def keep(self: Any, spec: JobSpec) -> list[Task]:
+        tasks = original(self, spec)
+        built.extend(tasks)
+        return tasks
+
+    monkeypatch.setattr(builder_module.JobBuilder, "build", keep)
+    with wren.FunctionExecutor(backend="localhost", storage="localhost",
+                               storage_dir=str(tmp_path), pool_idle_timeout=0) as fexec:
+        first = fexec.map(fn.double, [1, 2, 3])
+        assert fexec.get_result(first) == [2, 4, 6]
+        plain = list(built)
+        built.clear()
+        assert fexec.get_result(fexec.map(fn.double, first)) == [4, 8, 12]
+    assert plain and all(task.reads_results is False for task in plain)
+    assert built and all(task.reads_results is True for task in built)
+
+
+def test_a_task_that_names_no_results_is_not_searched_for_them(
+        storage: MemoryStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wren.worker import upstream
+
+    searches: list[int] = []
+
+    def searched(payloads: list[Any], mode: CallMode) -> bool:
+        searches.append(len(payloads))
+        return mentions_results(payloads, mode)
+
+    monkeypatch.setattr(upstream, "mentions_results", searched)
+    compute = PlanOnly({"max_workers": 1}, WorkerStorage("memory", {}, {}))
+    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute, TEST_KEY)
+    bound = ArgumentBinder(fn.double).bind_all([1, 2])
+    (task,) = builder.build(JobSpec(fn.double, bound, "M009", 60.0, reads_results=False))
+    run_task(task, storage, key=TEST_KEY)
+    assert outcomes(storage, task.job_key) == {0: 2, 1: 4}
+    assert searches == []
+    run_task(attrs_evolve(task, reads_results=None), storage, key=TEST_KEY)
+    assert searches == [2]  # unsaid (a client of before): the worker looks
+
+
+def test_reads_results_crosses_the_wire_and_must_be_a_boolean() -> None:
+    from wren._errors import MalformedDocumentError
+
+    task = Task("e/M000", "t00000", "wren.funcs/x.fn", range(0, 2), (0, 0), "memory", {},
+                "b", reads_results=False)
+    assert Task.from_dict(task.to_dict()).reads_results is False
+    unsaid = task.to_dict()
+    del unsaid["reads_results"]  # a client of before: the worker looks
+    assert Task.from_dict(unsaid).reads_results is None
+    with pytest.raises(MalformedDocumentError, match="reads_results"):
+        Task.from_dict({**task.to_dict(), "reads_results": "no"})
+
+
+def attrs_evolve(task: Task, **changes: Any) -> Task:
+    return task.with_changes(**changes)

@@ -284,7 +284,7 @@ class FunctionExecutor:
                        timeout=self._timeout(timeout), extra_env=dict(extra_env or {}),
                        runtime_memory=runtime_memory, include_modules=include,
                        exclude_modules=exclude, chunksize=chunksize or wren_cfg["chunksize"],
-                       options=self._monitoring.task_options)
+                       options=self._monitoring.task_options, reads_results=bool(inputs))
         tasks = self._builder.build(spec)
         self._builder.call_times.track(job)
         job.runtime_memory = runtime_memory or self.config.compute.get("runtime_memory")

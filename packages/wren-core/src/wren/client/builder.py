@@ -70,6 +70,9 @@ class JobSpec:
     exclude_modules: Sequence[str] = ()
     chunksize: int | None = None
     options: TaskOptions = attrs.field(factory=TaskOptions)
+    #: Whether the calls' arguments name results of earlier calls (futures as iterdata);
+    #: None leaves it to the worker to look.
+    reads_results: bool | None = None
 
 
 class JobBuilder:
@@ -194,5 +197,6 @@ class JobBuilder:
                 data_key=data_key,
                 inline_data=chunk,
                 timeout=spec.timeout, runtime_memory=spec.runtime_memory,
-                extra_env=dict(spec.extra_env), host_submit_time=now, options=options))
+                extra_env=dict(spec.extra_env), host_submit_time=now, options=options,
+                reads_results=spec.reads_results))
         return tasks

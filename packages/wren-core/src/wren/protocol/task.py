@@ -85,6 +85,9 @@ class Task:
     host_submit_time: float = 0.0
     attempt: int = 0
     options: TaskOptions = attrs.field(factory=TaskOptions)
+    #: Whether some call's arguments name results of earlier calls (futures passed as
+    #: iterdata); None when the client did not say, and the worker looks for them.
+    reads_results: bool | None = None
 
     @property
     def executor_id(self) -> str:
@@ -152,4 +155,6 @@ class Task:
         for name in ("job_key", "task_id", "func_key", "bucket", "storage_backend"):
             if not isinstance(getattr(task, name), str):
                 raise MalformedDocumentError(f"malformed task: {name} is not a string")
+        if task.reads_results not in (None, True, False):
+            raise MalformedDocumentError("malformed task: reads_results is not a boolean")
         return task

@@ -166,8 +166,8 @@ def _with_results(invoke: Callable[[Any, int], Any], task: Task, payloads: list[
     `invoke` itself when no payload holds one."""
     from wren.worker.upstream import ResultReader, mentions_results, with_results
 
-    if not mentions_results(payloads, task.binding.mode):
-        return invoke
+    if task.reads_results is False or not mentions_results(payloads, task.binding.mode):
+        return invoke  # (the client says when none does: no look at thousands of payloads)
     reader = ResultReader(storage, task.bucket, serializer, key)
     return with_results(invoke, task.binding.mode, reader)
 
