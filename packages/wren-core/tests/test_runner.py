@@ -20,7 +20,7 @@ from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 from wren.worker import run_task
-from wren.worker.runner import EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR, early_flush_after
+from wren.worker.runner import EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR, GROUP, early_flush_after
 
 
 class PlanOnly(ComputeBackend):
@@ -241,3 +241,72 @@ def test_a_timed_out_call_that_catches_the_error_is_not_interrupted_twice(
     run_task(task, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, task)
     assert not document.errors and values == ["caught once"]
+
+
+def _times(storage: MemoryStorage, task: Task) -> tuple[list[float], list[float], list[Any]]:
+    """Starts, ends and values of a task's calls, in call order, over all its documents
+    (starts are chained within a document: a part's first call starts when it began)."""
+    found = sorted(outcomes(storage, task), key=lambda pair: pair[0].part)
+    starts = [t for document, _ in found for t in document.func_start]
+    ends = [t for document, _ in found for t in document.func_end]
+    return starts, ends, [v for _, values in found for v in values]
+
+
+def test_short_calls_are_timed_a_group_at_a_time(storage: MemoryStorage) -> None:
+    """Reading the clock costs as much as a no-op call: once calls prove short, the loop
+    reads it once per group of calls, which end together; starts stay chained."""
+    n = 4000
+    (task,) = build(storage, fn.double, list(range(n)),
+                    options=TaskOptions(flush_interval=math.inf))
+    before = time.time()
+    run_task(task, storage, key=TEST_KEY)
+    starts, ends, values = _times(storage, task)
+    assert values == [2 * i for i in range(n)] and len(starts) == len(ends) == n
+    assert before <= starts[0] and starts[1:] == ends[:-1] and ends == sorted(ends)
+    assert ends[-1] <= time.time()
+    # about one reading per GROUP calls (timed one by one: one per call, or one per 0.24 µs
+    # of the clock's resolution)
+    assert len(set(ends)) <= n // 8
+
+
+def test_a_slow_call_puts_the_loop_back_to_timing_each_call(storage: MemoryStorage) -> None:
+    """Calls run in batches of `GROUP`. The batch that holds a slow call spans its time
+    (here the call starts the batch), and the batch after it times each call, so a slow
+    call there has its own span and the short one before it has not."""
+    assert GROUP == 16  # the indices below are batch boundaries
+    items: list[tuple[float, int]] = [(0.0, i) for i in range(120)]
+    items[64] = (0.03, 64)
+    items[85] = (0.02, 85)
+    (task,) = build(storage, fn.sleep_then, items, options=TaskOptions(flush_interval=math.inf))
+    run_task(task, storage, key=TEST_KEY)
+    starts, ends, values = _times(storage, task)
+    assert values == list(range(120)) and starts[1:] == ends[:-1]
+    assert ends[64] - starts[64] >= 0.03
+    assert ends[85] - starts[85] >= 0.02 and ends[84] - starts[84] < 0.02
+
+
+def test_a_call_that_fails_among_grouped_calls_keeps_its_place(storage: MemoryStorage) -> None:
+    items = [(i, 300) for i in range(600)]  # call 300 raises (x == bad)
+    (task,) = build(storage, fn.fail_on, items, options=TaskOptions(flush_interval=math.inf))
+    run_task(task, storage, key=TEST_KEY)
+    [(document, values)] = outcomes(storage, task)
+    starts, ends = list(document.func_start), list(document.func_end)
+    assert sorted(document.errors) == [300] and isinstance(values[300], KeyError)
+    assert [v for i, v in enumerate(values) if i != 300] == [i for i in range(600) if i != 300]
+    assert len(starts) == len(ends) == 600 and starts[1:] == ends[:-1] and ends == sorted(ends)
+
+
+def test_a_call_that_hangs_among_grouped_calls_is_the_one_timed_out(
+        storage: MemoryStorage) -> None:
+    items: list[tuple[float, Any]] = [(0.0, i) for i in range(200)]
+    items[150] = (5.0, "hangs")
+    (task,) = build(storage, fn.sleep_then, items, timeout=0.3)
+    began = time.monotonic()
+    run_task(task, storage, key=TEST_KEY)
+    assert time.monotonic() - began < 3
+    found = outcomes(storage, task)
+    errors = {document.indices[p]: e for document, _ in found for p, e in document.errors.items()}
+    assert list(errors) == [150] and errors[150]["kind"] == "timeout"
+    starts, ends, values = _times(storage, task)
+    assert [v for i, v in enumerate(values) if i != 150] == [i for i in range(200) if i != 150]
+    assert ends[150] - starts[150] >= 0.3 and ends == sorted(ends)
