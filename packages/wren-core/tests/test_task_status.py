@@ -213,3 +213,107 @@ def test_packed_time_columns_that_are_not_whole_doubles_are_refused(packed: obje
     document["func_start"] = {"f64le": packed}
     with pytest.raises(MalformedDocumentError):
         StatusDocument.decode(json.dumps(document).encode())
+
+
+def _grouped_ends(n: int, group: int = 16) -> tuple[object, list[float]]:
+    """A worker's end column of `n` calls timed in groups (`EndRuns`), and its calls."""
+    from wren.protocol.fields import EndRuns
+
+    runs = EndRuns()
+    calls: list[float] = []
+    while len(calls) < n:
+        size = min(group, n - len(calls))
+        end = 1765000000.0 + len(calls) / 3
+        runs.ends.append(end)
+        runs.counts.append(size)
+        calls += [end] * size
+    return runs, calls
+
+
+def test_end_runs_travel_as_runs_and_come_back_call_by_call() -> None:
+    """A worker times short calls a group at a time, whose calls end together: a long end
+    column with such runs travels as `{"f64le": run ends, "runs": counts}` (a fifth of the
+    packed column for groups of 16), is read back call by call, and stored again as it
+    came; a column of single calls, or a short one, travels as before."""
+    from wren.protocol.fields import PACK_TIMES_FROM, ChainedStarts, EndRuns, RunTimes
+
+    for n in (3, PACK_TIMES_FROM + 5, 5000):
+        runs, calls = _grouped_ends(n)
+        document = StatusDocument("e/M000", "t0", 0, None, {}, range(0, n),
+                                  ChainedStarts(1765000000.0, runs), runs)
+        raw = document.encode()
+        decoded = StatusDocument.decode(raw)
+        assert decoded.func_end == calls and len(decoded.func_end) == n
+        assert list(decoded.func_start) == [1765000000.0, *calls[:-1]]
+        assert StatusDocument.decode(decoded.encode()) == decoded
+        if n > PACK_TIMES_FROM:
+            assert set(json.loads(raw)["func_end"]) == {"f64le", "runs"}
+            assert isinstance(decoded.func_end, RunTimes)
+        else:
+            assert json.loads(raw)["func_end"] == calls
+    plain = [1765000000.0 + i / 7 for i in range(500)]
+    singles = EndRuns()
+    for end in plain:
+        singles.append(end)
+    assert StatusDocument("e/M000", "t0", 0, None, {}, range(0, 500), plain, singles
+                          ).encode() == StatusDocument("e/M000", "t0", 0, None, {},
+                                                       range(0, 500), plain, plain).encode()
+    runs, calls = _grouped_ends(5000)
+    grouped = StatusDocument("e/M000", "t0", 0, None, {}, range(0, 5000),
+                             ChainedStarts(1765000000.0, runs), runs).encode()
+    every = StatusDocument("e/M000", "t0", 0, None, {}, range(0, 5000),
+                           ChainedStarts(1765000000.0, calls), calls).encode()
+    assert len(grouped) * 4 < len(every)
+
+
+def test_run_times_give_their_first_and_last_times_without_expanding() -> None:
+    from wren.protocol.fields import RunTimes
+
+    runs, calls = _grouped_ends(1000)
+    raw = StatusDocument("e/M000", "t0", 0, None, {}, range(0, 1000), list(calls), runs).encode()
+    column = StatusDocument.decode(raw).func_end
+    assert isinstance(column, RunTimes) and len(column) == 1000
+    assert column[0] == calls[0] and column[-1] == calls[-1] and column._values is None
+    assert [column[i] for i in range(1000)] == calls and column[10:20] == calls[10:20]
+    with pytest.raises(IndexError):
+        column[1000]
+
+
+@pytest.mark.parametrize("runs", [
+    "AAAAABAAAAA=",  # a count of 0
+    "EAAAAA==",  # one count for two run ends
+    "EAAAABAAAAAQAAAA",  # three counts for two run ends
+    "EAAA",  # not whole 4-byte counts
+    "not base64!",
+    7,
+])
+def test_forged_runs_of_call_times_are_refused(runs: object) -> None:
+    import base64
+    from array import array
+
+    document = json.loads(StatusDocument("e/M000", "t0", 0, None, {}, range(0, 32),
+                                         [1.0] * 32, [1.0] * 32).encode())
+    document["func_end"] = {"f64le": base64.b64encode(array("d", [1.0, 2.0])).decode(),
+                            "runs": runs}
+    with pytest.raises(MalformedDocumentError):
+        StatusDocument.decode(json.dumps(document).encode())
+    document["func_end"]["runs"] = base64.b64encode(array("I", [16, 15])).decode()
+    with pytest.raises(MalformedDocumentError, match="line up"):  # 31 calls, not 32
+        StatusDocument.decode(json.dumps(document).encode())
+
+
+def test_end_runs_fit_a_count_of_calls() -> None:
+    """What a failing call's filing does: drop its own end if it came, add the calls of an
+    untimed group at the loop's last reading."""
+    from wren.protocol.fields import EndRuns
+
+    runs = EndRuns()
+    runs.ends.extend([1.0, 2.0])
+    runs.counts.extend([16, 3])
+    runs.fit(17, 9.0)
+    assert list(runs) == [1.0] * 16 + [2.0] and len(runs.ends) == 2
+    runs.fit(16, 9.0)
+    assert list(runs) == [1.0] * 16 and len(runs.ends) == 1
+    runs.fit(20, runs.last(0.0))
+    assert list(runs) == [1.0] * 20 and list(runs.counts) == [16, 4]
+    assert EndRuns().last(5.0) == 5.0 and not EndRuns() and len(EndRuns()) == 0

@@ -6,7 +6,10 @@ to `PACK_TIMES_FROM` calls and as `{"f64le": base64}` (little-endian doubles) be
 costs a 10,000-call document about a twentieth of writing and parsing its floats as JSON (a
 worker keeps its columns as `array("d")`, whose memory is that packed form already). Calls
 that ran back to back send their start column as `{"after": first}`: each started when the
-one before it ended (`ChainedStarts`). The
+one before it ended (`ChainedStarts`). A worker keeps its end column as runs (`EndRuns`:
+short calls are timed a group at a time, and a group's calls end together), and a long one
+travels as them, `{"f64le": run ends, "runs": u32le counts}` (`RunTimes`), when some run
+holds more than one call: a fifth of the packed column for a map of no-op calls. The
 checks raise `TypeError`/`ValueError`, which each document's decoder turns into one
 `MalformedDocumentError` naming the document.
 """
@@ -58,15 +61,28 @@ def encode_times(values: Sequence[float]) -> bytes:
         return b'{"f64le":"%s"}' % values.encoded.encode("ascii")
     if isinstance(values, ChainedStarts):
         return b'{"after":%s}' % json.dumps(values.first).encode()
+    if isinstance(values, RunTimes):
+        return b'{"f64le":"%s","runs":"%s"}' % (values.ends.encoded.encode("ascii"),
+                                                values.counts_encoded.encode("ascii"))
+    if isinstance(values, EndRuns):
+        if len(values.ends) == len(values):  # one call per run: the plain column
+            values = values.ends
+        elif len(values) > PACK_TIMES_FROM:
+            return b'{"f64le":"%s","runs":"%s"}' % (_packed(values.ends),
+                                                    _packed(values.counts))
     if len(values) <= PACK_TIMES_FROM:
         return json.dumps(list(values), separators=(",", ":")).encode()
-    if isinstance(values, array) and values.typecode == "d" and not _BIG_ENDIAN:
-        packed = values  # a worker's own column: its memory already is the packed form
-    else:
-        packed = array("d", values)
-        if _BIG_ENDIAN:
-            packed.byteswap()
-    return b'{"f64le":"%s"}' % binascii.b2a_base64(packed, newline=False)
+    if not (isinstance(values, array) and values.typecode == "d"):
+        values = array("d", values)
+    return b'{"f64le":"%s"}' % _packed(values)
+
+
+def _packed(values: array[Any]) -> bytes:
+    """A column's little-endian bytes as base64 (a worker's array already is that form)."""
+    if _BIG_ENDIAN:
+        values = array(values.typecode, values)
+        values.byteswap()
+    return binascii.b2a_base64(values, newline=False)
 
 
 def decode_times(raw: Any, ends: Sequence[float] | None = None) -> Sequence[float]:
@@ -74,6 +90,8 @@ def decode_times(raw: Any, ends: Sequence[float] | None = None) -> Sequence[floa
     is read, see `PackedTimes`); `ends`, the document's end column, for a start column that
     travels as `{"after": first}` (`ChainedStarts`)."""
     if isinstance(raw, Mapping):
+        if "runs" in raw:
+            return RunTimes(text(raw["f64le"]), text(raw["runs"]))
         if "after" in raw and ends is not None:
             first = raw["after"]
             if type(first) not in _NUMBER_TYPES:
@@ -83,7 +101,21 @@ def decode_times(raw: Any, ends: Sequence[float] | None = None) -> Sequence[floa
     return numbers(raw)
 
 
-class ChainedStarts(Sequence[float]):
+class _Column(Sequence[float]):
+    """What the column types below share: equal to any sequence of the same times, and
+    unhashable, like the list each stands for."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ChainedStarts(_Column):
     """The start column of calls that ran one after another, each starting when the one
     before it ended (a worker's loop reads the clock once per call): the first call's start
     and the end column, which it reads from. It travels as `{"after": first}`, half of what
@@ -110,18 +142,106 @@ class ChainedStarts(Sequence[float]):
             yield self.first
             yield from self.ends[:-1]
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # a column, like the list it stands for
-
     def __repr__(self) -> str:
         return f"<ChainedStarts of {len(self)} calls>"
 
 
-class PackedTimes(Sequence[float]):
+class EndRuns(_Column):
+    """A worker's end column as runs: `ends[r]` is when `counts[r]` consecutive calls
+    ended (one for a call timed alone; a group's size for short calls timed together, see
+    `wren.worker.runner`). The loop appends to the two arrays itself; `append` adds a call
+    timed alone. Reading it call by call (small parts, tests) expands it."""
+
+    __slots__ = ("counts", "ends")
+
+    def __init__(self) -> None:
+        self.ends = array("d")
+        self.counts = array("I")
+
+    def append(self, value: float) -> None:
+        self.ends.append(value)
+        self.counts.append(1)
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    def __bool__(self) -> bool:
+        return bool(self.ends)
+
+    def last(self, default: float) -> float:
+        """The latest end (`default` when no call ended yet)."""
+        return self.ends[-1] if self.ends else default
+
+    def fit(self, calls: int, pending: float) -> None:
+        """Make the column hold `calls` calls: the latest ones dropped, or calls added that
+        ended at `pending`."""
+        extra = len(self) - calls
+        while extra > 0:
+            if self.counts[-1] > extra:
+                self.counts[-1] -= extra
+                break
+            extra -= self.counts.pop()
+            self.ends.pop()
+        if extra < 0:
+            self.ends.append(pending)
+            self.counts.append(-extra)
+
+    def __getitem__(self, index: Any) -> Any:
+        return _expanded(self.ends, self.counts)[index]
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(_expanded(self.ends, self.counts))
+
+    def __repr__(self) -> str:
+        return f"<EndRuns of {len(self)} calls in {len(self.ends)} runs>"
+
+
+def _expanded(ends: Sequence[float], counts: Sequence[int]) -> list[float]:
+    out: list[float] = []
+    for end, count in zip(ends, counts):
+        out.extend([end] * count)
+    return out
+
+
+class RunTimes(_Column):
+    """An end column that travelled as runs (`EndRuns`), expanded when first read call by
+    call; the first and last times (what chunk sizing reads) come from the run ends alone.
+    The counts are decoded and checked at once: each at least one, one per run end."""
+
+    __slots__ = ("_count", "_values", "counts", "counts_encoded", "ends")
+
+    def __init__(self, ends_encoded: str, counts_encoded: str) -> None:
+        self.ends = PackedTimes(ends_encoded)
+        raw = _from_base64(counts_encoded) if counts_encoded.isascii() else b"?"
+        if len(raw) % 4:
+            raise ValueError("the runs of call times are not whole 4-byte counts")
+        counts = array("I", raw)
+        if _BIG_ENDIAN:
+            counts.byteswap()
+        if len(counts) != len(self.ends) or (counts and min(counts) < 1):
+            raise ValueError("the runs of call times do not match their ends")
+        self.counts, self.counts_encoded = counts, counts_encoded
+        self._count = sum(counts)
+        self._values: list[float] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._values is None and index in (0, -1) and self._count:
+            return self.ends[index]
+        if self._values is None:
+            self._values = _expanded(self.ends, self.counts)
+        return self._values[index]
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self[:])
+
+    def __repr__(self) -> str:
+        return f"<RunTimes of {self._count} calls in {len(self.counts)} runs>"
+
+
+class PackedTimes(_Column):
     """A packed column of call times as a document brought it, decoded when first read.
 
     Most documents are applied without anyone reading their times (a map's results need
@@ -178,11 +298,9 @@ class PackedTimes(Sequence[float]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PackedTimes):
             return self.encoded == other.encoded
-        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
-            return self._list() == list(other)
-        return NotImplemented
+        return super().__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]  # a column, like the list it stands for
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"<PackedTimes of {self._count} calls>"

@@ -26,6 +26,7 @@ import attrs
 from wren._errors import TamperedDataError
 from wren.protocol import keys
 from wren.protocol.fields import (
+    EndRuns,
     decode_indices,
     decode_times,
     encode_indices,
@@ -105,11 +106,13 @@ class StatusDocument:
         starts.append(func_start)
         ends.append(func_end)
 
-    def writable_times(self) -> tuple[MutableSequence[float], MutableSequence[float]]:
+    def writable_times(self) -> tuple[MutableSequence[float],
+                                      MutableSequence[float] | EndRuns]:
         """The start and end columns of a document being written (lists, or a worker's
-        `array("d")`: a decoded one's packed columns are only read)."""
+        `array("d")` and `EndRuns`: a decoded one's packed columns are only read)."""
         starts, ends = self.func_start, self.func_end
-        if not isinstance(starts, (list, array)) or not isinstance(ends, (list, array)):
+        if not isinstance(starts, (list, array)) or not isinstance(ends, (list, array,
+                                                                          EndRuns)):
             raise TypeError("call times can only be added to a document being written")
         return starts, ends
 

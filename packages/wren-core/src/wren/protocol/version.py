@@ -14,7 +14,7 @@ from wren.__about__ import __version__
 from wren._errors import MalformedDocumentError, ProtocolVersionError
 
 #: Bumped whenever an encoded object changes shape in a way an older reader cannot follow.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 
 def stamp(data: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import struct
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ from wren.ports.serializer import Serializer
 from wren.ports.storage import StorageBackend
 from wren.protocol import keys
 from wren.protocol.binding import CallMode
-from wren.protocol.fields import ChainedStarts
+from wren.protocol.fields import ChainedStarts, EndRuns
 from wren.protocol.signing import check_digest, open_sealed, seal
 from wren.protocol.status import StatusDocument, error_info
 from wren.protocol.task import Task
@@ -64,7 +63,6 @@ GROUP_BELOW = 5e-6
 #: Calls per group: the loop reads the clock once per group, and looks again after each
 #: whether its calls are short.
 GROUP = 16
-_END = struct.Struct("d")
 
 #: Where the call loop writes the index of each call before it starts: `table[row]`.
 CallMark = tuple[MutableSequence[int], int]
@@ -241,7 +239,8 @@ class _Batch:
         if len(document.indices) == len(self.values):
             return None
         ends = document.func_end
-        return ends[-1] if ends else self.part_start
+        assert isinstance(ends, EndRuns)
+        return ends.last(self.part_start)
 
     def fail_running(self, exc: BaseException, ended: float) -> float:
         """File `exc` as the outcome of the running call; `ended` (returned) is its end.
@@ -252,9 +251,10 @@ class _Batch:
         if len(document.indices) == position:
             raise exc
         ends = document.writable_times()[1]
-        del ends[position:]  # (the running call's own end, if it came before the raise)
-        if len(ends) < position:
-            ends.extend([ends[-1] if ends else self.part_start] * (position - len(ends)))
+        assert isinstance(ends, EndRuns)
+        # without the running call's own end, if it came before the raise, and with the
+        # short calls before it that the loop had not timed yet (ended at its last reading)
+        ends.fit(position, ends.last(self.part_start))
         ends.append(ended)
         kind = "timeout" if isinstance(exc, FunctionTimeoutError) else "exception"
         document.errors[position] = describe(exc, kind)
@@ -263,10 +263,10 @@ class _Batch:
 
     def _new_part(self) -> None:
         task = self.task
-        # The time columns are arrays of doubles: appended as fast as lists, and already
-        # in the packed form they travel in (`wren.protocol.fields.encode_times`).
+        # The time columns are arrays: appended as fast as lists, and already in the packed
+        # form they travel in (`wren.protocol.fields.encode_times`); the ends as runs.
         self.document = StatusDocument(task.job_key, task.task_id, self.part, None, self.worker,
-                                       func_start=array("d"), func_end=array("d"))
+                                       func_start=array("d"), func_end=EndRuns())
         self.values: list[Any] = []
         #: When the part's first call started (the loop notes only ends, see `_run_calls`).
         self.part_start = time.time()
@@ -419,10 +419,9 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     output.where = batch.running_index
     calls = zip(task.call_indices, payloads)
     group = itertools.islice
-    pack_end = _END.pack
     # The part's columns and their appenders (the loop avoids attribute look-ups); bound
     # again after each flush starts a new part.
-    values, add_index, add_end, add_ends = _columns(batch)
+    values, add_index, add_end, add_count = _columns(batch)
     add_value = values.append
     # each call's index goes to the mark (to a throwaway one without: a store is cheaper
     # than a test)
@@ -446,8 +445,8 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                         done = len(values) - before
                         if not done:
                             break
-                        ended = clock()
-                        add_ends(pack_end(ended) * done)
+                        add_end(ended := clock())
+                        add_count(done)
                     else:
                         for index, payload in group(calls, GROUP):
                             marks[row] = index
@@ -455,6 +454,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                             value = direct(payload) if direct is not None else \
                                 invoke(payload, index)
                             add_end(ended := clock())
+                            add_count(1)
                             add_value(value)
                             if ended >= flush_at:
                                 break
@@ -472,7 +472,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                 more = True
             if more and ended >= flush_at:
                 batch.flush()
-                values, add_index, add_end, add_ends = _columns(batch)
+                values, add_index, add_end, add_count = _columns(batch)
                 add_value = values.append
                 last = batch.part_start = clock()
                 flush_at = batch.part_start + early_flush_after(interval, batch.flush_seconds)
@@ -482,14 +482,15 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
 
 
 def _columns(batch: _Batch) -> tuple[list[Any], Callable[[Any], None],
-                                     Callable[[float], None], Callable[[bytes], None]]:
-    """The current part's values, and the appenders of its index column, of one end, and
-    of packed ends (its starts are filled in when it is flushed, `_Batch._fill_starts`)."""
+                                     Callable[[float], None], Callable[[int], None]]:
+    """The current part's values, and the appenders of its index column and of its end
+    runs: an end, and how many calls ended then (its starts are filled in when it is
+    flushed, `_Batch._fill_starts`)."""
     document = batch.document
     ends = document.writable_times()[1]
-    assert isinstance(ends, array)  # (a worker's part, see `_Batch._new_part`)
+    assert isinstance(ends, EndRuns)  # (a worker's part, see `_Batch._new_part`)
     return (batch.values, document.indices.append,  # type: ignore[attr-defined]
-            ends.append, ends.frombytes)
+            ends.ends.append, ends.counts.append)
 
 
 def early_flush_after(interval: float, flush_seconds: float) -> float:
