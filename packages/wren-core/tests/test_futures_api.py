@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import wren
 from wren._constants import ALL_COMPLETED, ALWAYS, ANY_COMPLETED, percentage, wait_threshold
-from wren.client.collect import covers_whole_jobs
+from wren.client.collect import covers_whole_jobs, jobs_of
 from wren.client.futures import FuturesList, ResponseFuture, futures_of
 from wren.client.job import JobState
 from wren.client.references import FutureReference, reading_results, register
@@ -258,6 +258,12 @@ def test_wait_counts_whole_jobs_by_their_counters_and_anything_else_future_by_fu
     assert covers_whole_jobs([*fa, *fb], [a, b]) and covers_whole_jobs(fa, [a])  # in C
     assert not covers_whole_jobs([fa[0], fa[0], fa[2]], [a])  # a duplicate: one by one
     assert not covers_whole_jobs(fa[:2], [a])
+    # a map's list, a tuple or a prefix: the same answers, each compared without a copy
+    # where it is a list already
+    assert covers_whole_jobs(FuturesList(fa), [a]) and covers_whole_jobs(tuple(fa), [a])
+    assert not covers_whole_jobs(FuturesList([fa[1], fa[0], fa[2]]), [a])
+    assert jobs_of(FuturesList(fa)) == jobs_of(tuple(fa[:2])) == jobs_of(fa[:1]) == [a]
+    assert jobs_of([fa[1], fa[2]]) == [a] and jobs_of([*fb, *fa]) == [b, a]
     assert _Progress([fa[1], fa[0], fa[2]]).whole == [a]  # reordered: whole all the same
     partial = _Progress(fb[:1])
     assert partial.whole == [] and partial.total == 1 and partial.partial == fb[:1]

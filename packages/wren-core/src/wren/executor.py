@@ -509,7 +509,8 @@ class FunctionExecutor:
             futures = [f for job in jobs for f in futures_of(job)
                        if whole or not job.read[f.index]]
         else:
-            futures = _as_list(fs)
+            # read only: a list (a map's FuturesList) is used as it is, not copied
+            futures = fs if isinstance(fs, list) else _as_list(fs)
             jobs = jobs_of(futures)
             owner, session = self._owner_of(futures, jobs)
             if owner is not self:

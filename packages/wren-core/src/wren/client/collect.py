@@ -26,15 +26,24 @@ _NAMED = 10
 def jobs_of(futures: Sequence[ResponseFuture]) -> list[JobState]:
     """The distinct jobs of some futures, in order of first appearance."""
     if futures and futures[0].job is futures[-1].job and \
-            futures == futures_of(futures[0].job)[:len(futures)]:
+            _leading(futures, futures_of(futures[0].job)):
         return [futures[0].job]
     return distinct_jobs(futures)
+
+
+def _leading(futures: Sequence[ResponseFuture], made: list[ResponseFuture]) -> bool:
+    """Whether `futures` are the first futures of a job, in order (`made`: all of them);
+    a whole job's list is compared as it is, not copied first (a list subclass, such as a
+    map's `FuturesList`, compares item by item as a list does: by identity first)."""
+    if len(futures) == len(made):
+        return futures == made if isinstance(futures, list) else list(futures) == made
+    return list(futures) == made[:len(futures)]
 
 
 def covers_whole_jobs(futures: Sequence[ResponseFuture], jobs: Sequence[JobState]) -> bool:
     """True when `futures` are exactly all futures of `jobs` (each once)."""
     if len(jobs) == 1:
-        return len(futures) == jobs[0].size and list(futures) == futures_of(jobs[0])
+        return len(futures) == jobs[0].size and _leading(futures, futures_of(jobs[0]))
     if len(futures) != sum(job.size for job in jobs):
         return False
     if list(futures) == list(chain.from_iterable(map(futures_of, jobs))):
