@@ -310,3 +310,29 @@ def test_a_call_that_hangs_among_grouped_calls_is_the_one_timed_out(
     starts, ends, values = _times(storage, task)
     assert [v for i, v in enumerate(values) if i != 150] == [i for i in range(200) if i != 150]
     assert ends[150] - starts[150] >= 0.3 and ends == sorted(ends)
+
+
+def nap_then(seconds: float, value: Any) -> Any:
+    """A no-op call when `seconds` is 0 (`fn.sleep_then` sleeps 0 s in a system call)."""
+    if seconds:
+        time.sleep(seconds)
+    return value
+
+
+def test_slow_calls_after_short_ones_are_neither_cut_short_nor_reported_late(
+        storage: MemoryStorage) -> None:
+    """Short calls are timed a group at a time; when calls turn slow inside a group, the
+    watchdog's question ends the group after the running call: no call is taken for
+    overrunning its limit because the calls before it in the group took a while, and the
+    first slow call's status is written after it, not after the rest of its group."""
+    items: list[tuple[float, int]] = [(0.0, i) for i in range(64)]
+    items += [(0.15, 64 + i) for i in range(8)]  # 8 x 0.15 s: over the 0.5 s limit in all
+    (task,) = build(storage, nap_then, items, timeout=0.5)
+    run_task(task, storage, key=TEST_KEY)
+    found = sorted(outcomes(storage, task), key=lambda pair: pair[0].part)
+    assert not any(document.errors for document, _ in found)
+    assert [v for _, values in found for v in values] == list(range(72))
+    first_slow = next(document for document, _ in found if 64 in document.indices)
+    assert max(first_slow.indices) == 64  # flushed right after it
+    starts, ends, _ = _times(storage, task)
+    assert all(ends[i] - starts[i] >= 0.15 for i in range(65, 72))  # each timed alone

@@ -217,6 +217,10 @@ class _Batch:
                        "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
         self.part = 0
+        #: Set by `running_since` (the watchdog's question) while a group of short calls
+        #: runs: the loop reads the clock after the running call.
+        self.look = [False]
+        self._seen: tuple[Any, int, float] = (None, -1, 0.0)
         #: How long the last flush took (the storage's write latency, as seen here).
         self.flush_seconds = 0.0
         self.output: CallOutput | None = None
@@ -232,15 +236,25 @@ class _Batch:
         return indices[done] if len(indices) > done else OUTSIDE_CALLS
 
     def running_since(self) -> float | None:
-        """When the running call started (None between calls): the loop's last reading of
-        the clock, when the call before it (or the group of short calls before it) ended,
-        or the part began."""
+        """When the running call started (None between calls), as the watchdog asks every
+        `resolution` seconds: the loop's last reading of the clock when every call before
+        it was timed (it started then); inside a group of short calls, when this was first
+        asked during the call (never before its start: a call is never cut short). Either
+        way the loop is told to read the clock after the call (`look`), so a call that
+        turns out slow ends its group and the loop times each call again."""
         document = self.document
-        if len(document.indices) == len(self.values):
+        done = len(self.values)
+        if len(document.indices) == done:
             return None
         ends = document.func_end
         assert isinstance(ends, EndRuns)
-        return ends.last(self.part_start)
+        self.look[0] = True
+        if len(ends) == done:
+            return ends.last(self.part_start)
+        seen = self._seen
+        if seen[0] is not document or seen[1] != done:
+            seen = self._seen = (document, done, time.time())
+        return seen[2]
 
     def fail_running(self, exc: BaseException, ended: float) -> float:
         """File `exc` as the outcome of the running call; `ended` (returned) is its end.
@@ -406,10 +420,13 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     seconds each) are timed a group at a time: the clock is read after each `GROUP` calls,
     and the calls of that group end together then (the first one's span covers the group,
     the others' none), until a group takes longer, which puts the loop back to timing each
-    call. The `try` is around the loop, not each call (free until something raises): a
-    call that raises is filed as failed and the loop goes on with the next one. A call that
-    needs no index (the plain `func(item)` of most maps, `_Plain`) calls the function
-    itself."""
+    call. A call that turns out slow inside a group ends it: the watchdog's question, every
+    `resolution` seconds, makes the loop read the clock after the running call (so a status
+    waits for one slow call at most, and a time limit counts from when the watchdog first
+    saw the call); without a watchdog (not on the main thread) each call is timed. The
+    `try` is around the loop, not each call (free until something raises): a call that
+    raises is filed as failed and the loop goes on with the next one. A call that needs no
+    index (the plain `func(item)` of most maps, `_Plain`) calls the function itself."""
     interval = task.options.flush_interval if flush_interval is None else flush_interval
     direct = invoke.func if isinstance(invoke, _Plain) else None
     clock = time.time
@@ -426,8 +443,10 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     # each call's index goes to the mark (to a throwaway one without: a store is cheaper
     # than a test)
     marks, row = mark if mark is not None else ([NO_CALL], 0)
+    look = batch.look
     with _get_watchdog() as watchdog:
         watchdog.timeout, watchdog.running_since = task.timeout, batch.running_since
+        can_group = watchdog.usable  # its questions end a group at a slow call
         last = batch.part_start = clock()
         grouped = False
         more = True
@@ -437,11 +456,14 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                 while True:
                     before = len(values)
                     if grouped:  # short calls: one reading of the clock for the group
+                        look[0] = False
                         for index, payload in group(calls, GROUP):
                             marks[row] = index
                             add_index(index)
                             add_value(direct(payload) if direct is not None
                                       else invoke(payload, index))
+                            if look[0]:  # the watchdog asked: maybe a slow call, look
+                                break
                         done = len(values) - before
                         if not done:
                             break
@@ -461,7 +483,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                         done = len(values) - before
                         if not done:
                             break
-                    grouped = ended - last < done * GROUP_BELOW
+                    grouped = can_group and ended - last < done * GROUP_BELOW
                     last = ended
                     if ended >= flush_at:
                         more = True
