@@ -100,9 +100,13 @@ _LITHOPS_WAIT_OPTIONS = frozenset({"threadpool_size", "wait_dur_sec", "show_prog
 
 
 def _as_list(fs: Futures) -> list[ResponseFuture]:
+    """The futures `fs` names, to read (every caller only reads them): a list (a map's
+    `FuturesList` of 10,000) as it is, not copied."""
     if fs is None:
         return []
-    return [fs] if isinstance(fs, ResponseFuture) else list(fs)
+    if isinstance(fs, ResponseFuture):
+        return [fs]
+    return fs if isinstance(fs, list) else list(fs)
 
 
 def _check_iterdata(iterdata: Any) -> None:
@@ -509,8 +513,7 @@ class FunctionExecutor:
             futures = [f for job in jobs for f in futures_of(job)
                        if whole or not job.read[f.index]]
         else:
-            # read only: a list (a map's FuturesList) is used as it is, not copied
-            futures = fs if isinstance(fs, list) else _as_list(fs)
+            futures = _as_list(fs)
             jobs = jobs_of(futures)
             owner, session = self._owner_of(futures, jobs)
             if owner is not self:
