@@ -101,7 +101,7 @@ def pack_function(func: Callable[..., Any], serializer: Serializer,
     known = _packed.get(memo)
     if known is not None and known[1].is_current():
         return known[0]
-    reached = try_reach(func, found)
+    reached = found if found is not None else try_reach(func)  # (found as it was pickled)
     codes = reached.codes if reached is not None else ()
     modules = {} if reached is None and include == [] else \
         find_user_modules(func, include, exclude, preinstalled, reached)

@@ -169,14 +169,11 @@ def _explicit(include: list[str], selection: _Selection) -> dict[str, Path]:
     return found
 
 
-def try_reach(func: Callable[..., Any], reached: Reach | None = None) -> Reach | None:
+def try_reach(func: Callable[..., Any]) -> Reach | None:
     """What `func` reaches (`wren.serialize.reach`), or None, with a warning, when
-    cloudpickle's view of it fails where the serializer managed; `reached` when the caller
-    found it already (pickling the function, `pickle_and_reach`)."""
+    cloudpickle's view of it fails where the serializer managed."""
     from wren.serialize.reach import reach
 
-    if reached is not None:
-        return reached
     try:
         return reach(func)
     except Exception as exc:
