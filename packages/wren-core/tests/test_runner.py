@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -128,6 +129,51 @@ def test_retried_subset_runs_only_its_positions(storage: MemoryStorage) -> None:
     run_task(retry, storage, key=TEST_KEY)
     [(document, values)] = outcomes(storage, retry)
     assert (list(document.indices), values) == ([1, 3], [22, 26])
+
+
+def test_slices_of_a_task_run_their_own_calls(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.double, [10, 11, 12, 13, 14])
+    head, rest = task.split(2)
+    later, last = rest.split(2)
+    for part in (head, later, last):
+        run_task(part, storage, key=TEST_KEY)
+    got = sorted((list(document.indices), values) for part in (head, later, last)
+                 for document, values in outcomes(storage, part)
+                 if document.task_id == part.task_id)
+    assert got == [([0, 1], [20, 22]), ([2, 3], [24, 26]), ([4], [28])]
+
+
+def test_a_slice_naming_calls_its_chunk_lacks_fails_each_call(storage: MemoryStorage) -> None:
+    (task,) = build(storage, fn.double, [10, 11, 12])
+    forged = task.with_changes(call_indices=range(0, 5), positions=range(1, 6))
+    run_task(forged, storage, key=TEST_KEY)
+    [(document, values)] = outcomes(storage, forged)
+    assert list(document.indices) == [0, 1, 2, 3, 4] and len(document.errors) == 5
+    assert all(isinstance(value, Exception) for value in values)  # no call ran
+    assert "names calls 1-5 of a chunk of 3 arguments" in document.errors[0]["message"]
+
+
+class OneTaskPlan(PlanOnly):
+    """A backend whose platform shares a task out itself, up to `task_bytes` of arguments."""
+
+    task_bytes = 4096
+
+    def plan_chunksize(self, n_calls: int) -> int:
+        return max(1, n_calls)
+
+
+def test_tasks_hold_about_the_backends_task_bytes_of_arguments(storage: MemoryStorage) -> None:
+    compute = OneTaskPlan({"max_workers": 2}, WorkerStorage("memory", {}, {}))
+    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute, TEST_KEY)
+    small = builder.build(JobSpec(fn.double, ArgumentBinder(fn.double).bind_all(
+        list(range(100))), "M000", 60.0))
+    assert [t.call_indices for t in small] == [range(0, 100)]  # one task for the platform
+    words = ["w" * 200] * 100  # ~250 bytes each: 16 to a task of 4 KiB
+    tasks = builder.build(JobSpec(fn.double, ArgumentBinder(fn.double).bind_all(words),
+                                  "M001", 60.0))
+    per_task = 4096 // sys.getsizeof(words[0])
+    assert [len(t.call_indices) for t in tasks] == \
+        [per_task] * (100 // per_task) + [100 % per_task] * (100 % per_task > 0)
 
 
 def test_extra_env_is_set_during_the_call_and_restored(storage: MemoryStorage) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from wren.protocol.status import StatusDocument, error_info
@@ -38,6 +39,38 @@ def test_subset_names_positions_in_the_parent_list() -> None:
         "t00001.r1", [12, 15], [2, 5], 1)
     again = retry.subset([15], ".r2")
     assert again.positions == [5] and again.attempt == 2
+
+
+def test_split_keeps_contiguous_calls_as_ranges_on_the_wire() -> None:
+    task = make_task()
+    first = task.call_indices[0]
+    head, rest = task.split(3)
+    assert (head.task_id, head.call_indices, head.positions, head.attempt) == (
+        f"{task.task_id}.s{first}", range(first, first + 3), range(0, 3), task.attempt)
+    assert (rest.task_id, rest.call_indices, rest.positions) == (
+        task.task_id, range(first + 3, task.call_indices[-1] + 1),
+        range(3, len(task.call_indices)))
+    assert head.args_context() == rest.args_context() == task.args_context()
+    wire = json.dumps(head.to_dict())
+    assert json.loads(wire)["positions"] == {"range": [0, 3]}
+    assert Task.from_dict(json.loads(wire)) == head
+    assert Task.from_dict(rest.to_dict(binary=True)) == rest
+
+
+def test_split_of_a_retried_subset_keeps_its_positions() -> None:
+    retry = make_task().subset([12, 15, 17], ".r1")
+    head, rest = retry.split(1)
+    assert (list(head.call_indices), head.positions) == ([12], [2])
+    assert (list(rest.call_indices), rest.positions, rest.attempt) == ([15, 17], [5, 7], 1)
+    assert Task.from_dict(json.loads(json.dumps(rest.to_dict()))) == rest
+
+
+@pytest.mark.parametrize("positions", [["x"], {"range": [0]}, "0-3"])
+def test_malformed_positions_are_refused(positions: Any) -> None:
+    raw = make_task().to_dict()
+    raw["positions"] = positions
+    with pytest.raises(MalformedDocumentError):
+        Task.from_dict(raw)
 
 
 def test_status_document_round_trip_and_positions() -> None:

@@ -3,7 +3,8 @@
 A task names the job, the content-addressed function, and the byte range that holds its
 calls' arguments: one pickled list, inline in `inline_data` or inside the job's data object
 in storage. `call_indices` (often a `range`) numbers the calls; a retried subset keeps the
-parent's list and names the `positions` in it to run. `binding` says how a payload becomes
+parent's list and names the `positions` in it to run (a `range` when they are contiguous, as
+in the slices a pool cuts a task into, `split`). `binding` says how a payload becomes
 a call (`wren.protocol.binding`) and `options` what the worker does besides running calls.
 
 A task carries the storage backend's *public* settings only; credentials reach workers
@@ -76,7 +77,7 @@ class Task:
     bucket: str
     serializer: str = "cloudpickle"
     binding: CallBinding = attrs.field(factory=CallBinding)
-    positions: list[int] | None = None
+    positions: Sequence[int] | None = None
     data_key: str | None = None
     inline_data: bytes | None = None
     timeout: float = 1800.0
@@ -120,6 +121,17 @@ class Task:
             positions=[base[where[i]] for i in call_indices],
             attempt=self.attempt + 1 if retry else self.attempt)
 
+    def split(self, size: int) -> tuple[Task, Task]:
+        """The first `size` calls as a slice of their own (its id ends with `.s` and its first
+        call index), and the task for the rest (same id): run beside each other, not retried.
+        Contiguous calls stay ranges, so cutting a big task costs the same as a small one."""
+        base = self.positions if self.positions is not None else range(len(self.call_indices))
+        head = self.call_indices[:size]
+        return (attrs.evolve(self, task_id=f"{self.task_id}.s{head[0]}", call_indices=head,
+                             positions=base[:size]),
+                attrs.evolve(self, call_indices=self.call_indices[size:],
+                             positions=base[size:]))
+
     def with_changes(self, **changes: Any) -> Task:
         """A copy with some fields replaced (a runtime capping `timeout`, say)."""
         return attrs.evolve(self, **changes)
@@ -131,6 +143,8 @@ class Task:
         out["storage_config"] = dict(self.storage_config)
         out["extra_env"] = dict(self.extra_env)
         out["binding"] = self.binding.to_dict()
+        if self.positions is not None:
+            out["positions"] = encode_indices(self.positions)
         out["options"] = self.options.to_dict()
         if self.inline_data is not None and not binary:
             out["inline_data"] = base64.b64encode(self.inline_data).decode("ascii")
@@ -145,6 +159,8 @@ class Task:
             if isinstance(inline, str):
                 fields["inline_data"] = base64.b64decode(inline, validate=True)
             fields["call_indices"] = decode_indices(fields["call_indices"])
+            if fields.get("positions") is not None:
+                fields["positions"] = decode_indices(fields["positions"])
             start, end = fields["data_range"]
             fields["data_range"] = (int(start), int(end))
             fields["binding"] = CallBinding.from_dict(fields.get("binding") or {"mode": "args"})

@@ -117,8 +117,14 @@ def _load_arguments(task: Task, storage: StorageBackend, serializer: Serializer,
         # name the object the user can find, not the seal's context
         raw = open_sealed(key, task.args_context(), sealed, task.data_key)
     payloads = serializer.loads(raw)
-    if task.positions is not None:
-        payloads = [payloads[p] for p in task.positions]
+    positions = task.positions
+    if isinstance(positions, range) and positions.step == 1 and positions.start >= 0:
+        if positions.stop > len(payloads):  # (a slice never silently runs fewer calls)
+            raise IndexError(f"the task names calls {positions.start}-{positions.stop - 1} of "
+                             f"a chunk of {len(payloads)} arguments")
+        payloads = payloads[positions.start:positions.stop]  # a slice a pool cut
+    elif positions is not None:
+        payloads = [payloads[p] for p in positions]
     return payloads
 
 

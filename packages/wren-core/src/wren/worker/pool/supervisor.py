@@ -187,12 +187,14 @@ class WorkerPool:
             waiting: list[Assignment] = []
             while idle and self._queue:
                 item = self._queue.popleft()
-                if busy[item.owner] >= self._limits.get(item.owner, self._size):
+                limit = self._limits.get(item.owner, self._size)
+                if busy[item.owner] >= limit:
                     waiting.append(item)
                     continue
-                busy[item.owner] += 1
                 worker = _warmest(idle, item)
-                item = self._cut(item)
+                # a share for this worker and each other one the owner may still use
+                item = self._cut(item, sharers=max(1, min(limit, self._size) - busy[item.owner]))
+                busy[item.owner] += 1
                 item.started = time.monotonic()
                 try:
                     worker.assign(item)
@@ -224,23 +226,22 @@ class WorkerPool:
             except OSError:
                 worker.prefetched.append(item)
 
-    def _cut(self, item: Assignment, place: int = 0) -> Assignment:
-        """The slice of `item` to hand out now; the rest goes back in the queue at `place`,
-        where `item` was (the caller holds the lock and took `item` out)."""
+    def _cut(self, item: Assignment, place: int = 0, sharers: int = 1) -> Assignment:
+        """The slice of `item` to hand out now, to one of `sharers` workers that may share
+        its calls; the rest goes back in the queue at `place`, where `item` was (the caller
+        holds the lock and took `item` out)."""
         task = item.task
         if not self._slicing or task.options.keep_together or task.inline_data is None or \
                 len(task.inline_data) > SLICE_MAX_BYTES:
             return item
-        indices = task.call_indices
-        size = self.pacer.slice_size(task.func_key, len(indices))
-        if size >= len(indices):
+        size = self.pacer.slice_size(task.func_key, len(task.call_indices), sharers)
+        if size >= len(task.call_indices):
             return item
-        head = list(indices[:size])
-        rest = Assignment(task.subset(list(indices[size:]), "", retry=False), item.listener,
-                          item.profile, item.owner, item.key, flush_interval=item.flush_interval)
-        self._queue.insert(place, rest)
-        return Assignment(task.subset(head, f".s{head[0]}", retry=False), item.listener,
-                          item.profile, item.owner, item.key, flush_interval=item.flush_interval)
+        head, rest = task.split(size)
+        self._queue.insert(place, Assignment(rest, item.listener, item.profile, item.owner,
+                                             item.key, flush_interval=item.flush_interval))
+        return Assignment(head, item.listener, item.profile, item.owner, item.key,
+                          flush_interval=item.flush_interval)
 
     def _run(self) -> None:
         while not self._stopping:
