@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -151,29 +150,6 @@ def test_a_slice_naming_calls_its_chunk_lacks_fails_each_call(storage: MemorySto
     assert list(document.indices) == [0, 1, 2, 3, 4] and len(document.errors) == 5
     assert all(isinstance(value, Exception) for value in values)  # no call ran
     assert "names calls 1-5 of a chunk of 3 arguments" in document.errors[0]["message"]
-
-
-class OneTaskPlan(PlanOnly):
-    """A backend whose platform shares a task out itself, up to `task_bytes` of arguments."""
-
-    task_bytes = 4096
-
-    def plan_chunksize(self, n_calls: int) -> int:
-        return max(1, n_calls)
-
-
-def test_tasks_hold_about_the_backends_task_bytes_of_arguments(storage: MemoryStorage) -> None:
-    compute = OneTaskPlan({"max_workers": 2}, WorkerStorage("memory", {}, {}))
-    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute, TEST_KEY)
-    small = builder.build(JobSpec(fn.double, ArgumentBinder(fn.double).bind_all(
-        list(range(100))), "M000", 60.0))
-    assert [t.call_indices for t in small] == [range(0, 100)]  # one task for the platform
-    words = ["w" * 200] * 100  # ~250 bytes each: 16 to a task of 4 KiB
-    tasks = builder.build(JobSpec(fn.double, ArgumentBinder(fn.double).bind_all(words),
-                                  "M001", 60.0))
-    per_task = 4096 // sys.getsizeof(words[0])
-    assert [len(t.call_indices) for t in tasks] == \
-        [per_task] * (100 // per_task) + [100 % per_task] * (100 % per_task > 0)
 
 
 def test_extra_env_is_set_during_the_call_and_restored(storage: MemoryStorage) -> None:

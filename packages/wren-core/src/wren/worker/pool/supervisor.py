@@ -187,14 +187,12 @@ class WorkerPool:
             waiting: list[Assignment] = []
             while idle and self._queue:
                 item = self._queue.popleft()
-                limit = self._limits.get(item.owner, self._size)
-                if busy[item.owner] >= limit:
+                if busy[item.owner] >= self._limits.get(item.owner, self._size):
                     waiting.append(item)
                     continue
-                worker = _warmest(idle, item)
-                # a share for this worker and each other one the owner may still use
-                item = self._cut(item, sharers=max(1, min(limit, self._size) - busy[item.owner]))
                 busy[item.owner] += 1
+                worker = _warmest(idle, item)
+                item = self._cut(item)
                 item.started = time.monotonic()
                 try:
                     worker.assign(item)
@@ -226,15 +224,14 @@ class WorkerPool:
             except OSError:
                 worker.prefetched.append(item)
 
-    def _cut(self, item: Assignment, place: int = 0, sharers: int = 1) -> Assignment:
-        """The slice of `item` to hand out now, to one of `sharers` workers that may share
-        its calls; the rest goes back in the queue at `place`, where `item` was (the caller
-        holds the lock and took `item` out)."""
+    def _cut(self, item: Assignment, place: int = 0) -> Assignment:
+        """The slice of `item` to hand out now; the rest goes back in the queue at `place`,
+        where `item` was (the caller holds the lock and took `item` out)."""
         task = item.task
         if not self._slicing or task.options.keep_together or task.inline_data is None or \
                 len(task.inline_data) > SLICE_MAX_BYTES:
             return item
-        size = self.pacer.slice_size(task.func_key, len(task.call_indices), sharers)
+        size = self.pacer.slice_size(task.func_key, len(task.call_indices))
         if size >= len(task.call_indices):
             return item
         head, rest = task.split(size)
