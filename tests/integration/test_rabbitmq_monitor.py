@@ -95,7 +95,9 @@ def test_statuses_arrive_through_the_broker_not_storage(make_executor: MakeExecu
             2 * i for i in range(20)]
         arrivals = fexec._monitor.arrivals
         assert arrivals["rabbitmq"] == 4
-        assert arrivals["adapter-ignored"] == 4, "the pool's own pipe is not listened to"
+        # the pool's copies come through its server, which may be behind the broker: the
+        # result never waits for them (they are only counted), so neither does this check
+        wait_until(lambda: arrivals["adapter-ignored"] == 4)  # not listened to, counted
         assert arrivals["storage"] == 0 and fexec._monitor.polls == 0
 
 
