@@ -114,3 +114,12 @@ def test_store_without_output_writes_nothing(storage: LocalhostStorage) -> None:
     CallOutput().store(storage, task, 0, document)
     assert "logs_key" not in document.worker
     assert storage.list_keys("b", keys.LOGS_PREFIX) == []
+
+
+def test_draining_some_calls_leaves_the_others_pending() -> None:
+    output = CallOutput()
+    for index, text in ((OUTSIDE_CALLS, "between\n"), (0, "zero\n"), (1, "one\n"), (2, "two\n")):
+        output.index = index
+        output.add(text)
+    assert output.drain({0, 1}) == {OUTSIDE_CALLS: "between\n", 0: "zero\n", 1: "one\n"}
+    assert output.pending and output.drain() == {2: "two\n"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from wren.client.binding import ArgumentBinder
 from wren.client.builder import JobBuilder, JobSpec
 from wren.ports import ComputeBackend, WorkerStorage
 from wren.protocol import keys
+from wren.protocol.logs import decode_logs
 from wren.protocol.results import load_document_values, result_object
 from wren.protocol.status import StatusDocument
 from wren.protocol.task import Task, TaskOptions
@@ -358,3 +360,112 @@ def test_slow_calls_after_short_ones_are_neither_cut_short_nor_reported_late(
     assert max(first_slow.indices) == 64  # flushed right after it
     starts, ends, _ = _times(storage, task)
     assert all(ends[i] - starts[i] >= 0.15 for i in range(65, 72))  # each timed alone
+
+
+def _by_part(storage: MemoryStorage, task: Task) -> list[tuple[StatusDocument, list[Any]]]:
+    return sorted(outcomes(storage, task), key=lambda pair: pair[0].part)
+
+
+def test_quick_calls_are_reported_while_a_slow_call_after_them_runs(
+        storage: MemoryStorage) -> None:
+    """A task's calls that finished are written once a call after them has run past
+    `EAGER_FLUSH_SECONDS`, not when it ends: `map(f, [0, 0, 6], timeout=3)` of
+    `concurrent.futures` must yield its first two results before the timeout."""
+    (task,) = build(storage, nap_then, [(0.0, 0), (0.0, 1), (0.6, 2), (0.0, 3)])
+    pushed: list[tuple[float, list[int]]] = []
+    run_task(task, storage, key=TEST_KEY,
+             push=lambda document, encoded: pushed.append((time.time(),
+                                                           list(document.indices))))
+    found = _by_part(storage, task)
+    assert [list(document.indices) for document, _ in found] == [[0, 1], [2], [3]]
+    assert [values for _, values in found] == [[0, 1], [2], [3]]
+    slow = found[1][0]
+    assert pushed[0][1] == [0, 1] and pushed[0][0] < slow.func_end[0] - 0.3  # long before
+    assert slow.func_start[0] == found[0][0].func_end[-1]  # it started when call 1 ended
+    assert slow.func_end[0] - slow.func_start[0] >= 0.6
+
+
+def test_early_parts_keep_each_failure_on_its_own_call(storage: MemoryStorage) -> None:
+    """Errors are filed by position in their part: a part written early, and the part
+    after it, each carry their own calls' failures."""
+    def shaky(seconds: float, value: int) -> int:
+        if seconds:
+            time.sleep(seconds)
+        if value % 2:
+            raise ValueError(f"odd {value}")
+        return value
+
+    items = [(0.0, 0), (0.0, 1), (0.0, 2), (0.3, 3), (0.0, 4), (0.0, 5)]
+    (task,) = build(storage, shaky, items)
+    run_task(task, storage, key=TEST_KEY)
+    found = _by_part(storage, task)
+    assert list(found[0][0].indices) == [0, 1, 2]  # written while call 3 ran
+    failed = {document.indices[p]: error["message"] for document, _ in found
+              for p, error in document.errors.items()}
+    assert failed == {1: "odd 1", 3: "odd 3", 5: "odd 5"}
+    values = {i: v for document, vs in found for i, v in zip(document.indices, vs)}
+    assert [values[i] for i in (0, 2, 4)] == [0, 2, 4]
+    assert all(isinstance(values[i], ValueError) for i in (1, 3, 5))
+
+
+def chatty(seconds: float, value: int) -> int:
+    print(f"start {value}")
+    if seconds:
+        time.sleep(seconds)
+    print(f"end {value}")
+    return value
+
+
+def test_an_early_part_takes_only_its_calls_output(storage: MemoryStorage) -> None:
+    """What the running call printed so far stays for its own part."""
+    (task,) = build(storage, chatty, [(0.0, 0), (0.0, 1), (0.3, 2)])
+    run_task(task, storage, key=TEST_KEY)
+    found = _by_part(storage, task)
+    assert [list(document.indices) for document, _ in found] == [[0, 1], [2]]
+    logs = [decode_logs(storage.get_object("b", document.worker["logs_key"]))
+            for document, _ in found]
+    assert logs == [{0: "start 0\nend 0\n", 1: "start 1\nend 1\n"}, {2: "start 2\nend 2\n"}]
+
+
+def test_one_document_per_task_is_never_written_early(storage: MemoryStorage) -> None:
+    """An infinite flush interval (a queue-fed runtime's one status per task) stays one."""
+    (task,) = build(storage, nap_then, [(0.0, 0), (0.0, 1), (0.3, 2), (0.0, 3)])
+    run_task(task, storage, key=TEST_KEY, flush_interval=math.inf)
+    [(document, values)] = outcomes(storage, task)
+    assert list(document.indices) == [0, 1, 2, 3] and values == [0, 1, 2, 3]
+
+
+def test_only_timed_calls_of_a_group_go_early_and_none_twice(storage: MemoryStorage) -> None:
+    """Short calls timed a group at a time: those of the running call's group, not timed
+    yet, wait for it; every call is reported once, in order."""
+    items: list[tuple[float, int]] = [(0.0, i) for i in range(70)] + [(0.4, 70)]
+    items += [(0.0, 71 + i) for i in range(5)]
+    (task,) = build(storage, nap_then, items)
+    run_task(task, storage, key=TEST_KEY)
+    found = _by_part(storage, task)
+    reported = [i for document, _ in found for i in document.indices]
+    assert reported == list(range(76))
+    assert [v for _, values in found for v in values] == list(range(76))
+    assert 70 not in found[0][0].indices and len(found[0][0].indices) >= GROUP
+    starts, ends, _ = _times(storage, task)
+    assert ends == sorted(ends) and starts == sorted(starts)
+
+
+class FailsFromThreads(MemoryStorage):
+    """Storage that refuses writes from any thread but the main one."""
+
+    def put_object(self, bucket: str, key: str, body: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise ConnectionError("storage went away")
+        super().put_object(bucket, key, body)
+
+
+def test_a_failed_early_report_leaves_its_calls_to_the_next_flush(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    storage = FailsFromThreads()
+    (task,) = build(storage, nap_then, [(0.0, 0), (0.0, 1), (0.3, 2)])
+    run_task(task, storage, key=TEST_KEY)
+    [(document, values)] = outcomes(storage, task)
+    assert list(document.indices) == [0, 1, 2] and values == [0, 1, 2]
+    assert "could not report the calls finished so far: storage went away" in \
+        capsys.readouterr().err

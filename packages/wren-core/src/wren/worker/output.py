@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import TextIO
 
 from wren.ports.storage import StorageBackend
@@ -137,6 +137,8 @@ class CallOutput:
         self._texts: dict[int, list[str]] = {}
         self._kept: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
+        #: A flush can drain from the watchdog's thread while the running call writes.
+        self._lock = threading.Lock()
 
     def __enter__(self) -> CallOutput:
         global _single
@@ -160,19 +162,30 @@ class CallOutput:
 
     def add(self, text: str) -> None:
         index = self.index if self.where is None else self.where()
-        kept = self._kept.get(index, 0)
-        room = self.limit - kept
-        if len(text) > room:
-            self._dropped[index] = self._dropped.get(index, 0) + len(text) - max(room, 0)
-            text = text[:max(room, 0)]
-        if text:
-            self._texts.setdefault(index, []).append(text)
-            self._kept[index] = kept + len(text)
+        with self._lock:
+            kept = self._kept.get(index, 0)
+            room = self.limit - kept
+            if len(text) > room:
+                self._dropped[index] = self._dropped.get(index, 0) + len(text) - max(room, 0)
+                text = text[:max(room, 0)]
+            if text:
+                self._texts.setdefault(index, []).append(text)
+                self._kept[index] = kept + len(text)
 
-    def drain(self) -> dict[int, str]:
-        """Each call's output since the last drain (a truncation note where it overflowed)."""
-        texts, dropped = self._texts, self._dropped
-        self._texts, self._kept, self._dropped = {}, {}, {}
+    def drain(self, calls: Container[int] | None = None) -> dict[int, str]:
+        """Each call's output since the last drain (a truncation note where it overflowed):
+        of every call, or of `calls` only (and what was written between calls)."""
+        with self._lock:
+            if calls is None:
+                texts, dropped = self._texts, self._dropped
+                self._texts, self._kept, self._dropped = {}, {}, {}
+            else:
+                taken = [i for i in self._texts.keys() | self._dropped.keys()
+                         if i in calls or i == OUTSIDE_CALLS]
+                texts = {i: self._texts.pop(i) for i in taken if i in self._texts}
+                dropped = {i: self._dropped.pop(i) for i in taken if i in self._dropped}
+                for index in taken:
+                    self._kept.pop(index, None)
         out = {index: "".join(parts) for index, parts in texts.items()}
         for index, count in dropped.items():
             out[index] = out.get(index, "") + (f"\n[wren: {count} more characters of output "
@@ -180,9 +193,10 @@ class CallOutput:
         return out
 
     def store(self, storage: StorageBackend, task: Task, part: int,
-              document: StatusDocument) -> None:
-        """Write the pending output as the part's log object and name it in `document`."""
-        logs = self.drain()
+              document: StatusDocument, calls: Container[int] | None = None) -> None:
+        """Write the pending output (of `calls` only, when given) as the part's log object
+        and name it in `document`."""
+        logs = self.drain(calls)
         if not logs:
             return
         key = keys.logs_key(task.job_key, task.task_id, part)

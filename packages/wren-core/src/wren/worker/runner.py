@@ -8,7 +8,9 @@ the end of the task and while it runs: after a call, once the calls
 not yet flushed are older than `flush_interval` seconds, or sooner (`EAGER_FLUSH_SECONDS`)
 when a flush is cheap next to them (`FLUSH_COST_FACTOR`), so a call that takes a while is
 seen done soon after it ends and a crash loses little, while a run of short calls (or slow
-storage) still shares one document.
+storage) still shares one document; and, from the watchdog's thread, while a call runs past
+`EAGER_FLUSH_SECONDS` once the calls before it are due, so quick calls are never held back
+by a slow one after them in the same task (`_Batch.report_finished`).
 What the calls print is captured per call (`wren.worker.output`) and stored with each flush;
 a task that asks for it also pushes its statuses to the client's monitor (`wren.worker.push`).
 """
@@ -232,6 +234,12 @@ class _Batch:
         self.output: CallOutput | None = None
         #: Seconds all flushes took.
         self.flushing = 0.0
+        #: From when (`time.time()`) the calls not yet written are due: set by the loop;
+        #: the watchdog's thread writes them meanwhile once a call runs past it
+        #: (`report_finished`). Never, until the loop says.
+        self.due_at = math.inf
+        #: Flushes (the loop's and `report_finished`) take turns.
+        self._flushing = threading.Lock()
         self._new_part()
 
     def running_index(self) -> int:
@@ -290,6 +298,8 @@ class _Batch:
         self.values: list[Any] = []
         #: When the part's first call started (the loop notes only ends, see `_run_calls`).
         self.part_start = time.time()
+        #: The calls (and end runs) of the part written already, while a call ran after them.
+        self.reported = self.reported_runs = 0
 
     def _fill_starts(self) -> None:
         """Give the calls the loop ran their starts: each one's is the end of the call before
@@ -306,33 +316,104 @@ class _Batch:
         self.values.append(exc)
         self.part_start = func_end
 
-    def _serialize_values(self) -> bytes:
-        """The part's values as one pickled list. A failed call's exception is pickled on
-        its own first, so an exception class the client cannot import spoils only that call;
-        values that cannot be pickled become errors."""
-        document, serializer = self.document, self.serializer
+    def _serialize_values(self, document: StatusDocument, values: list[Any]) -> bytes:
+        """`values`, the values of `document`'s calls, as one pickled list. A failed call's
+        exception is pickled on its own first, so an exception class the client cannot
+        import spoils only that call; values that cannot be pickled become errors."""
+        serializer = self.serializer
         for position in document.errors:
-            self.values[position] = _pickled_exception(self.values[position], serializer)
+            values[position] = _pickled_exception(values[position], serializer)
         try:
-            return serializer.dumps(self.values)
+            return serializer.dumps(values)
         except Exception:
             pass
-        for position, value in enumerate(self.values):
+        for position, value in enumerate(values):
             try:
                 serializer.dumps(value)
             except Exception as exc:
-                self.values[position] = None
+                values[position] = None
                 if document.ok(position):
                     message = f"the result ({type(value).__name__}) cannot be serialized: {exc}"
                     document.errors[position] = error_info("SerializationError", message)
-        return serializer.dumps(self.values)
+        return serializer.dumps(values)
 
     def flush(self) -> None:
-        document = self.document
-        if not document.indices:
+        """Write the part's calls not written yet, and start a new part."""
+        with self._flushing:
+            if len(self.document.indices) > self.reported:
+                began = time.monotonic()
+                self._write(*self._unwritten(len(self.values), -1))
+                self.part += 1
+                self.flush_seconds = time.monotonic() - began
+                self.flushing += self.flush_seconds
+            self._new_part()
+
+    def report_finished(self, started: float | None) -> None:
+        """Write the calls that finished while a call that `started` then still runs, once
+        they are due (`due_at`) and it ran `EAGER_FLUSH_SECONDS`: asked by the watchdog's
+        thread every `resolution` seconds, so a task's quick calls are not held back by a
+        slow one after them (a `concurrent.futures` map with a timeout, `ANY_COMPLETED`).
+        Only calls the loop has timed are written (the rest of a group of short calls waits
+        for the running call); the loop appends to the columns meanwhile, so this reads a
+        prefix of them and leaves them as they are."""
+        now = time.time()
+        if started is None or now < self.due_at or now - started < EAGER_FLUSH_SECONDS:
             return
-        began = time.monotonic()
-        self._fill_starts()
+        with self._flushing:
+            done = len(self.values)
+            if len(self.document.indices) == done:
+                return  # between calls: the loop flushes itself
+            calls, runs = self._timed_prefix(done)
+            if calls > self.reported:
+                self._write(calls, runs)
+                self.reported, self.reported_runs = calls, runs
+                self.part += 1
+
+    def _timed_prefix(self, done: int) -> tuple[int, int]:
+        """How many of the part's calls, and of its end runs, the loop has timed (of the
+        first `done` calls, whose values are in): whole runs only."""
+        ends = self.document.func_end
+        assert isinstance(ends, EndRuns)
+        counts = ends.counts[self.reported_runs:len(ends.ends)]  # (a copy: runs may grow)
+        calls, runs = self.reported, self.reported_runs
+        for count in counts:
+            if calls + count > done:
+                break
+            calls += count
+            runs += 1
+        return calls, runs
+
+    def _unwritten(self, calls: int, runs: int) -> tuple[int, int]:
+        """`(calls, runs)` for `_write`: every run when `runs` is -1."""
+        if runs < 0:
+            ends = self.document.func_end
+            runs = len(ends.ends) if isinstance(ends, EndRuns) else 0
+        return calls, runs
+
+    def _piece(self, calls: int, runs: int) -> tuple[StatusDocument, list[Any]]:
+        """The document and values of the part's calls from `reported` to `calls` (ending
+        its end run `runs`): the part itself when it holds all of them."""
+        document, first = self.document, self.reported
+        if first == 0 and calls == len(document.indices):
+            self._fill_starts()
+            return document, self.values
+        ends = document.func_end
+        assert isinstance(ends, EndRuns) and not document.func_start
+        piece = StatusDocument(document.job_key, document.task_id, self.part, None, self.worker,
+                               func_end=EndRuns())
+        piece.func_end.ends = ends.ends[self.reported_runs:runs]  # type: ignore[attr-defined]
+        piece.func_end.counts = ends.counts[self.reported_runs:runs]  # type: ignore[attr-defined]
+        after = ends.ends[self.reported_runs - 1] if self.reported_runs else self.part_start
+        piece.func_start = ChainedStarts(after, piece.func_end)
+        piece.indices = document.indices[first:calls]
+        piece.errors = {position - first: error for position, error in
+                        document.errors.copy().items() if first <= position < calls}
+        return piece, self.values[first:calls]
+
+    def _write(self, calls: int, runs: int) -> None:
+        """Store (and push) the status, results and output of the part's calls from
+        `reported` to `calls` as the status object of part `part`."""
+        document, values = self._piece(calls, runs)
         task = self.task
         indices = document.indices
         if isinstance(task.call_indices, range) and task.call_indices.step == 1:
@@ -340,22 +421,20 @@ class _Batch:
             document.indices = range(indices[0], indices[-1] + 1)
         document.result_key = keys.result_key(task.job_key, task.task_id, self.part)
         with offloading(shared_put(self.storage, task.bucket, task.job_key)) as offloaded:
-            blob = seal(self.key, document.result_key, self._serialize_values())
+            blob = seal(self.key, document.result_key, self._serialize_values(document, values))
         if not document.embed_result(blob):  # a small one travels in the status object
             self.storage.put_object(task.bucket, document.result_key, blob)
         document.worker = {**self.worker, "end": time.time(),
                            "result_bytes": len(blob) + offloaded.bytes}
         if self.output is not None and self.output.pending:
-            self.output.store(self.storage, task, self.part, document)
+            # (an early part takes only its calls' output: the running call may still print)
+            self.output.store(self.storage, task, self.part, document,
+                              None if document is self.document else set(document.indices))
         encoded = document.seal(self.key)
         self.storage.put_object(task.bucket, keys.status_key(task.job_key, task.task_id,
                                                              self.part), encoded)
         if self.push is not None:
             self.push(document, encoded)
-        self.part += 1
-        self._new_part()
-        self.flush_seconds = time.monotonic() - began
-        self.flushing += self.flush_seconds
 
 
 def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
@@ -450,8 +529,10 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     # than a test)
     marks, row = mark if mark is not None else ([NO_CALL], 0)
     look = batch.look
+    batch.due_at = flush_at
     with _get_watchdog() as watchdog:
         watchdog.timeout, watchdog.running_since = task.timeout, batch.running_since
+        watchdog.meanwhile = batch.report_finished
         can_group = watchdog.usable  # its questions end a group at a slow call
         last = batch.part_start = clock()
         grouped = False
@@ -504,6 +585,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                 add_value = values.append
                 last = batch.part_start = clock()
                 flush_at = batch.part_start + early_flush_after(interval, batch.flush_seconds)
+                batch.due_at = flush_at
         spent = time.monotonic() - began - batch.flushing  # the calls, and the loop around
         batch.flush()
     return spent

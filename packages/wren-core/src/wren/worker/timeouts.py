@@ -4,8 +4,10 @@ The runner hands it `running_since`, a function that tells when the running call
 (None between calls), read from the columns the runner fills anyway, so the calls pay nothing
 for it. The watchdog thread looks every `resolution` seconds and, once a call overruns
 `timeout`, sends `SIGALRM` to the main thread, whose handler
-raises `FunctionTimeoutError` inside the call. This needs the task to run on the main
-thread; elsewhere (an HTTP runtime serving in threads) the platform's own limit applies.
+raises `FunctionTimeoutError` inside the call; while a call runs within its limit, it tells
+the runner (`meanwhile`), which writes the calls finished before it. This needs the task to
+run on the main thread; elsewhere (an HTTP runtime serving in threads) the platform's own
+limit applies, and finished calls wait for the running one.
 Code stuck in C that holds the interpreter lock cannot be interrupted this way; adapters
 with the `supervises_calls` capability kill such a worker from outside.
 """
@@ -20,10 +22,15 @@ from types import FrameType
 from typing import Any
 
 from wren._errors import FunctionTimeoutError
+from wren.worker.output import original_stderr
 
 
 def _never() -> float | None:
     return None
+
+
+def _ignore(started: float) -> None:
+    pass
 
 
 def timeout_message(seconds: float) -> str:
@@ -38,6 +45,9 @@ class CallWatchdog:
         #: When the running call started (None between calls); set per task by the runner.
         self.running_since: Callable[[], float | None] = _never
         self.timeout = 0.0
+        #: Told, on the watchdog's thread, when the running call started, each time it looks
+        #: while one runs (the runner writes the calls that finished before it meanwhile).
+        self.meanwhile: Callable[[float], None] = _ignore
         #: The start of the call last interrupted (each call is interrupted once).
         self._fired: float | None = None
         self._thread: threading.Thread | None = None
@@ -55,20 +65,20 @@ class CallWatchdog:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.running_since = _never
+        self.running_since, self.meanwhile = _never, _ignore
         if self.usable and self._previous is not None:
             signal.signal(signal.SIGALRM, self._previous)
 
-    def _overdue(self) -> float | None:
-        """The start of the running call when it overran and was not interrupted yet."""
-        started = self.running_since()
+    def _overdue(self, started: float | None) -> bool:
+        """Whether the running call, which `started` then, overran and was not interrupted
+        yet."""
         if started is None or self.timeout <= 0 or started == self._fired:
-            return None
-        return started if time.time() - started >= self.timeout else None
+            return False
+        return time.time() - started >= self.timeout
 
     def _expired(self, signum: int, frame: FrameType | None) -> None:
-        started = self._overdue()
-        if started is not None:
+        started = self.running_since()
+        if self._overdue(started):
             self._fired = started  # not again while the exception unwinds the call
             raise FunctionTimeoutError(timeout_message(self.timeout))
 
@@ -76,5 +86,18 @@ class CallWatchdog:
         main = threading.main_thread()
         while main.is_alive():
             time.sleep(self.resolution)
-            if self._overdue() is not None:
+            started = self.running_since()
+            if self._overdue(started):
                 signal.pthread_kill(main.ident, signal.SIGALRM)  # type: ignore[arg-type]
+            elif started is not None:
+                self._tell(started)
+
+    def _tell(self, started: float) -> None:
+        """`meanwhile(started)`; one that fails is not asked again this task (what it
+        would have written goes with the task's next flush)."""
+        try:
+            self.meanwhile(started)
+        except Exception as exc:
+            self.meanwhile = _ignore
+            print(f"wren: could not report the calls finished so far: {exc}",
+                  file=original_stderr())
