@@ -101,7 +101,8 @@ def test_output_is_kept_after_the_results_are_read_and_wren_logs_shows_it(
 
 def test_clean_removes_the_output_too(make_executor: MakeExecutor) -> None:
     with make_executor() as fexec:
-        futures = fexec.map(fn.talk, [5, 6])
+        # a task per call: logs are read a task's batch at a time, and call 1's must be unread
+        futures = fexec.map(fn.talk, [5, 6], chunksize=1)
         fexec.get_result(futures)
         assert futures[0].logs == "out 5\nerr 5\n"
         fexec.clean()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from wren.protocol.task import Task, TaskOptions
 from wren.worker.pool import Assignment, WorkerPool
-from wren.worker.pool.pacing import SLICE_MAX_BYTES, SLICE_SECONDS, Pacer
+from wren.worker.pool.pacing import SLICE_MAX_BYTES, SLICE_SECONDS, SPREAD_SECONDS, Pacer
 
 
 def task(calls: int, *, inline: bytes | None = b"args", keep_together: bool = False,
@@ -55,6 +55,21 @@ def test_long_calls_go_one_by_one_and_never_wait_in_a_pipe() -> None:
     assert pacer.slice_size("f", 40) == 20 and pacer.prefetch("f")
 
 
+def test_short_calls_that_would_keep_one_worker_busy_are_shared_out() -> None:
+    pacer = Pacer()
+    pacer.record("f", 1000, 0.001)  # 1 µs a call
+    worth_sharing = int(SPREAD_SECONDS / 1e-6) * 5  # five times the work worth sharing
+    assert pacer.slice_size("f", worth_sharing, workers=2) == worth_sharing // 2
+    assert pacer.slice_size("f", worth_sharing + 1, workers=2) == worth_sharing // 2 + 1
+    assert pacer.slice_size("f", worth_sharing, workers=1) == worth_sharing  # nobody to share
+    few = int(SPREAD_SECONDS / 1e-6) // 2  # cheaper than a second status: one worker
+    assert pacer.slice_size("f", few, workers=2) == few
+    # a share never exceeds a slice's worth of time
+    many = int(SLICE_SECONDS / 1e-6) * 10
+    assert pacer.slice_size("f", many, workers=2) == int(SLICE_SECONDS / 1e-6)
+    assert Pacer().slice_size("new", worth_sharing, workers=2) == 1  # not measured yet
+
+
 def test_a_slice_never_exceeds_what_is_left() -> None:
     pacer = Pacer()
     pacer.record("f", 1000, 0.0)
@@ -96,9 +111,6 @@ def test_the_pool_cuts_a_task_into_slices_that_cover_each_call_once(pool: Worker
     assert len(set(ids)) == 4 and all(i.startswith("t00003") for i in ids)
     assert all(s.task.attempt == 0 and s.task.args_context() == "e/M000/args/10"
                for s in slices)  # a slice is no retry, and reads its parent's arguments
-    # contiguous calls stay ranges: cutting a task of 10,000 calls lists none of them
-    assert all(isinstance(s.task.call_indices, range) and isinstance(s.task.positions, range)
-               for s in slices)
 
 
 def test_short_calls_leave_the_task_whole(pool: WorkerPool) -> None:
@@ -153,3 +165,53 @@ def test_each_pushed_status_covers_the_calls_run_since_the_last(pool: WorkerPool
     assert told.covered == [(b"first", "e/M000", [10, 11]), (b"second", "e/M000", [12, 13, 14]),
                             (b"third", "e/M000", [15])]
 
+
+class _IdleWorker:
+    """Stands in for an idle `WorkerProcess`: records what the pool hands it."""
+
+    def __init__(self) -> None:
+        self.ready, self.assignment, self.kill_reason = True, None, None
+        self.prefetched: list[Assignment] = []
+        self.given: list[tuple[Assignment, bool]] = []
+
+    def warmth(self, item: Assignment) -> int:
+        return 0
+
+    def assign(self, item: Assignment, ahead: bool = False) -> None:
+        self.given.append((item, ahead))
+        if ahead:
+            self.prefetched.append(item)
+        else:
+            self.assignment = item
+
+
+def test_idle_workers_share_a_task_of_short_calls_worth_sharing(pool: WorkerPool) -> None:
+    pool.pacer.record("func/abc", 1000, 0.001)  # 1 µs a call
+    calls = int(SPREAD_SECONDS / 1e-6) * 3
+    workers = [_IdleWorker(), _IdleWorker()]
+    pool._workers, pool._size = workers, 2  # type: ignore[assignment]
+    try:
+        pool._queue.append(assignment(task(calls)))
+        pool._assign()
+    finally:
+        pool._workers, pool._size = [], 0
+    given = [w.given for w in workers]
+    assert [len(g) for g in given] == [1, 1] and not pool._queue
+    shares = sorted((g[0][0].task for g in given), key=lambda t: t.call_indices[0])
+    assert [t.call_indices for t in shares] == [range(10, 10 + calls // 2),
+                                               range(10 + calls // 2, 10 + calls)]
+    assert [t.positions for t in shares] == [range(0, calls // 2), range(calls // 2, calls)]
+
+
+def test_one_idle_worker_takes_a_task_too_small_to_share(pool: WorkerPool) -> None:
+    pool.pacer.record("func/abc", 1000, 0.0001)  # 0.1 µs a call: a no-op
+    workers = [_IdleWorker(), _IdleWorker()]
+    pool._workers, pool._size = workers, 2  # type: ignore[assignment]
+    item = assignment(task(1000))
+    try:
+        pool._queue.append(item)
+        pool._assign()
+    finally:
+        pool._workers, pool._size = [], 0
+    assert sorted(len(w.given) for w in workers) == [0, 1]
+    assert next(w for w in workers if w.given).given == [(item, False)]

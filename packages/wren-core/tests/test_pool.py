@@ -139,3 +139,20 @@ def test_a_cancelled_owner_keeps_a_worker_that_only_finishes_a_reported_task() -
     assert _runs_unreported(worker(item(1, 8, 8), item(1, 2, 0)), 1)  # one sent ahead
     assert not _runs_unreported(worker(item(2, 8, 0)), 1)  # another client's task
     assert not _runs_unreported(worker(None), 1)
+
+
+def test_calls_that_turned_slow_are_taken_back_for_an_idle_worker(tmp_path: Path) -> None:
+    """The pool sizes a slice from its function's last measure: 20 calls of a function it
+    measured at a few microseconds go to one worker whole. When they turn out to take 0.1 s
+    each, the pool asks that worker for the calls it has not started and shares them with
+    the idle one: every call still runs once, on both workers, in about half the time."""
+    with executor(tmp_path, worker_processes=2) as fexec:
+        quick = fexec.map(fn.sleep_then_pid, [(0, i) for i in range(200)])
+        assert [v for v, _ in fexec.get_result(quick)] == list(range(200))  # measured short
+        started = time.monotonic()
+        slow = fexec.map(fn.sleep_then_pid, [(0.1, i) for i in range(20)])
+        found = fexec.get_result(slow)
+        took = time.monotonic() - started
+    assert [value for value, _ in found] == list(range(20))
+    assert len({pid for _, pid in found}) == 2
+    assert took < 1.6, f"20 x 0.1 s on 2 workers took {took:.2f} s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -152,6 +153,29 @@ def test_a_slice_naming_calls_its_chunk_lacks_fails_each_call(storage: MemorySto
     assert list(document.indices) == [0, 1, 2, 3, 4] and len(document.errors) == 5
     assert all(isinstance(value, Exception) for value in values)  # no call ran
     assert "names calls 1-5 of a chunk of 3 arguments" in document.errors[0]["message"]
+
+
+class OneTaskPlan(PlanOnly):
+    """A backend whose platform shares a task out itself, up to `task_bytes` of arguments."""
+
+    task_bytes = 4096
+
+    def plan_chunksize(self, n_calls: int) -> int:
+        return max(1, n_calls)
+
+
+def test_tasks_hold_about_the_backends_task_bytes_of_arguments(storage: MemoryStorage) -> None:
+    compute = OneTaskPlan({"max_workers": 2}, WorkerStorage("memory", {}, {}))
+    builder = JobBuilder("exec-0", storage, "b", CloudpickleSerializer(), compute, TEST_KEY)
+    small = builder.build(JobSpec(fn.double, ArgumentBinder(fn.double).bind_all(
+        list(range(100))), "M000", 60.0))
+    assert [t.call_indices for t in small] == [range(0, 100)]  # one task for the platform
+    words = ["w" * 200] * 100  # ~250 bytes each: 16 to a task of 4 KiB
+    tasks = builder.build(JobSpec(fn.double, ArgumentBinder(fn.double).bind_all(words),
+                                  "M001", 60.0))
+    per_task = 4096 // sys.getsizeof(words[0])
+    assert [len(t.call_indices) for t in tasks] == \
+        [per_task] * (100 // per_task) + [100 % per_task] * (100 % per_task > 0)
 
 
 def test_extra_env_is_set_during_the_call_and_restored(storage: MemoryStorage) -> None:
@@ -469,3 +493,16 @@ def test_a_failed_early_report_leaves_its_calls_to_the_next_flush(
     assert list(document.indices) == [0, 1, 2] and values == [0, 1, 2]
     assert "could not report the calls finished so far: storage went away" in \
         capsys.readouterr().err
+
+
+def test_a_task_asked_for_its_calls_back_ends_after_the_running_one(
+        storage: MemoryStorage) -> None:
+    """`asked_back` (a pool whose other worker idles): the calls not started are left for
+    the caller to run elsewhere; the running one ends normally and is reported."""
+    asked = iter([False, True])
+    (task,) = build(storage, nap_then, [(0.12, i) for i in range(10)])
+    run_task(task, storage, key=TEST_KEY, asked_back=lambda: next(asked, False))
+    reported = [i for document, _ in _by_part(storage, task) for i in document.indices]
+    values = [v for _, vs in _by_part(storage, task) for v in vs]
+    assert 1 <= len(reported) <= 3 and reported == values == list(range(len(reported)))
+    assert not any(document.errors for document, _ in _by_part(storage, task))

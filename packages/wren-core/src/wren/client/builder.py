@@ -47,13 +47,14 @@ STORED_HERE: set[str] = set()
 TARGET_TASK_BYTES = 4 * 1024 * 1024
 
 
-def _calls_per_task_by_size(payloads: list[Any]) -> int:
-    """An upper bound on calls per task from the (cheaply estimated) size of the arguments."""
+def _calls_per_task_by_size(payloads: list[Any], target: int = TARGET_TASK_BYTES) -> int:
+    """An upper bound on calls per task from the (cheaply estimated) size of the arguments:
+    about `target` bytes of them per task."""
     sample = payloads[:8]
     if not sample:
         return 1
     estimate = sum(sys.getsizeof(p) for p in sample) / len(sample)
-    return max(1, int(TARGET_TASK_BYTES // max(estimate, 1)))
+    return max(1, int(target // max(estimate, 1)))
 
 
 @attrs.frozen
@@ -146,7 +147,8 @@ class JobBuilder:
         payloads = spec.calls.payloads
         n = len(payloads)
         size = spec.chunksize or calls_per_task(
-            n, min(self.compute.plan_chunksize(n), _calls_per_task_by_size(payloads)),
+            n, min(self.compute.plan_chunksize(n), _calls_per_task_by_size(
+                payloads, self.compute.task_bytes or TARGET_TASK_BYTES)),
             self.call_times.per_call(func_key), self.compute.max_workers)
         self.call_times.job_built(job_key, func_key)
         bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]

@@ -137,6 +137,9 @@ class ComputeBackend(Port, abc.ABC):
     tasks_per_worker: ClassVar[int] = 1
     #: Largest inline argument data a task payload may carry.
     max_payload_bytes: ClassVar[int] = 256 * 1024
+    #: Largest argument data (estimated) wren puts in one task when it chooses the
+    #: chunksize; None: the client's default (`wren.client.builder.TARGET_TASK_BYTES`).
+    task_bytes: ClassVar[int | None] = None
 
     def __init__(self, config: Mapping[str, Any], worker_storage: WorkerStorage) -> None:
         """`config`: this adapter's section, validated against `config_schema` (flat keys;

@@ -148,6 +148,12 @@ def worker_pid(_: Any = None) -> int:
     return os.getpid()
 
 
+def sleep_then_pid(seconds: float, value: Any) -> tuple[Any, int]:
+    """`value` after `seconds`, with the pid of the worker that ran the call."""
+    time.sleep(seconds)
+    return value, os.getpid()
+
+
 class Unpicklable:
     """An object that refuses to be pickled."""
 

@@ -240,6 +240,8 @@ class _Batch:
         self.due_at = math.inf
         #: Flushes (the loop's and `report_finished`) take turns.
         self._flushing = threading.Lock()
+        #: Calls of the task in the parts before this one.
+        self.earlier = 0
         self._new_part()
 
     def running_index(self) -> int:
@@ -346,7 +348,13 @@ class _Batch:
                 self.part += 1
                 self.flush_seconds = time.monotonic() - began
                 self.flushing += self.flush_seconds
+            self.earlier += len(self.document.indices)
             self._new_part()
+
+    def started(self) -> int:
+        """How many of the task's calls the loop has started (or taken to start next)."""
+        with self._flushing:
+            return self.earlier + len(self.document.indices)
 
     def report_finished(self, started: float | None) -> None:
         """Write the calls that finished while a call that `started` then still runs, once
@@ -448,7 +456,8 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
 
 
 def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | None = None,
-             mark: CallMark | None = None, flush_interval: float | None = None) -> float:
+             mark: CallMark | None = None, flush_interval: float | None = None,
+             asked_back: Callable[[], bool] | None = None) -> float:
     """Run every call of `task`, writing statuses and results to `storage`; return the
     seconds its calls ran (what the pool sizes slices of its function from).
 
@@ -458,6 +467,10 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
     starts (`table[row] = index`) and `NO_CALL` when the task is done: a pool supervises
     its workers from another process through it (`wren.worker.pool.slots`).
     `flush_interval` overrides the task's (`math.inf`: one flush, at the end).
+    `asked_back`, asked while a call runs (with the watchdog's look, every 50 ms), says when
+    the task's calls not started yet are wanted back: the task then ends after the running
+    call, and its caller runs the calls it did not report elsewhere (a pool whose other
+    workers idle while this one holds calls; `wren.worker.pool.slots`).
     """
     worker_start = time.time()
     context.set_current(storage, task, key)
@@ -482,7 +495,7 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             return 0.0
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            return _run_calls(task, batch, invoke, payloads, mark, flush_interval)
+            return _run_calls(task, batch, invoke, payloads, mark, flush_interval, asked_back)
     finally:
         if mark is not None:
             mark[0][mark[1]] = NO_CALL
@@ -491,7 +504,8 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], mark: CallMark | None,
-               flush_interval: float | None = None) -> float:
+               flush_interval: float | None = None,
+               asked_back: Callable[[], bool] | None = None) -> float:
     """Run the calls, flushing as `early_flush_after` says; return the seconds they took
     (with the loop's own small share, and without the flushes).
 
@@ -532,7 +546,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     batch.due_at = flush_at
     with _get_watchdog() as watchdog:
         watchdog.timeout, watchdog.running_since = task.timeout, batch.running_since
-        watchdog.meanwhile = batch.report_finished
+        watchdog.meanwhile = _meanwhile(batch, payloads, asked_back)
         can_group = watchdog.usable  # its questions end a group at a slow call
         last = batch.part_start = clock()
         grouped = False
@@ -589,6 +603,22 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
         spent = time.monotonic() - began - batch.flushing  # the calls, and the loop around
         batch.flush()
     return spent
+
+
+def _meanwhile(batch: _Batch, payloads: list[Any], asked_back: Callable[[], bool] | None
+               ) -> Callable[[float], None]:
+    """What the watchdog's thread does while a call runs: give back the calls not started
+    when asked (the list the loop iterates is cut after the calls it took, so the loop ends
+    after the running one), and write the calls finished before it."""
+    if asked_back is None:
+        return batch.report_finished
+
+    def meanwhile(started: float) -> None:
+        if asked_back():
+            del payloads[batch.started():]
+        batch.report_finished(started)
+
+    return meanwhile
 
 
 def _columns(batch: _Batch) -> tuple[list[Any], Callable[[Any], None],

@@ -115,6 +115,7 @@ class ComputeBackendContract(ExecutorBinding):
         compute = harness.compute
         assert isinstance(compute.max_workers, int) and compute.max_workers >= 1
         assert compute.tasks_per_worker >= 1 and compute.max_payload_bytes >= 1024
+        assert compute.task_bytes is None or compute.task_bytes >= 1024
         assert compute.plan_chunksize(0) >= 1
         previous = 1
         for n in (1, 2, 7, 100, 10_000, 1_000_000):

@@ -7,8 +7,11 @@ job of the same function starts informed). A function not yet measured gets one 
 slice; once its calls are known to be short, slices grow until one takes about
 `SLICE_SECONDS`, so a map of no-op calls still crosses the pipe in a few big pieces. The
 longest a worker can then hold work another idle worker could have taken is about one
-call, or `SLICE_SECONDS` of short calls. Only short slices are sent ahead to a busy worker
-(`prefetch`), for the same reason.
+call, or `SLICE_SECONDS` of short calls. Short calls that would keep one worker busy for
+`SPREAD_SECONDS` or more are shared out among the pool's workers instead, so a map of a
+few thousand short calls ends on every worker at once; fewer go to one worker whole (one
+status document instead of several: each costs more than the calls it would save). Only
+short slices are sent ahead to a busy worker (`prefetch`), for the same reason.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import collections
 
 #: About how long a slice of short calls should run.
 SLICE_SECONDS = 0.02
+#: Known-short calls that would keep one worker busy this long are shared among the workers.
+SPREAD_SECONDS = 0.002
 #: A task whose inline arguments are bigger than this is never cut (each slice carries the
 #: task's whole argument list, so cutting would copy it once per slice).
 SLICE_MAX_BYTES = 1024 * 1024
@@ -43,14 +48,18 @@ class Pacer:
         while len(self._per_call) > _REMEMBERED:
             self._per_call.popitem(last=False)
 
-    def slice_size(self, func_key: str, remaining: int) -> int:
-        """Calls to hand out now out of `remaining` queued ones of one task."""
+    def slice_size(self, func_key: str, remaining: int, workers: int = 1) -> int:
+        """Calls to hand out now out of `remaining` queued ones of one task, in a pool of
+        `workers` that may run them."""
         per_call = self.per_call(func_key)
         if per_call is None or remaining <= 1:
             return min(1, remaining) if remaining > 0 else 0
         if per_call <= 0:
             return remaining
-        return max(1, min(remaining, int(SLICE_SECONDS / per_call)))
+        size = int(SLICE_SECONDS / per_call)
+        if workers > 1 and remaining * per_call >= SPREAD_SECONDS:
+            size = min(size, -(-remaining // workers))  # a share for every worker
+        return max(1, min(remaining, size))
 
     def prefetch(self, func_key: str) -> bool:
         """Whether a slice of `func_key` may wait in a busy worker's pipe: only when its

@@ -45,6 +45,8 @@ class Assignment:
     flush_interval: float | None = None
     #: When it started running (monotonic clock; None while queued or sent ahead).
     started: float | None = None
+    #: Its worker was asked to give back the calls it had not started.
+    asked_back: bool = False
 
 
 class WorkerProcess:

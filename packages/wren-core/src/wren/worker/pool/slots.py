@@ -1,11 +1,13 @@
 """A tiny shared-memory table where each worker writes the call it is running; the pool
-reads it to enforce timeouts and to name the call a dead worker was running.
+reads it to enforce timeouts and to name the call a dead worker was running, and writes
+there when it wants a worker's calls not started yet back.
 
-Each row is one 64-bit integer: the index of the current call (-1 when idle). The worker's
-call loop writes it before each call (`run_task`'s `mark`: one store into a mapped file, a
-few tens of nanoseconds), far less than a message per call would cost. The pool samples
-the rows and times a call from the moment it first saw its index in the current task,
-which is exact to within the sampling interval (indices are unique within a task).
+Each row is two 64-bit integers: the index of the current call (-1 when idle), and the
+pool's request to give back the task's calls not started (1 when asked). The worker's
+call loop writes the index before each call (`run_task`'s `mark`: one store into a mapped
+file, a few tens of nanoseconds), far less than a message per call would cost. The pool
+samples the rows and times a call from the moment it first saw its index in the current
+task, which is exact to within the sampling interval (indices are unique within a task).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import mmap
 import os
 
 IDLE = -1  # what the runner writes between tasks (`wren.worker.runner.NO_CALL`)
-_ROW_BYTES = 8
+_FIELDS = 2  # the running call's index, the request to give calls back
+_ROW_BYTES = 8 * _FIELDS
 
 
 class SlotTable:
@@ -43,14 +46,29 @@ class SlotTable:
 
     def mark(self, row: int) -> tuple[memoryview, int]:
         """Where the worker that owns `row` writes its call index (`run_task`'s `mark`)."""
-        return self._view, row
+        return self._view, row * _FIELDS
 
     def reset(self, row: int) -> None:
-        self._view[row] = IDLE
+        self._view[row * _FIELDS] = IDLE
+        self._view[row * _FIELDS + 1] = 0
 
     def read(self, row: int) -> int:
         """The index of the call the row's worker is running (`IDLE` when none)."""
-        return int(self._view[row])
+        return int(self._view[row * _FIELDS])
+
+    def ask_back(self, row: int, asked: bool = True) -> None:
+        """Ask the row's worker to give back the calls of its task it has not started (or
+        take the request back)."""
+        self._view[row * _FIELDS + 1] = int(asked)
+
+    def asked_back(self, row: int) -> bool:
+        """Whether the pool asks the row's worker for its calls not started; a request is
+        answered once (reading it takes it)."""
+        field = row * _FIELDS + 1
+        if not self._view[field]:
+            return False
+        self._view[field] = 0
+        return True
 
     def close(self) -> None:
         self._view.release()

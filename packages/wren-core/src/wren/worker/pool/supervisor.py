@@ -7,7 +7,10 @@ or an import. One dispatcher thread hands queued tasks to idle workers (each exe
 use at most its limit at once); a pool started with `slicing` (the client's own) hands out a
 task a slice at a time, sized from its function's measured call time (`pacing`), so workers
 pull calls from one shared queue and none idles while another holds calls it has not
-started. The dispatcher relays pushed statuses, enforces timeouts from
+started; when a slice runs well past what its function's measure promised while a worker
+its executor may use idles with nothing queued (calls that turned slow), the pool asks its
+worker for the calls it has not started (`SlotTable.ask_back`) and queues them again. The
+dispatcher relays pushed statuses, enforces timeouts from
 the slot table, and turns a worker's death into an error on the call it was running: the
 calls of that task it had not yet reported are queued again, and a new worker takes its
 place.
@@ -41,6 +44,9 @@ from wren.worker.pool.slots import SlotTable
 logger = logging.getLogger("wren")
 
 SUPERVISE_INTERVAL = 0.1
+#: A slice runs at least this long, and twice what its function's measure promised, before
+#: its worker is asked for its calls not started (see above).
+ASK_BACK_AFTER = 0.05
 #: Largest inline task data sent to a busy worker ahead of time.
 PREFETCH_BYTES = 32 * 1024
 MAX_ATTEMPTS = 3
@@ -187,12 +193,14 @@ class WorkerPool:
             waiting: list[Assignment] = []
             while idle and self._queue:
                 item = self._queue.popleft()
-                if busy[item.owner] >= self._limits.get(item.owner, self._size):
+                limit = self._limits.get(item.owner, self._size)
+                if busy[item.owner] >= limit:
                     waiting.append(item)
                     continue
-                busy[item.owner] += 1
                 worker = _warmest(idle, item)
-                item = self._cut(item)
+                # a share for this worker and each other one the owner may still use
+                item = self._cut(item, sharers=max(1, min(limit, self._size) - busy[item.owner]))
+                busy[item.owner] += 1
                 item.started = time.monotonic()
                 try:
                     worker.assign(item)
@@ -224,14 +232,14 @@ class WorkerPool:
             except OSError:
                 worker.prefetched.append(item)
 
-    def _cut(self, item: Assignment, place: int = 0) -> Assignment:
-        """The slice of `item` to hand out now; the rest goes back in the queue at `place`,
-        where `item` was (the caller holds the lock and took `item` out)."""
+    def _cut(self, item: Assignment, place: int = 0, sharers: int = 1) -> Assignment:
+        """The slice of `item` to hand out now, to one of `sharers` workers that may share
+        its calls; the rest goes back in the queue at `place`, where `item` was (the caller
+        holds the lock and took `item` out)."""
         task = item.task
-        if not self._slicing or task.options.keep_together or task.inline_data is None or \
-                len(task.inline_data) > SLICE_MAX_BYTES:
+        if not self._cuttable(task):
             return item
-        size = self.pacer.slice_size(task.func_key, len(task.call_indices))
+        size = self.pacer.slice_size(task.func_key, len(task.call_indices), sharers)
         if size >= len(task.call_indices):
             return item
         head, rest = task.split(size)
@@ -239,6 +247,11 @@ class WorkerPool:
                                              item.key, flush_interval=item.flush_interval))
         return Assignment(head, item.listener, item.profile, item.owner, item.key,
                           flush_interval=item.flush_interval)
+
+    def _cuttable(self, task: Any) -> bool:
+        """Whether this pool hands `task` out in slices (and so may ask part of it back)."""
+        return self._slicing and not task.options.keep_together and \
+            task.inline_data is not None and len(task.inline_data) <= SLICE_MAX_BYTES
 
     def _run(self) -> None:
         while not self._stopping:
@@ -304,14 +317,51 @@ class WorkerPool:
                 # the worker's own time in the calls when it says (the pipe's and this
                 # thread's delays are not the calls'), else the time since it started
                 spent = message[2] if len(message) > 2 else time.monotonic() - item.started
-                self.pacer.record(item.task.func_key, len(item.task.call_indices), spent)
+                self.pacer.record(item.task.func_key, item.flushed, spent)
             self._advance(worker)
+            if item is not None and item.flushed < len(item.task.call_indices):
+                self._requeue_rest(item)  # it gave back the calls it had not started
         elif kind == "failed" and item is not None:
             self._advance(worker)
             rest = item.task.call_indices[item.flushed:]
             item.listener.calls_lost(item.task.job_key, rest,
                                      f"the worker could not run the task: {message[2]}",
                                      "system")
+
+    def _requeue_rest(self, item: Assignment) -> None:
+        """Queue the calls of `item` its worker did not report, first: as a slice named by
+        its first call (the task's own id has their parts already)."""
+        rest = item.task.split(item.flushed)[1]
+        rest = rest.with_changes(task_id=f"{item.task.task_id}.s{rest.call_indices[0]}")
+        with self._lock:
+            self._queue.appendleft(Assignment(rest, item.listener, item.profile, item.owner,
+                                              item.key, flush_interval=item.flush_interval))
+        self._wake()
+
+    def _ask_back(self, workers: list[WorkerProcess], now: float) -> None:
+        """Ask a worker for the calls of its slice it has not started, when the slice runs
+        past `ASK_BACK_AFTER` and twice its measured time while a worker its owner may use
+        idles and nothing of that owner is queued."""
+        if not self._slicing or not any(w.ready and w.assignment is None for w in workers):
+            return
+        with self._lock:
+            queued = {item.owner for item in self._queue}
+            busy = collections.Counter(w.assignment.owner for w in workers
+                                       if w.assignment is not None)
+            limits = dict(self._limits)
+        for worker in workers:
+            item = worker.assignment
+            if item is None or item.asked_back or item.started is None or \
+                    item.owner in queued or worker.kill_reason is not None or \
+                    busy[item.owner] >= limits.get(item.owner, self._size) or \
+                    len(item.task.call_indices) - item.flushed < 2 or \
+                    not self._cuttable(item.task):
+                continue
+            per_call = self.pacer.per_call(item.task.func_key) or 0.0
+            if now - item.started >= max(ASK_BACK_AFTER,
+                                         2 * per_call * len(item.task.call_indices)):
+                item.asked_back = True
+                self._slots.ask_back(worker.row)
 
     @staticmethod
     def _advance(worker: WorkerProcess) -> None:
@@ -321,6 +371,7 @@ class WorkerPool:
 
     def _supervise(self, workers: list[WorkerProcess]) -> None:
         now = time.monotonic()
+        self._ask_back(workers, now)
         for worker in workers:
             item = worker.assignment
             if item is None or worker.kill_reason is not None:

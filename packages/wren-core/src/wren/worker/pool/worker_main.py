@@ -71,8 +71,10 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
             backend, private = profiles[profile_id]
             storage = open_storage(backend, task.storage_config, private)
             named = by_name and storage.supports(capabilities.SHARED_MEMORY)
+            slots.ask_back(row, False)  # (a request about the task before is no news)
             spent = run_task(task, storage, key=key, push=_pusher(send, task, named),
-                             mark=mark, flush_interval=flush_interval)
+                             mark=mark, flush_interval=flush_interval,
+                             asked_back=lambda: slots.asked_back(row))
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue
