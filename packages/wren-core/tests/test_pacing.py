@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from wren.protocol.task import Task, TaskOptions
 from wren.worker.pool import Assignment, WorkerPool
-from wren.worker.pool.pacing import SLICE_MAX_BYTES, SLICE_SECONDS, SPREAD_SECONDS, Pacer
+from wren.worker.pool.pacing import (
+    SHORT_SLICE_SECONDS,
+    SLICE_MAX_BYTES,
+    SLICE_SECONDS,
+    SPREAD_SECONDS,
+    Pacer,
+)
 
 
 def task(calls: int, *, inline: bytes | None = b"args", keep_together: bool = False,
@@ -53,6 +59,24 @@ def test_long_calls_go_one_by_one_and_never_wait_in_a_pipe() -> None:
     assert not pacer.prefetch("f")
     pacer.record("f", 50, 0.05)  # the same function turned short: it is re-measured
     assert pacer.slice_size("f", 40) == 20 and pacer.prefetch("f")
+
+
+def test_a_short_slice_lowers_the_measure_but_never_raises_it() -> None:
+    """One no-op call (`call_async` before a map of the same function) takes the loop a few
+    microseconds: as a measure it would cut the map's next 20,000 calls into slices of
+    2,500 instead of one share per worker. A slice over `SHORT_SLICE_SECONDS` counts."""
+    pacer = Pacer()
+    pacer.record("f", 5000, 0.00075)  # 0.15 µs a call
+    pacer.record("f", 1, 0.000008)
+    assert pacer.per_call("f") == 0.00075 / 5000
+    assert pacer.slice_size("f", 20_000, workers=2) == 10_000  # not 2,500 at 8 µs a call
+    pacer.record("f", 100, 0.000005)  # lower: taken
+    assert pacer.per_call("f") == 0.000005 / 100
+    pacer.record("f", 1, 2 * SHORT_SLICE_SECONDS)  # long enough to tell: taken
+    assert pacer.per_call("f") == 2 * SHORT_SLICE_SECONDS
+    fresh = Pacer()
+    fresh.record("g", 1, 0.000008)  # the first measure of a function is taken as it is
+    assert fresh.per_call("g") == 0.000008
 
 
 def test_short_calls_that_would_keep_one_worker_busy_are_shared_out() -> None:

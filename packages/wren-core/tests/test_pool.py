@@ -155,4 +155,4 @@ def test_calls_that_turned_slow_are_taken_back_for_an_idle_worker(tmp_path: Path
         took = time.monotonic() - started
     assert [value for value, _ in found] == list(range(20))
     assert len({pid for _, pid in found}) == 2
-    assert took < 1.6, f"20 x 0.1 s on 2 workers took {took:.2f} s"
+    assert took < 1.8, f"20 x 0.1 s on 2 workers took {took:.2f} s (2 s on one)"

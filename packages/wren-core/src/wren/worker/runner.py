@@ -529,7 +529,6 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
     interval = task.options.flush_interval if flush_interval is None else flush_interval
     direct = invoke.func if isinstance(invoke, _Plain) else None
     clock = time.time
-    began = time.monotonic()
     flush_at = clock() + early_flush_after(interval, 0.0)
     output = batch.output if batch.output is not None else CallOutput()
     output.where = batch.running_index
@@ -549,6 +548,7 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
         watchdog.meanwhile = _meanwhile(batch, payloads, asked_back)
         can_group = watchdog.usable  # its questions end a group at a slow call
         last = batch.part_start = clock()
+        began = time.monotonic()  # (what the pool sizes slices from: the calls, no set-up)
         grouped = False
         more = True
         while more:
