@@ -344,7 +344,9 @@ class _Batch:
         with self._flushing:
             if len(self.document.indices) > self.reported:
                 began = time.monotonic()
-                self._write(*self._unwritten(len(self.values), -1))
+                ends = self.document.func_end
+                assert isinstance(ends, EndRuns)  # (a worker's part, see `_new_part`)
+                self._write(len(self.values), len(ends.ends))
                 self.part += 1
                 self.flush_seconds = time.monotonic() - began
                 self.flushing += self.flush_seconds
@@ -391,13 +393,6 @@ class _Batch:
             runs += 1
         return calls, runs
 
-    def _unwritten(self, calls: int, runs: int) -> tuple[int, int]:
-        """`(calls, runs)` for `_write`: every run when `runs` is -1."""
-        if runs < 0:
-            ends = self.document.func_end
-            runs = len(ends.ends) if isinstance(ends, EndRuns) else 0
-        return calls, runs
-
     def _piece(self, calls: int, runs: int) -> tuple[StatusDocument, list[Any]]:
         """The document and values of the part's calls from `reported` to `calls` (ending
         its end run `runs`): the part itself when it holds all of them."""
@@ -407,12 +402,12 @@ class _Batch:
             return document, self.values
         ends = document.func_end
         assert isinstance(ends, EndRuns) and not document.func_start
-        piece = StatusDocument(document.job_key, document.task_id, self.part, None, self.worker,
-                               func_end=EndRuns())
-        piece.func_end.ends = ends.ends[self.reported_runs:runs]  # type: ignore[attr-defined]
-        piece.func_end.counts = ends.counts[self.reported_runs:runs]  # type: ignore[attr-defined]
+        piece_ends = EndRuns()
+        piece_ends.ends = ends.ends[self.reported_runs:runs]
+        piece_ends.counts = ends.counts[self.reported_runs:runs]
         after = ends.ends[self.reported_runs - 1] if self.reported_runs else self.part_start
-        piece.func_start = ChainedStarts(after, piece.func_end)
+        piece = StatusDocument(document.job_key, document.task_id, self.part, None, self.worker,
+                               func_start=ChainedStarts(after, piece_ends), func_end=piece_ends)
         piece.indices = document.indices[first:calls]
         piece.errors = {position - first: error for position, error in
                         document.errors.copy().items() if first <= position < calls}

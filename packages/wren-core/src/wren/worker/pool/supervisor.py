@@ -36,6 +36,7 @@ from typing import Any
 
 from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
+from wren.protocol.task import Task
 from wren.worker.pool.exits import describe_exit
 from wren.worker.pool.pacing import SLICE_MAX_BYTES, Pacer
 from wren.worker.pool.process import Assignment, Profile, WorkerProcess
@@ -248,7 +249,7 @@ class WorkerPool:
         return Assignment(head, item.listener, item.profile, item.owner, item.key,
                           flush_interval=item.flush_interval)
 
-    def _cuttable(self, task: Any) -> bool:
+    def _cuttable(self, task: Task) -> bool:
         """Whether this pool hands `task` out in slices (and so may ask part of it back)."""
         return self._slicing and not task.options.keep_together and \
             task.inline_data is not None and len(task.inline_data) <= SLICE_MAX_BYTES
