@@ -156,3 +156,33 @@ def test_calls_that_turned_slow_are_taken_back_for_an_idle_worker(tmp_path: Path
     assert [value for value, _ in found] == list(range(20))
     assert len({pid for _, pid in found}) == 2
     assert took < 1.8, f"20 x 0.1 s on 2 workers took {took:.2f} s (2 s on one)"
+
+
+def exits_on(x: int, bad: int) -> int:
+    if x == bad:
+        import os
+
+        os._exit(5)
+    return x
+
+
+def test_a_crash_inside_a_group_of_short_calls_is_named_exactly(tmp_path: Path) -> None:
+    """Short calls run in groups the worker marks once (`group_mark`): when one of them
+    kills its worker, the pool blames none of the group, runs the calls again one by one,
+    and the call that kills its worker again is the one reported."""
+    from wren.worker.runner import GROUP, SINGLES
+
+    bad = SINGLES + 2 * GROUP + GROUP // 2  # in the middle of the third group
+    n = bad + GROUP
+    with executor(tmp_path, worker_processes=2) as fexec:
+        futures = fexec.map(exits_on, [(i, bad) for i in range(n)], chunksize=n)
+        fexec.wait(futures, throw_except=False, timeout=60)
+        assert [f.index for f in futures if f.error] == [bad]
+        assert [f.result() for f in futures if f.index != bad] == [
+            i for i in range(n) if i != bad]
+        try:
+            futures[bad].result()
+        except wren.WorkerLostError as exc:
+            assert f"running call {bad} exited with code 5" in str(exc)
+        else:
+            raise AssertionError("the crashed call did not fail")

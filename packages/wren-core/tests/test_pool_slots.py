@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wren.worker.pool.slots import IDLE, SlotTable
+from wren.worker.pool.slots import IDLE, SlotTable, group_mark, marked_call
 
 
 def test_each_row_keeps_its_call_and_its_request_apart(tmp_path: Path) -> None:
@@ -27,3 +27,10 @@ def test_each_row_keeps_its_call_and_its_request_apart(tmp_path: Path) -> None:
     pool.reset(3)
     pool.ask_back(3)
     assert pool.read(1) == 41 and pool.asked_back(3)
+
+
+def test_a_group_mark_names_its_first_call_and_never_a_single_one() -> None:
+    assert [marked_call(mark) for mark in (IDLE, 0, 7)] == [(IDLE, True), (0, True), (7, True)]
+    assert [marked_call(group_mark(first)) for first in (0, 1, 5000)] == [
+        (0, False), (1, False), (5000, False)]
+    assert all(group_mark(first) < IDLE for first in (0, 1, 5000))

@@ -23,7 +23,15 @@ from wren.serialize import CloudpickleSerializer
 from wren.testing import TEST_KEY, MemoryStorage
 from wren.testing import functions as fn
 from wren.worker import run_task
-from wren.worker.runner import EAGER_FLUSH_SECONDS, FLUSH_COST_FACTOR, GROUP, early_flush_after
+from wren.worker.pool.slots import marked_call
+from wren.worker.runner import (
+    EAGER_FLUSH_SECONDS,
+    FLUSH_COST_FACTOR,
+    GROUP,
+    NO_CALL,
+    SINGLES,
+    early_flush_after,
+)
 
 
 class PlanOnly(ComputeBackend):
@@ -318,19 +326,63 @@ def test_short_calls_are_timed_a_group_at_a_time(storage: MemoryStorage) -> None
 
 
 def test_a_slow_call_puts_the_loop_back_to_timing_each_call(storage: MemoryStorage) -> None:
-    """Calls run in batches of `GROUP`. The batch that holds a slow call spans its time
-    (here the call starts the batch), and the batch after it times each call, so a slow
-    call there has its own span and the short one before it has not."""
-    assert GROUP == 16  # the indices below are batch boundaries
-    items: list[tuple[float, int]] = [(0.0, i) for i in range(120)]
-    items[64] = (0.03, 64)
-    items[85] = (0.02, 85)
+    """The first `SINGLES` calls are timed one by one, then short calls run in groups of
+    `GROUP`. The group that holds a slow call spans its time (here the call starts the
+    group, and is shorter than the watchdog's look), and the calls after it are timed one
+    by one, so a slow call there has its own span and the short one before it has not."""
+    slow, later = SINGLES + GROUP, SINGLES + 2 * GROUP + SINGLES // 2
+    items: list[tuple[float, int]] = [(0.0, i) for i in range(later + 20)]
+    items[slow] = (0.03, slow)
+    items[later] = (0.02, later)
     (task,) = build(storage, fn.sleep_then, items, options=TaskOptions(flush_interval=math.inf))
     run_task(task, storage, key=TEST_KEY)
     starts, ends, values = _times(storage, task)
-    assert values == list(range(120)) and starts[1:] == ends[:-1]
-    assert ends[64] - starts[64] >= 0.03
-    assert ends[85] - starts[85] >= 0.02 and ends[84] - starts[84] < 0.02
+    assert values == list(range(later + 20)) and starts[1:] == ends[:-1]
+    assert ends[slow] - starts[slow] >= 0.03
+    assert ends[later] - starts[later] >= 0.02 and ends[later - 1] - starts[later - 1] < 0.02
+
+
+def test_the_watchdog_ends_a_group_after_a_call_that_runs_long(storage: MemoryStorage) -> None:
+    """A group of short calls runs without a step of Python between its calls, yet a call
+    in the middle of one that runs past the watchdog's look ends the group: the loop reads
+    the clock right after it, and the calls after it run one by one, each once, timed
+    apart."""
+    slow = SINGLES + GROUP // 2
+    items: list[tuple[float, int]] = [(0.0, i) for i in range(SINGLES + 2 * GROUP)]
+    items[slow] = (0.2, slow)
+    items[slow + 3] = (0.1, slow + 3)
+    (task,) = build(storage, nap_then, items, options=TaskOptions(flush_interval=math.inf))
+    run_task(task, storage, key=TEST_KEY)
+    starts, ends, values = _times(storage, task)
+    assert values == list(range(len(items))) and starts[1:] == ends[:-1]
+    # its group (spanned by its first call) ended right after it, before the 0.1 s call
+    assert 0.2 <= ends[slow] - starts[SINGLES] < 0.25
+    assert ends[slow + 3] - starts[slow + 3] >= 0.1  # timed alone
+    assert all(ends[i] - starts[i] < 0.05 for i in (slow + 1, slow + 2, slow + 4))
+
+
+def test_without_grouping_each_call_is_marked(storage: MemoryStorage) -> None:
+    """A pool that must know which call a dead worker ran gets each call's index in the
+    mark, never a group mark; with grouping, short calls mark their group's first call."""
+    def marks_seen(group_calls: bool) -> list[int]:
+        seen: list[int] = []
+
+        class Recording(list):  # type: ignore[type-arg]
+            def __setitem__(self, where: Any, value: Any) -> None:
+                seen.append(value)
+                super().__setitem__(where, value)
+
+        (task,) = build(storage, fn.double, list(range(200)))
+        run_task(task, storage, key=TEST_KEY, mark=(Recording([NO_CALL]), 0),
+                 group_calls=group_calls)
+        return seen
+
+    assert marks_seen(False) == [*range(200), NO_CALL]
+    grouped = marks_seen(True)
+    assert grouped[:SINGLES] == list(range(SINGLES)) and grouped[-1] == NO_CALL
+    assert [marked_call(mark) for mark in grouped[SINGLES:SINGLES + 2]] == [
+        (SINGLES, False), (SINGLES + GROUP, False)]
+    assert len(grouped) < 200 // 4
 
 
 def test_a_call_that_fails_among_grouped_calls_keeps_its_place(storage: MemoryStorage) -> None:
@@ -470,7 +522,7 @@ def test_only_timed_calls_of_a_group_go_early_and_none_twice(storage: MemoryStor
     reported = [i for document, _ in found for i in document.indices]
     assert reported == list(range(76))
     assert [v for _, values in found for v in values] == list(range(76))
-    assert 70 not in found[0][0].indices and len(found[0][0].indices) >= GROUP
+    assert 70 not in found[0][0].indices and len(found[0][0].indices) >= SINGLES
     starts, ends, _ = _times(storage, task)
     assert ends == sorted(ends) and starts == sorted(starts)
 

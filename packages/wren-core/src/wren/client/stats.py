@@ -39,7 +39,7 @@ STATS_FIELDS: tuple[StatsField, ...] = (
     StatsField("worker_func_start_tstamp", "s", "worker: the function was called (the "
                "previous call of its batch returned then: calls run back to back)"),
     StatsField("worker_func_end_tstamp", "s", "worker: the function returned or raised (calls "
-               "of under 5 µs are timed in groups of 16, which end together)"),
+               "of under 5 µs are timed in groups of up to 64, which end together)"),
     StatsField("worker_func_exec_time", "s", "worker_func_end_tstamp - "
                "worker_func_start_tstamp"),
     StatsField("worker_end_tstamp", "s", "worker: the call's batch was written to storage"),

@@ -25,7 +25,7 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, MutableSequence
+from collections.abc import Callable, Iterator, Mapping, MutableSequence
 from typing import Any
 
 from wren import context, plugins
@@ -45,6 +45,7 @@ from wren.serialize.sources import ShippedSources
 from wren.worker import module_installer
 from wren.worker.failures import describe
 from wren.worker.output import OUTSIDE_CALLS, CallOutput
+from wren.worker.pool.slots import group_mark
 from wren.worker.push import with_monitor_push
 from wren.worker.sources import register_lines, restore_sources
 from wren.worker.timeouts import CallWatchdog
@@ -62,9 +63,11 @@ EAGER_FLUSH_SECONDS = 0.05
 FLUSH_COST_FACTOR = 10.0
 #: Calls that take less than this each are timed a group at a time (see `_run_calls`).
 GROUP_BELOW = 5e-6
-#: Calls per group: the loop reads the clock once per group, and looks again after each
-#: whether its calls are short.
-GROUP = 16
+#: Calls timed one at a time before the loop looks whether they are short.
+SINGLES = 16
+#: Calls per group of short calls: the loop reads the clock once per group, and looks
+#: again after each whether its calls are short.
+GROUP = 64
 
 #: Where the call loop writes the index of each call before it starts: `table[row]`.
 CallMark = tuple[MutableSequence[int], int]
@@ -225,9 +228,9 @@ class _Batch:
                        "python": _PYTHON, "wren": __version__,
                        "attempt": task.attempt}
         self.part = 0
-        #: Set by `running_since` (the watchdog's question) while a group of short calls
-        #: runs: the loop reads the clock after the running call.
-        self.look = [False]
+        #: The group of short calls running (its arguments), and where in the part's
+        #: values it starts; `running_since` shortens it to end after the running call.
+        self.group: tuple[list[Any], int] = ([], 0)
         self._seen: tuple[Any, int, float] = (None, -1, 0.0)
         #: How long the last flush took (the storage's write latency, as seen here).
         self.flush_seconds = 0.0
@@ -256,15 +259,18 @@ class _Batch:
         `resolution` seconds: the loop's last reading of the clock when every call before
         it was timed (it started then); inside a group of short calls, when this was first
         asked during the call (never before its start: a call is never cut short). Either
-        way the loop is told to read the clock after the call (`look`), so a call that
-        turns out slow ends its group and the loop times each call again."""
+        way a group ends after the running call (its list of arguments is shortened: the
+        loop puts the rest back), so the loop reads the clock after it, and a call that
+        turns out slow puts the loop back to timing each call."""
         document = self.document
         done = len(self.values)
         if len(document.indices) == done:
             return None
+        group, first = self.group
+        if 0 <= done - first < len(group):
+            del group[done - first + 1:]
         ends = document.func_end
         assert isinstance(ends, EndRuns)
-        self.look[0] = True
         if len(ends) == done:
             return ends.last(self.part_start)
         seen = self._seen
@@ -354,9 +360,10 @@ class _Batch:
             self._new_part()
 
     def started(self) -> int:
-        """How many of the task's calls the loop has started (or taken to start next)."""
+        """How many of the task's calls the loop has started (or taken to start next, when
+        none runs); not the rest of a group, which a question of the watchdog ends."""
         with self._flushing:
-            return self.earlier + len(self.document.indices)
+            return self.earlier + min(len(self.document.indices), len(self.values) + 1)
 
     def report_finished(self, started: float | None) -> None:
         """Write the calls that finished while a call that `started` then still runs, once
@@ -452,20 +459,21 @@ def _pickled_exception(exc: Any, serializer: Serializer) -> bytes | None:
 
 def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | None = None,
              mark: CallMark | None = None, flush_interval: float | None = None,
-             asked_back: Callable[[], bool] | None = None) -> float:
+             asked_back: Callable[[], bool] | None = None, group_calls: bool = True) -> float:
     """Run every call of `task`, writing statuses and results to `storage`; return the
     seconds its calls ran (what the pool sizes slices of its function from).
 
     `key` is the executor's key that came with the invocation: the arguments are checked
     with it, and results and statuses sealed with it. `push` receives each status document
     as it is written. `mark`, `(table, row)`, gets the index of each call just before it
-    starts (`table[row] = index`) and `NO_CALL` when the task is done: a pool supervises
-    its workers from another process through it (`wren.worker.pool.slots`).
+    starts (`table[row] = index`; a group mark before a group of short calls, unless
+    `group_calls` is False) and `NO_CALL` when the task is done: a pool supervises its
+    workers from another process through it (`wren.worker.pool.slots`).
     `flush_interval` overrides the task's (`math.inf`: one flush, at the end).
     `asked_back`, asked while a call runs (with the watchdog's look, every 50 ms), says when
     the task's calls not started yet are wanted back: the task then ends after the running
-    call, and its caller runs the calls it did not report elsewhere (a pool whose other
-    workers idle while this one holds calls; `wren.worker.pool.slots`).
+    call (or group of short calls), and its caller runs the calls it did not report
+    elsewhere (a pool whose other workers idle while this one holds calls).
     """
     worker_start = time.time()
     context.set_current(storage, task, key)
@@ -490,7 +498,8 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
             return 0.0
         batch.worker["args_bytes"] = task.data_range[1] - task.data_range[0]
         with CallOutput() as batch.output:
-            return _run_calls(task, batch, invoke, payloads, mark, flush_interval, asked_back)
+            return _run_calls(task, batch, invoke, payloads, mark, flush_interval, asked_back,
+                              group_calls)
     finally:
         if mark is not None:
             mark[0][mark[1]] = NO_CALL
@@ -500,48 +509,52 @@ def run_task(task: Task, storage: StorageBackend, *, key: bytes, push: Pusher | 
 def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                payloads: list[Any], mark: CallMark | None,
                flush_interval: float | None = None,
-               asked_back: Callable[[], bool] | None = None) -> float:
+               asked_back: Callable[[], bool] | None = None,
+               group_calls: bool = True) -> float:
     """Run the calls, flushing as `early_flush_after` says; return the seconds they took
     (with the loop's own small share, and without the flushes).
 
-    A no-op call costs well under a microsecond here, so the loop does the least per call:
-    it appends the call's index to the part's columns before the call and its value after,
-    and the watchdog and the output capture read the running call from those columns
-    (`_Batch.running_index`) instead of being told at every call. A call started when the
-    one before it ended (`_Batch.part_start` for a part's first call), so the loop reads
-    the clock once per call, after it. Reading the clock costs as much as a no-op call
-    (0.07-0.14 µs), so calls that prove short (`GROUP` calls that took under `GROUP_BELOW`
-    seconds each) are timed a group at a time: the clock is read after each `GROUP` calls,
-    and the calls of that group end together then (the first one's span covers the group,
-    the others' none), until a group takes longer, which puts the loop back to timing each
-    call. A call that turns out slow inside a group ends it: the watchdog's question, every
-    `resolution` seconds, makes the loop read the clock after the running call (so a status
-    waits for one slow call at most, and a time limit counts from when the watchdog first
-    saw the call); without a watchdog (not on the main thread) each call is timed. The
+    A no-op call costs well under a microsecond here, so the loop does the least per call.
+    It times the first `SINGLES` calls one at a time: it marks each (`mark`), appends its
+    index to the part's columns before the call and its value after, and reads the clock
+    after it (a call started when the one before it ended, `_Batch.part_start` for a part's
+    first call). The watchdog and the output capture read the running call from those
+    columns (`_Batch.running_index`) instead of being told at every call. Calls that prove
+    short (`SINGLES` calls, or a group, that took under `GROUP_BELOW` seconds each) then
+    run `GROUP` at a time with no step of Python between them: the group's indices go to
+    the columns first, one group mark (`wren.worker.pool.slots.group_mark`) to `mark`, and
+    `list.extend(map(...))` appends each value as its call returns, so the columns still
+    name the running call; the clock is read after the group (the group's calls end
+    together then: the first one's span covers the group, the others' none). A group that
+    took longer (a call turned slow) puts the loop back to timing each call. Without a
+    watchdog (not on the main thread), or with `group_calls` False (a pool that must know
+    exactly which call a worker that died was running), each call is timed and marked. The
     `try` is around the loop, not each call (free until something raises): a call that
-    raises is filed as failed and the loop goes on with the next one. A call that needs no
-    index (the plain `func(item)` of most maps, `_Plain`) calls the function itself."""
+    raises is filed as failed, the calls of its group after it go back to the list, and the
+    loop goes on with the next one. A call that needs no index (the plain `func(item)` of
+    most maps, `_Plain`) calls the function itself. The list of payloads is read through a
+    live iterator: cut by `asked_back` (after the calls taken), it ends the loop."""
     interval = task.options.flush_interval if flush_interval is None else flush_interval
     direct = invoke.func if isinstance(invoke, _Plain) else None
     clock = time.time
     flush_at = clock() + early_flush_after(interval, 0.0)
     output = batch.output if batch.output is not None else CallOutput()
     output.where = batch.running_index
-    calls = zip(task.call_indices, payloads)
-    group = itertools.islice
+    call_indices = task.call_indices
+    arguments = _arguments_from(payloads, 0)
+    take = itertools.islice
     # The part's columns and their appenders (the loop avoids attribute look-ups); bound
     # again after each flush starts a new part.
-    values, add_index, add_end, add_count = _columns(batch)
-    add_value = values.append
+    indices, values, add_end, add_count = _columns(batch)
+    add_index, add_value = indices.append, values.append
     # each call's index goes to the mark (to a throwaway one without: a store is cheaper
     # than a test)
     marks, row = mark if mark is not None else ([NO_CALL], 0)
-    look = batch.look
     batch.due_at = flush_at
     with _get_watchdog() as watchdog:
         watchdog.timeout, watchdog.running_since = task.timeout, batch.running_since
         watchdog.meanwhile = _meanwhile(batch, payloads, asked_back)
-        can_group = watchdog.usable  # its questions end a group at a slow call
+        can_group = group_calls and watchdog.usable  # its questions time a slow call
         last = batch.part_start = clock()
         began = time.monotonic()  # (what the pool sizes slices from: the calls, no set-up)
         grouped = False
@@ -551,22 +564,24 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
             try:
                 while True:
                     before = len(values)
-                    if grouped:  # short calls: one reading of the clock for the group
-                        look[0] = False
-                        for index, payload in group(calls, GROUP):
-                            marks[row] = index
-                            add_index(index)
-                            add_value(direct(payload) if direct is not None
-                                      else invoke(payload, index))
-                            if look[0]:  # the watchdog asked: maybe a slow call, look
-                                break
-                        done = len(values) - before
-                        if not done:
+                    taken = batch.earlier + before  # (the task's calls taken so far)
+                    if grouped:  # short calls: no Python between them, one clock reading
+                        group = list(take(arguments, GROUP))
+                        if not group:
                             break
+                        indices.extend(call_indices[taken:taken + len(group)])
+                        marks[row] = group_mark(indices[before])
+                        batch.group = (group, before)
+                        values.extend(map(direct, group) if direct is not None
+                                      else map(invoke, group, indices[before:]))
                         add_end(ended := clock())
-                        add_count(done)
+                        add_count(done := len(values) - before)
+                        if before + done < len(indices):  # ended early by the watchdog
+                            del indices[before + done:]
+                            arguments = _arguments_from(payloads, taken + done)
                     else:
-                        for index, payload in group(calls, GROUP):
+                        for index, payload in zip(call_indices[taken:taken + SINGLES],
+                                                  arguments):
                             marks[row] = index
                             add_index(index)
                             value = direct(payload) if direct is not None else \
@@ -586,18 +601,29 @@ def _run_calls(task: Task, batch: _Batch, invoke: Callable[[Any, int], Any],
                         break
             except BaseException as exc:  # the user's exception, SystemExit included
                 last = ended = batch.fail_running(exc, clock())
+                # the calls of its group after it were not run: back to the list
+                del indices[len(values):]
+                arguments = _arguments_from(payloads, batch.earlier + len(values))
                 grouped = False
                 more = True
             if more and ended >= flush_at:
                 batch.flush()
-                values, add_index, add_end, add_count = _columns(batch)
-                add_value = values.append
+                indices, values, add_end, add_count = _columns(batch)
+                add_index, add_value = indices.append, values.append
                 last = batch.part_start = clock()
                 flush_at = batch.part_start + early_flush_after(interval, batch.flush_seconds)
                 batch.due_at = flush_at
         spent = time.monotonic() - began - batch.flushing  # the calls, and the loop around
         batch.flush()
     return spent
+
+
+def _arguments_from(payloads: list[Any], position: int) -> Iterator[Any]:
+    """The payloads from `position` on, read live: the iterator ends where the list ends
+    when it is next asked, so a cut of the list (`asked_back`) ends the loop."""
+    arguments = iter(payloads)
+    arguments.__setstate__(position)  # type: ignore[attr-defined]
+    return arguments
 
 
 def _meanwhile(batch: _Batch, payloads: list[Any], asked_back: Callable[[], bool] | None
@@ -616,16 +642,17 @@ def _meanwhile(batch: _Batch, payloads: list[Any], asked_back: Callable[[], bool
     return meanwhile
 
 
-def _columns(batch: _Batch) -> tuple[list[Any], Callable[[Any], None],
-                                     Callable[[float], None], Callable[[int], None]]:
-    """The current part's values, and the appenders of its index column and of its end
-    runs: an end, and how many calls ended then (its starts are filled in when it is
-    flushed, `_Batch._fill_starts`)."""
+def _columns(batch: _Batch) -> tuple[list[int], list[Any], Callable[[float], None],
+                                     Callable[[int], None]]:
+    """The current part's index column and values, and the appenders of its end runs: an
+    end, and how many calls ended then (its starts are filled in when it is flushed,
+    `_Batch._fill_starts`)."""
     document = batch.document
     ends = document.writable_times()[1]
     assert isinstance(ends, EndRuns)  # (a worker's part, see `_Batch._new_part`)
-    return (batch.values, document.indices.append,  # type: ignore[attr-defined]
-            ends.ends.append, ends.counts.append)
+    indices = document.indices
+    assert isinstance(indices, list)  # (likewise)
+    return indices, batch.values, ends.ends.append, ends.counts.append
 
 
 def early_flush_after(interval: float, flush_seconds: float) -> float:

@@ -47,6 +47,15 @@ class Assignment:
     started: float | None = None
     #: Its worker was asked to give back the calls it had not started.
     asked_back: bool = False
+    #: Its worker marks every call (no group marks): it runs again the calls of a worker
+    #: that died while one of a group of them ran, to learn which one it was.
+    one_by_one: bool = False
+
+    def with_task(self, task: Task) -> Assignment:
+        """A new assignment of `task` (some of this one's calls) for the same listener,
+        profile, owner, key, flush interval and marking, not started yet."""
+        return Assignment(task, self.listener, self.profile, self.owner, self.key,
+                          flush_interval=self.flush_interval, one_by_one=self.one_by_one)
 
 
 class WorkerProcess:
@@ -125,7 +134,8 @@ class WorkerProcess:
         if apart:
             del task["inline_data"]
         self.send(("task", profile_id, task, apart, assignment.flush_interval,
-                   assignment.key, reads_stored_statuses(assignment.listener)))
+                   assignment.key, reads_stored_statuses(assignment.listener),
+                   assignment.one_by_one))
         if inline is not None and apart:  # sent as is, not copied into the message's pickle
             self.outbox.send_bytes(inline)
 

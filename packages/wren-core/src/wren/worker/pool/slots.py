@@ -2,12 +2,15 @@
 reads it to enforce timeouts and to name the call a dead worker was running, and writes
 there when it wants a worker's calls not started yet back.
 
-Each row is two 64-bit integers: the index of the current call (-1 when idle), and the
+Each row is two 64-bit integers: the mark of the current call (-1 when idle), and the
 pool's request to give back the task's calls not started (1 when asked). The worker's
 call loop writes the index before each call (`run_task`'s `mark`: one store into a mapped
-file, a few tens of nanoseconds), far less than a message per call would cost. The pool
-samples the rows and times a call from the moment it first saw its index in the current
-task, which is exact to within the sampling interval (indices are unique within a task).
+file, a few tens of nanoseconds), far less than a message per call would cost; before a
+group of calls that proved short, which run without a step of Python between them, it
+writes `group_mark` of the group's first index instead: one of the calls from there on
+runs (`marked_call`). The pool samples the rows and times a call from the moment it first
+saw its mark in the current task, which is exact to within the sampling interval (marks
+are unique within a task).
 """
 
 from __future__ import annotations
@@ -16,8 +19,22 @@ import mmap
 import os
 
 IDLE = -1  # what the runner writes between tasks (`wren.worker.runner.NO_CALL`)
+_FIRST_GROUP_MARK = -2  # the mark of a group from call 0; then -3 from call 1, and so on
 _FIELDS = 2  # the running call's index, the request to give calls back
 _ROW_BYTES = 8 * _FIELDS
+
+
+def group_mark(first: int) -> int:
+    """The mark of a group of calls from index `first` on (always below `IDLE`)."""
+    return _FIRST_GROUP_MARK - first
+
+
+def marked_call(mark: int) -> tuple[int, bool]:
+    """The call index a mark names, and whether it is that call for sure (False for a group
+    mark: that call or one after it). `IDLE` stays `(IDLE, True)`."""
+    if mark >= IDLE:
+        return mark, True
+    return _FIRST_GROUP_MARK - mark, False
 
 
 class SlotTable:
@@ -53,7 +70,8 @@ class SlotTable:
         self._view[row * _FIELDS + 1] = 0
 
     def read(self, row: int) -> int:
-        """The index of the call the row's worker is running (`IDLE` when none)."""
+        """The mark of the call the row's worker is running (`IDLE` when none; see
+        `marked_call`)."""
         return int(self._view[row * _FIELDS])
 
     def ask_back(self, row: int, asked: bool = True) -> None:

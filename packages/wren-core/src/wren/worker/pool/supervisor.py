@@ -34,13 +34,15 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+import attrs
+
 from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
 from wren.worker.pool.exits import describe_exit
 from wren.worker.pool.pacing import SLICE_MAX_BYTES, Pacer
 from wren.worker.pool.process import Assignment, Profile, WorkerProcess
-from wren.worker.pool.slots import SlotTable
+from wren.worker.pool.slots import IDLE, SlotTable, marked_call
 
 logger = logging.getLogger("wren")
 
@@ -244,10 +246,8 @@ class WorkerPool:
         if size >= len(task.call_indices):
             return item
         head, rest = task.split(size)
-        self._queue.insert(place, Assignment(rest, item.listener, item.profile, item.owner,
-                                             item.key, flush_interval=item.flush_interval))
-        return Assignment(head, item.listener, item.profile, item.owner, item.key,
-                          flush_interval=item.flush_interval)
+        self._queue.insert(place, item.with_task(rest))
+        return item.with_task(head)
 
     def _cuttable(self, task: Task) -> bool:
         """Whether this pool hands `task` out in slices (and so may ask part of it back)."""
@@ -335,8 +335,7 @@ class WorkerPool:
         rest = item.task.split(item.flushed)[1]
         rest = rest.with_changes(task_id=f"{item.task.task_id}.s{rest.call_indices[0]}")
         with self._lock:
-            self._queue.appendleft(Assignment(rest, item.listener, item.profile, item.owner,
-                                              item.key, flush_interval=item.flush_interval))
+            self._queue.appendleft(item.with_task(rest))
         self._wake()
 
     def _ask_back(self, workers: list[WorkerProcess], now: float) -> None:
@@ -377,15 +376,17 @@ class WorkerPool:
             item = worker.assignment
             if item is None or worker.kill_reason is not None:
                 continue
-            index = self._slots.read(worker.row)
-            if index != worker.seen_index or item is not worker.seen_in:
-                worker.seen_index, worker.seen_in, worker.seen_since = index, item, now
+            mark = self._slots.read(worker.row)
+            if mark != worker.seen_index or item is not worker.seen_in:
+                worker.seen_index, worker.seen_in, worker.seen_since = mark, item, now
                 continue
             timeout = item.task.timeout
-            if index >= 0 and timeout and now - worker.seen_since > timeout + \
+            if mark != IDLE and timeout and now - worker.seen_since > timeout + \
                     kill_grace(timeout):
-                worker.kill(f"call {index} exceeded its {timeout:g} s timeout and did not "
-                            "stop, so its worker process was killed", "timeout")
+                index, exact = marked_call(mark)
+                worker.kill(f"call {index}{'' if exact else ' or one after it'} exceeded its "
+                            f"{timeout:g} s timeout and did not stop, so its worker process "
+                            "was killed", "timeout")
             elif worker.pidfd is None and worker.proc.poll() is not None:
                 self._on_exit(worker)
 
@@ -401,7 +402,7 @@ class WorkerPool:
         except (EOFError, OSError):
             pass
         code = worker.reap()
-        index = self._slots.read(worker.row)
+        mark = self._slots.read(worker.row)
         worker.close()
         item = worker.assignment
         if worker.prefetched and worker.cancelled:
@@ -414,7 +415,7 @@ class WorkerPool:
                 self._queue.extendleft(reversed(worker.prefetched))
             worker.prefetched.clear()
         if item is not None:
-            self._recover(item, index, worker, code)
+            self._recover(item, mark, worker, code)
         elif not self._stopping and not worker.ready:
             logger.error("a worker process %s while starting; see its output above",
                          describe_exit(code))
@@ -424,13 +425,27 @@ class WorkerPool:
                     self._start_worker()
         self._wake()
 
-    def _recover(self, item: Assignment, index: int, worker: WorkerProcess,
+    def _recover(self, item: Assignment, mark: int, worker: WorkerProcess,
                  code: int | None) -> None:
+        """Report the call a dead worker was running as lost, and queue the calls of its
+        task that never reported again. When it died inside a group of short calls (a
+        group mark: that call or one after it), no call is blamed: they all run again
+        one by one, without counting as an attempt, so a call that kills its worker again
+        is then named exactly."""
         task = item.task
         unreported = list(task.call_indices[item.flushed:])
+        index, exact = marked_call(mark)
         reason = worker.kill_reason or (
             f"the worker process running call {index} {describe_exit(code)}" if index >= 0
             else f"the worker process {describe_exit(code)} between calls")
+        if not exact and not worker.cancelled and index in unreported:
+            logger.debug("running %d calls of %s/%s again one by one after: %s",
+                         len(unreported), task.job_key, task.task_id, reason)
+            again = attrs.evolve(item.with_task(task.subset(unreported, f".g{task.attempt}",
+                                                            retry=False)), one_by_one=True)
+            with self._lock:
+                self._queue.appendleft(again)
+            return
         lost = [index] if index in unreported else []
         retry = [i for i in unreported if i not in lost]
         if retry and (worker.cancelled or task.attempt + 1 >= MAX_ATTEMPTS):
@@ -440,9 +455,8 @@ class WorkerPool:
         if retry:
             logger.debug("retrying %d calls of %s/%s after: %s", len(retry), task.job_key,
                          task.task_id, reason)
-            again = Assignment(task.subset(retry, f".r{task.attempt + 1}"), item.listener,
-                               item.profile, item.owner, item.key,
-                               flush_interval=item.flush_interval)
+            again = attrs.evolve(item.with_task(task.subset(retry, f".r{task.attempt + 1}")),
+                                 one_by_one=False)
             with self._lock:
                 self._queue.appendleft(again)
 

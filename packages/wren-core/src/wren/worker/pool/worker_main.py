@@ -3,8 +3,9 @@
 Started once by the pool with `python -c`, it imports wren's worker a single time and then
 serves task after task. Messages are pickled tuples on two pipes: from the pool `("profile",
 id, backend, config)` (storage settings, secrets included, never written anywhere),
-`("task", profile_id, task_dict, apart, flush_interval, key, by_name)` (small inline
-arguments inside `task_dict`, big ones following as a raw message when `apart`) and
+`("task", profile_id, task_dict, apart, flush_interval, key, by_name, one_by_one)` (small
+inline arguments inside `task_dict`, big ones following as a raw message when `apart`;
+`one_by_one`: mark every call, no group marks, see `wren.worker.pool.slots`) and
 `("stop",)`; to the pool `("ready", pid)`, `("status", task_id, calls_flushed, document)`,
 `("stored", task_id, calls_flushed, status_key)`, `("done", task_id, seconds_in_calls)` and
 `("failed", task_id, message)`. It exits when the pool goes away.
@@ -63,7 +64,7 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
         if kind == "profile":
             profiles[message[1]] = (message[2], message[3])
             continue
-        _, profile_id, task_dict, apart, flush_interval, key, by_name = message
+        _, profile_id, task_dict, apart, flush_interval, key, by_name, one_by_one = message
         if apart:
             task_dict["inline_data"] = inbox.recv_bytes()
         task = Task.from_dict(task_dict)
@@ -74,7 +75,8 @@ def serve(inbox: Connection, outbox: Connection, slots: Any, row: int) -> None:
             slots.ask_back(row, False)  # (a request about the task before is no news)
             spent = run_task(task, storage, key=key, push=_pusher(send, task, named),
                              mark=mark, flush_interval=flush_interval,
-                             asked_back=lambda: slots.asked_back(row))
+                             asked_back=lambda: slots.asked_back(row),
+                             group_calls=not one_by_one)
         except Exception as exc:  # storage unreachable, etc.: the pool reports the calls
             send(("failed", task.task_id, f"{type(exc).__name__}: {exc}"))
             continue
