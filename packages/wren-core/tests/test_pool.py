@@ -186,3 +186,12 @@ def test_a_crash_inside_a_group_of_short_calls_is_named_exactly(tmp_path: Path) 
             assert f"running call {bad} exited with code 5" in str(exc)
         else:
             raise AssertionError("the crashed call did not fail")
+
+
+def test_a_list_changed_after_map_returns_changes_no_call(tmp_path: Path) -> None:
+    """`map` reads a list it is given (without copying it) before it returns."""
+    items = list(range(100))
+    with executor(tmp_path, worker_processes=2) as fexec:
+        futures = fexec.map(fn.double, items)
+        items[:] = [-1] * 50
+        assert fexec.get_result(futures) == [2 * i for i in range(100)]

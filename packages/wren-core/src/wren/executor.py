@@ -121,8 +121,11 @@ def _check_iterdata(iterdata: Any) -> None:
 
 
 def _iterdata_items(iterdata: Any) -> Any:
-    """An iterable of items (a set, a range, a generator, futures...) as a list; a single
+    """An iterable of items (a set, a range, a generator, futures...) as a list (a list as
+    itself: the job is built from it before `map` returns, and nothing keeps it); a single
     input of a data-processing map (a string, a path, a dict) as it is."""
+    if type(iterdata) is list:
+        return iterdata  # (a copy of 10,000 items costs a first job 0.2 ms)
     if isinstance(iterdata, (str, bytes, Mapping, os.PathLike)) or not isinstance(
             iterdata, Iterable):
         return iterdata

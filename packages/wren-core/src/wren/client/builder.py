@@ -128,6 +128,8 @@ class JobBuilder:
                          bounds: list[tuple[int, int]]) -> list[bytes]:
         """One pickled list of payloads per task."""
         try:
+            if bounds == [(0, len(payloads))] and type(payloads) is list:  # one task: no copy
+                return [self.serializer.dumps(payloads)]
             return [self.serializer.dumps(payloads[lo:hi]) for lo, hi in bounds]
         except Exception:
             for index, payload in enumerate(payloads):
