@@ -512,7 +512,7 @@ class FunctionExecutor:
         if fs is None:
             with self._condition:
                 jobs = list(self._unread)
-            whole = all(not any(job.read) for job in jobs)
+            whole = not any(job.any_read for job in jobs)
             futures = [f for job in jobs for f in futures_of(job)
                        if whole or not job.read[f.index]]
         else:

@@ -62,8 +62,8 @@ def settled(job: JobState) -> bool:
         return False
     if not job.produces_output:
         return True
-    return all(read or job.error_info(index) is not None
-               for index, read in enumerate(job.read))
+    return job.all_read or all(read or job.error_info(index) is not None
+                               for index, read in enumerate(job.read))
 
 
 class Cleaner:
