@@ -51,11 +51,13 @@ class Assignment:
     #: that died while one of a group of them ran, to learn which one it was.
     one_by_one: bool = False
 
-    def with_task(self, task: Task) -> Assignment:
+    def with_task(self, task: Task, one_by_one: bool | None = None) -> Assignment:
         """A new assignment of `task` (some of this one's calls) for the same listener,
-        profile, owner, key, flush interval and marking, not started yet."""
+        profile, owner, key and flush interval, not started yet; marked as this one is
+        unless `one_by_one` says."""
         return Assignment(task, self.listener, self.profile, self.owner, self.key,
-                          flush_interval=self.flush_interval, one_by_one=self.one_by_one)
+                          flush_interval=self.flush_interval,
+                          one_by_one=self.one_by_one if one_by_one is None else one_by_one)
 
 
 class WorkerProcess:
@@ -93,8 +95,8 @@ class WorkerProcess:
         self.kill_kind = "lost"
         #: Killed by `WorkerPool.cancel`: its calls are lost, not run again.
         self.cancelled = False
-        #: The call the supervisor last saw running, in which task, and since when.
-        self.seen_index = IDLE
+        #: The mark (`slots.marked_call`) the supervisor last saw, in which task, and since when.
+        self.seen_mark = IDLE
         self.seen_in: Assignment | None = None
         self.seen_since = 0.0
         self.started = time.monotonic()

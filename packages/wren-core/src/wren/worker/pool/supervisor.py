@@ -34,8 +34,6 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-import attrs
-
 from wren.ports.compute import InvocationListener
 from wren.protocol.invocation import Invocation
 from wren.protocol.task import Task
@@ -377,8 +375,8 @@ class WorkerPool:
             if item is None or worker.kill_reason is not None:
                 continue
             mark = self._slots.read(worker.row)
-            if mark != worker.seen_index or item is not worker.seen_in:
-                worker.seen_index, worker.seen_in, worker.seen_since = mark, item, now
+            if mark != worker.seen_mark or item is not worker.seen_in:
+                worker.seen_mark, worker.seen_in, worker.seen_since = mark, item, now
                 continue
             timeout = item.task.timeout
             if mark != IDLE and timeout and now - worker.seen_since > timeout + \
@@ -441,8 +439,8 @@ class WorkerPool:
         if not exact and not worker.cancelled and index in unreported:
             logger.debug("running %d calls of %s/%s again one by one after: %s",
                          len(unreported), task.job_key, task.task_id, reason)
-            again = attrs.evolve(item.with_task(task.subset(unreported, f".g{task.attempt}",
-                                                            retry=False)), one_by_one=True)
+            again = item.with_task(task.subset(unreported, f".g{task.attempt}", retry=False),
+                                   one_by_one=True)
             with self._lock:
                 self._queue.appendleft(again)
             return
@@ -455,8 +453,8 @@ class WorkerPool:
         if retry:
             logger.debug("retrying %d calls of %s/%s after: %s", len(retry), task.job_key,
                          task.task_id, reason)
-            again = attrs.evolve(item.with_task(task.subset(retry, f".r{task.attempt + 1}")),
-                                 one_by_one=False)
+            again = item.with_task(task.subset(retry, f".r{task.attempt + 1}"),
+                                   one_by_one=False)
             with self._lock:
                 self._queue.appendleft(again)
 
