@@ -225,15 +225,23 @@ class HostileStorageContract(_Attacker):
             self, fexec: wren.FunctionExecutor, canary: Path) -> None:
         # The attacker rewrites the status objects (small results travel inside them)
         # before the client reads them: the monitor is held back until then.
+        # Pushed copies (a broker's, a local pool's) are held back too, and all of them
+        # must have come before the monitor is let go: one pushed later would complete
+        # its call with the worker's genuine, sealed status.
         monitor = fexec._monitor
+        held: list[str] = []
+        pushes = 4 if monitor._feeds or (monitor.adapter_pushes and fexec.compute.supports(
+            capabilities.PUSH_STATUS)) else 0
         monitor.poll_once = lambda: 0  # type: ignore[method-assign]
-        monitor.status_received = lambda document, source: None  # type: ignore[method-assign]
+        monitor.status_received = (  # type: ignore[method-assign]
+            lambda document, source: held.append(source))
         try:
             futures = fexec.map(fn.double, [1, 2, 3, 4], chunksize=1)
             bucket, storage = fexec.bucket, fexec.storage
             prefix = keys.status_prefix(futures[0].job_key)
             wait_until(lambda: len(storage.list_keys(bucket, prefix)) == 4,
                        "the workers wrote their status objects")
+            wait_until(lambda: len(held) >= pushes, "every pushed status arrived")
             status = sorted(storage.list_keys(bucket, prefix))
             raws = [storage.get_object(bucket, key) for key in status]
             documents = [StatusDocument.open(raw, fexec._key, key)
