@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from wren.worker.pool.pacing import (
     SPREAD_SECONDS,
     Pacer,
 )
+from wren.worker.pool.slots import IDLE
+from wren.worker.pool.supervisor import ASK_BACK_AFTER
 
 
 def task(calls: int, *, inline: bytes | None = b"args", keep_together: bool = False,
@@ -32,22 +35,26 @@ def assignment(t: Task) -> Assignment:
                       owner=1, key=b"k" * 32)
 
 
-def test_an_unmeasured_function_gets_one_call_at_a_time() -> None:
+def test_an_unmeasured_function_gets_a_probing_share_per_worker() -> None:
     pacer = Pacer()
-    assert pacer.slice_size("f", 40) == 1
-    assert not pacer.prefetch("f")
+    assert pacer.slice_size("f", 40) == 40  # nobody to share with
+    assert pacer.slice_size("f", 40, workers=2) == 20
+    assert pacer.slice_size("f", 41, workers=2) == 21  # the rest: 20 for the other worker
+    assert pacer.slice_size("f", 1, workers=2) == 1 and pacer.slice_size("f", 0) == 0
+    assert not pacer.prefetch("f")  # its calls may be long
 
 
 def test_slices_grow_while_calls_are_short() -> None:
     pacer = Pacer()
+    pacer.record("f", 1, 0.004)  # a call measured with its dispatch: a slow start
     sizes = []
-    per_call = [0.004, 0.0004, 0.00001]  # dispatch overhead shrinks per call as slices grow
+    per_call = [0.0004, 0.00001]  # dispatch overhead shrinks per call as slices grow
     for seconds in per_call:
         size = pacer.slice_size("f", 10_000)
         sizes.append(size)
         pacer.record("f", size, seconds * size)
     sizes.append(pacer.slice_size("f", 10_000))
-    assert sizes == [1, int(SLICE_SECONDS / 0.004), int(SLICE_SECONDS / 0.0004),
+    assert sizes == [int(SLICE_SECONDS / 0.004), int(SLICE_SECONDS / 0.0004),
                      int(SLICE_SECONDS / 0.00001)]
     assert sizes == sorted(sizes) and pacer.prefetch("f")
 
@@ -91,7 +98,7 @@ def test_short_calls_that_would_keep_one_worker_busy_are_shared_out() -> None:
     # a share never exceeds a slice's worth of time
     many = int(SLICE_SECONDS / 1e-6) * 10
     assert pacer.slice_size("f", many, workers=2) == int(SLICE_SECONDS / 1e-6)
-    assert Pacer().slice_size("new", worth_sharing, workers=2) == 1  # not measured yet
+    assert Pacer().slice_size("new", few, workers=2) == few // 2  # not measured: probed
 
 
 def test_a_slice_never_exceeds_what_is_left() -> None:
@@ -158,6 +165,7 @@ def test_a_pool_without_slicing_hands_out_whole_tasks(pool: WorkerPool) -> None:
 
 
 def test_the_rest_of_a_cut_task_keeps_its_place_in_the_queue(pool: WorkerPool) -> None:
+    pool.pacer.record("func/abc", 1, 0.3)  # long calls: one at a time
     first, second = assignment(task(3)), assignment(task(2, func_key="func/other"))
     pool._queue = collections.deque([first, second])
     with pool._lock:
@@ -239,3 +247,45 @@ def test_one_idle_worker_takes_a_task_too_small_to_share(pool: WorkerPool) -> No
         pool._workers, pool._size = [], 0
     assert sorted(len(w.given) for w in workers) == [0, 1]
     assert next(w for w in workers if w.given).given == [(item, False)]
+
+
+class _BusyWorker:
+    """Stands in for a `WorkerProcess` that started `item` `ran` seconds ago, whose mark the
+    pool has read as `mark` since then."""
+
+    def __init__(self, row: int, item: Assignment, mark: int, ran: float) -> None:
+        self.row, self.assignment, self.ready, self.kill_reason = row, item, True, None
+        now = time.monotonic()
+        item.started = now - ran
+        self.seen_in, self.seen_mark, self.seen_since = item, mark, now - ran
+
+
+def test_a_slice_cut_before_its_function_is_measured_is_probing(pool: WorkerPool) -> None:
+    head = pool._cut(assignment(task(40)), sharers=2)
+    assert len(head.task.call_indices) == 20 and head.probing
+    assert [len(i.task.call_indices) for i in pool._queue] == [20]
+    pool._queue.clear()
+    pool.pacer.record("func/abc", 1000, 0.001)
+    assert not pool._cut(assignment(task(40)), sharers=2).probing
+
+
+def test_a_probing_slice_is_asked_back_once_one_of_its_calls_runs_long(pool: WorkerPool
+                                                                        ) -> None:
+    """No worker idles, yet the probing slice whose call has run `ASK_BACK_AFTER` gives back
+    the calls it has not started (its function's calls are long: they go one by one); a
+    probing slice whose calls move on, one not started yet, and a measured slice keep
+    theirs."""
+    probing = [pool._cut(assignment(task(20)), sharers=2) for _ in range(3)]
+    pool.pacer.record("func/abc", 1, 0.001)
+    measured = pool._cut(assignment(task(20)))
+    pool._queue.clear()
+    assert all(p.probing for p in probing) and not measured.probing
+    workers = [_BusyWorker(0, probing[0], 12, 2 * ASK_BACK_AFTER),  # one call, long
+               _BusyWorker(1, probing[1], 13, ASK_BACK_AFTER / 5),  # a call just started
+               _BusyWorker(2, probing[2], IDLE, 2 * ASK_BACK_AFTER),  # loading its function
+               _BusyWorker(3, measured, 10, 2 * ASK_BACK_AFTER)]
+    for worker in workers:
+        pool._slots.ask_back(worker.row, False)
+    pool._ask_back(workers, time.monotonic())  # type: ignore[arg-type]
+    assert [pool._slots.asked_back(w.row) for w in workers] == [True, False, False, False]
+    assert [w.assignment.asked_back for w in workers] == [True, False, False, False]

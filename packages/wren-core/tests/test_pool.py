@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import types
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,20 @@ def test_calls_that_turned_slow_are_taken_back_for_an_idle_worker(tmp_path: Path
     assert [value for value, _ in found] == list(range(20))
     assert len({pid for _, pid in found}) == 2
     assert took < 1.8, f"20 x 0.1 s on 2 workers took {took:.2f} s (2 s on one)"
+
+
+def test_a_new_functions_share_of_slow_calls_is_taken_back(tmp_path: Path) -> None:
+    """A function the pool has never measured is cut into a share per worker at once
+    (`pacing`): here calls 0-9 are instant and 10-19 take 0.2 s each, so one worker's share
+    holds every slow call. The pool asks that share back once a call of it has run long,
+    and the slow calls end up on both workers."""
+    nonce = uuid.uuid4().hex  # a new function: one the pool cannot have measured
+    func = eval(compile(f"lambda i, _nonce={nonce!r}: sleep_then_pid(0.2 if i >= 10 else 0, i)",
+                        "<new>", "eval"), {"sleep_then_pid": fn.sleep_then_pid})
+    with executor(tmp_path, worker_processes=2) as fexec:
+        found = fexec.get_result(fexec.map(func, range(20)))
+    assert [value for value, _ in found] == list(range(20))
+    assert len({pid for _, pid in found[10:]}) == 2, "one worker ran every slow call"
 
 
 def exits_on(x: int, bad: int) -> int:

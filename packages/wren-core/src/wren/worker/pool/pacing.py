@@ -3,9 +3,14 @@
 The pool does not give a worker a whole task when that could leave other workers idle
 while it still holds calls it has not started: it gives a *slice* of the task, sized from
 the measured time per call of the task's function (keyed by its content hash, so a later
-job of the same function starts informed). A function not yet measured gets one call per
-slice; once its calls are known to be short, slices grow until one takes about
-`SLICE_SECONDS`, so a map of no-op calls still crosses the pipe in a few big pieces. The
+job of the same function starts informed). A function not yet measured gets a *probing*
+slice: a share of the task for each worker that may take one (`WorkerPool` asks it back as
+soon as one of its calls runs `ASK_BACK_AFTER`, or a worker idles while it holds calls not
+started, and the calls it gives back are cut by the measure it made). A new function's map
+of no-op calls thus runs at once in a share per worker, instead of one probe call, a round
+trip and slices growing from there. Once its calls are known to be short, slices grow until
+one takes about `SLICE_SECONDS`, so a map of no-op calls still crosses the pipe in a few big
+pieces. The
 longest a worker can then hold work another idle worker could have taken is about one
 call, or `SLICE_SECONDS` of short calls. Short calls that would keep one worker busy for
 `SPREAD_SECONDS` or more are shared out among the pool's workers instead, so a map of a
@@ -64,8 +69,10 @@ class Pacer:
         """Calls to hand out now out of `remaining` queued ones of one task, in a pool of
         `workers` that may run them."""
         per_call = self.per_call(func_key)
-        if per_call is None or remaining <= 1:
-            return min(1, remaining) if remaining > 0 else 0
+        if remaining <= 1:
+            return max(0, remaining)
+        if per_call is None:  # a probing slice (see above)
+            return -(-remaining // max(1, workers))
         if per_call <= 0:
             return remaining
         size = int(SLICE_SECONDS / per_call)

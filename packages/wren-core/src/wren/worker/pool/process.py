@@ -50,6 +50,9 @@ class Assignment:
     #: Its worker marks every call (no group marks): it runs again the calls of a worker
     #: that died while one of a group of them ran, to learn which one it was.
     one_by_one: bool = False
+    #: Cut without a measure of its function's calls (`pacing`): asked back as soon as one
+    #: of them runs long, or a worker idles.
+    probing: bool = False
 
     def with_task(self, task: Task, one_by_one: bool | None = None) -> Assignment:
         """A new assignment of `task` (some of this one's calls) for the same listener,

@@ -8,8 +8,9 @@ use at most its limit at once); a pool started with `slicing` (the client's own)
 task a slice at a time, sized from its function's measured call time (`pacing`), so workers
 pull calls from one shared queue and none idles while another holds calls it has not
 started; when a slice runs well past what its function's measure promised while a worker
-its executor may use idles with nothing queued (calls that turned slow), the pool asks its
-worker for the calls it has not started (`SlotTable.ask_back`) and queues them again. The
+its executor may use idles with nothing queued (calls that turned slow), or a slice cut
+before its function was measured turns out to hold a long call, the pool asks its worker
+for the calls it has not started (`SlotTable.ask_back`) and queues them again. The
 dispatcher relays pushed statuses, enforces timeouts from
 the slot table, and turns a worker's death into an error on the call it was running: the
 calls of that task it had not yet reported are queued again, and a new worker takes its
@@ -241,11 +242,12 @@ class WorkerPool:
         if not self._cuttable(task):
             return item
         size = self.pacer.slice_size(task.func_key, len(task.call_indices), sharers)
-        if size >= len(task.call_indices):
-            return item
-        head, rest = task.split(size)
-        self._queue.insert(place, item.with_task(rest))
-        return item.with_task(head)
+        if size < len(task.call_indices):
+            head, rest = task.split(size)
+            self._queue.insert(place, item.with_task(rest))
+            item = item.with_task(head)
+        item.probing = self.pacer.per_call(task.func_key) is None
+        return item
 
     def _cuttable(self, task: Task) -> bool:
         """Whether this pool hands `task` out in slices (and so may ask part of it back)."""
@@ -337,11 +339,15 @@ class WorkerPool:
         self._wake()
 
     def _ask_back(self, workers: list[WorkerProcess], now: float) -> None:
-        """Ask a worker for the calls of its slice it has not started, when the slice runs
+        """Ask a worker for the calls of its slice it has not started: when the slice runs
         past `ASK_BACK_AFTER` and twice its measured time while a worker its owner may use
-        idles and nothing of that owner is queued."""
-        if not self._slicing or not any(w.ready and w.assignment is None for w in workers):
+        idles and nothing of that owner is queued; and, for a probing slice (cut with no
+        measure, `pacing`), as soon as one of its calls has run `ASK_BACK_AFTER` (as the
+        marks read at the last supervision show) or a worker idles: its calls are long, or
+        shared out unevenly."""
+        if not self._slicing:
             return
+        idle = any(w.ready and w.assignment is None for w in workers)
         with self._lock:
             queued = {item.owner for item in self._queue}
             busy = collections.Counter(w.assignment.owner for w in workers
@@ -350,16 +356,26 @@ class WorkerPool:
         for worker in workers:
             item = worker.assignment
             if item is None or item.asked_back or item.started is None or \
-                    item.owner in queued or worker.kill_reason is not None or \
-                    busy[item.owner] >= limits.get(item.owner, self._size) or \
+                    worker.kill_reason is not None or \
                     len(item.task.call_indices) - item.flushed < 2 or \
                     not self._cuttable(item.task):
                 continue
-            per_call = self.pacer.per_call(item.task.func_key) or 0.0
-            if now - item.started >= max(ASK_BACK_AFTER,
-                                         2 * per_call * len(item.task.call_indices)):
-                item.asked_back = True
-                self._slots.ask_back(worker.row)
+            if item.probing and worker.seen_in is item and worker.seen_mark != IDLE and \
+                    now - worker.seen_since >= ASK_BACK_AFTER:
+                pass  # a call of the slice runs long: the rest goes one by one
+            elif not idle or item.owner in queued or \
+                    busy[item.owner] >= limits.get(item.owner, self._size):
+                continue
+            elif item.probing:
+                if now - item.started < ASK_BACK_AFTER:
+                    continue
+            else:
+                per_call = self.pacer.per_call(item.task.func_key) or 0.0
+                if now - item.started < max(ASK_BACK_AFTER,
+                                            2 * per_call * len(item.task.call_indices)):
+                    continue
+            item.asked_back = True
+            self._slots.ask_back(worker.row)
 
     @staticmethod
     def _advance(worker: WorkerProcess) -> None:
