@@ -10,11 +10,10 @@ started, and the calls it gives back are cut by the measure it made). A new func
 of no-op calls thus runs at once in a share per worker, instead of one probe call, a round
 trip and slices growing from there. Once its calls are known to be short, slices grow until
 one takes about `SLICE_SECONDS`, so a map of no-op calls still crosses the pipe in a few big
-pieces. The
-longest a worker can then hold work another idle worker could have taken is about one
-call, or `SLICE_SECONDS` of short calls. Short calls that would keep one worker busy for
-`SPREAD_SECONDS` or more are shared out among the pool's workers instead, so a map of a
-few thousand short calls ends on every worker at once; fewer go to one worker whole (one
+pieces. The longest a worker can then hold work another idle worker could have taken is
+about one call, or `SLICE_SECONDS` of short calls. Short calls that would keep one worker
+busy for `SPREAD_SECONDS` or more are shared out among the pool's workers instead, so a map
+of a few thousand short calls ends on every worker at once; fewer go to one worker whole (one
 status document instead of several: each costs more than the calls it would save). Only
 short slices are sent ahead to a busy worker (`prefetch`), for the same reason.
 

@@ -360,22 +360,23 @@ class WorkerPool:
                     len(item.task.call_indices) - item.flushed < 2 or \
                     not self._cuttable(item.task):
                 continue
-            if item.probing and worker.seen_in is item and worker.seen_mark != IDLE and \
-                    now - worker.seen_since >= ASK_BACK_AFTER:
-                pass  # a call of the slice runs long: the rest goes one by one
-            elif not idle or item.owner in queued or \
-                    busy[item.owner] >= limits.get(item.owner, self._size):
-                continue
-            elif item.probing:
-                if now - item.started < ASK_BACK_AFTER:
-                    continue
-            else:
-                per_call = self.pacer.per_call(item.task.func_key) or 0.0
-                if now - item.started < max(ASK_BACK_AFTER,
-                                            2 * per_call * len(item.task.call_indices)):
-                    continue
-            item.asked_back = True
-            self._slots.ask_back(worker.row)
+            long_call = item.probing and worker.seen_in is item and \
+                worker.seen_mark != IDLE and now - worker.seen_since >= ASK_BACK_AFTER
+            wanted = idle and item.owner not in queued and \
+                busy[item.owner] < limits.get(item.owner, self._size) and \
+                now - item.started >= self._expected_within(item)
+            if long_call or wanted:
+                item.asked_back = True
+                self._slots.ask_back(worker.row)
+
+    def _expected_within(self, item: Assignment) -> float:
+        """How long the slice of `item` may run before an idle worker wants its calls not
+        started: `ASK_BACK_AFTER`, and twice its measured time unless it is probing (cut
+        with no measure: its size promised nothing)."""
+        if item.probing:
+            return ASK_BACK_AFTER
+        per_call = self.pacer.per_call(item.task.func_key) or 0.0
+        return max(ASK_BACK_AFTER, 2 * per_call * len(item.task.call_indices))
 
     @staticmethod
     def _advance(worker: WorkerProcess) -> None:
